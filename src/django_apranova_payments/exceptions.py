@@ -1,0 +1,132 @@
+"""What can go wrong, as a small tree.
+
+``PaymentsError`` is the root of everything this package raises on purpose. The API-facing
+errors are DRF ``APIException`` subclasses, so DRF's (or the host's) ``EXCEPTION_HANDLER``
+renders them; none of them ever carries a Stripe key, a client secret or a stack trace.
+
+::
+
+    PaymentsError
+    ├── GatewayError                   Stripe (or the simulator) failed us
+    │   ├── CardError                  402  the card was declined
+    │   ├── GatewayRateLimited         429  Stripe asked us to slow down
+    │   ├── GatewayUnavailable         503  network trouble or a Stripe 5xx (Retry-After)
+    │   ├── GatewayRejected            400  Stripe refused the request's parameters
+    │   ├── PaymentNotCancelable       409  the PaymentIntent is past the point of cancelation
+    │   └── GatewayConfigurationError  500  wrong or revoked key, missing permission
+    ├── IdempotencyConflict            422  Idempotency-Key reused with another body
+    └── WebhookError                        a webhook delivery that is refused (400/413)
+        ├── WebhookSignatureError      400
+        ├── WebhookPayloadError        400
+        └── WebhookTooLarge            413
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import status
+from rest_framework.exceptions import APIException
+
+
+class PaymentsError(Exception):
+    """Base class of every error raised by django-apranova-payments."""
+
+
+class PaymentsAPIError(PaymentsError, APIException):
+    """A PaymentsError with an HTTP status, rendered by DRF's exception handling."""
+
+
+class GatewayError(PaymentsAPIError):
+    """The payment gateway (Stripe) could not do what we asked."""
+
+    status_code = status.HTTP_502_BAD_GATEWAY
+    default_detail = _("The payment provider could not complete the request.")
+    default_code = "gateway_error"
+
+
+class CardError(GatewayError):
+    """The customer's card was declined; the message is safe to show to the customer."""
+
+    status_code = status.HTTP_402_PAYMENT_REQUIRED
+    default_detail = _("The card was declined.")
+    default_code = "card_declined"
+
+
+class GatewayRateLimited(GatewayError):
+    """Stripe rate-limited us; the client should retry after ``wait`` seconds."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_detail = _("Too many requests to the payment provider. Try again shortly.")
+    default_code = "rate_limited"
+
+    def __init__(self, detail: object = None, code: str | None = None, wait: int = 2) -> None:
+        super().__init__(detail, code)
+        #: DRF's exception handler turns ``wait`` into a ``Retry-After`` header.
+        self.wait = wait
+
+
+class GatewayUnavailable(GatewayError):
+    """Stripe could not be reached, timed out or answered with a server error."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = _("The payment provider is unavailable. Try again shortly.")
+    default_code = "gateway_unavailable"
+
+    def __init__(self, detail: object = None, code: str | None = None, wait: int = 5) -> None:
+        super().__init__(detail, code)
+        self.wait = wait
+
+
+class GatewayRejected(GatewayError):
+    """Stripe refused the request's parameters (for example an amount it will not charge)."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = _("The payment provider rejected the request.")
+    default_code = "gateway_rejected"
+
+
+class PaymentNotCancelable(GatewayError):
+    """The PaymentIntent can no longer be canceled (it is processing or has succeeded)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = _("This payment can no longer be canceled.")
+    default_code = "not_cancelable"
+
+
+class GatewayConfigurationError(GatewayError):
+    """Stripe refused our credentials. The details go to the log, never to the client."""
+
+    status_code = status.HTTP_500_INTERNAL_SERVER_ERROR
+    default_detail = _("Payments are misconfigured on the server.")
+    default_code = "gateway_misconfigured"
+
+
+class IdempotencyConflict(PaymentsAPIError):
+    """The ``Idempotency-Key`` was already used by this user with a different request body."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = _(
+        "This Idempotency-Key was already used with a different request body. "
+        "Use a new key for a new payment."
+    )
+    default_code = "idempotency_key_reused"
+
+
+class WebhookError(PaymentsError):
+    """A webhook delivery refused before anything was stored."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+
+
+class WebhookSignatureError(WebhookError):
+    """Missing, malformed, expired or non-matching ``Stripe-Signature``."""
+
+
+class WebhookPayloadError(WebhookError):
+    """A correctly signed body that is not a Stripe event."""
+
+
+class WebhookTooLarge(WebhookError):
+    """The body is larger than ``WEBHOOK_MAX_BYTES``."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
