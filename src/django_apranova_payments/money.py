@@ -1,0 +1,386 @@
+"""Exact money handling for Stripe: currency codes, decimal amounts and minor units.
+
+Amounts reach us as decimal strings or JSON numbers in *major* units ("19.99") and leave
+for Stripe as integers in the currency's *minor* unit (1999). The conversion is done with
+``Decimal`` and integer arithmetic only; ``float`` is never used, because
+``int(float("19.99") * 100)`` is 1998 and users would be undercharged.
+
+Stripe's rules (https://docs.stripe.com/currencies), as applied here:
+
+* Currency codes are sent as lowercase ISO 4217 codes, and must be a currency Stripe
+  presents charges in (:data:`STRIPE_CURRENCIES`).
+* Most currencies have two decimals: 19.99 USD is sent as ``1999``.
+* Zero-decimal currencies (:data:`ZERO_DECIMAL`, e.g. JPY) are sent as-is: 500 JPY is ``500``.
+* Three-decimal currencies (:data:`THREE_DECIMAL`, e.g. KWD) are multiplied by 1000 and the
+  last digit must be 0: 5.12 KWD is ``5120``, and 5.125 KWD cannot be charged.
+* ISK and UGX are charged in whole units but, for backwards compatibility, sent with two
+  decimals: 5 ISK is ``500``. (UGX is also listed as zero-decimal; the two-decimal rule wins.)
+* HUF and TWD are zero-decimal for payouts only; charges may have two decimals.
+* Each settlement currency has a published minimum charge (:data:`MINIMUM_CHARGE`).
+* ``amount`` may have at most 8 digits (:data:`MAX_MINOR_UNITS`); IDR allows 12.
+
+Amounts with more precision than the currency allows are rejected, never rounded: rounding
+would silently change what the customer pays. Every problem raises :class:`MoneyError` with a
+message that can be shown to the user as-is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
+
+__all__ = [
+    "MAX_MINOR_UNITS",
+    "MAX_MINOR_UNITS_IDR",
+    "MINIMUM_CHARGE",
+    "STRIPE_CURRENCIES",
+    "THREE_DECIMAL",
+    "WHOLE_UNITS_SENT_AS_CENTS",
+    "ZERO_DECIMAL",
+    "MoneyError",
+    "decimal_places",
+    "format_amount",
+    "from_minor_units",
+    "max_minor_units",
+    "minor_unit_exponent",
+    "normalize_currency",
+    "parse_amount",
+    "quantize_for_storage",
+    "to_minor_units",
+]
+
+
+class MoneyError(ValueError):
+    """An amount or currency Stripe would refuse.
+
+    The message is meant for the user and names the problem, e.g.
+    ``"Amount must be at least 0.50 USD."``; it never names the field, so the caller can
+    attach it to whichever field it came from.
+    """
+
+
+# fmt: off
+#: Stripe's presentment currencies (docs.stripe.com/currencies, "Supported presentment
+#: currencies"), plus the three-decimal currencies that page documents as having API support.
+STRIPE_CURRENCIES: frozenset[str] = frozenset({
+    "usd", "aed", "afn", "all", "amd", "ang", "aoa", "ars", "aud", "awg", "azn", "bam",
+    "bbd", "bdt", "bgn", "bhd", "bif", "bmd", "bnd", "bob", "brl", "bsd", "bwp", "byn",
+    "bzd", "cad", "cdf", "chf", "clp", "cny", "cop", "crc", "cve", "czk", "djf", "dkk",
+    "dop", "dzd", "egp", "etb", "eur", "fjd", "fkp", "gbp", "gel", "gip", "gmd", "gnf",
+    "gtq", "gyd", "hkd", "hnl", "htg", "huf", "idr", "ils", "inr", "isk", "jmd", "jod",
+    "jpy", "kes", "kgs", "khr", "kmf", "krw", "kwd", "kyd", "kzt", "lak", "lbp", "lkr",
+    "lrd", "lsl", "mad", "mdl", "mga", "mkd", "mmk", "mnt", "mop", "mur", "mvr", "mwk",
+    "mxn", "myr", "mzn", "nad", "ngn", "nio", "nok", "npr", "nzd", "omr", "pab", "pen",
+    "pgk", "php", "pkr", "pln", "pyg", "qar", "ron", "rsd", "rub", "rwf", "sar", "sbd",
+    "scr", "sek", "sgd", "shp", "sle", "sos", "srd", "std", "szl", "thb", "tjs", "tnd",
+    "top", "try", "ttd", "twd", "tzs", "uah", "ugx", "uyu", "uzs", "vnd", "vuv", "wst",
+    "xaf", "xcd", "xcg", "xof", "xpf", "yer", "zar", "zmw",
+})
+# fmt: on
+
+# fmt: off
+#: Currencies whose Stripe amount is the amount itself (500 JPY -> ``500``).
+ZERO_DECIMAL: frozenset[str] = frozenset({
+    "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd",
+    "vuv", "xaf", "xof", "xpf",
+})
+# fmt: on
+
+#: Currencies sent in thousandths whose last minor-unit digit must be 0 (5.12 KWD -> ``5120``).
+THREE_DECIMAL: frozenset[str] = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
+
+#: Charged in whole units but sent with two decimals (5 ISK -> ``500``).
+WHOLE_UNITS_SENT_AS_CENTS: frozenset[str] = frozenset({"isk", "ugx"})
+
+#: Stripe's published minimum charge per settlement currency, in major units.
+MINIMUM_CHARGE: Mapping[str, Decimal] = MappingProxyType(
+    {
+        "usd": Decimal("0.50"),
+        "aed": Decimal("2.00"),
+        "aud": Decimal("0.50"),
+        "bgn": Decimal("1.00"),
+        "brl": Decimal("0.50"),
+        "cad": Decimal("0.50"),
+        "chf": Decimal("0.50"),
+        "czk": Decimal("15.00"),
+        "dkk": Decimal("2.50"),
+        "eur": Decimal("0.50"),
+        "gbp": Decimal("0.30"),
+        "hkd": Decimal("4.00"),
+        "huf": Decimal("175.00"),
+        "inr": Decimal("0.50"),
+        "jpy": Decimal(50),
+        "mxn": Decimal(10),
+        "myr": Decimal(2),
+        "nok": Decimal("3.00"),
+        "nzd": Decimal("0.50"),
+        "pln": Decimal("2.00"),
+        "ron": Decimal("2.00"),
+        "sek": Decimal("3.00"),
+        "sgd": Decimal("0.50"),
+        "thb": Decimal(10),
+    }
+)
+
+#: Stripe's ``amount`` allows 8 digits (999,999.99 USD).
+MAX_MINOR_UNITS = 99_999_999
+#: IDR allows 12 digits (9,999,999,999.99 IDR).
+MAX_MINOR_UNITS_IDR = 999_999_999_999
+
+# Larger amounts are refused before any arithmetic, so a hostile "1e999999999" costs nothing.
+# The largest valid amount (IDR, 10 integer digits) is far below this.
+_MAX_ADJUSTED_EXPONENT = 15
+_MAX_AMOUNT_CHARS = 32
+_MAX_AMOUNT_DIGITS = 32
+_AMOUNT_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+_NON_FINITE_WORDS = frozenset({"nan", "snan", "inf", "infinity"})
+_CURRENCY_RE = re.compile(r"[a-zA-Z]{3}", re.ASCII)
+_STORAGE_PLACES = 2
+_STORAGE_MAX_DIGITS = 14
+
+
+# --- currencies -------------------------------------------------------------------------
+
+
+def normalize_currency(code: object) -> str:
+    """Return ``code`` as the lowercase code Stripe expects, or raise :class:`MoneyError`."""
+    if not isinstance(code, str) or not _CURRENCY_RE.fullmatch(code.strip()):
+        raise MoneyError("Currency must be a three-letter ISO 4217 code, such as 'usd'.")
+    normalized = code.strip().lower()
+    if normalized not in STRIPE_CURRENCIES:
+        raise MoneyError(f"'{normalized}' is not a currency Stripe supports.")
+    return normalized
+
+
+def decimal_places(currency: str) -> int:
+    """How many fraction digits a customer-facing amount in ``currency`` may have."""
+    code = normalize_currency(currency)
+    if code in ZERO_DECIMAL or code in WHOLE_UNITS_SENT_AS_CENTS:
+        return 0
+    return 3 if code in THREE_DECIMAL else 2
+
+
+def minor_unit_exponent(currency: str) -> int:
+    """The power of ten Stripe multiplies a major-unit amount by for ``currency``."""
+    code = normalize_currency(currency)
+    if code in WHOLE_UNITS_SENT_AS_CENTS:
+        return 2
+    if code in ZERO_DECIMAL:
+        return 0
+    return 3 if code in THREE_DECIMAL else 2
+
+
+def max_minor_units(currency: str) -> int:
+    """The largest ``amount`` Stripe accepts for ``currency`` (by digit count)."""
+    return MAX_MINOR_UNITS_IDR if normalize_currency(currency) == "idr" else MAX_MINOR_UNITS
+
+
+def _minor_step(code: str) -> int:
+    """The smallest chargeable increment in minor units (1, 10 or 100)."""
+    if code in THREE_DECIMAL:
+        return 10
+    return _pow10(minor_unit_exponent(code) - decimal_places(code))
+
+
+def _pow10(n: int) -> int:
+    """``10**n`` for ``n >= 0`` (typeshed types a variable power of an int as ``Any``)."""
+    result: int = 10**n
+    return result
+
+
+# --- amounts ----------------------------------------------------------------------------
+
+
+def parse_amount(value: object) -> Decimal:
+    """Parse a major-unit amount from a request into a finite, positive ``Decimal``.
+
+    Accepts ``str`` (surrounding whitespace ignored), ``int`` and ``Decimal``; the value is
+    returned exactly as given, never rounded. A ``float`` is a programming error (JSON numbers
+    must be parsed as ``Decimal``) and raises ``TypeError``.
+    """
+    if isinstance(value, float):
+        raise TypeError("parse_amount() refuses float; parse JSON numbers as Decimal")
+    if value is None:
+        raise MoneyError("Amount is required.")
+    if isinstance(value, bool):
+        raise MoneyError("Amount must be a number, not true or false.")
+    if isinstance(value, int):
+        amount = _decimal_from_int(value)
+    elif isinstance(value, str):
+        amount = _decimal_from_str(value)
+    elif isinstance(value, Decimal):
+        amount = value
+    else:
+        raise MoneyError("Amount must be a number, such as 19.99.")
+    _check_amount(amount)
+    return amount
+
+
+def _decimal_from_int(value: int) -> Decimal:
+    # Compare before converting: turning a gigantic int into a Decimal is the costly part.
+    if value <= 0:
+        raise MoneyError("Amount must be greater than zero.")
+    if value >= 10 ** (_MAX_ADJUSTED_EXPONENT + 1):
+        raise MoneyError("Amount is too large.")
+    return Decimal(value)
+
+
+def _decimal_from_str(value: str) -> Decimal:
+    text = value.strip()
+    if not text:
+        raise MoneyError("Amount must not be blank.")
+    if len(text) > _MAX_AMOUNT_CHARS:
+        raise MoneyError("Amount has too many characters.")
+    if text.lstrip("+-").lower() in _NON_FINITE_WORDS:
+        raise MoneyError("Amount must be a finite number.")
+    if not _AMOUNT_RE.fullmatch(text):
+        raise MoneyError("Amount must be a number, such as 19.99.")
+    try:
+        return Decimal(text)
+    except InvalidOperation:  # exponents beyond what decimal can represent
+        raise MoneyError("Amount is out of range.") from None
+
+
+def _check_amount(amount: Decimal) -> None:
+    """Refuse non-finite, non-positive, oversized or over-long amounts."""
+    if not amount.is_finite():
+        raise MoneyError("Amount must be a finite number.")
+    if amount <= 0:
+        raise MoneyError("Amount must be greater than zero.")
+    if amount.adjusted() > _MAX_ADJUSTED_EXPONENT:
+        raise MoneyError("Amount is too large.")
+    if len(amount.as_tuple().digits) > _MAX_AMOUNT_DIGITS:
+        raise MoneyError("Amount has too many digits.")
+
+
+def _scaled_integer(amount: Decimal, places: int) -> int | None:
+    """``amount * 10**places`` as an exact ``int``, or ``None`` if that would need rounding.
+
+    Works on the digits directly, so it never depends on the decimal context's precision and
+    treats trailing zeros by value: ``Decimal("19.990")`` has two decimal places, not three.
+    """
+    if not amount.is_finite() or amount.adjusted() > _MAX_ADJUSTED_EXPONENT:
+        raise MoneyError("Amount is too large.")
+    if not amount:
+        return 0
+    sign, digits, exponent = amount.as_tuple()
+    assert isinstance(exponent, int)  # finite, checked above
+    end = len(digits)
+    while digits[end - 1] == 0:  # the coefficient is non-zero, so this stops
+        end -= 1
+    shift = exponent + (len(digits) - end) + places
+    if shift < 0:
+        return None
+    magnitude = int("".join(map(str, digits[:end]))) * _pow10(shift)
+    return -magnitude if sign else magnitude
+
+
+def to_minor_units(amount: Decimal, currency: str) -> int:
+    """Convert a major-unit ``amount`` to Stripe's integer ``amount`` for ``currency``.
+
+    Validates everything Stripe would (precision, three-decimal rounding, minimum, maximum)
+    and raises :class:`MoneyError` instead of rounding: 19.99 USD -> 1999, 1000 JPY -> 1000,
+    5.12 KWD -> 5120, 5 ISK -> 500.
+    """
+    if not isinstance(amount, Decimal):
+        raise TypeError(f"to_minor_units() needs a Decimal, not {type(amount).__name__}")
+    code = normalize_currency(currency)
+    if not amount.is_finite():
+        raise MoneyError("Amount must be a finite number.")
+    if amount <= 0:
+        raise MoneyError("Amount must be greater than zero.")
+    if amount.adjusted() > _MAX_ADJUSTED_EXPONENT:
+        raise _above_maximum(code)
+    minor = _exact_minor_units(amount, code)
+    _check_limits(minor, code)
+    return minor
+
+
+def _exact_minor_units(amount: Decimal, code: str) -> int:
+    places = decimal_places(code)
+    scaled = _scaled_integer(amount, places)
+    if scaled is None:
+        if places == 0:
+            raise MoneyError(f"{code.upper()} amounts cannot have a fractional part.")
+        raise MoneyError(f"{code.upper()} amounts can have at most {places} decimal places.")
+    minor = scaled * _pow10(minor_unit_exponent(code) - places)
+    if minor % _minor_step(code):  # only three-decimal currencies get here
+        step = from_minor_units(_minor_step(code), code)
+        raise MoneyError(f"{code.upper()} amounts must be a multiple of {step}.")
+    return minor
+
+
+def _check_limits(minor: int, code: str) -> None:
+    minimum = MINIMUM_CHARGE.get(code)
+    smallest = _minor_step(code) if minimum is None else _exact_minor_units(minimum, code)
+    if minor < smallest:
+        shown = format_amount(from_minor_units(smallest, code), code)
+        raise MoneyError(f"Amount must be at least {shown}.")
+    if minor > max_minor_units(code):
+        raise _above_maximum(code)
+
+
+def _above_maximum(code: str) -> MoneyError:
+    step = _minor_step(code)
+    largest = max_minor_units(code) // step * step
+    return MoneyError(f"Amount must be at most {format_amount(from_minor_units(largest, code), code)}.")
+
+
+def from_minor_units(minor: int, currency: str) -> Decimal:
+    """The exact major-unit ``Decimal`` for Stripe's integer ``minor`` amount.
+
+    The result has :func:`decimal_places` places (1999 USD -> ``19.99``, 1000 JPY -> ``1000``,
+    5120 KWD -> ``5.120``, 500 ISK -> ``5``). A value that cannot be written with that many
+    places (550 ISK) keeps the places it needs instead of being rounded.
+    """
+    if isinstance(minor, bool) or not isinstance(minor, int):
+        raise TypeError(f"from_minor_units() needs an int, not {type(minor).__name__}")
+    exponent = minor_unit_exponent(currency)
+    places = decimal_places(currency)
+    drop = _pow10(exponent - places)
+    if minor % drop == 0:
+        return Decimal(f"{minor // drop}E-{places}")
+    return Decimal(f"{minor}E-{exponent}")
+
+
+# --- display and storage ----------------------------------------------------------------
+
+
+def format_amount(amount: Decimal, currency: str) -> str:
+    """``'19.99 USD'``: the amount with its currency's decimal places, for messages and admin.
+
+    Never raises for stored data: an unknown currency is shown with two places, and an
+    amount with more precision than its currency allows is shown exactly, not rounded.
+    """
+    code = currency.strip().lower() if isinstance(currency, str) else str(currency)
+    places = decimal_places(code) if code in STRIPE_CURRENCIES else 2
+    exact = amount.is_finite() and _fits_places(amount, places)
+    text = format(amount, f".{places}f") if exact else format(amount, "f")
+    return f"{text} {code.upper()}"
+
+
+def _fits_places(amount: Decimal, places: int) -> bool:
+    try:
+        return _scaled_integer(amount, places) is not None
+    except MoneyError:  # too large to check cheaply; formatting "f" shows it exactly
+        return False
+
+
+def quantize_for_storage(amount: Decimal) -> Decimal:
+    """``amount`` with exactly two places, for ``DecimalField(max_digits=14, decimal_places=2)``.
+
+    Every valid amount fits (three-decimal amounts end in 0); anything that would have to be
+    rounded, or is too large for the column, raises :class:`MoneyError`.
+    """
+    if not isinstance(amount, Decimal):
+        raise TypeError(f"quantize_for_storage() needs a Decimal, not {type(amount).__name__}")
+    if not amount.is_finite():
+        raise MoneyError("Amount must be a finite number.")
+    cents = _scaled_integer(amount, _STORAGE_PLACES)
+    if cents is None:
+        raise MoneyError(f"Amount cannot be stored with {_STORAGE_PLACES} decimal places.")
+    if abs(cents) >= 10**_STORAGE_MAX_DIGITS:
+        raise MoneyError("Amount is too large.")
+    return Decimal(f"{cents}E-{_STORAGE_PLACES}")
