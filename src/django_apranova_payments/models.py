@@ -1,0 +1,191 @@
+"""What we store: payments and the verified webhook events that moved them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncDay, TruncMonth
+from django.utils.translation import gettext_lazy as _
+
+from . import money
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+
+class PaymentStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    PROCESSING = "processing", _("Processing")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    CANCELED = "canceled", _("Canceled")
+
+
+TERMINAL_STATUSES = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED})
+
+
+class PaymentQuerySet(models.QuerySet["Payment"]):
+    """Filters and the seed's analytics, done right: money is never summed across currencies."""
+
+    def for_user(self, user: AbstractBaseUser) -> PaymentQuerySet:
+        return self.filter(user=user)
+
+    def succeeded(self) -> PaymentQuerySet:
+        return self.filter(status=PaymentStatus.SUCCEEDED)
+
+    def failed(self) -> PaymentQuerySet:
+        return self.filter(status=PaymentStatus.FAILED)
+
+    def open(self) -> PaymentQuerySet:
+        """Payments that may still change: pending, processing or failed (retryable)."""
+        return self.exclude(status__in=TERMINAL_STATUSES)
+
+    def failed_count(self) -> int:
+        return self.failed().count()
+
+    def revenue_by_currency(self) -> dict[str, Decimal]:
+        """``{"usd": Decimal("1998.00"), "inr": ...}`` over succeeded payments in this queryset."""
+        rows = (
+            self.succeeded()
+            .order_by()
+            .values_list("currency")
+            .annotate(total=Sum("amount"))
+            .values_list("currency", "total")
+        )
+        return {currency: total for currency, total in rows}
+
+    def revenue_by_period(self, period: str = "day") -> list[dict[str, Any]]:
+        """Succeeded revenue per day or month and currency, oldest first.
+
+        Each row is ``{"period": date, "currency": "usd", "total": Decimal, "count": int}``;
+        the period is the day (or first of the month) the payment succeeded, in the
+        current time zone.
+        """
+        truncs = {"day": TruncDay, "month": TruncMonth}
+        if period not in truncs:
+            raise ValueError(f"period must be 'day' or 'month', not {period!r}")
+        return list(
+            self.succeeded()
+            .exclude(succeeded_at=None)
+            .annotate(period=truncs[period]("succeeded_at"))
+            .order_by()
+            .values("period", "currency")
+            .annotate(total=Sum("amount"), count=Count("id"))
+            .order_by("period", "currency")
+        )
+
+
+class Payment(models.Model):
+    """One Stripe PaymentIntent taken for a user. Amounts are major units (``Decimal``)."""
+
+    Status = PaymentStatus
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,  # payment records outlive accounts; anonymise instead
+        related_name="payments",
+        verbose_name=_("user"),
+    )
+    stripe_payment_intent = models.CharField(_("PaymentIntent id"), max_length=255, unique=True)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    status = models.CharField(
+        _("status"), max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.PENDING
+    )
+    stripe_status = models.CharField(
+        _("Stripe status"), max_length=40, blank=True, help_text=_("The PaymentIntent's own status.")
+    )
+    failure_code = models.CharField(_("failure code"), max_length=100, blank=True)
+    failure_message = models.TextField(_("failure message"), blank=True)
+    metadata = models.JSONField(_("metadata"), default=dict, blank=True)
+    livemode = models.BooleanField(_("live mode"), default=False)
+    idempotency_key = models.CharField(
+        _("Idempotency-Key"), max_length=255, null=True, blank=True, editable=False
+    )
+    request_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    succeeded_at = models.DateTimeField(_("succeeded"), null=True, blank=True)
+    last_event_created = models.DateTimeField(
+        _("last event created"), null=True, blank=True, editable=False,
+        help_text=_("Creation time, at Stripe, of the newest webhook event applied."),
+    )
+
+    objects = PaymentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        indexes = [
+            models.Index(fields=["user", "status"], name="apranova_pay_user_status_idx"),
+            models.Index(fields=["user", "-created_at"], name="apranova_pay_user_created_idx"),
+            models.Index(fields=["status", "updated_at"], name="apranova_pay_status_upd_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="apranova_pay_user_idem_key_uniq",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stripe_payment_intent} {money.format_amount(self.amount, self.currency)} ({self.status})"
+
+    @property
+    def amount_minor(self) -> int:
+        """The amount in Stripe's integer minor units for this currency."""
+        return money.to_minor_units(self.amount, self.currency)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+class WebhookEventOutcome(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    PROCESSED = "processed", _("Processed")
+    IGNORED = "ignored", _("Ignored")
+    FAILED = "failed", _("Failed")
+
+
+class WebhookEvent(models.Model):
+    """Every verified Stripe event, once, keyed by Stripe's event id: the audit log and the
+    deduplication record of the webhook endpoint."""
+
+    Outcome = WebhookEventOutcome
+
+    stripe_id = models.CharField(_("event id"), max_length=255, unique=True)
+    type = models.CharField(_("type"), max_length=100, db_index=True)
+    api_version = models.CharField(_("API version"), max_length=64, blank=True)
+    livemode = models.BooleanField(_("live mode"), default=False)
+    object_id = models.CharField(
+        _("object id"), max_length=255, blank=True, db_index=True,
+        help_text=_("The id of data.object, e.g. the PaymentIntent."),
+    )
+    payload = models.JSONField(_("payload"))
+    stripe_created = models.DateTimeField(_("created at Stripe"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received"), auto_now_add=True)
+    processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+    outcome = models.CharField(
+        _("outcome"), max_length=20, choices=WebhookEventOutcome.choices,
+        default=WebhookEventOutcome.RECEIVED, db_index=True,
+    )
+    error = models.TextField(_("error"), blank=True, help_text=_("Why the last attempt failed."))
+    note = models.CharField(
+        _("note"), max_length=255, blank=True, help_text=_("Why the event was ignored.")
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name = _("webhook event")
+        verbose_name_plural = _("webhook events")
+
+    def __str__(self) -> str:
+        return f"{self.stripe_id} {self.type} ({self.outcome})"

@@ -1,0 +1,163 @@
+"""What the API and the admin do: create, refresh and cancel payments.
+
+Stripe is called first and the row written after, so a database failure never leaves a
+row pointing at nothing; the PaymentIntent carries the user and the idempotency data in
+its metadata, so the webhook can rebuild a row lost between the two.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from . import exceptions, signals
+from .gateway import PaymentIntentData, get_gateway
+from .models import Payment
+from .transitions import TransitionResult, apply_intent
+
+logger = logging.getLogger(__name__)
+
+#: Metadata keys the package adds to every PaymentIntent it creates.
+META_USER = "apranova_user"
+META_IDEMPOTENCY_KEY = "apranova_idempotency_key"
+META_FINGERPRINT = "apranova_fingerprint"
+
+
+@dataclass(frozen=True)
+class CreatedPayment:
+    payment: Payment
+    client_secret: str | None
+    replayed: bool
+
+
+def request_fingerprint(data: Any) -> str:
+    """A stable digest of a request body, to tell a retry from a different request."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def create_payment(
+    *,
+    user: Any,
+    amount: Decimal,
+    currency: str,
+    minor_units: int,
+    metadata: Mapping[str, str],
+    idempotency_key: str | None = None,
+    fingerprint: str = "",
+) -> CreatedPayment:
+    """Create the PaymentIntent at Stripe and its ``Payment`` row.
+
+    With an ``idempotency_key`` (scoped to ``user``) a retry returns the first payment and
+    its client secret; the same key with another ``fingerprint`` raises
+    ``IdempotencyConflict``.
+    """
+    if idempotency_key is not None:
+        existing = Payment.objects.filter(user=user, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return _replay(existing, fingerprint)
+    gateway = get_gateway()
+    intent = gateway.create_payment_intent(
+        amount=minor_units,
+        currency=currency,
+        metadata={**metadata, **_own_metadata(user, idempotency_key, fingerprint)},
+        idempotency_key=_stripe_idempotency_key(user, idempotency_key),
+    )
+    if intent.amount != minor_units or intent.currency != currency:
+        logger.error("PaymentIntent %s came back as %s %s", intent.id, intent.amount, intent.currency)
+        raise exceptions.GatewayError()
+    try:
+        payment = _store_new_payment(user, intent, amount, metadata, idempotency_key, fingerprint)
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        # A concurrent request with the same Idempotency-Key stored it first; Stripe gave
+        # both the same PaymentIntent.
+        payment = Payment.objects.get(user=user, idempotency_key=idempotency_key)
+        if payment.request_fingerprint != fingerprint:
+            raise exceptions.IdempotencyConflict() from None
+        return CreatedPayment(payment, intent.client_secret, replayed=True)
+    return CreatedPayment(payment, intent.client_secret, replayed=False)
+
+
+def _replay(payment: Payment, fingerprint: str) -> CreatedPayment:
+    if payment.request_fingerprint != fingerprint:
+        raise exceptions.IdempotencyConflict()
+    intent = get_gateway().retrieve_payment_intent(payment.stripe_payment_intent)
+    return CreatedPayment(payment, intent.client_secret, replayed=True)
+
+
+def _store_new_payment(
+    user: Any,
+    intent: PaymentIntentData,
+    amount: Decimal,
+    metadata: Mapping[str, str],
+    idempotency_key: str | None,
+    fingerprint: str,
+) -> Payment:
+    with transaction.atomic():
+        payment = Payment.objects.create(
+            user=user,
+            stripe_payment_intent=intent.id,
+            amount=amount,
+            currency=intent.currency,
+            stripe_status=intent.status,
+            livemode=intent.livemode,
+            metadata=dict(metadata),
+            idempotency_key=idempotency_key,
+            request_fingerprint=fingerprint if idempotency_key is not None else "",
+        )
+        signals.payment_created.send(sender=Payment, payment=payment, event=None)
+    logger.info("Payment %s created for PaymentIntent %s", payment.pk, intent.id)
+    return payment
+
+
+def _own_metadata(user: Any, idempotency_key: str | None, fingerprint: str) -> dict[str, str]:
+    own = {META_USER: str(user.pk)}
+    if idempotency_key is not None:
+        own[META_IDEMPOTENCY_KEY] = idempotency_key
+        own[META_FINGERPRINT] = fingerprint
+    return own
+
+
+def _stripe_idempotency_key(user: Any, idempotency_key: str | None) -> str:
+    """Stripe's key: derived from the user and the client's key, so a retry after a crash
+    gets the same PaymentIntent (and a different body gets Stripe's idempotency error), or
+    random for a request without one."""
+    if idempotency_key is None:
+        return f"apranova-{uuid.uuid4()}"
+    digest = hashlib.sha256(f"{user.pk}\0{idempotency_key}".encode()).hexdigest()
+    return f"apranova-{digest}"
+
+
+def refresh_payment(payment: Payment) -> TransitionResult:
+    """Ask Stripe for the PaymentIntent and apply its status; the client's word is never used."""
+    intent = get_gateway().retrieve_payment_intent(payment.stripe_payment_intent)
+    return apply_intent(payment, intent)
+
+
+def cancel_payment(payment: Payment) -> TransitionResult:
+    """Cancel at Stripe when Stripe still allows it, and apply the result.
+
+    An already canceled payment is returned as it is; one that succeeded, or whose intent
+    Stripe refuses to cancel (processing, succeeded), raises ``PaymentNotCancelable`` after
+    the local row has caught up with Stripe.
+    """
+    if payment.status == Payment.Status.CANCELED:
+        return TransitionResult(payment, payment.status, payment.status)
+    if payment.status == Payment.Status.SUCCEEDED:
+        raise exceptions.PaymentNotCancelable()
+    try:
+        intent = get_gateway().cancel_payment_intent(payment.stripe_payment_intent)
+    except exceptions.PaymentNotCancelable:
+        refresh_payment(payment)
+        raise
+    return apply_intent(payment, intent)

@@ -1,0 +1,40 @@
+"""What host projects hear.
+
+Every signal is sent with ``sender=Payment`` (the class), exactly once per real status
+transition, whichever path saw it first (a webhook, ``update-status``, the admin or the
+reconciliation command). Receivers run *inside* the database transaction that changes the
+status: if a receiver raises, nothing is committed, the webhook answers 500 and Stripe
+delivers the event again, so an enrollment granted in a receiver is never lost and never
+doubled. Keep receivers quick; hand slow work to ``transaction.on_commit``.
+
+``event`` is the verified Stripe event (a ``dict``) when a webhook caused the change, and
+``None`` otherwise.
+"""
+
+from django.dispatch import Signal
+
+#: A new payment was stored after Stripe created its PaymentIntent.
+#: Kwargs: ``payment`` (the new ``Payment``), ``event`` (``None``).
+payment_created = Signal()
+
+#: Any status transition. Sent before the specific signal below.
+#: Kwargs: ``payment``, ``old_status`` (str), ``new_status`` (str), ``event`` (dict or None).
+payment_status_changed = Signal()
+
+#: The payment moved to ``processing`` (delayed payment methods such as bank debits).
+#: Kwargs: ``payment``, ``event``.
+payment_processing = Signal()
+
+#: The payment succeeded: grant what was paid for here. Kwargs: ``payment``, ``event``.
+payment_succeeded = Signal()
+
+#: A payment attempt failed; the same payment may still be retried and succeed.
+#: Kwargs: ``payment`` (``failure_code`` and ``failure_message`` are set), ``event``.
+payment_failed = Signal()
+
+#: The payment was canceled; this is final. Kwargs: ``payment``, ``event``.
+payment_canceled = Signal()
+
+#: A new verified webhook event was stored, whatever its type (sent once per event id).
+#: Kwargs: ``event`` (the verified Stripe event as a dict).
+webhook_event_received = Signal()

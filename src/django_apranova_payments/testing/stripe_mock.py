@@ -1,0 +1,243 @@
+"""Stripe's PaymentIntent endpoints, mocked at the HTTP boundary with ``responses``.
+
+The package's real gateway (stripe-python over ``requests``) talks to this mock exactly as
+it talks to Stripe: form-encoded requests, ``Idempotency-Key`` and ``Stripe-Version``
+headers, Stripe's JSON errors. Use it as a context manager::
+
+    with StripeMock() as stripe_mock:
+        response = client.post(create_url, {"amount": "19.99"}, content_type="application/json")
+        intent = stripe_mock.intents[response.json()["paymentIntent"]]
+        stripe_mock.set_status(intent["id"], "succeeded")
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+import responses
+
+from ..conf import app_settings
+
+DEFAULT_API_BASE = "https://api.stripe.com"
+
+Reply = tuple[int, dict[str, str], str]
+
+
+@dataclass
+class _Failure:
+    action: str | None
+    status: int
+    body: dict[str, Any] | None
+    exception: BaseException | None
+    headers: dict[str, str]
+
+
+def _error_body(error_type: str, code: str | None, message: str, **extra: Any) -> dict[str, Any]:
+    error = {"type": error_type, "message": message, **extra}
+    if code:
+        error["code"] = code
+    return {"error": error}
+
+
+def _unflatten(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """``metadata[course]=12`` → ``{"metadata": {"course": "12"}}``."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        parts = re.findall(r"[^\[\]]+", key)
+        target = result
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+        target[parts[-1]] = value
+    return result
+
+
+class StripeMock:
+    """A stateful stand-in for Stripe's ``/v1/payment_intents`` API."""
+
+    def __init__(self, api_base: str | None = None) -> None:
+        self.api_base = (api_base or app_settings.STRIPE_API_BASE or DEFAULT_API_BASE).rstrip("/")
+        self.intents: dict[str, dict[str, Any]] = {}
+        self.calls: list[dict[str, Any]] = []
+        self._replies: dict[str, tuple[str, Reply]] = {}
+        self._failures: list[_Failure] = []
+        self._mock = responses.RequestsMock(assert_all_requests_are_fired=False)
+        base = re.escape(self.api_base)
+        routes: list[tuple[str, str, Callable[[Any], Reply]]] = [
+            ("POST", rf"{base}/v1/payment_intents$", self._create),
+            ("GET", rf"{base}/v1/payment_intents/(?P<id>[^/?]+)(\?.*)?$", self._retrieve),
+            ("POST", rf"{base}/v1/payment_intents/(?P<id>[^/?]+)/cancel$", self._cancel),
+        ]
+        for method, pattern, handler in routes:
+            self._mock.add_callback(method, re.compile(pattern), callback=self._wrap(handler))
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def __enter__(self) -> StripeMock:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self._mock.start()
+
+    def stop(self) -> None:
+        self._mock.stop()
+        self._mock.reset()
+
+    # -- controls for tests ---------------------------------------------------------------
+
+    def fail_next(
+        self,
+        action: str | None = None,
+        *,
+        status: int = 500,
+        error_type: str = "api_error",
+        code: str | None = None,
+        message: str = "An error occurred with our connection to Stripe.",
+        decline_code: str | None = None,
+        exception: BaseException | None = None,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+    ) -> None:
+        """Make the next ``times`` calls of ``action`` (``"create"``, ``"retrieve"``,
+        ``"cancel"`` or any, for ``None``) fail with Stripe's error JSON, or raise
+        ``exception`` (e.g. ``requests.ConnectionError``) as a network failure would."""
+        extra = {"decline_code": decline_code} if decline_code else {}
+        body = None if exception else _error_body(error_type, code, message, **extra)
+        for _ in range(times):
+            self._failures.append(_Failure(action, status, body, exception, headers or {}))
+
+    def set_status(
+        self,
+        intent_id: str,
+        status: str,
+        *,
+        failure_code: str | None = None,
+        failure_message: str | None = None,
+    ) -> dict[str, Any]:
+        """Move a mocked PaymentIntent, as a customer's confirmation would at Stripe."""
+        intent = self.intents[intent_id]
+        intent["status"] = status
+        intent["last_payment_error"] = (
+            {"type": "card_error", "code": "card_declined", "decline_code": failure_code,
+             "message": failure_message or "Your card was declined."}
+            if failure_code else None
+        )
+        return intent
+
+    def calls_to(self, action: str) -> list[dict[str, Any]]:
+        return [call for call in self.calls if call["action"] == action]
+
+    # -- the API ------------------------------------------------------------------------------
+
+    def _wrap(self, handler: Callable[[Any], Reply]) -> Callable[[Any], Reply]:
+        action = handler.__name__.lstrip("_")
+
+        def callback(request: Any) -> Reply:
+            body = request.body or ""
+            if isinstance(body, bytes):
+                body = body.decode()
+            params = _unflatten(parse_qsl(body, keep_blank_values=True))
+            self.calls.append({
+                "action": action, "url": request.url, "params": params,
+                "headers": dict(request.headers),
+            })
+            failure = self._take_failure(action)
+            if failure is not None:
+                if failure.exception is not None:
+                    raise failure.exception
+                return failure.status, failure.headers, json.dumps(failure.body)
+            request.params_dict = params
+            return handler(request)
+
+        return callback
+
+    def _take_failure(self, action: str) -> _Failure | None:
+        for index, failure in enumerate(self._failures):
+            if failure.action in (None, action):
+                return self._failures.pop(index)
+        return None
+
+    def _create(self, request: Any) -> Reply:
+        params = request.params_dict
+        key = request.headers.get("Idempotency-Key")
+        fingerprint = json.dumps(params, sort_keys=True)
+        if key and key in self._replies:
+            seen_fingerprint, reply = self._replies[key]
+            if seen_fingerprint != fingerprint:
+                return 400, {}, json.dumps(_error_body(
+                    "idempotency_error", None,
+                    "Keys for idempotent requests can only be used with the same parameters "
+                    "they were first used with.",
+                ))
+            return reply
+        try:
+            amount = int(params["amount"])
+        except (KeyError, ValueError):
+            return self._invalid("amount", "Missing required param: amount.")
+        intent_id = f"pi_{secrets.token_hex(12)}"
+        intent = {
+            "id": intent_id,
+            "object": "payment_intent",
+            "amount": amount,
+            "currency": params.get("currency", ""),
+            "status": "requires_payment_method",
+            "client_secret": f"{intent_id}_secret_{secrets.token_hex(12)}",
+            "livemode": "_live_" in request.headers.get("Authorization", ""),
+            "metadata": params.get("metadata", {}),
+            "last_payment_error": None,
+            "created": int(time.time()),
+            "automatic_payment_methods": {"enabled": True},
+        }
+        self.intents[intent_id] = intent
+        reply: Reply = (200, {"Request-Id": f"req_{secrets.token_hex(6)}"}, json.dumps(intent))
+        if key:
+            self._replies[key] = (fingerprint, reply)
+        return reply
+
+    def _retrieve(self, request: Any) -> Reply:
+        intent = self._find(request)
+        if intent is None:
+            return self._missing(request)
+        return 200, {}, json.dumps(intent)
+
+    def _cancel(self, request: Any) -> Reply:
+        intent = self._find(request)
+        if intent is None:
+            return self._missing(request)
+        if intent["status"] in ("processing", "succeeded", "canceled"):
+            return 400, {}, json.dumps(_error_body(
+                "invalid_request_error", "payment_intent_unexpected_state",
+                f"You cannot cancel this PaymentIntent because it has a status of {intent['status']}.",
+            ))
+        intent["status"] = "canceled"
+        intent["cancellation_reason"] = "requested_by_customer"
+        return 200, {}, json.dumps(intent)
+
+    def _find(self, request: Any) -> dict[str, Any] | None:
+        match = re.search(r"/v1/payment_intents/([^/?]+)", request.url)
+        return self.intents.get(match.group(1)) if match else None
+
+    @staticmethod
+    def _missing(request: Any) -> Reply:
+        return 404, {}, json.dumps(_error_body(
+            "invalid_request_error", "resource_missing", "No such payment_intent.", param="intent"
+        ))
+
+    @staticmethod
+    def _invalid(param: str, message: str) -> Reply:
+        return 400, {}, json.dumps(_error_body(
+            "invalid_request_error", "parameter_missing", message, param=param
+        ))
+
+
+__all__ = ["StripeMock"]

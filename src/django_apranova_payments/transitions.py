@@ -1,0 +1,185 @@
+"""How a payment's status moves: the one function every path goes through.
+
+Stripe's PaymentIntent status is mapped to the five local statuses, and only the
+transitions below are applied, under a row lock, with the signals sent inside the same
+transaction. Anything else (a late ``processing`` after ``succeeded``, an event for a
+canceled payment) is logged and ignored, so duplicate and out-of-order deliveries can never
+move a payment backwards.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from . import signals
+from .gateway import PaymentIntentData
+from .models import Payment, PaymentStatus
+
+logger = logging.getLogger(__name__)
+
+S = PaymentStatus
+
+#: Which status each status may move to. ``succeeded`` and ``canceled`` are terminal;
+#: ``failed`` is not, because Stripe lets the customer retry on the same PaymentIntent
+#: (and lets the merchant cancel it).
+ALLOWED_TRANSITIONS: Mapping[str, frozenset[str]] = {
+    S.PENDING: frozenset({S.PROCESSING, S.SUCCEEDED, S.FAILED, S.CANCELED}),
+    S.PROCESSING: frozenset({S.SUCCEEDED, S.FAILED, S.CANCELED}),
+    S.FAILED: frozenset({S.PROCESSING, S.SUCCEEDED, S.PENDING, S.CANCELED}),
+    S.SUCCEEDED: frozenset(),
+    S.CANCELED: frozenset(),
+}
+
+_PENDING_STRIPE_STATUSES = {"requires_payment_method", "requires_confirmation", "requires_action"}
+
+_STATUS_SIGNALS = {
+    S.PROCESSING: signals.payment_processing,
+    S.SUCCEEDED: signals.payment_succeeded,
+    S.FAILED: signals.payment_failed,
+    S.CANCELED: signals.payment_canceled,
+}
+
+
+def status_for_intent(intent: PaymentIntentData) -> str | None:
+    """The local status for a Stripe PaymentIntent state, or ``None`` when it has none
+    (``requires_capture`` and other states a one-time automatic-capture payment never
+    reaches)."""
+    if intent.status in _PENDING_STRIPE_STATUSES:
+        if intent.status == "requires_payment_method" and intent.has_failure:
+            return S.FAILED
+        return S.PENDING
+    if intent.status in (S.PROCESSING, S.SUCCEEDED, S.CANCELED):
+        return intent.status
+    return None
+
+
+def can_transition(old: str, new: str) -> bool:
+    return new in ALLOWED_TRANSITIONS.get(old, frozenset())
+
+
+@dataclass(frozen=True)
+class TransitionResult:
+    payment: Payment
+    old_status: str
+    new_status: str
+
+    @property
+    def changed(self) -> bool:
+        return self.old_status != self.new_status
+
+
+def apply_intent(
+    payment: Payment,
+    intent: PaymentIntentData,
+    *,
+    event: Mapping[str, Any] | None = None,
+    locked: bool = False,
+) -> TransitionResult:
+    """Apply Stripe's view of ``intent`` to ``payment`` and return what happened.
+
+    The row is locked (``SELECT … FOR UPDATE``) for the rest of the surrounding
+    transaction, so two paths seeing the same change at once apply it once; pass
+    ``locked=True`` when the caller already selected it for update in this transaction.
+    Joins the caller's transaction when there is one (no savepoint): an exception from a
+    signal receiver rolls back the caller's work too.
+
+    ``event`` is the webhook event the intent came from. Its creation time guards the one
+    backwards-looking move the machine allows, ``failed -> pending`` (a retry needing
+    authentication): an event no newer than the last one applied cannot make it.
+    """
+    with transaction.atomic(savepoint=False):
+        if not locked:
+            payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        old = payment.status
+        new = _target_status(payment, intent)
+        event_created = _event_created(event)
+        if new is None or _is_stale(payment, old, new, event_created):
+            return TransitionResult(payment, old, old)
+        changed_fields = _update_fields(payment, intent, new, event_created)
+        if changed_fields:
+            payment.save(update_fields=[*changed_fields, "updated_at"])
+        if new != old:
+            _send_signals(payment, old, new, event)
+        return TransitionResult(payment, old, new)
+
+
+def _event_created(event: Mapping[str, Any] | None) -> datetime | None:
+    created = event.get("created") if event else None
+    if not isinstance(created, int) or isinstance(created, bool):
+        return None
+    return datetime.fromtimestamp(created, tz=UTC)
+
+
+def _is_stale(payment: Payment, old: str, new: str, event_created: datetime | None) -> bool:
+    if old == S.FAILED and new == S.PENDING and event_created is not None:
+        last = payment.last_event_created
+        if last is not None and event_created <= last:
+            logger.info(
+                "PaymentIntent %s: stale event (%s) cannot reopen a failed payment",
+                payment.stripe_payment_intent, event_created.isoformat(),
+            )
+            return True
+    return False
+
+
+def _target_status(payment: Payment, intent: PaymentIntentData) -> str | None:
+    """The status to move to, or ``None`` to leave the payment untouched."""
+    if intent.id != payment.stripe_payment_intent:
+        raise ValueError(f"{intent.id} is not the PaymentIntent of payment {payment.pk}")
+    if intent.amount != payment.amount_minor or intent.currency != payment.currency:
+        logger.error(
+            "PaymentIntent %s is %s %s at Stripe but payment %s is %s %s: not applied",
+            intent.id, intent.amount, intent.currency,
+            payment.pk, payment.amount_minor, payment.currency,
+        )
+        return None
+    new = status_for_intent(intent)
+    if new is None:
+        logger.warning("PaymentIntent %s has unexpected status %r: ignored", intent.id, intent.status)
+        return None
+    if new != payment.status and not can_transition(payment.status, new):
+        logger.info(
+            "PaymentIntent %s: %s -> %s is not allowed, ignored (Stripe status %s)",
+            intent.id, payment.status, new, intent.status,
+        )
+        return None
+    return new
+
+
+def _update_fields(
+    payment: Payment, intent: PaymentIntentData, new: str, event_created: datetime | None
+) -> list[str]:
+    values: dict[str, Any] = {
+        "status": new,
+        "stripe_status": intent.status,
+        "livemode": intent.livemode,
+        "failure_code": intent.failure_code if new == S.FAILED else "",
+        "failure_message": intent.failure_message if new == S.FAILED else "",
+    }
+    if new == S.SUCCEEDED and payment.succeeded_at is None:
+        values["succeeded_at"] = timezone.now()
+    if event_created is not None and (
+        payment.last_event_created is None or event_created > payment.last_event_created
+    ):
+        values["last_event_created"] = event_created
+    changed = [name for name, value in values.items() if getattr(payment, name) != value]
+    for name in changed:
+        setattr(payment, name, values[name])
+    return changed
+
+
+def _send_signals(payment: Payment, old: str, new: str, event: Mapping[str, Any] | None) -> None:
+    logger.info("Payment %s (%s): %s -> %s", payment.pk, payment.stripe_payment_intent, old, new)
+    signals.payment_status_changed.send(
+        sender=Payment, payment=payment, old_status=old, new_status=new, event=event
+    )
+    specific = _STATUS_SIGNALS.get(new)
+    if specific is not None:
+        specific.send(sender=Payment, payment=payment, event=event)

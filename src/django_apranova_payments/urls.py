@@ -1,0 +1,23 @@
+"""URLs of django-apranova-payments. Include them under a prefix of your choice::
+
+    urlpatterns = [path("api/payments/", include("django_apranova_payments.urls"))]
+
+and reverse them as ``apranova_payments:create-payment`` and so on.
+"""
+
+from django.urls import path, re_path
+
+from . import views, webhooks
+
+app_name = "apranova_payments"
+
+PAYMENT_INTENT = r"(?P<payment_intent>pi_[A-Za-z0-9_]{1,250})"
+
+urlpatterns = [
+    path("create-payment/", views.CreatePaymentView.as_view(), name="create-payment"),
+    path("update-status/", views.UpdateStatusView.as_view(), name="update-status"),
+    path("webhook/", webhooks.StripeWebhookView.as_view(), name="webhook"),
+    path("", views.PaymentListView.as_view(), name="payment-list"),
+    re_path(rf"^{PAYMENT_INTENT}/$", views.PaymentDetailView.as_view(), name="payment-detail"),
+    re_path(rf"^{PAYMENT_INTENT}/cancel/$", views.PaymentCancelView.as_view(), name="payment-cancel"),
+]

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from tests.factories import PaymentFactory, UserFactory
+
+pytest_plugins = ["django_apranova_payments.testing.pytest_plugin"]
+
+
+@pytest.fixture
+def user(db: Any) -> Any:
+    return UserFactory()
+
+
+@pytest.fixture
+def other_user(db: Any) -> Any:
+    return UserFactory()
+
+
+@pytest.fixture
+def api(user: Any) -> APIClient:
+    """An API client logged in as ``user``, enforcing CSRF like a browser session would."""
+    client = APIClient(enforce_csrf_checks=False)
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def payment(user: Any) -> Any:
+    return PaymentFactory(user=user)
+
+
+@pytest.fixture
+def on_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (APRANOVA_TEST_DB=postgres)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)

@@ -1,0 +1,95 @@
+"""Settings for the package's own test suite.
+
+``APRANOVA_TEST_DB=postgres`` runs it on PostgreSQL (127.0.0.1:5432, user ``postgres``,
+trust auth; override with the usual ``PG*`` variables); the default is SQLite.
+"""
+
+import os
+
+SECRET_KEY = "tests-only-not-secret"
+DEBUG = False
+USE_TZ = True
+TIME_ZONE = "UTC"
+ROOT_URLCONF = "tests.urls"
+AUTH_USER_MODEL = "testapp.Member"
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"  # the package must not care
+ALLOWED_HOSTS = ["*"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "rest_framework",
+    "tests.testapp",
+    "django_apranova_payments",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+if os.environ.get("APRANOVA_TEST_DB", "sqlite") == "postgres":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": os.environ.get("PGDATABASE", "apranova_payments"),
+            "USER": os.environ.get("PGUSER", "postgres"),
+            "PASSWORD": os.environ.get("PGPASSWORD", ""),
+            "HOST": os.environ.get("PGHOST", "127.0.0.1"),
+            "PORT": os.environ.get("PGPORT", "5432"),
+            "TEST": {"NAME": os.environ.get("APRANOVA_TEST_DB_NAME", "test_apranova_payments")},
+        }
+    }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": ":memory:",
+            "TEST": {"NAME": os.environ.get("APRANOVA_TEST_DB_NAME") or None},
+        }
+    }
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+}
+
+STRIPE_TEST_WEBHOOK_SECRET = "whsec_test_secret_for_the_suite"
+
+APRANOVA_PAYMENTS = {
+    "STRIPE_SECRET_KEY": "sk_test_suite",
+    "STRIPE_PUBLISHABLE_KEY": "pk_test_suite",
+    "STRIPE_WEBHOOK_SECRET": STRIPE_TEST_WEBHOOK_SECRET,
+    "STRIPE_MAX_NETWORK_RETRIES": 0,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"null": {"class": "logging.NullHandler"}},
+    "loggers": {"django_apranova_payments": {"handlers": ["null"], "propagate": True}},
+}
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast users in tests
