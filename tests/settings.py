@@ -14,6 +14,7 @@ ROOT_URLCONF = "tests.urls"
 AUTH_USER_MODEL = "testapp.Member"
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"  # the package must not care
 ALLOWED_HOSTS = ["*"]
+STATIC_URL = "/static/"
 
 INSTALLED_APPS = [
     "django.contrib.admin",

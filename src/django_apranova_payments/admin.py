@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from . import exceptions, money, services
+from . import exceptions, money, services, webhooks
 from .models import Payment, WebhookEvent
 
 
@@ -74,9 +74,23 @@ class WebhookEventAdmin(admin.ModelAdmin):
         "received_at", "processed_at", "outcome", "attempts", "error", "pretty_payload",
     ]
     readonly_fields = fields
+    actions = ["process_again"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.action(description=_("Process selected events again"))
+    def process_again(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
+        outcomes: dict[str, int] = {}
+        for stored in queryset.order_by("stripe_created", "received_at", "pk"):
+            try:
+                outcome = webhooks.process_event(stored.payload, force=True)
+            except Exception as exc:  # recorded on the event row by process_event
+                outcome = "failed"
+                self.message_user(request, f"{stored.stripe_id}: {type(exc).__name__}: {exc}", messages.ERROR)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        summary = ", ".join(f"{count} {name}" for name, count in sorted(outcomes.items()))
+        self.message_user(request, f"Processed again: {summary or 'nothing'}.")
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

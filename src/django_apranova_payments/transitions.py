@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from . import signals
 from .gateway import PaymentIntentData
-from .models import Payment, PaymentStatus
+from .models import TERMINAL_STATUSES, Payment, PaymentStatus
 
 logger = logging.getLogger(__name__)
 
@@ -90,9 +90,9 @@ def apply_intent(
     Joins the caller's transaction when there is one (no savepoint): an exception from a
     signal receiver rolls back the caller's work too.
 
-    ``event`` is the webhook event the intent came from. Its creation time guards the one
-    backwards-looking move the machine allows, ``failed -> pending`` (a retry needing
-    authentication): an event no newer than the last one applied cannot make it.
+    ``event`` is the webhook event the intent came from. Its creation time keeps an event
+    older than the last one applied from moving the payment between open statuses (see
+    ``_is_stale``); terminal statuses need no such guard, since they are never left.
     """
     with transaction.atomic(savepoint=False):
         if not locked:
@@ -118,15 +118,23 @@ def _event_created(event: Mapping[str, Any] | None) -> datetime | None:
 
 
 def _is_stale(payment: Payment, old: str, new: str, event_created: datetime | None) -> bool:
-    if old == S.FAILED and new == S.PENDING and event_created is not None:
-        last = payment.last_event_created
-        if last is not None and event_created <= last:
-            logger.info(
-                "PaymentIntent %s: stale event (%s) cannot reopen a failed payment",
-                payment.stripe_payment_intent, event_created.isoformat(),
-            )
-            return True
-    return False
+    """Whether a webhook event is older than what the payment already reflects.
+
+    Moves into a terminal status are never stale: Stripe never leaves one. Moves between
+    open statuses (pending, processing, failed) need an event at least as new as the last
+    one applied, and ``failed -> pending`` (a retry needing authentication) a strictly
+    newer one, since a decline and the action that preceded it often share a second.
+    """
+    last = payment.last_event_created
+    if new in TERMINAL_STATUSES or event_created is None or last is None:
+        return False
+    stale = event_created < last or (old == S.FAILED and new == S.PENDING and event_created == last)
+    if stale:
+        logger.info(
+            "PaymentIntent %s: event from %s is older than the last applied (%s); %s -> %s ignored",
+            payment.stripe_payment_intent, event_created.isoformat(), last.isoformat(), old, new,
+        )
+    return stale
 
 
 def _target_status(payment: Payment, intent: PaymentIntentData) -> str | None:

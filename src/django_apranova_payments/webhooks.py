@@ -182,9 +182,11 @@ def process_event(event: Mapping[str, Any], *, force: bool = False) -> str:
     try:
         with transaction.atomic():
             event_pk, outcome = _claim(event)
-            if outcome in DONE and not force:
-                return DUPLICATE
-            signals.webhook_event_received.send(sender=Payment, event=event)
+            if outcome in DONE:
+                if not force:
+                    return DUPLICATE
+            else:
+                signals.webhook_event_received.send(sender=Payment, event=event)
             outcome, note = _dispatch(event)
             _finish(event_pk, outcome, note)
             return outcome

@@ -8,3 +8,11 @@ class Member(AbstractUser):
     email = models.EmailField(unique=True)
 
     EMAIL_FIELD = "email"
+
+
+class SignalTally(models.Model):
+    """How often a signal fired, counted in the database inside the signal's transaction, so
+    only committed deliveries count (used by the concurrency tests)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    count = models.PositiveIntegerField(default=0)

@@ -1,0 +1,99 @@
+"""The same event delivered 20 times at once, from threads, to a live server on PostgreSQL:
+applied once, its signals fired once (counted in a database row)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from typing import Any
+
+import pytest
+import requests
+from django.db.models import F
+from django.urls import reverse
+
+from django_apranova_payments import signals
+from django_apranova_payments.models import Payment, WebhookEvent
+from django_apranova_payments.testing import build_event, sign_payload
+from tests.factories import PaymentFactory, UserFactory
+from tests.testapp.models import SignalTally
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+COUNTED = ["webhook_event_received", "payment_status_changed", "payment_succeeded"]
+
+
+@pytest.fixture
+def tally():
+    receivers = []
+    for name in COUNTED:
+        SignalTally.objects.create(name=name)
+
+        def receiver(sender: Any, _name: str = name, **kwargs: Any) -> None:
+            SignalTally.objects.filter(name=_name).update(count=F("count") + 1)
+
+        getattr(signals, name).connect(receiver, weak=False)
+        receivers.append((name, receiver))
+    yield lambda: dict(SignalTally.objects.values_list("name", "count"))
+    for name, receiver in receivers:
+        getattr(signals, name).disconnect(receiver)
+
+
+def deliver_at_once(url: str, event: dict, copies: int) -> list[requests.Response]:
+    body = json.dumps(event).encode()
+    start = threading.Barrier(copies)
+    responses: list[requests.Response] = []
+    lock = threading.Lock()
+
+    def send() -> None:
+        headers = {"Content-Type": "application/json", "Stripe-Signature": sign_payload(body)}
+        start.wait()
+        response = requests.post(url, data=body, headers=headers, timeout=30)
+        with lock:
+            responses.append(response)
+
+    threads = [threading.Thread(target=send) for _ in range(copies)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return responses
+
+
+@pytest.mark.parametrize("round_number", range(5))
+def test_twenty_simultaneous_deliveries_apply_once(live_server, tally, round_number):
+    payment = PaymentFactory(user=UserFactory())
+    event = build_event(payment, "payment_intent.succeeded")
+    url = live_server.url + reverse("apranova_payments:webhook")
+
+    responses = deliver_at_once(url, event, copies=20)
+
+    assert len(responses) == 20
+    assert [r.status_code for r in responses] == [200] * 20
+    outcomes = Counter(r.json()["outcome"] for r in responses)
+    assert outcomes == {"processed": 1, "duplicate": 19}
+    assert tally() == {name: 1 for name in COUNTED}
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.SUCCEEDED
+    stored = WebhookEvent.objects.get(stripe_id=event["id"])
+    assert (stored.outcome, stored.attempts) == ("processed", 1)
+
+
+def test_different_events_for_one_payment_at_once_end_succeeded_once(live_server, tally):
+    payment = PaymentFactory(user=UserFactory())
+    url = live_server.url + reverse("apranova_payments:webhook")
+    events = [build_event(payment, "payment_intent.succeeded") for _ in range(10)]
+    events += [build_event(payment, "payment_intent.processing") for _ in range(10)]
+    results: list[requests.Response] = []
+    threads = [threading.Thread(target=lambda e=e: results.extend(deliver_at_once(url, e, 1))) for e in events]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(r.status_code for r in results) == [200] * 20
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.SUCCEEDED
+    assert tally()["payment_succeeded"] == 1
+    assert tally()["webhook_event_received"] == 20
