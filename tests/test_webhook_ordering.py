@@ -64,7 +64,7 @@ def test_every_permutation_ends_in_the_final_state(client, user, transitions, na
         # One signal per real transition: the signalled moves chain into each other and
         # end at the final status; a terminal status is entered once.
         chain = [t[1:] for t in transitions if t[0] == payment.stripe_payment_intent]
-        assert all(a[1] == b[0] for a, b in zip(chain, chain[1:])), (order, chain)
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(chain)), (order, chain)
         assert (chain[-1][1] if chain else "pending") == final
         assert all(old != new for old, new in chain)
         if final in ("succeeded", "canceled"):

@@ -69,11 +69,10 @@ class WebhookEventAdmin(admin.ModelAdmin):
     list_filter = ["outcome", "type", "livemode"]
     search_fields = ["=stripe_id", "=object_id"]
     date_hierarchy = "received_at"
-    fields = [
+    fields = readonly_fields = (
         "stripe_id", "type", "object_id", "api_version", "livemode", "stripe_created",
-        "received_at", "processed_at", "outcome", "attempts", "error", "pretty_payload",
-    ]
-    readonly_fields = fields
+        "received_at", "processed_at", "outcome", "note", "attempts", "error", "pretty_payload",
+    )
     actions = ["process_again"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -23,6 +23,8 @@ renders them; none of them ever carries a Stripe key, a client secret or a stack
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 from rest_framework.exceptions import APIException
@@ -39,7 +41,7 @@ class PaymentsAPIError(PaymentsError, APIException):
 class GatewayError(PaymentsAPIError):
     """The payment gateway (Stripe) could not do what we asked."""
 
-    status_code = status.HTTP_502_BAD_GATEWAY
+    status_code: int = status.HTTP_502_BAD_GATEWAY
     default_detail = _("The payment provider could not complete the request.")
     default_code = "gateway_error"
 
@@ -59,7 +61,7 @@ class GatewayRateLimited(GatewayError):
     default_detail = _("Too many requests to the payment provider. Try again shortly.")
     default_code = "rate_limited"
 
-    def __init__(self, detail: object = None, code: str | None = None, wait: int = 2) -> None:
+    def __init__(self, detail: Any = None, code: str | None = None, wait: int = 2) -> None:
         super().__init__(detail, code)
         #: DRF's exception handler turns ``wait`` into a ``Retry-After`` header.
         self.wait = wait
@@ -72,7 +74,7 @@ class GatewayUnavailable(GatewayError):
     default_detail = _("The payment provider is unavailable. Try again shortly.")
     default_code = "gateway_unavailable"
 
-    def __init__(self, detail: object = None, code: str | None = None, wait: int = 5) -> None:
+    def __init__(self, detail: Any = None, code: str | None = None, wait: int = 5) -> None:
         super().__init__(detail, code)
         self.wait = wait
 
@@ -115,7 +117,7 @@ class IdempotencyConflict(PaymentsAPIError):
 class WebhookError(PaymentsError):
     """A webhook delivery refused before anything was stored."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
 
 
 class WebhookSignatureError(WebhookError):

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import stripe
 
@@ -144,7 +144,11 @@ class StripeGateway(BaseGateway):
     def _call(self, action: str, request: Callable[[], stripe.PaymentIntent]) -> PaymentIntentData:
         with translate_stripe_errors(action):
             intent = request()
-        return PaymentIntentData.from_dict(intent.to_dict())
+        try:
+            return PaymentIntentData.from_dict(intent.to_dict())
+        except ValueError as exc:
+            logger.error("Stripe %s answered with an unusable PaymentIntent: %s", action, exc)
+            raise exceptions.GatewayError() from exc
 
 
 @contextmanager
@@ -188,4 +192,4 @@ def configure_stripe() -> None:
 
 def get_gateway() -> BaseGateway:
     """The configured gateway instance, built once per settings state."""
-    return app_settings.gateway
+    return cast(BaseGateway, app_settings.gateway)

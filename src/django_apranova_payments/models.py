@@ -68,15 +68,16 @@ class PaymentQuerySet(models.QuerySet["Payment"]):
         truncs = {"day": TruncDay, "month": TruncMonth}
         if period not in truncs:
             raise ValueError(f"period must be 'day' or 'month', not {period!r}")
-        return list(
-            self.succeeded()
+        return [
+            dict(row)
+            for row in self.succeeded()
             .exclude(succeeded_at=None)
             .annotate(period=truncs[period]("succeeded_at"))
             .order_by()
             .values("period", "currency")
             .annotate(total=Sum("amount"), count=Count("id"))
             .order_by("period", "currency")
-        )
+        ]
 
 
 class Payment(models.Model):
@@ -103,7 +104,7 @@ class Payment(models.Model):
     failure_message = models.TextField(_("failure message"), blank=True)
     metadata = models.JSONField(_("metadata"), default=dict, blank=True)
     livemode = models.BooleanField(_("live mode"), default=False)
-    idempotency_key = models.CharField(
+    idempotency_key = models.CharField(  # noqa: DJ001 - NULL: no key, outside the unique constraint
         _("Idempotency-Key"), max_length=255, null=True, blank=True, editable=False
     )
     request_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
@@ -189,3 +190,6 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stripe_id} {self.type} ({self.outcome})"
+
+
+from .simulator.models import SimulatedPaymentIntent  # noqa: E402,F401

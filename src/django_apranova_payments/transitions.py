@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from . import signals
@@ -39,7 +40,7 @@ ALLOWED_TRANSITIONS: Mapping[str, frozenset[str]] = {
 
 _PENDING_STRIPE_STATUSES = {"requires_payment_method", "requires_confirmation", "requires_action"}
 
-_STATUS_SIGNALS = {
+_STATUS_SIGNALS: Mapping[str, Signal] = {
     S.PROCESSING: signals.payment_processing,
     S.SUCCEEDED: signals.payment_succeeded,
     S.FAILED: signals.payment_failed,

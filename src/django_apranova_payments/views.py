@@ -124,7 +124,7 @@ class UpdateStatusView(PaymentAPIView):
         return self.payment_response(result.payment)
 
 
-class PaymentListView(PaymentAPIView, generics.ListAPIView):  # type: ignore[misc]
+class PaymentListView(PaymentAPIView, generics.ListAPIView):
     """GET: the caller's payments, newest first, cursor-paginated; ``?status=`` filters."""
 
     serializer_class = PaymentSerializer

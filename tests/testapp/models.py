@@ -16,3 +16,6 @@ class SignalTally(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.count}"

@@ -199,10 +199,10 @@ class StripeMock:
             "automatic_payment_methods": {"enabled": True},
         }
         self.intents[intent_id] = intent
-        reply: Reply = (200, {"Request-Id": f"req_{secrets.token_hex(6)}"}, json.dumps(intent))
+        created: Reply = (200, {"Request-Id": f"req_{secrets.token_hex(6)}"}, json.dumps(intent))
         if key:
-            self._replies[key] = (fingerprint, reply)
-        return reply
+            self._replies[key] = (fingerprint, created)
+        return created
 
     def _retrieve(self, request: Any) -> Reply:
         intent = self._find(request)
