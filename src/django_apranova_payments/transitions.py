@@ -100,7 +100,7 @@ def apply_intent(
             payment = Payment.objects.select_for_update().get(pk=payment.pk)
         old = payment.status
         new = _target_status(payment, intent)
-        event_created = _event_created(event)
+        event_created = event_created_at(event)
         if new is None or _is_stale(payment, old, new, event_created):
             return TransitionResult(payment, old, old)
         changed_fields = _update_fields(payment, intent, new, event_created)
@@ -111,9 +111,11 @@ def apply_intent(
         return TransitionResult(payment, old, new)
 
 
-def _event_created(event: Mapping[str, Any] | None) -> datetime | None:
+def event_created_at(event: Mapping[str, Any] | None) -> datetime | None:
+    """The event's ``created`` (Unix seconds) as an aware datetime; ``None`` when absent or
+    not a plausible timestamp."""
     created = event.get("created") if event else None
-    if not isinstance(created, int) or isinstance(created, bool):
+    if not isinstance(created, int) or isinstance(created, bool) or not 0 <= created < 2**33:
         return None
     return datetime.fromtimestamp(created, tz=UTC)
 

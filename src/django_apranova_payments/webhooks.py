@@ -16,13 +16,14 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection, transaction
 from django.db.models import Field
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -37,7 +38,7 @@ from .gateway import PaymentIntentData, get_gateway
 from .models import Payment, WebhookEvent
 from .serializers import RESERVED_METADATA_PREFIX
 from .services import META_FINGERPRINT, META_IDEMPOTENCY_KEY, META_USER
-from .transitions import apply_intent, status_for_intent
+from .transitions import apply_intent, event_created_at, status_for_intent
 
 logger = logging.getLogger(__name__)
 
@@ -83,12 +84,48 @@ def _parse_signature_header(header: str) -> tuple[int, list[str]]:
     return timestamp, signatures
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _storable(value: Any) -> bool:
+    """Whether every string in ``value`` can be stored as text and JSON by PostgreSQL (no NUL,
+    no lone surrogate). Iterative, so depth costs no recursion."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                return False
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True
+
+
 def parse_event(payload: bytes) -> dict[str, Any]:
     """The verified body as a Stripe event dict, or ``WebhookPayloadError``."""
     try:
-        event = json.loads(payload.decode("utf-8"))
+        event = json.loads(
+            payload.decode("utf-8"), parse_float=_finite_float, parse_constant=_refuse_constant
+        )
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise exceptions.WebhookPayloadError("Body is not JSON.") from None
+    if not _storable(event):
+        raise exceptions.WebhookPayloadError("Body contains NUL characters or invalid Unicode.")
     if not isinstance(event, dict) or event.get("object") != "event":
         raise exceptions.WebhookPayloadError("Body is not a Stripe event.")
     event_id, event_type, data = event.get("id"), event.get("type"), event.get("data")
@@ -133,13 +170,15 @@ def _recreate_payment(intent: PaymentIntentData, event: Mapping[str, Any]) -> Pa
     user_pk = intent.metadata.get(META_USER)
     if not user_pk:
         return None
-    user = get_user_model()._default_manager.filter(pk=user_pk).first()
+    try:
+        user = get_user_model()._default_manager.filter(pk=user_pk).first()
+        amount = money.from_minor_units(intent.amount, intent.currency)
+        money.to_minor_units(amount, intent.currency)  # a charge we could have made
+    except (ValueError, TypeError, DjangoValidationError):  # MoneyError is a ValueError
+        logger.warning("PaymentIntent %s has unusable metadata or amount; not recreated", intent.id)
+        return None
     if user is None:
         logger.warning("PaymentIntent %s names user %s, who does not exist", intent.id, user_pk)
-        return None
-    try:
-        amount = money.from_minor_units(intent.amount, intent.currency)
-    except money.MoneyError:
         return None
     idempotency_key = intent.metadata.get(META_IDEMPOTENCY_KEY) or None
     payment = Payment.objects.create(
@@ -204,7 +243,6 @@ def _dispatch(event: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def _columns(event: Mapping[str, Any]) -> dict[str, Any]:
-    created = event.get("created")
     api_version = event.get("api_version")
     data_object = event["data"]["object"]
     object_id = data_object.get("id")
@@ -215,9 +253,7 @@ def _columns(event: Mapping[str, Any]) -> dict[str, Any]:
         "livemode": bool(event.get("livemode")),
         "object_id": object_id[:255] if isinstance(object_id, str) else "",
         "payload": dict(event),
-        "stripe_created": datetime.fromtimestamp(created, tz=UTC)
-        if isinstance(created, int) and not isinstance(created, bool) and 0 <= created < 2**33
-        else None,
+        "stripe_created": event_created_at(event),
         "received_at": timezone.now(),
     }
 
