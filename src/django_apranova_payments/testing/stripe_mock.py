@@ -37,6 +37,7 @@ class _Failure:
     body: dict[str, Any] | None
     exception: BaseException | None
     headers: dict[str, str]
+    lost_response: bool
 
 
 def _error_body(error_type: str, code: str | None, message: str, **extra: Any) -> dict[str, Any]:
@@ -107,14 +108,19 @@ class StripeMock:
         exception: BaseException | None = None,
         headers: dict[str, str] | None = None,
         times: int = 1,
+        lost_response: bool = False,
     ) -> None:
         """Make the next ``times`` calls of ``action`` (``"create"``, ``"retrieve"``,
         ``"cancel"`` or any, for ``None``) fail with Stripe's error JSON, or raise
-        ``exception`` (e.g. ``requests.ConnectionError``) as a network failure would."""
+        ``exception`` (e.g. ``requests.ConnectionError``) as a network failure would.
+
+        With ``lost_response=True`` Stripe does the work first and only the answer is lost
+        (a timeout after the PaymentIntent was created): the case idempotency keys exist for.
+        """
         extra = {"decline_code": decline_code} if decline_code else {}
         body = None if exception else _error_body(error_type, code, message, **extra)
         for _ in range(times):
-            self._failures.append(_Failure(action, status, body, exception, headers or {}))
+            self._failures.append(_Failure(action, status, body, exception, headers or {}, lost_response))
 
     def set_status(
         self,
@@ -151,13 +157,15 @@ class StripeMock:
                 "action": action, "url": request.url, "params": params,
                 "headers": dict(request.headers),
             })
-            failure = self._take_failure(action)
-            if failure is not None:
-                if failure.exception is not None:
-                    raise failure.exception
-                return failure.status, failure.headers, json.dumps(failure.body)
             request.params_dict = params
-            return handler(request)
+            failure = self._take_failure(action)
+            if failure is None:
+                return handler(request)
+            if failure.lost_response:
+                handler(request)
+            if failure.exception is not None:
+                raise failure.exception
+            return failure.status, failure.headers, json.dumps(failure.body)
 
         return callback
 
