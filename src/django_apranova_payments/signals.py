@@ -14,7 +14,8 @@ doubled. Keep receivers quick; hand slow work to ``transaction.on_commit``.
 from django.dispatch import Signal
 
 #: A new payment was stored after Stripe created its PaymentIntent.
-#: Kwargs: ``payment`` (the new ``Payment``), ``event`` (``None``).
+#: Kwargs: ``payment`` (the new ``Payment``), ``event`` (``None``, or the webhook event that
+#: rebuilt the row of a PaymentIntent whose creating request died before storing it).
 payment_created = Signal()
 
 #: Any status transition. Sent before the specific signal below.
@@ -35,6 +36,7 @@ payment_failed = Signal()
 #: The payment was canceled; this is final. Kwargs: ``payment``, ``event``.
 payment_canceled = Signal()
 
-#: A new verified webhook event was stored, whatever its type (sent once per event id).
-#: Kwargs: ``event`` (the verified Stripe event as a dict).
+#: A new verified webhook event was stored, whatever its type: once per event id, as far as
+#: committed work goes (a delivery whose processing failed rolled back, so its redelivery
+#: sends it again). Kwargs: ``event`` (the verified Stripe event as a dict).
 webhook_event_received = Signal()

@@ -92,8 +92,15 @@ def build_event(
 
 
 def sign_payload(payload: bytes | str, secret: str | None = None, timestamp: int | None = None) -> str:
-    """A ``Stripe-Signature`` header value for ``payload``: ``t=…,v1=…``."""
-    secret = secret or app_settings.webhook_secrets[0]
+    """A ``Stripe-Signature`` header value for ``payload``: ``t=…,v1=…``, signed with
+    ``secret`` or else the first configured ``STRIPE_WEBHOOK_SECRET``."""
+    if secret is None:
+        if not app_settings.webhook_secrets:
+            raise ValueError(
+                "sign_payload() needs a secret: pass secret=… or set "
+                "APRANOVA_PAYMENTS['STRIPE_WEBHOOK_SECRET'] in the test settings."
+            )
+        secret = app_settings.webhook_secrets[0]
     body = payload.encode() if isinstance(payload, str) else payload
     timestamp = int(time.time()) if timestamp is None else timestamp
     signature = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
