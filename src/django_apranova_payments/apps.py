@@ -1,3 +1,5 @@
+import importlib.util
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -13,3 +15,5 @@ class ApranovaPaymentsConfig(AppConfig):
         from . import checks, gateway  # noqa: F401  (registers the system checks)
 
         gateway.configure_stripe()
+        if importlib.util.find_spec("drf_spectacular") is not None:
+            from . import openapi  # noqa: F401  (registers the schema extensions)

@@ -1,0 +1,140 @@
+"""The OpenAPI schema (drf-spectacular, the ``openapi`` extra): valid, and saying what the API does."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import pytest
+from django.test.utils import override_settings
+
+pytest.importorskip("drf_spectacular")
+
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.validation import validate_schema
+
+PREFIX = "/billing/v1/"  # where tests/urls.py includes the package
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict[str, Any]:
+    rest_framework = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
+    with override_settings(REST_FRAMEWORK=rest_framework):
+        return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def operation(schema: dict[str, Any], path: str, method: str) -> dict[str, Any]:
+    result: dict[str, Any] = schema["paths"][PREFIX + path][method]
+    return result
+
+
+def component(schema: dict[str, Any], name: str) -> dict[str, Any]:
+    result: dict[str, Any] = schema["components"]["schemas"][name]
+    return result
+
+
+def test_extensions_are_registered_by_app_ready():
+    assert "django_apranova_payments.openapi" in sys.modules
+
+
+def test_schema_is_valid_openapi(schema):
+    validate_schema(schema)
+
+
+def test_every_payment_endpoint_is_described_and_the_webhook_is_not(schema):
+    assert {path.removeprefix(PREFIX) for path in schema["paths"]} == {
+        "", "create-payment/", "update-status/", "{payment_intent}/", "{payment_intent}/cancel/",
+    }
+    assert set(schema["paths"][PREFIX]) == {"get"}
+    assert set(schema["paths"][PREFIX + "create-payment/"]) == {"post"}
+
+
+def test_operation_ids_are_stable(schema):
+    ids = {
+        operation(schema, "", "get")["operationId"],
+        operation(schema, "create-payment/", "post")["operationId"],
+        operation(schema, "update-status/", "post")["operationId"],
+        operation(schema, "{payment_intent}/", "get")["operationId"],
+        operation(schema, "{payment_intent}/cancel/", "post")["operationId"],
+    }
+    assert ids == {
+        "payments_list", "payments_create", "payments_update_status", "payments_retrieve", "payments_cancel",
+    }
+
+
+def test_payment_has_the_fixed_camel_case_keys_with_amount_as_decimal_string(schema):
+    payment = component(schema, "Payment")
+    fixed = {
+        "paymentIntent", "amount", "currency", "status", "failureCode", "failureMessage",
+        "metadata", "createdAt", "updatedAt",
+    }
+    assert fixed <= set(payment["properties"])
+    assert fixed <= set(payment["required"])
+    assert payment["properties"]["amount"]["type"] == "string"
+    assert payment["properties"]["amount"]["format"] == "decimal"
+    assert payment["properties"]["failureCode"]["nullable"] is True
+    assert not any("_" in key for key in payment["properties"])
+
+
+def test_create_answers_201_with_client_secret_and_publishable_key(schema):
+    create = operation(schema, "create-payment/", "post")
+    created = create["responses"]["201"]["content"]["application/json"]["schema"]
+    assert created == {"$ref": "#/components/schemas/CreatedPayment"}
+    properties = component(schema, "CreatedPayment")["properties"]
+    assert {"clientSecret", "publishableKey", "paymentIntent", "amount"} <= set(properties)
+    assert "Idempotent-Replayed" in create["responses"]["201"]["headers"]
+
+
+def test_create_request_takes_amount_as_decimal_string_or_number(schema):
+    request = operation(schema, "create-payment/", "post")["requestBody"]["content"]["application/json"]
+    assert request["schema"] == {"$ref": "#/components/schemas/PaymentCreateRequest"}
+    body = component(schema, "PaymentCreateRequest")["properties"]
+    assert set(body) == {"amount", "currency", "metadata"}
+    assert [option["type"] for option in body["amount"]["oneOf"]] == ["string", "number"]
+
+
+def test_create_documents_the_idempotency_key_header(schema):
+    parameters = operation(schema, "create-payment/", "post")["parameters"]
+    header = next(p for p in parameters if p["name"] == "Idempotency-Key")
+    assert header["in"] == "header"
+    assert header.get("required", False) is False
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "codes"),
+    [
+        (
+            "create-payment/", "post",
+            {"201", "400", "401", "402", "403", "413", "415", "422", "429", "500", "503"},
+        ),
+        ("update-status/", "post", {"200", "400", "401", "403", "404", "413", "429", "500", "503"}),
+        ("", "get", {"200", "400", "401", "403", "404"}),
+        ("{payment_intent}/", "get", {"200", "401", "403", "404"}),
+        ("{payment_intent}/cancel/", "post", {"200", "401", "403", "404", "409", "429", "500", "503"}),
+    ],
+)
+def test_error_responses_are_documented(schema, path, method, codes):
+    assert codes <= set(operation(schema, path, method)["responses"])
+
+
+def test_rate_limit_and_unavailable_answers_carry_retry_after(schema):
+    responses = operation(schema, "create-payment/", "post")["responses"]
+    assert "Retry-After" in responses["429"]["headers"]
+    assert "Retry-After" in responses["503"]["headers"]
+
+
+def test_list_is_cursor_paginated_and_filters_by_status(schema):
+    get = operation(schema, "", "get")
+    names = {p["name"]: p for p in get["parameters"]}
+    assert {"cursor", "pageSize", "status"} <= set(names)
+    statuses = {"pending", "processing", "succeeded", "failed", "canceled"}
+    assert set(names["status"]["schema"]["enum"]) == statuses
+    page = get["responses"]["200"]["content"]["application/json"]["schema"]
+    assert page == {"$ref": "#/components/schemas/PaginatedPaymentList"}
+    assert set(component(schema, "PaginatedPaymentList")["properties"]) == {"next", "previous", "results"}
+
+
+def test_update_status_body_is_a_payment_intent_id(schema):
+    body = component(schema, "UpdateStatus")
+    assert body["required"] == ["paymentIntent"]
+    assert body["properties"]["paymentIntent"]["pattern"].startswith("^pi_")
