@@ -1,0 +1,129 @@
+/*
+ * The checkout, following ApraNova's payment flow:
+ *   1. POST create-payment (the server sets the price from the course),
+ *   2. confirm the payment (Stripe.js' Payment Element, or the offline simulator),
+ *   3. POST update-status (the server asks Stripe; the browser's word is never used),
+ *   4. show success or the error.
+ * A declined or unauthenticated payment is retried on the same PaymentIntent.
+ */
+(function () {
+  "use strict";
+
+  var config = JSON.parse(document.getElementById("checkout-config").textContent);
+  var form = document.getElementById("payment-form");
+  var button = document.getElementById("pay-button");
+  var message = document.getElementById("payment-message");
+  var csrfToken = form.querySelector("[name=csrfmiddlewaretoken]").value;
+  var idempotencyKey = newKey();
+  var intent = null; // {id, clientSecret} once created
+
+  var provider = config.mode === "stripe" ? window.Stripe(config.publishableKey) : window.ApranovaSimulator();
+  var elements = config.mode === "stripe"
+    ? provider.elements({mode: "payment", amount: config.amountMinor, currency: config.currency})
+    : provider.elements();
+  elements.create("payment").mount("#payment-element");
+
+  function newKey() {
+    if (window.crypto && window.crypto.randomUUID) return "checkout-" + window.crypto.randomUUID();
+    var bytes = window.crypto.getRandomValues(new Uint8Array(16));
+    return "checkout-" + Array.prototype.map.call(bytes, function (b) { return b.toString(16).padStart(2, "0"); }).join("");
+  }
+
+  function show(text, kind) {
+    message.hidden = !text;
+    message.className = "message " + (kind || "info");
+    message.dataset.kind = kind || "info";
+    message.replaceChildren(document.createTextNode(text || ""));
+  }
+
+  function showSuccess() {
+    show("Payment succeeded. You are now enrolled in " + config.courseTitle + ". ", "success");
+    var link = document.createElement("a");
+    link.href = config.myCoursesUrl;
+    link.textContent = "Go to my courses";
+    message.appendChild(link);
+    form.querySelector("#payment-element").hidden = true;
+    button.hidden = true;
+  }
+
+  async function post(url, body, headers) {
+    var response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: Object.assign({"Content-Type": "application/json", "X-CSRFToken": csrfToken}, headers || {}),
+      body: JSON.stringify(body)
+    });
+    var data = null;
+    try { data = await response.json(); } catch (e) { /* an HTML error page */ }
+    return {ok: response.ok, status: response.status, body: data || {}};
+  }
+
+  function apiError(response) {
+    var body = response.body;
+    if (response.status === 401 || response.status === 403) return "Please log in again, then retry.";
+    if (typeof body.detail === "string") return body.detail;
+    for (var key in body) {
+      if (Array.isArray(body[key]) && body[key].length) return String(body[key][0]);
+    }
+    return "The payment could not be started. Please try again.";
+  }
+
+  async function updateStatus(paymentIntent) {
+    var response = await post(config.updateUrl, {paymentIntent: paymentIntent});
+    return response.ok ? response.body : null;
+  }
+
+  function render(payment, error) {
+    var status = payment ? payment.status : null;
+    form.dataset.status = status || "unknown";
+    if (status === "succeeded") return showSuccess();
+    if (status === "processing") return show("Your payment is processing. You will be enrolled as soon as it completes.", "info");
+    if (status === "canceled") {
+      intent = null; // Stripe never reopens a canceled PaymentIntent: the next try is a new payment
+      idempotencyKey = newKey();
+      return show("This payment was canceled. You can pay again.", "error");
+    }
+    var text = (error && error.message) || (payment && payment.failureMessage) ||
+      (status === "failed" ? "Your payment was declined." : "The payment was not completed. You can try again.");
+    show(text, "error");
+  }
+
+  async function pay() {
+    var submitted = await elements.submit();
+    if (submitted.error) return show(submitted.error.message, "error");
+    if (!intent) {
+      var created = await post(config.createUrl, {metadata: {course: String(config.courseId)}},
+        {"Idempotency-Key": idempotencyKey});
+      if (!created.ok) return show(apiError(created), "error");
+      intent = {id: created.body.paymentIntent, clientSecret: created.body.clientSecret};
+    }
+    var result = await provider.confirmPayment({
+      elements: elements,
+      clientSecret: intent.clientSecret,
+      confirmParams: {return_url: config.returnUrl},
+      redirect: "if_required"
+    });
+    render(await updateStatus(intent.id), result.error);
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    button.disabled = true;
+    show("Processing your payment\u2026", "info");
+    pay().catch(function () {
+      show("Something went wrong. Please check your connection and try again.", "error");
+    }).finally(function () {
+      button.disabled = false;
+    });
+  });
+
+  // Back from a redirect-based payment method (Stripe): ask the server how it went.
+  var params = new URLSearchParams(window.location.search);
+  if (params.get("payment_intent")) {
+    window.history.replaceState(null, "", window.location.pathname);
+    show("Checking your payment\u2026", "info");
+    updateStatus(params.get("payment_intent")).then(function (payment) {
+      render(payment, null);
+    });
+  }
+})();

@@ -1,0 +1,318 @@
+"""The example's checkout through the package's real paths, offline: create-payment with the
+price resolver, the simulator's confirm and 3-D Secure, update-status, and signed webhook
+deliveries to the real endpoint. Run with ``python manage.py test courses``."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client, TestCase, TransactionTestCase, override_settings
+from django.urls import reverse
+
+from django_apranova_payments import signals
+from django_apranova_payments.models import Payment, WebhookEvent
+from django_apranova_payments.simulator import sender
+from django_apranova_payments.simulator.models import SimulatedPaymentIntent
+
+from .models import Course, Enrollment
+from .receivers import enroll_after_payment
+
+SECRET = "whsec_example_tests"  # noqa: S105
+PASSWORD = "pw"  # noqa: S105
+OFFLINE = override_settings(
+    PAYMENTS_MODE="simulator",
+    APRANOVA_PAYMENTS={
+        **settings.APRANOVA_PAYMENTS,
+        "GATEWAY": settings.SIMULATOR_GATEWAY,
+        "STRIPE_WEBHOOK_SECRET": SECRET,
+        "SIMULATOR_WEBHOOK_URL": None,  # the tests deliver the events themselves
+    },
+)
+SUCCEEDS, DECLINED, AUTHENTICATE = "4242424242424242", "4000000000009995", "4000002500003155"
+
+
+class Checkout:
+    """A student's browser, as the checkout page drives it."""
+
+    def __init__(self, client: Client, course: Course) -> None:
+        self.client, self.course = client, course
+        self.intent: dict[str, Any] = {}
+
+    def post_json(self, url: str, body: Any, **headers: Any) -> Any:
+        return self.client.post(url, data=json.dumps(body), content_type="application/json", **headers)
+
+    def create(self, key: str = "checkout-1", **body: Any) -> Any:
+        response = self.post_json(reverse("apranova_payments:create-payment"),
+                                  {"metadata": {"course": str(self.course.pk)}, **body}, HTTP_IDEMPOTENCY_KEY=key)
+        if response.status_code == 201:
+            self.intent = response.json()
+        return response
+
+    def pay(self, number: str) -> Any:
+        card = {"number": number, "exp_month": 12, "exp_year": 2099, "cvc": "123"}
+        return self.post_json(
+            reverse("apranova_payments_simulator:confirm", args=[self.intent["paymentIntent"]]),
+            {"client_secret": self.intent["clientSecret"], "payment_method_data": {"type": "card", "card": card}},
+        )
+
+    def authenticate(self, action: str) -> Any:
+        return self.client.post(
+            reverse("apranova_payments_simulator:authenticate", args=[self.intent["paymentIntent"]]),
+            {"client_secret": self.intent["clientSecret"], "action": action},
+        )
+
+    def update_status(self) -> dict[str, Any]:
+        response = self.post_json(reverse("apranova_payments:update-status"),
+                                  {"paymentIntent": self.intent["paymentIntent"]})
+        assert response.status_code == 200, response.content
+        return response.json()
+
+    def event(self, event_type: str = "payment_intent.succeeded") -> bytes:
+        """The event the simulator sends for the intent's current state (a new event id)."""
+        intent = SimulatedPaymentIntent.objects.get(intent_id=self.intent["paymentIntent"])
+        return json.dumps(sender.build_event(intent, event_type)).encode()
+
+    def deliver(self, body: bytes) -> str:
+        response = Client().post(reverse("apranova_payments:webhook"), data=body, content_type="application/json",
+                                 HTTP_STRIPE_SIGNATURE=sender.signature_header(body, SECRET))
+        assert response.status_code == 200, response.content
+        return response.json()["outcome"]
+
+
+class SignalCount:
+    def __init__(self) -> None:
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, **kwargs: Any) -> None:
+        with self.lock:
+            self.count += 1
+
+
+class CheckoutMixin:
+    def setUp(self) -> None:
+        super().setUp()  # type: ignore[misc]
+        self.user = get_user_model().objects.create_user("student", password=PASSWORD)
+        self.course = Course.objects.create(title="Python for Data Science", slug="python", price=Decimal("19.99"),
+                                            currency="usd")
+        self.client.force_login(self.user)  # type: ignore[attr-defined]
+        self.checkout = Checkout(self.client, self.course)  # type: ignore[attr-defined]
+        self.succeeded = SignalCount()
+        signals.payment_succeeded.connect(self.succeeded, weak=False)
+
+    def tearDown(self) -> None:
+        signals.payment_succeeded.disconnect(self.succeeded)
+        super().tearDown()  # type: ignore[misc]
+
+    def enrollments(self) -> int:
+        return Enrollment.objects.filter(user=self.user, course=self.course).count()
+
+
+@OFFLINE
+class PriceTests(CheckoutMixin, TestCase):
+    def test_the_course_sets_the_price_whatever_the_browser_sends(self):
+        response = self.checkout.create(amount="0.50", currency="eur")
+
+        self.assertEqual(response.status_code, 201, response.content)
+        self.assertEqual((response.json()["amount"], response.json()["currency"]), ("19.99", "usd"))
+        self.assertEqual(SimulatedPaymentIntent.objects.get().amount, 1999)  # not 1998: no float
+
+    def test_an_unknown_course_is_refused(self):
+        self.course.pk = 999_999
+
+        response = self.checkout.create()
+
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("metadata", response.json())
+
+    def test_an_enrolled_student_cannot_pay_again(self):
+        Enrollment.objects.create(user=self.user, course=self.course)
+
+        response = self.checkout.create()
+
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("already enrolled", response.json()["course"][0])
+
+
+@OFFLINE
+class EnrollmentTests(CheckoutMixin, TestCase):
+    def test_update_status_first_then_every_webhook_repeated_gives_one_enrollment(self):
+        self.checkout.create()
+        self.checkout.pay(SUCCEEDS)
+        first_event, second_event = self.checkout.event(), self.checkout.event()  # Stripe may send two
+
+        self.assertEqual(self.checkout.update_status()["status"], "succeeded")
+        self.assertEqual(self.checkout.update_status()["status"], "succeeded")
+        outcomes = [self.checkout.deliver(body) for body in (first_event, first_event, second_event, first_event)]
+        self.checkout.update_status()
+
+        self.assertEqual(self.enrollments(), 1)
+        self.assertEqual(self.succeeded.count, 1)
+        self.assertEqual(outcomes[1], "duplicate")
+        self.assertEqual(Enrollment.objects.get().payment.stripe_payment_intent, self.checkout.intent["paymentIntent"])
+
+    def test_webhook_first_then_update_status_repeated_gives_one_enrollment(self):
+        self.checkout.create()
+        self.checkout.pay(SUCCEEDS)
+        event = self.checkout.event()
+
+        self.assertEqual(self.checkout.deliver(event), "processed")
+        for _ in range(3):
+            self.checkout.update_status()
+            self.checkout.deliver(self.checkout.event())
+        self.checkout.deliver(event)
+
+        self.assertEqual(self.enrollments(), 1)
+        self.assertEqual(self.succeeded.count, 1)
+        self.assertEqual(WebhookEvent.objects.count(), 4)
+
+    def test_a_decline_enrolls_nobody_and_the_retry_on_the_same_payment_enrolls_once(self):
+        self.checkout.create()
+
+        self.assertEqual(self.checkout.pay(DECLINED).status_code, 402)
+        self.checkout.deliver(self.checkout.event("payment_intent.payment_failed"))
+        self.assertEqual(self.checkout.update_status()["failureCode"], "insufficient_funds")
+        self.assertEqual(self.enrollments(), 0)
+
+        self.assertEqual(self.checkout.pay(SUCCEEDS).status_code, 200)
+        self.checkout.deliver(self.checkout.event())
+        self.checkout.update_status()
+
+        self.assertEqual(self.enrollments(), 1)
+        self.assertEqual(Payment.objects.count(), 1)
+
+    def test_3d_secure_enrolls_after_authentication_only(self):
+        self.checkout.create()
+
+        self.assertEqual(self.checkout.pay(AUTHENTICATE).json()["status"], "requires_action")
+        self.assertEqual(self.checkout.update_status()["status"], "pending")
+        self.assertEqual(self.enrollments(), 0)
+        self.checkout.authenticate("complete")
+
+        self.assertEqual(self.checkout.update_status()["status"], "succeeded")
+        self.assertEqual(self.enrollments(), 1)
+
+    def test_two_payments_for_the_same_course_make_one_enrollment(self):
+        other_tab = Checkout(self.client, self.course)
+        self.checkout.create(key="tab-1")
+        other_tab.create(key="tab-2")
+        self.checkout.pay(SUCCEEDS)
+        other_tab.pay(SUCCEEDS)
+
+        self.checkout.update_status()
+        other_tab.update_status()
+
+        self.assertEqual(self.succeeded.count, 2)
+        self.assertEqual(self.enrollments(), 1)
+
+    def test_a_payment_without_a_course_enrolls_nobody(self):
+        payment = Payment.objects.create(user=self.user, stripe_payment_intent="pi_other", amount=Decimal("5.00"),
+                                         currency="usd", metadata={"invoice": "7"})
+
+        enroll_after_payment(sender=Payment, payment=payment, event=None)
+        payment.metadata = {"course": "999999"}
+        enroll_after_payment(sender=Payment, payment=payment, event=None)
+
+        self.assertFalse(Enrollment.objects.exists())
+
+
+@OFFLINE
+class ConcurrentDeliveryTests(CheckoutMixin, TransactionTestCase):
+    """The webhook (twice, and a second event) and update-status (several tabs) at the same
+    moment, each on its own database connection."""
+
+    def test_simultaneous_webhooks_and_update_status_give_one_enrollment(self):
+        self.checkout.create()
+        self.checkout.pay(SUCCEEDS)
+        event, other_event = self.checkout.event(), self.checkout.event()
+        work = [lambda: self.checkout.deliver(event)] * 3 + [lambda: self.checkout.deliver(other_event)]
+        for _ in range(4):
+            tab = Checkout(Client(), self.course)
+            tab.client.force_login(self.user)
+            tab.intent = self.checkout.intent
+            work.append(tab.update_status)
+        barrier, errors = threading.Barrier(len(work)), []
+
+        def run(job: Any) -> None:
+            try:
+                barrier.wait(10)
+                job()
+            except BaseException as exc:  # reported by the main thread
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=run, args=(job,)) for job in work]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+
+        self.assertEqual(errors, [])
+        self.assertEqual(self.enrollments(), 1)
+        self.assertEqual(self.succeeded.count, 1)
+        self.assertEqual(Payment.objects.get().status, "succeeded")
+        self.assertEqual(WebhookEvent.objects.count(), 2)
+
+
+@OFFLINE
+class PageTests(TestCase):
+    def setUp(self) -> None:
+        self.user = get_user_model().objects.create_user("student", password=PASSWORD)
+        self.course = Course.objects.create(title="DevOps Essentials", slug="devops", price=Decimal("49.00"),
+                                            currency="eur")
+
+    def test_checkout_needs_a_login(self):
+        response = self.client.get(reverse("checkout", args=["devops"]))
+
+        self.assertEqual(response.status_code, 302)
+        self.assertIn(reverse("login"), response["Location"])
+
+    def test_checkout_says_it_is_a_simulator_and_loads_the_simulator(self):
+        self.client.force_login(self.user)
+
+        response = self.client.get(reverse("checkout", args=["devops"]))
+
+        self.assertContains(response, "no money moves")
+        self.assertContains(response, reverse("apranova_payments_simulator:js"))
+        self.assertNotContains(response, "js.stripe.com")
+        config = json.loads(response.content.decode().split('id="checkout-config" type="application/json">')[1]
+                            .split("</script>")[0])
+        self.assertEqual((config["amountMinor"], config["currency"], config["mode"]), (4900, "eur", "simulator"))
+
+    @override_settings(PAYMENTS_MODE="stripe", STRIPE_PUBLISHABLE_KEY="pk_test_example")
+    def test_with_stripe_keys_the_checkout_uses_stripe_js(self):
+        self.client.force_login(self.user)
+
+        response = self.client.get(reverse("checkout", args=["devops"]))
+
+        self.assertContains(response, "https://js.stripe.com/v3/")
+        self.assertContains(response, "pk_test_example")
+        self.assertNotContains(response, "no money moves")
+
+    def test_an_enrolled_student_sees_the_enrollment(self):
+        Enrollment.objects.create(user=self.user, course=self.course)
+        self.client.force_login(self.user)
+
+        self.assertContains(self.client.get(reverse("checkout", args=["devops"])), "You are enrolled")
+        self.assertContains(self.client.get(reverse("my-courses")), "DevOps Essentials")
+        self.assertContains(self.client.get(reverse("course-list")), "Enrolled")
+
+
+class SeedDemoTests(TestCase):
+    def test_seed_demo_is_idempotent(self):
+        call_command("seed_demo", stdout=io.StringIO())
+        call_command("seed_demo", "--password", "other", stdout=io.StringIO())
+
+        self.assertEqual(get_user_model().objects.count(), 1)
+        self.assertEqual(Course.objects.count(), 4)
+        self.assertTrue(self.client.login(username="demo", password="other"))  # noqa: S106
+        self.assertEqual(Course.objects.get(slug="python-for-data-science").amount_minor, 1999)

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.course_list, name="course-list"),
+    path("my-courses/", views.my_courses, name="my-courses"),
+    path("courses/<slug:slug>/checkout/", views.checkout, name="checkout"),
+]

@@ -1,0 +1,53 @@
+"""Pages: the course list, a student's courses and the checkout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.csrf import ensure_csrf_cookie
+
+from .models import Course, Enrollment
+
+
+def payments_mode(request: HttpRequest) -> dict[str, Any]:
+    """Template context: whether payments are simulated (the banner on every page)."""
+    return {"payments_mode": settings.PAYMENTS_MODE}
+
+
+def course_list(request: HttpRequest) -> HttpResponse:
+    enrolled: set[int] = set()
+    if request.user.is_authenticated:
+        enrolled = set(Enrollment.objects.filter(user_id=request.user.pk).values_list("course_id", flat=True))
+    courses = [(course, course.pk in enrolled) for course in Course.objects.all()]
+    return render(request, "courses/course_list.html", {"courses": courses})
+
+
+@login_required
+def my_courses(request: HttpRequest) -> HttpResponse:
+    enrollments = Enrollment.objects.filter(user_id=request.user.pk).select_related("course")
+    return render(request, "courses/my_courses.html", {"enrollments": enrollments})
+
+
+@login_required
+@ensure_csrf_cookie
+def checkout(request: HttpRequest, slug: str) -> HttpResponse:
+    course = get_object_or_404(Course, slug=slug)
+    enrolled = Enrollment.objects.filter(user_id=request.user.pk, course=course).exists()
+    config = {
+        "mode": settings.PAYMENTS_MODE,
+        "publishableKey": settings.STRIPE_PUBLISHABLE_KEY if settings.PAYMENTS_MODE == "stripe" else None,
+        "createUrl": reverse("apranova_payments:create-payment"),
+        "updateUrl": reverse("apranova_payments:update-status"),
+        "myCoursesUrl": reverse("my-courses"),
+        "courseId": course.pk,
+        "courseTitle": course.title,
+        "amountMinor": course.amount_minor,
+        "currency": course.currency,
+        "returnUrl": request.build_absolute_uri(),
+    }
+    return render(request, "courses/checkout.html", {"course": course, "enrolled": enrolled, "config": config})

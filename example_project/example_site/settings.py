@@ -1,0 +1,159 @@
+"""Settings of the example project: ApraNova's course checkout on django-apranova-payments.
+
+Payments mode is chosen by the environment:
+
+* ``STRIPE_SECRET_KEY`` and ``STRIPE_PUBLISHABLE_KEY`` set (test keys, ``sk_test_…`` /
+  ``pk_test_…``): real Stripe test mode with Stripe.js and the Payment Element;
+  ``STRIPE_WEBHOOK_SECRET`` is the ``whsec_…`` that ``stripe listen`` prints.
+* neither set: the package's offline simulator. No Stripe account, no network, no money.
+
+The database is SQLite (``EXAMPLE_DB_PATH``, default ``db.sqlite3`` beside ``manage.py``);
+``EXAMPLE_DATABASE=postgres`` uses PostgreSQL through the usual ``PG*`` variables.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_flag(name: str, default: bool) -> bool:
+    return os.environ.get(name, "1" if default else "0").lower() in ("1", "true", "yes", "on")
+
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-project-only-not-a-secret")
+DEBUG = env_flag("EXAMPLE_DEBUG", True)
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_apranova_payments",
+    "courses",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "example_site.urls"
+WSGI_APPLICATION = "example_site.wsgi.application"
+TEST_RUNNER = "example_site.testing.DebugRunner"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "courses.views.payments_mode",
+            ]
+        },
+    }
+]
+
+if os.environ.get("EXAMPLE_DATABASE", "sqlite") == "postgres":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": os.environ.get("PGDATABASE", "apranova_example"),
+            "USER": os.environ.get("PGUSER", "postgres"),
+            "PASSWORD": os.environ.get("PGPASSWORD", ""),
+            "HOST": os.environ.get("PGHOST", "127.0.0.1"),
+            "PORT": os.environ.get("PGPORT", "5432"),
+            "TEST": {"NAME": os.environ.get("EXAMPLE_TEST_DB_NAME", "test_apranova_example")},
+        }
+    }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ.get("EXAMPLE_DB_PATH", str(BASE_DIR / "db.sqlite3")),
+            # The webhook and the browser's update-status write at the same moment: take the
+            # write lock when a transaction starts and wait for it, instead of failing.
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+            },
+            # A file, not shared memory, so the concurrency tests' threads can wait for locks.
+            "TEST": {"NAME": os.path.join(tempfile.gettempdir(), f"apranova-example-test-{os.getpid()}.sqlite3")},
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []  # a local demo
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "course-list"
+LOGOUT_REDIRECT_URL = "course-list"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+}
+
+# -- payments ------------------------------------------------------------------------------------
+
+STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")
+if bool(STRIPE_SECRET_KEY) != bool(STRIPE_PUBLISHABLE_KEY):
+    raise ImproperlyConfigured("Set both STRIPE_SECRET_KEY and STRIPE_PUBLISHABLE_KEY, or neither (offline simulator).")
+
+#: "stripe" with keys in the environment, otherwise "simulator".
+PAYMENTS_MODE = "stripe" if STRIPE_SECRET_KEY else "simulator"
+SIMULATOR_GATEWAY = "django_apranova_payments.simulator.gateway.SimulatorGateway"
+
+APRANOVA_PAYMENTS = {
+    "CURRENCIES": ["usd", "eur", "inr", "gbp"],
+    "PRICE_RESOLVER": "courses.pricing.resolve_course_price",
+}
+if PAYMENTS_MODE == "stripe":
+    APRANOVA_PAYMENTS |= {
+        "STRIPE_SECRET_KEY": STRIPE_SECRET_KEY,
+        "STRIPE_PUBLISHABLE_KEY": STRIPE_PUBLISHABLE_KEY,
+        "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
+    }
+else:
+    APRANOVA_PAYMENTS |= {
+        "GATEWAY": SIMULATOR_GATEWAY,
+        # The simulator signs its events with this secret, and the endpoint verifies them.
+        "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", "whsec_offline_simulator_not_a_secret"),
+        # Where the simulator posts its events: this server's own webhook endpoint.
+        "SIMULATOR_WEBHOOK_URL": os.environ.get(
+            "SIMULATOR_WEBHOOK_URL", "http://127.0.0.1:8000/api/payments/webhook/"
+        ),
+    }
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"short": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "short"}},
+    "loggers": {
+        "django_apranova_payments": {"handlers": ["console"], "level": os.environ.get("EXAMPLE_LOG_LEVEL", "INFO")},
+        "courses": {"handlers": ["console"], "level": os.environ.get("EXAMPLE_LOG_LEVEL", "INFO")},
+    },
+}

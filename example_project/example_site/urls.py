@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("courses.urls")),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/", admin.site.urls),
+    path("api/payments/", include("django_apranova_payments.urls")),
+    # The offline simulator's "Stripe.js" and 3-D Secure page (404 unless it is the gateway).
+    path("simulator/", include("django_apranova_payments.simulator.urls")),
+]

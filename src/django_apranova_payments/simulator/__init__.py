@@ -1,0 +1,21 @@
+"""An offline stand-in for Stripe, for development and demos: no account, no network.
+
+Select it with ``APRANOVA_PAYMENTS["GATEWAY"] =
+"django_apranova_payments.simulator.gateway.SimulatorGateway"`` and include its URLs (the
+fake card form's API and the 3-D Secure page)::
+
+    path("simulator/", include("django_apranova_payments.simulator.urls"))
+
+* ``gateway``: ``SimulatorGateway``, the package's gateway interface over PaymentIntents
+  stored in the database (``models.SimulatedPaymentIntent``), so the state survives
+  restarts and is shared by every process.
+* ``cards``: the test cards and what each one does.
+* ``sender``: signed ``payment_intent.*`` webhook events, posted after the commit to the
+  package's own webhook endpoint (``SIMULATOR_WEBHOOK_URL``), on loopback only.
+* ``views`` / ``urls``: what Stripe.js and Stripe's 3-D Secure page do for a browser:
+  confirm with a card, authenticate, and ``simulator.js`` (an ``ApranovaSimulator`` object
+  shaped like the parts of Stripe.js a checkout page uses).
+
+The system check ``apranova_payments.E005`` refuses the simulator when ``DEBUG`` is off;
+its views answer 404 unless it is the configured gateway.
+"""

@@ -1,0 +1,117 @@
+"""The simulator's test cards (Stripe's own test numbers) and card-detail validation.
+
+Only the last four digits of a card ever reach the database or a log.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    SUCCEEDS = "succeeds"
+    DECLINED = "declined"
+    REQUIRES_AUTHENTICATION = "requires_authentication"
+
+
+@dataclass(frozen=True)
+class TestCard:
+    number: str
+    description: str
+    outcome: Outcome
+    decline_code: str = ""
+    message: str = ""
+
+    @property
+    def display_number(self) -> str:
+        return " ".join(self.number[i:i + 4] for i in range(0, len(self.number), 4))
+
+
+#: The seed's test cards, plus Stripe's generic decline, keyed by number.
+TEST_CARDS: dict[str, TestCard] = {
+    card.number: card
+    for card in (
+        TestCard("4242424242424242", "Succeeds", Outcome.SUCCEEDS),
+        TestCard(
+            "4000000000009995", "Declined: insufficient funds", Outcome.DECLINED,
+            "insufficient_funds", "Your card has insufficient funds.",
+        ),
+        TestCard("4000002500003155", "Requires authentication (3-D Secure)", Outcome.REQUIRES_AUTHENTICATION),
+        TestCard(
+            "4000000000000002", "Declined: generic decline", Outcome.DECLINED,
+            "generic_decline", "Your card was declined.",
+        ),
+    )
+}
+
+#: What any other valid card number does: Stripe refuses real cards in test mode.
+NON_TEST_CARD = TestCard(
+    "", "A card number that is not a test card", Outcome.DECLINED, "test_mode_live_card",
+    "Your card was declined. The simulator accepts only test cards, such as 4242 4242 4242 4242.",
+)
+
+
+class InvalidCard(ValueError):
+    """Card details Stripe's form would refuse before any charge; ``code`` is Stripe's."""
+
+    def __init__(self, code: str, message: str, param: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.param = param
+
+
+@dataclass(frozen=True)
+class Card:
+    card: TestCard
+    last4: str
+    brand: str
+
+
+def parse_card(number: object, exp_month: object, exp_year: object, cvc: object,
+               today: datetime.date | None = None) -> Card:
+    """Validate card details as Stripe does, or raise ``InvalidCard``."""
+    digits = "".join(ch for ch in str(number or "") if not ch.isspace() and ch != "-")
+    if not (digits.isdigit() and 12 <= len(digits) <= 19 and _luhn_ok(digits)):
+        raise InvalidCard("incorrect_number", "Your card number is incorrect.", "number")
+    _check_expiry(exp_month, exp_year, today or datetime.date.today())
+    cvc_text = str(cvc or "").strip()
+    if not (cvc_text.isdigit() and len(cvc_text) in (3, 4)):
+        raise InvalidCard("invalid_cvc", "Your card's security code is invalid.", "cvc")
+    card = TEST_CARDS.get(digits, NON_TEST_CARD)
+    return Card(card=card, last4=digits[-4:], brand=_brand(digits))
+
+
+def _check_expiry(exp_month: object, exp_year: object, today: datetime.date) -> None:
+    try:
+        month, year = int(str(exp_month)), int(str(exp_year))
+    except ValueError:
+        raise InvalidCard("invalid_expiry_month", "Your card's expiration date is incomplete.", "exp_month") from None
+    if year < 100:
+        year += 2000
+    if not 1 <= month <= 12:
+        raise InvalidCard("invalid_expiry_month", "Your card's expiration month is invalid.", "exp_month")
+    if (year, month) < (today.year, today.month):
+        raise InvalidCard("invalid_expiry_year", "Your card's expiration date is in the past.", "exp_year")
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2:
+            value = value * 2 - 9 if value > 4 else value * 2
+        total += value
+    return total % 10 == 0
+
+
+def _brand(digits: str) -> str:
+    if digits.startswith("4"):
+        return "visa"
+    if digits[:2] in {"51", "52", "53", "54", "55"} or "2221" <= digits[:4] <= "2720":
+        return "mastercard"
+    if digits[:2] in {"34", "37"}:
+        return "amex"
+    return "unknown"

@@ -1,0 +1,99 @@
+"""The simulator's PaymentIntents, stored in the host's database.
+
+A row is what Stripe keeps for a PaymentIntent: amount in minor units, currency, status,
+metadata, the last payment error and the client secret. It lives in the database, not in
+memory, so the state survives a restart and every process of a server sees the same one.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+def new_intent_id() -> str:
+    return f"pi_sim{secrets.token_hex(12)}"
+
+
+class SimulatedStatus(models.TextChoices):
+    """Stripe's PaymentIntent statuses the simulator reaches (cards never go ``processing``,
+    but a row may be put there to test what Stripe refuses while processing)."""
+
+    REQUIRES_PAYMENT_METHOD = "requires_payment_method"
+    REQUIRES_ACTION = "requires_action"
+    PROCESSING = "processing"
+    SUCCEEDED = "succeeded"
+    CANCELED = "canceled"
+
+
+class SimulatedPaymentIntent(models.Model):
+    """A PaymentIntent of the offline simulator gateway."""
+
+    Status = SimulatedStatus
+
+    intent_id = models.CharField(_("PaymentIntent id"), max_length=64, unique=True, default=new_intent_id)
+    client_secret = models.CharField(_("client secret"), max_length=128, editable=False)
+    amount = models.PositiveBigIntegerField(_("amount (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3)
+    status = models.CharField(
+        _("status"), max_length=32, choices=SimulatedStatus.choices,
+        default=SimulatedStatus.REQUIRES_PAYMENT_METHOD,
+    )
+    metadata = models.JSONField(_("metadata"), default=dict, blank=True)
+    last_payment_error = models.JSONField(_("last payment error"), null=True, blank=True)
+    card_brand = models.CharField(_("card brand"), max_length=20, blank=True)
+    card_last4 = models.CharField(_("card last 4"), max_length=4, blank=True)
+    cancellation_reason = models.CharField(_("cancellation reason"), max_length=40, blank=True)
+    idempotency_key = models.CharField(  # NULL: no key, outside the unique index
+        max_length=255, null=True, blank=True, unique=True, editable=False
+    )
+    request_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("simulated PaymentIntent")
+        verbose_name_plural = _("simulated PaymentIntents")
+
+    def __str__(self) -> str:
+        return f"{self.intent_id} {self.amount} {self.currency} ({self.status})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.client_secret:
+            self.client_secret = f"{self.intent_id}_secret_{secrets.token_hex(16)}"
+        super().save(*args, **kwargs)
+
+    def to_stripe(self, *, include_secret: bool = False, next_action_url: str | None = None) -> dict[str, Any]:
+        """The PaymentIntent as Stripe's API renders it (``client_secret`` only for the
+        API's answers to the browser, never in webhook events)."""
+        succeeded = self.status == SimulatedStatus.SUCCEEDED
+        intent: dict[str, Any] = {
+            "id": self.intent_id,
+            "object": "payment_intent",
+            "amount": self.amount,
+            "amount_received": self.amount if succeeded else 0,
+            "automatic_payment_methods": {"enabled": True},
+            "cancellation_reason": self.cancellation_reason or None,
+            "capture_method": "automatic",
+            "created": int(self.created_at.timestamp()),
+            "currency": self.currency,
+            "last_payment_error": self.last_payment_error,
+            "livemode": False,
+            "metadata": dict(self.metadata),
+            "next_action": None,
+            "payment_method": f"pm_sim_{self.card_brand}_{self.card_last4}" if self.card_last4 else None,
+            "status": self.status,
+        }
+        if self.status == SimulatedStatus.REQUIRES_ACTION and next_action_url:
+            intent["next_action"] = {
+                "type": "redirect_to_url",
+                "redirect_to_url": {"url": next_action_url, "return_url": None},
+            }
+        if include_secret:
+            intent["client_secret"] = self.client_secret
+        return intent

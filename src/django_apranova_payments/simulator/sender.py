@@ -1,0 +1,167 @@
+"""Signed webhook events, delivered to the package's own webhook endpoint as Stripe would.
+
+Each change of a simulated PaymentIntent builds its ``payment_intent.*`` event inside the
+transaction that made the change (the snapshot Stripe would send) and queues it when that
+transaction commits. One background thread per process posts the queued events in order,
+each signed at send time with the first ``STRIPE_WEBHOOK_SECRET``, exactly as Stripe signs
+(``t=…,v1=HMAC-SHA256(secret, "{t}.{body}")``), so the verified path of the real endpoint
+runs offline too.
+
+The target is ``APRANOVA_PAYMENTS["SIMULATOR_WEBHOOK_URL"]`` (unset: nothing is sent), and
+only a loopback address is accepted. A delivery is tried once with a short timeout; a lost
+one is logged, and ``update-status`` still brings the payment up to date, as with Stripe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import os
+import queue
+import secrets
+import threading
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from django.db import transaction
+
+from ..conf import DEFAULTS, SETTINGS_NAME, STRIPE_API_VERSION, app_settings
+from .models import SimulatedPaymentIntent
+
+logger = logging.getLogger(__name__)
+
+#: Setting keys of the simulator inside ``APRANOVA_PAYMENTS``.
+WEBHOOK_URL_SETTING = "SIMULATOR_WEBHOOK_URL"
+WEBHOOK_TIMEOUT_SETTING = "SIMULATOR_WEBHOOK_TIMEOUT"
+DEFAULT_TIMEOUT = 5.0
+
+
+def simulator_setting(name: str, default: Any = None) -> Any:
+    """A simulator key of ``APRANOVA_PAYMENTS``, read on every call (cheap, and always
+    current under ``override_settings``)."""
+    configured = getattr(settings, SETTINGS_NAME, None) or {}
+    return configured.get(name, DEFAULTS.get(name, default))
+
+
+def is_loopback_url(url: str) -> bool:
+    """``http(s)://`` to localhost, 127.0.0.0/8 or ::1, and nothing else."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    if parts.hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(parts.hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def build_event(intent: SimulatedPaymentIntent, event_type: str) -> dict[str, Any]:
+    """The Stripe event of ``event_type`` for ``intent`` as it is now."""
+    return {
+        "id": f"evt_sim{secrets.token_hex(12)}",
+        "object": "event",
+        "api_version": STRIPE_API_VERSION,
+        "created": int(time.time()),
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None},
+        "type": event_type,
+        "data": {"object": intent.to_stripe()},
+    }
+
+
+def signature_header(body: bytes, secret: str, timestamp: int | None = None) -> str:
+    """The ``Stripe-Signature`` header Stripe would send with ``body``."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def send_event(intent: SimulatedPaymentIntent, event_type: str) -> None:
+    """Queue the event for delivery once the current transaction commits."""
+    url = simulator_setting(WEBHOOK_URL_SETTING)
+    if not url:
+        logger.debug("No %s: event %s for %s not sent", WEBHOOK_URL_SETTING, event_type, intent.intent_id)
+        return
+    body = json.dumps(build_event(intent, event_type)).encode()
+    transaction.on_commit(lambda: _dispatcher.submit(str(url), body))
+
+
+def deliver(url: str, body: bytes) -> int | None:
+    """POST one event now; the HTTP status, or ``None`` when it was not delivered."""
+    event = json.loads(body)
+    if not is_loopback_url(url):
+        logger.error("%s %r is not a loopback address; event %s not sent", WEBHOOK_URL_SETTING, url, event["id"])
+        return None
+    secrets_ = app_settings.webhook_secrets
+    if not secrets_:
+        logger.warning("No STRIPE_WEBHOOK_SECRET: event %s not sent", event["id"])
+        return None
+    headers = {"Content-Type": "application/json; charset=utf-8",
+               "Stripe-Signature": signature_header(body, secrets_[0]),
+               "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks; django-apranova-payments simulator)"}
+    timeout = float(simulator_setting(WEBHOOK_TIMEOUT_SETTING, DEFAULT_TIMEOUT))
+    try:
+        with requests.Session() as session:
+            session.trust_env = False  # loopback: never through a proxy from the environment
+            response = session.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
+    except requests.RequestException as exc:
+        logger.warning("Event %s (%s) to %s failed: %s", event["id"], event["type"], url, type(exc).__name__)
+        return None
+    log = logger.info if response.status_code < 300 else logger.warning
+    log("Event %s (%s) for %s delivered: HTTP %s", event["id"], event["type"],
+        event["data"]["object"]["id"], response.status_code)
+    return response.status_code
+
+
+def wait_for_deliveries(timeout: float = 10.0) -> bool:
+    """Block until every queued event was attempted; ``False`` on timeout (for tests)."""
+    return _dispatcher.wait(timeout)
+
+
+class _Dispatcher:
+    """One daemon thread per process delivering queued events in order."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._queue: queue.SimpleQueue[tuple[str, bytes]] = queue.SimpleQueue()
+        self._pending = 0
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def submit(self, url: str, body: bytes) -> None:
+        with self._lock:
+            self._pending += 1
+            if self._thread is None or not self._thread.is_alive() or self._pid != os.getpid():
+                self._queue = queue.SimpleQueue()  # a forked child starts afresh
+                self._pending = 1
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, name="apranova-simulator-webhooks", daemon=True)
+                self._thread.start()
+            self._queue.put((url, body))
+
+    def _run(self) -> None:
+        while True:
+            url, body = self._queue.get()
+            try:
+                deliver(url, body)
+            except Exception:  # never let one event stop the thread
+                logger.exception("Delivering a simulator event failed")
+            finally:
+                with self._lock:
+                    self._pending -= 1
+                    self._lock.notify_all()
+
+    def wait(self, timeout: float) -> bool:
+        with self._lock:
+            return self._lock.wait_for(lambda: self._pending <= 0, timeout)
+
+
+_dispatcher = _Dispatcher()

@@ -1,0 +1,180 @@
+"""What Stripe's servers do for a browser, simulated: the PaymentIntent API that Stripe.js
+calls with a client secret (retrieve, confirm with card details), the 3-D Secure page, and
+``simulator.js``.
+
+These views answer 404 unless the simulator is the configured gateway. Like Stripe's API
+they authenticate a request by the PaymentIntent's client secret, not by the session, so
+they are CSRF-exempt; a wrong secret answers the same 404 as an unknown PaymentIntent.
+Answers follow Stripe's JSON shapes (``{"error": {"type", "code", "message", …}}``).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.template import Context, Engine
+from django.urls import NoReverseMatch, reverse
+from django.utils.decorators import method_decorator
+from django.utils.http import urlencode
+from django.views import View
+from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.csrf import csrf_exempt
+
+from .. import exceptions
+from ..gateway import get_gateway
+from ..money import format_amount, from_minor_units
+from .cards import TEST_CARDS, InvalidCard, parse_card
+from .gateway import SimulatorGateway, UnexpectedState
+from .models import SimulatedPaymentIntent
+
+HERE = Path(__file__).resolve().parent
+#: A template engine of the simulator's own: its pages need nothing from the host.
+ENGINE = Engine(dirs=[str(HERE / "templates")], autoescape=True)
+NAMESPACE = "apranova_payments_simulator"
+
+
+def simulator() -> SimulatorGateway:
+    gateway = get_gateway()
+    if not getattr(gateway, "is_simulator", False) or not isinstance(gateway, SimulatorGateway):
+        raise Http404("The payment simulator is not the configured gateway.")
+    return gateway
+
+
+def stripe_error(status: int, error_type: str, code: str, message: str, **extra: Any) -> JsonResponse:
+    return JsonResponse({"error": {"type": error_type, "code": code, "message": message, **extra}}, status=status)
+
+
+def missing() -> JsonResponse:
+    return stripe_error(404, "invalid_request_error", "resource_missing", "No such payment_intent.")
+
+
+def authenticate_url(intent: SimulatedPaymentIntent) -> str | None:
+    try:
+        path = reverse(f"{NAMESPACE}:authenticate", args=[intent.intent_id])
+    except NoReverseMatch:
+        return None
+    return f"{path}?{urlencode({'client_secret': intent.client_secret})}"
+
+
+def intent_json(intent: SimulatedPaymentIntent) -> dict[str, Any]:
+    """The PaymentIntent as Stripe.js receives it: with the client secret and next action."""
+    return intent.to_stripe(include_secret=True, next_action_url=authenticate_url(intent))
+
+
+def find_intent(intent_id: str, client_secret: object) -> SimulatedPaymentIntent | None:
+    intent = SimulatedPaymentIntent.objects.filter(intent_id=intent_id).first()
+    if intent is None or not isinstance(client_secret, str):
+        return None
+    if not hmac.compare_digest(intent.client_secret.encode(), client_secret.encode()):
+        return None
+    return intent
+
+
+@method_decorator([csrf_exempt, login_not_required, never_cache], name="dispatch")
+class SimulatorView(View):
+    """Base: 404 unless the simulator is the configured gateway."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        self.gateway = simulator()
+        return super().dispatch(request, *args, **kwargs)
+
+
+class PaymentIntentView(SimulatorView):
+    """``GET v1/payment_intents/<id>?client_secret=…``: Stripe.js' ``retrievePaymentIntent``."""
+
+    http_method_names = ["get"]
+
+    def get(self, request: HttpRequest, intent_id: str) -> HttpResponse:
+        intent = find_intent(intent_id, request.GET.get("client_secret"))
+        return JsonResponse(intent_json(intent)) if intent else missing()
+
+
+class ConfirmView(SimulatorView):
+    """``POST v1/payment_intents/<id>/confirm``: Stripe.js' ``confirmPayment`` with a card.
+
+    Body: ``{"client_secret": "…", "payment_method_data": {"type": "card", "card":
+    {"number", "exp_month", "exp_year", "cvc"}}}``. A decline answers 402 with the error and
+    the PaymentIntent, as Stripe does.
+    """
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, intent_id: str) -> HttpResponse:
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError:
+            return stripe_error(400, "invalid_request_error", "parameter_invalid", "The body must be JSON.")
+        if not isinstance(body, dict):
+            return stripe_error(400, "invalid_request_error", "parameter_invalid", "The body must be an object.")
+        intent = find_intent(intent_id, body.get("client_secret"))
+        if intent is None:
+            return missing()
+        card_data = (body.get("payment_method_data") or {}).get("card") or {}
+        try:
+            card = parse_card(card_data.get("number"), card_data.get("exp_month"),
+                              card_data.get("exp_year"), card_data.get("cvc"))
+            intent = self.gateway.confirm_payment_intent(intent.intent_id, card)
+        except InvalidCard as exc:
+            return stripe_error(402, "card_error", exc.code, exc.message, param=exc.param)
+        except UnexpectedState as exc:
+            return stripe_error(400, "invalid_request_error", "payment_intent_unexpected_state", str(exc.detail),
+                                payment_intent=intent_json(intent))
+        except exceptions.GatewayRejected:
+            return missing()
+        if intent.last_payment_error:
+            return JsonResponse({"error": {**intent.last_payment_error, "payment_intent": intent_json(intent)}},
+                                status=402)
+        return JsonResponse(intent_json(intent))
+
+
+@method_decorator(xframe_options_sameorigin, name="dispatch")
+class AuthenticateView(SimulatorView):
+    """``v1/payment_intents/<id>/authenticate``: the 3-D Secure test page. GET shows it;
+    POST ``action=complete|fail`` decides, then tells the page that framed it."""
+
+    http_method_names = ["get", "post"]
+
+    def get(self, request: HttpRequest, intent_id: str) -> HttpResponse:
+        intent = find_intent(intent_id, request.GET.get("client_secret"))
+        if intent is None:
+            raise Http404("No such payment_intent.")
+        return self.render("authenticate.html", intent=intent, formatted=_format(intent))
+
+    def post(self, request: HttpRequest, intent_id: str) -> HttpResponse:
+        intent = find_intent(intent_id, request.POST.get("client_secret"))
+        if intent is None:
+            raise Http404("No such payment_intent.")
+        action = request.POST.get("action")
+        if action not in ("complete", "fail"):
+            return HttpResponse("Choose complete or fail.", status=400, content_type="text/plain")
+        try:
+            intent = self.gateway.authenticate_payment_intent(intent.intent_id, success=action == "complete")
+        except UnexpectedState:
+            pass  # already decided (a second click, another tab): report the current state
+        return self.render("authenticated.html", intent=intent)
+
+    @staticmethod
+    def render(template: str, **context: Any) -> HttpResponse:
+        return HttpResponse(ENGINE.get_template(template).render(Context(context)))
+
+
+class ScriptView(SimulatorView):
+    """``simulator.js``: ``ApranovaSimulator()``, the simulator's Stripe.js."""
+
+    http_method_names = ["get"]
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        cards = [{"number": c.display_number, "description": c.description} for c in TEST_CARDS.values()]
+        source = (HERE / "static" / "simulator.js").read_text(encoding="utf-8")
+        source = source.replace("/*TEST_CARDS*/[]", json.dumps(cards))
+        return HttpResponse(source, content_type="text/javascript; charset=utf-8")
+
+
+def _format(intent: SimulatedPaymentIntent) -> str:
+    return format_amount(from_minor_units(intent.amount, intent.currency), intent.currency)
