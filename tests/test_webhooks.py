@@ -378,3 +378,29 @@ def test_webhook_works_with_atomic_requests(csrf_client, payment, settings):
         settings.DATABASES["default"]["ATOMIC_REQUESTS"] = False
 
     assert response.status_code == 200
+
+
+def test_created_webhook_arriving_before_the_insert_does_not_break_create(api, client, user, stripe_mock, monkeypatch):
+    """Stripe's payment_intent.created can be delivered (and rebuild the row) before the
+    creating request stores it: create-payment answers with that row, and one
+    payment_created is sent."""
+    from django_apranova_payments import services
+
+    created = []
+    signals.payment_created.connect(receiver := lambda **kw: created.append(kw["payment"].pk))
+    store = services._store_new_payment
+
+    def webhook_first(user, intent, *args):
+        post_event(client, build_event({**stripe_mock.intents[intent.id]}, "payment_intent.created"))
+        return store(user, intent, *args)
+
+    monkeypatch.setattr(services, "_store_new_payment", webhook_first)
+    try:
+        response = api.post(reverse("apranova_payments:create-payment"), {"amount": "10.00"}, format="json")
+    finally:
+        signals.payment_created.disconnect(receiver)
+
+    assert response.status_code == 201, response.content
+    assert Payment.objects.get().stripe_payment_intent == response.json()["paymentIntent"]
+    assert response.json()["clientSecret"]
+    assert len(created) == 1

@@ -37,6 +37,10 @@ DEFAULTS: dict[str, Any] = {
     "PRICE_RESOLVER": None,
     "PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "GATEWAY": "django_apranova_payments.gateway.StripeGateway",
+    # The offline simulator (GATEWAY = "django_apranova_payments.simulator.gateway.SimulatorGateway"):
+    # where it posts its signed webhook events (loopback only), and how long it waits.
+    "SIMULATOR_WEBHOOK_URL": None,
+    "SIMULATOR_WEBHOOK_TIMEOUT": 5,
 }
 
 #: Keys that may also be given as top-level settings (the names the seed project used).
@@ -72,6 +76,10 @@ class AppSettings:
         if name in IMPORT_STRINGS and isinstance(value, str):
             value = _import(name, value)
         if name == "PERMISSION_CLASSES":
+            if isinstance(value, str):  # iterating it would import "r", "e", "s", ...
+                raise ImproperlyConfigured(
+                    f"{SETTINGS_NAME}[{name!r}] must be a list of dotted paths, not a string."
+                )
             value = [_import(name, v) if isinstance(v, str) else v for v in value]
         return value
 

@@ -77,15 +77,25 @@ def create_payment(
     try:
         payment = _store_new_payment(user, intent, amount, metadata, idempotency_key, fingerprint)
     except IntegrityError:
-        if idempotency_key is None:
-            raise
-        # A concurrent request with the same Idempotency-Key stored it first; Stripe gave
-        # both the same PaymentIntent.
-        payment = Payment.objects.get(user=user, idempotency_key=idempotency_key)
-        if payment.request_fingerprint != fingerprint:
-            raise exceptions.IdempotencyConflict() from None
-        return CreatedPayment(payment, intent.client_secret, replayed=True)
+        return _stored_meanwhile(user, intent, idempotency_key, fingerprint)
     return CreatedPayment(payment, intent.client_secret, replayed=False)
+
+
+def _stored_meanwhile(
+    user: Any, intent: PaymentIntentData, idempotency_key: str | None, fingerprint: str
+) -> CreatedPayment:
+    """The row another path stored while Stripe answered us: the PaymentIntent's own
+    ``payment_intent.created`` webhook (which rebuilds it from the metadata), or a concurrent
+    request with the same Idempotency-Key (Stripe gave both the same PaymentIntent)."""
+    payment = Payment.objects.filter(user=user, stripe_payment_intent=intent.id).first()
+    if payment is not None:
+        return CreatedPayment(payment, intent.client_secret, replayed=False)
+    if idempotency_key is None:
+        raise exceptions.GatewayError()  # a PaymentIntent id stored for another user: never ours
+    payment = Payment.objects.get(user=user, idempotency_key=idempotency_key)
+    if payment.request_fingerprint != fingerprint:
+        raise exceptions.IdempotencyConflict() from None
+    return CreatedPayment(payment, intent.client_secret, replayed=True)
 
 
 def _replay(payment: Payment, fingerprint: str) -> CreatedPayment:
@@ -147,9 +157,9 @@ def refresh_payment(payment: Payment) -> TransitionResult:
 def cancel_payment(payment: Payment) -> TransitionResult:
     """Cancel at Stripe when Stripe still allows it, and apply the result.
 
-    An already canceled payment is returned as it is; one that succeeded, or whose intent
-    Stripe refuses to cancel (processing, succeeded), raises ``PaymentNotCancelable`` after
-    the local row has caught up with Stripe.
+    An already canceled payment (here or at Stripe) is returned canceled; one that
+    succeeded, or whose intent Stripe refuses to cancel (processing, succeeded), raises
+    ``PaymentNotCancelable`` after the local row has caught up with Stripe.
     """
     if payment.status == Payment.Status.CANCELED:
         return TransitionResult(payment, payment.status, payment.status)
@@ -158,6 +168,8 @@ def cancel_payment(payment: Payment) -> TransitionResult:
     try:
         intent = get_gateway().cancel_payment_intent(payment.stripe_payment_intent)
     except exceptions.PaymentNotCancelable:
-        refresh_payment(payment)
+        result = refresh_payment(payment)
+        if result.new_status == Payment.Status.CANCELED:
+            return result  # canceled at Stripe already (the Dashboard, another request)
         raise
     return apply_intent(payment, intent)

@@ -10,8 +10,21 @@ Install with the ``testing`` extra (``pip install django-apranova-payments[testi
 * ``pytest_plugin``: the same as pytest fixtures (``pytest_plugins = [...]``).
 """
 
+from typing import TYPE_CHECKING, Any
+
 from .events import EVENT_INTENT_STATUS, build_event, build_payment_intent, post_event, sign_payload
-from .stripe_mock import StripeMock
+
+if TYPE_CHECKING:
+    from .stripe_mock import StripeMock
+
+
+def __getattr__(name: str) -> Any:
+    # StripeMock needs ``responses`` (the testing extra); the event helpers do not.
+    if name == "StripeMock":
+        from .stripe_mock import StripeMock
+
+        return StripeMock
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "EVENT_INTENT_STATUS",

@@ -1,0 +1,290 @@
+"""conf.py: the APRANOVA_PAYMENTS dict, read lazily, with the seed's STRIPE_* fallback."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.test.utils import override_settings
+from django.urls import reverse
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
+
+from django_apranova_payments.conf import DEFAULTS, STRIPE_API_VERSION, app_settings
+from django_apranova_payments.gateway import StripeGateway, get_gateway
+
+LIST_URL = reverse("apranova_payments:payment-list")
+CREATE_URL = reverse("apranova_payments:create-payment")
+
+
+def base(**changes: Any) -> dict[str, Any]:
+    return {**settings.APRANOVA_PAYMENTS, **changes}
+
+
+class RefuseEveryone(BasePermission):
+    message = "Payments are closed today."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return False
+
+
+def resolve_nothing(request: Any, data: Any) -> Any:
+    return data
+
+
+# -- defaults and the dict -------------------------------------------------------------------
+
+
+@override_settings(APRANOVA_PAYMENTS={})
+def test_defaults_apply_when_nothing_is_set():
+    assert app_settings.STRIPE_SECRET_KEY is None
+    assert app_settings.STRIPE_PUBLISHABLE_KEY is None
+    assert app_settings.STRIPE_WEBHOOK_SECRET is None
+    assert app_settings.STRIPE_API_VERSION == STRIPE_API_VERSION
+    assert app_settings.STRIPE_API_BASE is None
+    assert app_settings.CURRENCIES == ["usd", "inr", "eur", "gbp"]
+    assert app_settings.DEFAULT_CURRENCY == "usd"
+    assert app_settings.STRIPE_TIMEOUT == 20
+    assert app_settings.STRIPE_MAX_NETWORK_RETRIES == 2
+    assert app_settings.WEBHOOK_TOLERANCE == 300
+    assert app_settings.WEBHOOK_MAX_BYTES == 1_048_576
+    assert app_settings.PRICE_RESOLVER is None
+    assert app_settings.PERMISSION_CLASSES == [IsAuthenticated]
+    assert app_settings.GATEWAY is StripeGateway
+    assert app_settings.webhook_secrets == []
+
+
+def test_every_default_is_documented_and_readable():
+    assert set(DEFAULTS) == {
+        "STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_VERSION",
+        "STRIPE_API_BASE", "CURRENCIES", "DEFAULT_CURRENCY", "STRIPE_TIMEOUT",
+        "STRIPE_MAX_NETWORK_RETRIES", "WEBHOOK_TOLERANCE", "WEBHOOK_MAX_BYTES", "PRICE_RESOLVER",
+        "PERMISSION_CLASSES", "GATEWAY", "SIMULATOR_WEBHOOK_URL", "SIMULATOR_WEBHOOK_TIMEOUT",
+    }
+
+
+def test_settings_dict_is_read_and_override_settings_takes_effect_and_ends():
+    assert app_settings.STRIPE_TIMEOUT == 20
+    with override_settings(APRANOVA_PAYMENTS=base(STRIPE_TIMEOUT=5, CURRENCIES=["jpy"])):
+        assert app_settings.STRIPE_TIMEOUT == 5
+        assert app_settings.CURRENCIES == ["jpy"]
+    assert app_settings.STRIPE_TIMEOUT == 20
+    assert app_settings.STRIPE_SECRET_KEY == "sk_test_suite"
+
+
+def test_unknown_setting_name_is_an_attribute_error():
+    with pytest.raises(AttributeError, match="STRIPE_SECRETKEY"):
+        app_settings.STRIPE_SECRETKEY  # noqa: B018
+
+
+@override_settings(APRANOVA_PAYMENTS=[("STRIPE_SECRET_KEY", "sk_test_x")])
+def test_settings_that_are_not_a_dict_are_improperly_configured():
+    with pytest.raises(ImproperlyConfigured, match="APRANOVA_PAYMENTS must be a dict"):
+        app_settings.STRIPE_SECRET_KEY  # noqa: B018
+
+
+def test_nothing_is_written_into_the_hosts_settings():
+    before = dict(settings.APRANOVA_PAYMENTS)
+
+    app_settings.CURRENCIES  # noqa: B018
+    app_settings.PERMISSION_CLASSES  # noqa: B018
+
+    assert settings.APRANOVA_PAYMENTS == before
+    assert not hasattr(settings, "STRIPE_SECRET_KEY")
+
+
+# -- the seed's top-level names ---------------------------------------------------------------
+
+
+@override_settings(
+    APRANOVA_PAYMENTS={},
+    STRIPE_SECRET_KEY="sk_test_top",
+    STRIPE_PUBLISHABLE_KEY="pk_test_top",
+    STRIPE_WEBHOOK_SECRET="whsec_top",
+)
+def test_top_level_stripe_settings_are_the_fallback():
+    assert app_settings.STRIPE_SECRET_KEY == "sk_test_top"
+    assert app_settings.STRIPE_PUBLISHABLE_KEY == "pk_test_top"
+    assert app_settings.webhook_secrets == ["whsec_top"]
+
+
+@override_settings(STRIPE_SECRET_KEY="sk_test_top", STRIPE_PUBLISHABLE_KEY="pk_test_top")
+def test_the_dict_wins_over_top_level_names():
+    assert app_settings.STRIPE_SECRET_KEY == "sk_test_suite"
+    assert app_settings.STRIPE_PUBLISHABLE_KEY == "pk_test_suite"
+
+
+def test_changing_only_a_top_level_name_is_seen():
+    with override_settings(APRANOVA_PAYMENTS={}, STRIPE_SECRET_KEY="sk_test_one"):
+        assert app_settings.STRIPE_SECRET_KEY == "sk_test_one"
+        with override_settings(STRIPE_SECRET_KEY="sk_test_two"):
+            assert app_settings.STRIPE_SECRET_KEY == "sk_test_two"
+        assert app_settings.STRIPE_SECRET_KEY == "sk_test_one"
+
+
+@override_settings(APRANOVA_PAYMENTS={}, STRIPE_PUBLISHABLE_KEY="pk_test_top", STRIPE_SECRET_KEY="sk_test_top")
+def test_create_payment_returns_the_top_level_publishable_key(api, stripe_mock):
+    response = api.post(CREATE_URL, data={"amount": "10.00"}, format="json")
+
+    assert response.status_code == 201, response.content
+    assert response.json()["publishableKey"] == "pk_test_top"
+    assert stripe_mock.calls[0]["headers"]["Authorization"] == "Bearer sk_test_top"
+
+
+def test_gateway_is_rebuilt_when_settings_change():
+    assert get_gateway().livemode is False
+    with override_settings(APRANOVA_PAYMENTS=base(STRIPE_SECRET_KEY="sk_live_x", STRIPE_PUBLISHABLE_KEY="pk_live_x")):
+        assert get_gateway().livemode is True
+    assert get_gateway().livemode is False
+
+
+# -- webhook secrets -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("whsec_one", ["whsec_one"]),
+        (["whsec_old", "whsec_new"], ["whsec_old", "whsec_new"]),
+        (("whsec_old", "", None, "whsec_new"), ["whsec_old", "whsec_new"]),
+        ([], []),
+        ("", []),
+        (None, []),
+    ],
+)
+def test_webhook_secret_may_be_a_string_or_a_list(value, expected):
+    with override_settings(APRANOVA_PAYMENTS=base(STRIPE_WEBHOOK_SECRET=value)):
+        assert app_settings.webhook_secrets == expected
+
+
+# -- dotted paths ------------------------------------------------------------------------------
+
+
+def test_permission_classes_are_dotted_paths(api, payment):
+    with override_settings(APRANOVA_PAYMENTS=base(PERMISSION_CLASSES=[f"{__name__}.RefuseEveryone"])):
+        assert app_settings.PERMISSION_CLASSES == [RefuseEveryone]
+        response = api.get(LIST_URL)
+
+    assert response.status_code == 403
+    assert response.json() == {"detail": "Payments are closed today."}
+
+
+def test_custom_permission_refuses_every_payment_endpoint(api, payment, stripe_mock):
+    intent = payment.stripe_payment_intent
+    with override_settings(APRANOVA_PAYMENTS=base(PERMISSION_CLASSES=[f"{__name__}.RefuseEveryone"])):
+        statuses = [
+            api.post(CREATE_URL, data={"amount": "10.00"}, format="json").status_code,
+            api.post(reverse("apranova_payments:update-status"), data={"paymentIntent": intent},
+                     format="json").status_code,
+            api.get(reverse("apranova_payments:payment-detail", args=[intent])).status_code,
+            api.post(reverse("apranova_payments:payment-cancel", args=[intent])).status_code,
+        ]
+
+    assert statuses == [403, 403, 403, 403]
+    assert stripe_mock.calls == []
+
+
+def test_permission_classes_refuse_the_webhook_never(client, db):
+    with override_settings(APRANOVA_PAYMENTS=base(PERMISSION_CLASSES=[f"{__name__}.RefuseEveryone"])):
+        response = client.post(reverse("apranova_payments:webhook"), data=b"{}", content_type="application/json")
+
+    assert response.status_code == 400  # refused for its missing signature, not by the permission
+
+
+def test_permission_classes_may_be_classes(api, payment):
+    with override_settings(APRANOVA_PAYMENTS=base(PERMISSION_CLASSES=[AllowAny])):
+        assert api.get(LIST_URL).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PERMISSION_CLASSES", ["rest_framework.permissions.NoSuchPermission"]),
+        ("PERMISSION_CLASSES", ["no_such_module.Permission"]),
+        ("GATEWAY", "django_apranova_payments.gateway.NoSuchGateway"),
+        ("GATEWAY", "StripeGateway"),
+        ("PRICE_RESOLVER", "tests.test_settings.no_such_resolver"),
+    ],
+)
+def test_bad_dotted_path_is_improperly_configured_naming_setting_and_path(name, value):
+    with override_settings(APRANOVA_PAYMENTS=base(**{name: value})):
+        with pytest.raises(ImproperlyConfigured) as info:
+            getattr(app_settings, name)
+
+    message = str(info.value)
+    assert f"APRANOVA_PAYMENTS['{name}']" in message
+    shown = value[0] if isinstance(value, list) else value
+    assert repr(shown) in message and "could not be imported" in message
+
+
+def test_permission_classes_given_as_one_string_is_a_clear_error():
+    with override_settings(APRANOVA_PAYMENTS=base(PERMISSION_CLASSES="rest_framework.permissions.AllowAny")):
+        with pytest.raises(ImproperlyConfigured, match=r"PERMISSION_CLASSES.*list"):
+            app_settings.PERMISSION_CLASSES  # noqa: B018
+
+
+def test_bad_permission_path_surfaces_on_the_endpoint(api, payment):
+    with override_settings(APRANOVA_PAYMENTS=base(PERMISSION_CLASSES=["nope.Nope"])):
+        with pytest.raises(ImproperlyConfigured):
+            api.get(LIST_URL)
+
+
+def test_price_resolver_is_imported_from_its_dotted_path():
+    with override_settings(APRANOVA_PAYMENTS=base(PRICE_RESOLVER=f"{__name__}.resolve_nothing")):
+        assert app_settings.PRICE_RESOLVER is resolve_nothing
+
+
+# -- currencies --------------------------------------------------------------------------------
+
+
+def test_default_currency_is_used_when_the_request_names_none(api, stripe_mock):
+    with override_settings(APRANOVA_PAYMENTS=base(CURRENCIES=["usd", "eur"], DEFAULT_CURRENCY="EUR")):
+        response = api.post(CREATE_URL, data=json.dumps({"amount": "10.00"}), content_type="application/json")
+
+    assert response.status_code == 201, response.content
+    assert response.json()["currency"] == "eur"
+    assert stripe_mock.calls_to("create")[0]["params"]["currency"] == "eur"
+
+
+def test_currencies_limit_what_a_client_may_ask_for(api, stripe_mock):
+    with override_settings(APRANOVA_PAYMENTS=base(CURRENCIES=["INR", "usd"])):
+        accepted = api.post(CREATE_URL, data={"amount": "10.00", "currency": "inr"}, format="json")
+        refused = api.post(CREATE_URL, data={"amount": "10.00", "currency": "eur"}, format="json")
+
+    assert accepted.status_code == 201
+    assert refused.status_code == 400 and "currency" in refused.json()
+
+
+def test_a_named_currency_works_when_the_default_currency_is_not_accepted(api, stripe_mock):
+    with override_settings(APRANOVA_PAYMENTS=base(CURRENCIES=["inr"])):  # DEFAULT_CURRENCY stays usd
+        response = api.post(CREATE_URL, data={"amount": "10.00", "currency": "inr"}, format="json")
+
+    assert response.status_code == 201, response.content
+    assert response.json()["currency"] == "inr"
+
+
+# -- require() ---------------------------------------------------------------------------------
+
+
+@override_settings(APRANOVA_PAYMENTS={})
+def test_require_says_exactly_what_to_set():
+    with pytest.raises(ImproperlyConfigured) as info:
+        app_settings.require("STRIPE_SECRET_KEY")
+
+    assert str(info.value) == (
+        "django-apranova-payments needs APRANOVA_PAYMENTS['STRIPE_SECRET_KEY'] "
+        "(or settings.STRIPE_SECRET_KEY) to be set."
+    )
+
+
+def test_require_returns_the_value_when_set():
+    assert app_settings.require("STRIPE_SECRET_KEY") == "sk_test_suite"
+
+
+@override_settings(APRANOVA_PAYMENTS={})
+def test_gateway_without_a_secret_key_is_improperly_configured():
+    with pytest.raises(ImproperlyConfigured, match="STRIPE_SECRET_KEY"):
+        get_gateway()
+
