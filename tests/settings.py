@@ -72,8 +72,10 @@ else:
     }
 
 REST_FRAMEWORK = {
+    # Basic authentication lets the API fuzzer log in without a session and CSRF token.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
     ],
 }
 

@@ -134,7 +134,13 @@ def test_currency_is_case_insensitive_and_stored_lowercase(api, stripe_mock):
 
 @pytest.mark.parametrize(
     "raw",
-    [b"{not json", b'{"amount": NaN}', b'{"amount": Infinity}', b"[" * 50_000, b'"just a string"'],
+    [
+        b"{not json", b'{"amount": NaN}', b'{"amount": Infinity}', b"[" * 50_000, b'"just a string"',
+        b'{"amount": "10.00", "metadata": {"k": "a\\u0000b"}}',
+        b'{"amount": "10.00", "metadata": {"a\\u0000": "v"}}',
+        b'{"amount": "10.00", "metadata": {"k": "\\ud800"}}',
+        b'{"amount": "10\\u0000"}',
+    ],
 )
 def test_malformed_json_is_400(api, stripe_mock, raw):
     response = api.post(URL, data=raw, content_type="application/json")

@@ -181,8 +181,10 @@ class FieldErrorsExtension(OpenApiSerializerExtension):
             "type": "object",
             "description": (
                 "Field name (or `Idempotency-Key` for the header) to a list of messages. "
-                "Stripe refusing the parameters answers `{\"detail\": …}` instead."
+                "A body that is not JSON, or Stripe refusing the parameters, answers "
+                "`{\"detail\": …}` instead."
             ),
+            "properties": {"detail": {"type": "string"}},
             "additionalProperties": {"type": "array", "items": {"type": "string"}},
         }
 

@@ -21,6 +21,27 @@ class RequestTooLarge(APIException):
     default_code = "request_too_large"
 
 
+def is_storable(value: Any) -> bool:
+    """Whether every string in a parsed JSON value can be stored by PostgreSQL as text and
+    JSON: no NUL character, no lone surrogate. Iterative, so nesting costs no recursion."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                return False
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True
+
+
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a valid JSON number")
 
@@ -41,6 +62,9 @@ class DecimalJSONParser(JSONParser):
             text = codecs.getreader(encoding)(stream).read(MAX_BODY_BYTES + 1)
             if len(text) > MAX_BODY_BYTES:
                 raise RequestTooLarge()
-            return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
+            data = json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
         except (ValueError, RecursionError) as exc:
             raise ParseError(f"JSON parse error - {exc}") from None
+        if not is_storable(data):
+            raise ParseError("JSON contains NUL characters or invalid Unicode.")
+        return data

@@ -36,6 +36,7 @@ from . import exceptions, money, signals
 from .conf import app_settings
 from .gateway import PaymentIntentData, get_gateway
 from .models import Payment, WebhookEvent
+from .parsers import is_storable
 from .serializers import RESERVED_METADATA_PREFIX
 from .services import META_FINGERPRINT, META_IDEMPOTENCY_KEY, META_USER
 from .transitions import apply_intent, event_created_at, status_for_intent
@@ -95,27 +96,6 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _storable(value: Any) -> bool:
-    """Whether every string in ``value`` can be stored as text and JSON by PostgreSQL (no NUL,
-    no lone surrogate). Iterative, so depth costs no recursion."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, str):
-            if "\x00" in item:
-                return False
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                return False
-    return True
-
-
 def parse_event(payload: bytes) -> dict[str, Any]:
     """The verified body as a Stripe event dict, or ``WebhookPayloadError``."""
     try:
@@ -124,7 +104,7 @@ def parse_event(payload: bytes) -> dict[str, Any]:
         )
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise exceptions.WebhookPayloadError("Body is not JSON.") from None
-    if not _storable(event):
+    if not is_storable(event):
         raise exceptions.WebhookPayloadError("Body contains NUL characters or invalid Unicode.")
     if not isinstance(event, dict) or event.get("object") != "event":
         raise exceptions.WebhookPayloadError("Body is not a Stripe event.")

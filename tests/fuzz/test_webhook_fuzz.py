@@ -17,10 +17,11 @@ from hypothesis import strategies as st
 from django_apranova_payments.models import Payment, WebhookEvent
 from django_apranova_payments.testing import build_event, sign_payload
 from tests.factories import PaymentFactory
+from tests.fuzz.budget import WEBHOOK_EXAMPLES
 
 URL = reverse("apranova_payments:webhook")
 FUZZ = settings(
-    max_examples=1000,
+    max_examples=WEBHOOK_EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
