@@ -50,12 +50,15 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
 
 
 def _gateway_class(messages: list[CheckMessage]) -> Any:
-    try:
-        app_settings.PRICE_RESOLVER  # noqa: B018 - importing is the check
-        return app_settings.GATEWAY
-    except ImproperlyConfigured as exc:
-        messages.append(Error(str(exc), id=ID.format("E006")))
-        return None
+    """The ``GATEWAY`` class, or ``None``; an E006 for each dotted path that fails to import
+    (a bad ``PRICE_RESOLVER`` must not hide what the gateway's own checks would say)."""
+    imported = {}
+    for name in ("PRICE_RESOLVER", "GATEWAY"):
+        try:
+            imported[name] = getattr(app_settings, name)
+        except ImproperlyConfigured as exc:
+            messages.append(Error(str(exc), id=ID.format("E006")))
+    return imported.get("GATEWAY")
 
 
 def check_keys() -> list[CheckMessage]:

@@ -50,7 +50,7 @@ class PaymentIntentData:
             raise ValueError("not a payment_intent object")
         intent_id, status, amount = data.get("id"), data.get("status"), data.get("amount")
         currency, metadata = data.get("currency"), data.get("metadata") or {}
-        if not (isinstance(intent_id, str) and intent_id and isinstance(status, str)):
+        if not (isinstance(intent_id, str) and 0 < len(intent_id) <= 255 and isinstance(status, str)):
             raise ValueError("payment_intent without a usable id or status")
         if not isinstance(amount, int) or isinstance(amount, bool):
             raise ValueError("payment_intent amount is not an integer")
@@ -110,7 +110,8 @@ class StripeGateway(BaseGateway):
         self._client = stripe.StripeClient(
             secret_key,
             stripe_version=app_settings.STRIPE_API_VERSION,
-            base_addresses={"api": base} if base else None,
+            # stripe-python appends "/v1/..." to the base as given: no trailing slash.
+            base_addresses={"api": base.rstrip("/")} if base else None,
             max_network_retries=app_settings.STRIPE_MAX_NETWORK_RETRIES,
             http_client=stripe.RequestsClient(timeout=app_settings.STRIPE_TIMEOUT),
         )

@@ -110,7 +110,8 @@ class PaymentCreateSerializer(serializers.Serializer):
         return validate_metadata(value)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        attrs.setdefault("currency", validate_currency(app_settings.DEFAULT_CURRENCY))
+        if "currency" not in attrs:  # not setdefault: the default is only checked when used
+            attrs["currency"] = validate_currency(app_settings.DEFAULT_CURRENCY)
         return attrs
 
 

@@ -30,7 +30,9 @@ IDEMPOTENCY_KEY_MAX_LENGTH = 255
 
 
 class PaymentPagination(CursorPagination):
-    ordering = "-created_at"
+    # The cursor's position is created_at; the id breaks ties, so payments created in the
+    # same microsecond keep one order across pages (PostgreSQL's top-N sort is not stable).
+    ordering = ("-created_at", "-pk")
     page_size = 20
     page_size_query_param = "pageSize"
     max_page_size = 100
