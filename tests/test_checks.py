@@ -227,3 +227,10 @@ def test_the_check_runs_with_manage_py_check():
 def test_the_check_does_not_need_the_database():
     assert settings.DATABASES  # no db fixture: a query here would raise
     assert check(GOOD) == []
+
+
+def test_default_currency_outside_currencies_is_e007():
+    messages = check({**GOOD, "CURRENCIES": ["inr"]})
+
+    assert [m.id for m in messages] == ["apranova_payments.E007"]
+    assert "'usd'" in messages[0].msg

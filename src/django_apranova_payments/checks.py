@@ -9,6 +9,7 @@ E003      test and live keys mixed
 E004      a currency in ``CURRENCIES`` (or ``DEFAULT_CURRENCY``) Stripe does not support
 E005      the offline simulator gateway with ``DEBUG`` off
 E006      ``GATEWAY`` or ``PRICE_RESOLVER`` cannot be imported
+E007      ``DEFAULT_CURRENCY`` is not one of ``CURRENCIES``
 W001      webhook secret missing or not ``whsec_…``
 W002      live keys while ``DEBUG`` is on
 ========  =====================================================================
@@ -103,14 +104,24 @@ def check_currencies() -> list[CheckMessage]:
             money.normalize_currency(code)
         except money.MoneyError:
             unknown.append(code)
-    if not unknown:
-        return []
-    return [Error(
-        f"Stripe does not support these currencies: {', '.join(map(repr, unknown))}.",
-        hint=f"Fix {_setting('CURRENCIES')} / {_setting('DEFAULT_CURRENCY')}; "
-        "use lowercase ISO 4217 codes Stripe lists at docs.stripe.com/currencies.",
-        id=ID.format("E004"),
-    )]
+    messages: list[CheckMessage] = []
+    if unknown:
+        messages.append(Error(
+            f"Stripe does not support these currencies: {', '.join(map(repr, unknown))}.",
+            hint=f"Fix {_setting('CURRENCIES')} / {_setting('DEFAULT_CURRENCY')}; "
+            "use lowercase ISO 4217 codes Stripe lists at docs.stripe.com/currencies.",
+            id=ID.format("E004"),
+        ))
+    default = str(app_settings.DEFAULT_CURRENCY).lower()
+    listed = [str(code).lower() for code in app_settings.CURRENCIES]
+    if app_settings.DEFAULT_CURRENCY not in unknown and default not in listed:
+        messages.append(Error(
+            f"DEFAULT_CURRENCY {default!r} is not one of CURRENCIES, so every request that "
+            "names no currency is refused.",
+            hint=f"Add it to {_setting('CURRENCIES')} or change {_setting('DEFAULT_CURRENCY')}.",
+            id=ID.format("E007"),
+        ))
+    return messages
 
 
 def check_webhook_secret() -> list[CheckMessage]:

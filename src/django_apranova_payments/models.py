@@ -56,7 +56,7 @@ class PaymentQuerySet(models.QuerySet["Payment"]):
             .annotate(total=Sum("amount"))
             .values_list("currency", "total")
         )
-        return {currency: total for currency, total in rows}
+        return {currency: money.quantize_for_storage(total) for currency, total in rows}
 
     def revenue_by_period(self, period: str = "day") -> list[dict[str, Any]]:
         """Succeeded revenue per day or month and currency, oldest first.
@@ -72,7 +72,7 @@ class PaymentQuerySet(models.QuerySet["Payment"]):
             dict(row)
             for row in self.succeeded()
             .exclude(succeeded_at=None)
-            .annotate(period=truncs[period]("succeeded_at"))
+            .annotate(period=truncs[period]("succeeded_at", output_field=models.DateField()))
             .order_by()
             .values("period", "currency")
             .annotate(total=Sum("amount"), count=Count("id"))

@@ -156,6 +156,7 @@ class StripeMock:
             self.calls.append({
                 "action": action, "url": request.url, "params": params,
                 "headers": dict(request.headers),
+                "timeout": getattr(request, "req_kwargs", {}).get("timeout"),
             })
             request.params_dict = params
             failure = self._take_failure(action)
