@@ -1,0 +1,1 @@
+"""Concurrency through a real server: gunicorn worker processes on a fresh PostgreSQL database."""

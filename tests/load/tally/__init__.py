@@ -1,0 +1,2 @@
+"""Counts every package signal in the database, inside the signal's transaction, from the
+server processes: a rolled-back transaction leaves no count behind."""
