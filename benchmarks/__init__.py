@@ -1,0 +1,1 @@
+"""Benchmarks of django-apranova-payments (scripts, not tests): see README.md."""

@@ -1,0 +1,105 @@
+"""SQL statements per new webhook event, per duplicate event, per create-payment (against
+StripeMock) and per list page, on PostgreSQL, counted with ``CaptureQueriesContext``.
+
+"data" excludes transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE); "all"
+includes it. Create-payment is counted without authentication (``force_authenticate``) and,
+for information, with a session login.
+
+    python benchmarks/sql_statements.py [--verbose]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from _common import django_on_fresh_database, report
+
+CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT)\b", re.I)
+TARGETS = {"new event": 4, "duplicate event": 2, "create-payment": 3}
+
+
+def count(action: Callable[[], Any], expect_status: int) -> tuple[int, int, list[str]]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        response = action()
+    assert response.status_code == expect_status, (response.status_code, response.content[:300])
+    sql = [q["sql"] for q in captured.captured_queries]
+    data = [s for s in sql if not CONTROL.match(s)]
+    return len(data), len(sql), sql
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--verbose", action="store_true", help="print every statement")
+    args = parser.parse_args()
+
+    with django_on_fresh_database("apranova_bench_sql"):
+        from django.test import Client
+        from django.urls import reverse
+        from rest_framework.test import APIClient
+        from tests.factories import PaymentFactory, UserFactory
+
+        from django_apranova_payments.testing import StripeMock, build_event, post_event
+
+        rows: list[tuple[str, int, int, list[str]]] = []
+
+        def measure(name: str, action: Callable[[], Any], status: int = 200) -> None:
+            action()  # warm caches (content types, prepared settings) outside the count
+            rows.append((name, *count(action, status)))
+
+        user = UserFactory()
+        client = Client()
+        events = iter(build_event(PaymentFactory(user=user), "payment_intent.succeeded") for _ in range(3))
+        first = next(events)
+        post_event(client, first)  # warm-up: the first request of the process
+        new_event = [next(events)]
+        rows.append(("new event", *count(lambda: post_event(client, new_event[0]), 200)))
+        rows.append(("duplicate event", *count(lambda: post_event(client, new_event[0]), 200)))
+        unknown = build_event({"id": "pi_unknown", "object": "payment_intent", "amount": 100, "currency": "usd",
+                               "status": "succeeded", "metadata": {}}, "payment_intent.succeeded")
+        rows.append(("event for an unknown PaymentIntent", *count(lambda: post_event(client, unknown), 200)))
+
+        create_url = reverse("apranova_payments:create-payment")
+        body = {"amount": "19.99", "currency": "usd", "metadata": {"course": "12"}}
+        api = APIClient()
+        api.force_authenticate(user)
+        with StripeMock():
+            measure("create-payment", lambda: api.post(create_url, body, format="json"), 201)
+            keyed = iter(range(10))
+            measure("create-payment with Idempotency-Key",
+                    lambda: api.post(create_url, body, format="json", HTTP_IDEMPOTENCY_KEY=f"k{next(keyed)}"), 201)
+            session = APIClient()
+            session.force_login(user)
+            measure("create-payment, session login (incl. auth)",
+                    lambda: session.post(create_url, body, format="json"), 201)
+
+        list_url = reverse("apranova_payments:payment-list")
+        for size in (5, 50, 500):
+            owner = UserFactory()
+            PaymentFactory.create_batch(size, user=owner)
+            reader = APIClient()
+            reader.force_authenticate(owner)
+            measure(f"list page 1, user with {size} payments", lambda r=reader: r.get(list_url))
+            next_url = json.loads(reader.get(list_url).content)["next"]
+            if next_url:
+                measure(f"list page 2, user with {size} payments", lambda r=reader, u=next_url: r.get(u))
+
+    lines = [f"   {'what':<48} {'data':>5} {'all':>5}  target (data)"]
+    for name, data, everything, sql in rows:
+        target = TARGETS.get(name)
+        verdict = "" if target is None else f"<= {target}: {'met' if data <= target else 'MISSED'}"
+        lines.append(f"   {name:<48} {data:>5} {everything:>5}  {verdict}")
+        if args.verbose:
+            lines.extend(f"       {s[:160]}" for s in sql)
+    lines.append("   floor webhook view (benchmarks/floor.py): 1 statement, an UPDATE in autocommit")
+    report("SQL statements per request (PostgreSQL)", lines)
+
+
+if __name__ == "__main__":
+    main()

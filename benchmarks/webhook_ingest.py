@@ -1,0 +1,169 @@
+"""Webhook ingest under gunicorn and PostgreSQL: events per second, p50 and p99, for the
+package's webhook and for a floor (``benchmarks/floor.py``: verify the signature, update one
+row), in the same run, on the same server, with the same workers and client concurrency.
+
+Each run delivers ``--events`` new ``payment_intent.succeeded`` events, one per pending
+payment, from ``--concurrency`` client threads on loopback. After a warm-up run of each,
+the runs alternate (ours, floor, floor, ours, ...) ``--repetitions`` times; the medians
+are compared. A last set of runs re-sends events ours has already processed (duplicates).
+
+    python benchmarks/webhook_ingest.py [--events 2000] [--repetitions 5] [--workers 4]
+                                        [--threads 1] [--concurrency 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from _common import median, report
+from tests.load.loadgen import deliver, summary
+from tests.load.server import DB_NAME_ENV, ServerUnderTest, connect
+
+OURS, FLOOR = "/billing/v1/webhook/", "/floor/webhook/"
+TARGET = 0.8
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def seed(count: int) -> list[Any]:
+    from django.contrib.auth import get_user_model
+
+    from django_apranova_payments.models import Payment
+
+    user_model = get_user_model()
+    users = user_model._default_manager.bulk_create([
+        user_model(username=f"bench-{i}", email=f"bench-{i}@example.com") for i in range(100)])
+    payments = [
+        Payment(user=users[i % len(users)], stripe_payment_intent=f"pi_{secrets.token_hex(12)}",
+                amount=Decimal("19.99"), currency="usd", stripe_status="requires_payment_method")
+        for i in range(count)
+    ]
+    return Payment.objects.bulk_create(payments, batch_size=2000)
+
+
+def bodies_for(payments: list[Any]) -> list[bytes]:
+    from django_apranova_payments.testing import build_event
+
+    return [json.dumps(build_event(p, "payment_intent.succeeded")).encode() for p in payments]
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+class CpuMeter:
+    """CPU time used by the gunicorn workers and by the PostgreSQL backends serving them:
+    less sensitive than wall time to what else the machine is running."""
+
+    def __init__(self, server: ServerUnderTest) -> None:
+        self.server = server
+        self.conn = connect(server.db_name, autocommit=True)
+
+    def snapshot(self) -> tuple[dict[int, float], dict[int, float]]:
+        backends = [pid for (pid,) in self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_type = 'client backend' AND pid <> pg_backend_pid()").fetchall()]
+        return ({pid: cpu_seconds(pid) for pid in self.server.worker_pids()},
+                {pid: cpu_seconds(pid) for pid in backends})
+
+    @staticmethod
+    def used(before: dict[int, float], after: dict[int, float]) -> float:
+        return sum(max(0.0, seconds - before.get(pid, 0.0)) for pid, seconds in after.items())
+
+
+def run(server: ServerUnderTest, meter: CpuMeter, path: str, bodies: list[bytes], concurrency: int,
+        expect_outcome: str | None) -> dict[str, float]:
+    from django_apranova_payments.testing import sign_payload
+
+    app_before, db_before = meter.snapshot()
+    started = time.perf_counter()
+    results = deliver(server.url + path, bodies, sign=sign_payload, concurrency=concurrency, deadline=900)
+    elapsed = time.perf_counter() - started
+    app_after, db_after = meter.snapshot()
+    bad = [r for r in results if r.status != 200]
+    if bad:
+        raise SystemExit(f"{len(bad)} deliveries failed, e.g. {bad[0]}")
+    if expect_outcome is not None:
+        outcomes = {json.loads(r.body)["outcome"] for r in results}
+        if outcomes != {expect_outcome}:
+            raise SystemExit(f"expected every outcome to be {expect_outcome}, got {outcomes}")
+    return {**summary(results, elapsed),
+            "app_cpu_ms": CpuMeter.used(app_before, app_after) / len(bodies) * 1000,
+            "db_cpu_ms": CpuMeter.used(db_before, db_after) / len(bodies) * 1000}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=2000, help="deliveries per run")
+    parser.add_argument("--warmup", type=int, default=400, help="deliveries in each warm-up run")
+    parser.add_argument("--repetitions", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (1: sync worker)")
+    parser.add_argument("--concurrency", type=int, default=8, help="client threads")
+    parser.add_argument("--settings", default="benchmarks.settings",
+                        help="the server's settings module, e.g. one that tries a change (must keep the floor URL)")
+    args = parser.parse_args()
+
+    with ServerUnderTest(args.settings, workers=args.workers, threads=args.threads) as server:
+        os.environ[DB_NAME_ENV] = server.db_name
+        os.environ["DJANGO_SETTINGS_MODULE"] = "benchmarks.settings"
+        import django
+
+        django.setup()
+        runs = 2 * (1 + args.repetitions)
+        payments = seed(args.warmup * 2 + args.events * 2 * args.repetitions)
+        chunks = [payments[:args.warmup], payments[args.warmup:2 * args.warmup]]
+        rest = payments[2 * args.warmup:]
+        chunks += [rest[i * args.events:(i + 1) * args.events] for i in range(runs - 2)]
+        bodies = [bodies_for(chunk) for chunk in chunks]
+        from django.db import connection
+
+        connection.close()
+
+        meter = CpuMeter(server)
+        run(server, meter, OURS, bodies[0], args.concurrency, "processed")
+        run(server, meter, FLOOR, bodies[1], args.concurrency, None)
+        figures: dict[str, list[dict[str, float]]] = {OURS: [], FLOOR: []}
+        for rep in range(args.repetitions):
+            order = (OURS, FLOOR) if rep % 2 == 0 else (FLOOR, OURS)
+            for offset, path in enumerate(order):
+                chunk = bodies[2 + 2 * rep + offset]
+                figures[path].append(run(server, meter, path, chunk, args.concurrency,
+                                         "processed" if path == OURS else None))
+        duplicates = [run(server, meter, OURS, bodies[0], args.concurrency, "duplicate")
+                      for _ in range(max(3, args.repetitions // 2))]
+        meter.conn.close()
+
+    def line(name: str, runs_: list[dict[str, float]]) -> str:
+        eps = [r["per_second"] for r in runs_]
+        def mid(key: str) -> float:
+            return median([r[key] for r in runs_])
+
+        return (f"   {name:<26} {median(eps):6.0f} ev/s  p50 {mid('p50_ms'):6.1f} ms  p99 {mid('p99_ms'):6.1f} ms"
+                f"  CPU/event: gunicorn {mid('app_cpu_ms'):4.2f} ms, PostgreSQL {mid('db_cpu_ms'):4.2f} ms"
+                f"   runs (ev/s): {', '.join(f'{e:.0f}' for e in eps)}")
+
+    ratio = median([r["per_second"] for r in figures[OURS]]) / median([r["per_second"] for r in figures[FLOOR]])
+    report("Webhook ingest: gunicorn + PostgreSQL", [
+        f"   gunicorn {args.workers} workers x {args.threads} thread(s), {args.concurrency} client threads, "
+        f"{args.events} new events per run, {args.repetitions} runs each after a {args.warmup}-event warm-up; "
+        "medians",
+        line("ours (new events)", figures[OURS]),
+        line("floor (verify + 1 UPDATE)", figures[FLOOR]),
+        line("ours (duplicates)", duplicates),
+        f"   ours / floor throughput: {ratio:.2f}x (target >= {TARGET}x: {'met' if ratio >= TARGET else 'MISSED'})",
+    ])
+
+
+if __name__ == "__main__":
+    main()
