@@ -139,5 +139,5 @@ def test_statement_count_for_new_and_duplicate_events(client, user):
     new_sql = [q["sql"] for q in new.captured_queries if not q["sql"].upper().startswith(control)]
     dup_sql = [q["sql"] for q in duplicate.captured_queries if not q["sql"].upper().startswith(control)]
     print(f"\nwebhook statements: {len(new_sql)} for a new event, {len(dup_sql)} for a duplicate")
-    assert len(new_sql) == 4, new_sql
+    assert len(new_sql) == 3, new_sql
     assert len(dup_sql) == 1, dup_sql

@@ -19,12 +19,13 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Field
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
@@ -104,7 +105,8 @@ def parse_event(payload: bytes) -> dict[str, Any]:
         )
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise exceptions.WebhookPayloadError("Body is not JSON.") from None
-    if not is_storable(event):
+    # Only a \u escape can smuggle NUL or a lone surrogate past the UTF-8 decode.
+    if b"\\u" in payload and not is_storable(event):
         raise exceptions.WebhookPayloadError("Body contains NUL characters or invalid Unicode.")
     if not isinstance(event, dict) or event.get("object") != "event":
         raise exceptions.WebhookPayloadError("Body is not a Stripe event.")
@@ -129,8 +131,9 @@ def handle_payment_intent(event: Mapping[str, Any]) -> tuple[str, str]:
         intent = PaymentIntentData.from_dict(event["data"]["object"])
     except ValueError as exc:
         return Outcome.IGNORED, f"data.object is not a usable PaymentIntent: {exc}"
-    payment = Payment.objects.select_for_update().filter(stripe_payment_intent=intent.id).first()
-    if payment is None:
+    try:
+        payment: Payment | None = Payment.objects.select_for_update().get(stripe_payment_intent=intent.id)
+    except Payment.DoesNotExist:
         payment = _recreate_payment(intent, event)
         if payment is None:
             logger.info("Event %s: PaymentIntent %s is not ours; ignored", event["id"], intent.id)
@@ -161,7 +164,18 @@ def _recreate_payment(intent: PaymentIntentData, event: Mapping[str, Any]) -> Pa
         logger.warning("PaymentIntent %s names user %s, who does not exist", intent.id, user_pk)
         return None
     idempotency_key = intent.metadata.get(META_IDEMPOTENCY_KEY) or None
-    payment = Payment.objects.create(
+    try:
+        with transaction.atomic():
+            payment = _insert_recreated(intent, user, amount, idempotency_key)
+    except IntegrityError:  # a concurrent first event (or the creating request) stored it
+        return Payment.objects.select_for_update().get(stripe_payment_intent=intent.id)
+    logger.warning("Payment %s recreated from event %s for PaymentIntent %s", payment.pk, event["id"], intent.id)
+    signals.payment_created.send(sender=Payment, payment=payment, event=event)
+    return payment
+
+
+def _insert_recreated(intent: PaymentIntentData, user: Any, amount: Decimal, idempotency_key: str | None) -> Payment:
+    return Payment.objects.create(
         user=user,
         stripe_payment_intent=intent.id,
         amount=money.quantize_for_storage(amount),
@@ -172,9 +186,6 @@ def _recreate_payment(intent: PaymentIntentData, event: Mapping[str, Any]) -> Pa
         idempotency_key=idempotency_key,
         request_fingerprint=intent.metadata.get(META_FINGERPRINT, "") if idempotency_key else "",
     )
-    logger.warning("Payment %s recreated from event %s for PaymentIntent %s", payment.pk, event["id"], intent.id)
-    signals.payment_created.send(sender=Payment, payment=payment, event=event)
-    return payment
 
 
 #: Event types this package acts on; every other verified event is stored and ignored.
@@ -196,14 +207,16 @@ def process_event(event: Mapping[str, Any], *, force: bool = False) -> str:
     """
     try:
         with transaction.atomic():
-            event_pk, outcome = _claim(event)
-            if outcome in DONE:
+            event_pk = _claim(event)
+            if event_pk is None:
                 if not force:
                     return DUPLICATE
+                event_pk = WebhookEvent.objects.select_for_update().get(stripe_id=event["id"]).pk
             else:
                 signals.webhook_event_received.send(sender=Payment, event=event)
             outcome, note = _dispatch(event)
-            _finish(event_pk, outcome, note)
+            if outcome != Outcome.PROCESSED or note or force:
+                _finish(event_pk, outcome, note)
             return outcome
     except Exception as exc:
         logger.exception("Processing event %s (%s) failed", event.get("id"), event.get("type"))
@@ -238,9 +251,10 @@ def _columns(event: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _upsert(event: Mapping[str, Any], extra: Mapping[str, Any], on_conflict: str) -> tuple[int, str]:
-    """``INSERT … ON CONFLICT (stripe_id) DO UPDATE … RETURNING id, outcome`` (PostgreSQL and
-    SQLite): creates the event row or locks the existing one, in one statement."""
+def _upsert(event: Mapping[str, Any], extra: Mapping[str, Any], on_conflict: str) -> int | None:
+    """``INSERT … ON CONFLICT (stripe_id) DO UPDATE … WHERE … RETURNING id`` (PostgreSQL and
+    SQLite): the id of the row inserted, or updated because the ``WHERE`` of
+    ``on_conflict`` held; ``None`` when an existing row was left alone."""
     values = {**_columns(event), **extra}
     meta = WebhookEvent._meta
     quote = connection.ops.quote_name
@@ -251,12 +265,12 @@ def _upsert(event: Mapping[str, Any], extra: Mapping[str, Any], on_conflict: str
         f"INSERT INTO {table} ({', '.join(quote(name) for name in values)}) "  # noqa: S608
         f"VALUES ({', '.join(['%s'] * len(values))}) "
         f"ON CONFLICT ({quote('stripe_id')}) DO UPDATE SET {on_conflict} "
-        f"RETURNING {quote('id')}, {quote('outcome')}"
+        f"RETURNING {quote('id')}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
-    return (row[0], row[1]) if row else (0, Outcome.PROCESSED)
+    return int(row[0]) if row else None
 
 
 def _field(name: str) -> Field[Any, Any]:
@@ -265,15 +279,20 @@ def _field(name: str) -> Field[Any, Any]:
     return field
 
 
-def _claim(event: Mapping[str, Any]) -> tuple[int, str]:
-    attempts, outcome = connection.ops.quote_name("attempts"), connection.ops.quote_name("outcome")
-    table = connection.ops.quote_name(WebhookEvent._meta.db_table)
+def _claim(event: Mapping[str, Any]) -> int | None:
+    """Store the event as processed, in the transaction that processes it: the row is only
+    seen, as processed, once that transaction commits. A concurrent delivery of the same
+    event waits on the row, then finds it done (``None``); a new, failed or interrupted
+    event is (re)claimed and returns its id. One statement either way."""
+    q = connection.ops.quote_name
+    table = q(WebhookEvent._meta.db_table)
     done = ", ".join(f"'{o}'" for o in DONE)
     return _upsert(
         event,
-        {"outcome": Outcome.RECEIVED, "error": "", "note": "", "attempts": 1},
-        f"{attempts} = CASE WHEN {table}.{outcome} IN ({done}) "
-        f"THEN {table}.{attempts} ELSE {table}.{attempts} + 1 END",
+        {"outcome": Outcome.PROCESSED, "processed_at": timezone.now(), "error": "", "note": "", "attempts": 1},
+        f"{q('outcome')} = excluded.{q('outcome')}, {q('processed_at')} = excluded.{q('processed_at')}, "
+        f"{q('error')} = '', {q('attempts')} = {table}.{q('attempts')} + 1 "
+        f"WHERE {table}.{q('outcome')} NOT IN ({done})",
     )
 
 
