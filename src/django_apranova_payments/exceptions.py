@@ -9,8 +9,9 @@ renders them; none of them ever carries a Stripe key, a client secret or a stack
     PaymentsError
     ├── GatewayError                   Stripe (or the simulator) failed us
     │   ├── CardError                  402  the card was declined
-    │   ├── GatewayRateLimited         429  Stripe asked us to slow down
-    │   ├── GatewayUnavailable         503  network trouble or a Stripe 5xx (Retry-After)
+    │   ├── GatewayRetryLater               worth retrying: sets Retry-After
+    │   │   ├── GatewayRateLimited     429  Stripe asked us to slow down
+    │   │   └── GatewayUnavailable     503  network trouble or a Stripe 5xx
     │   ├── GatewayRejected            400  Stripe refused the request's parameters
     │   ├── PaymentNotCancelable       409  the PaymentIntent is past the point of cancelation
     │   └── GatewayConfigurationError  500  wrong or revoked key, missing permission
@@ -54,29 +55,31 @@ class CardError(GatewayError):
     default_code = "card_declined"
 
 
-class GatewayRateLimited(GatewayError):
+class GatewayRetryLater(GatewayError):
+    """A failure worth retrying: DRF's exception handler turns ``wait`` into ``Retry-After``."""
+
+    default_wait = 5
+
+    def __init__(self, detail: Any = None, code: str | None = None, wait: int | None = None) -> None:
+        super().__init__(detail, code)
+        self.wait = self.default_wait if wait is None else wait
+
+
+class GatewayRateLimited(GatewayRetryLater):
     """Stripe rate-limited us; the client should retry after ``wait`` seconds."""
 
     status_code = status.HTTP_429_TOO_MANY_REQUESTS
     default_detail = _("Too many requests to the payment provider. Try again shortly.")
     default_code = "rate_limited"
-
-    def __init__(self, detail: Any = None, code: str | None = None, wait: int = 2) -> None:
-        super().__init__(detail, code)
-        #: DRF's exception handler turns ``wait`` into a ``Retry-After`` header.
-        self.wait = wait
+    default_wait = 2
 
 
-class GatewayUnavailable(GatewayError):
+class GatewayUnavailable(GatewayRetryLater):
     """Stripe could not be reached, timed out or answered with a server error."""
 
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = _("The payment provider is unavailable. Try again shortly.")
     default_code = "gateway_unavailable"
-
-    def __init__(self, detail: Any = None, code: str | None = None, wait: int = 5) -> None:
-        super().__init__(detail, code)
-        self.wait = wait
 
 
 class GatewayRejected(GatewayError):

@@ -131,13 +131,10 @@ def handle_payment_intent(event: Mapping[str, Any]) -> tuple[str, str]:
         intent = PaymentIntentData.from_dict(event["data"]["object"])
     except ValueError as exc:
         return Outcome.IGNORED, f"data.object is not a usable PaymentIntent: {exc}"
-    try:
-        payment: Payment | None = Payment.objects.select_for_update().get(stripe_payment_intent=intent.id)
-    except Payment.DoesNotExist:
-        payment = _recreate_payment(intent, event)
-        if payment is None:
-            logger.info("Event %s: PaymentIntent %s is not ours; ignored", event["id"], intent.id)
-            return Outcome.IGNORED, "PaymentIntent not created by this application"
+    payment = _locked_payment(intent, event)
+    if payment is None:
+        logger.info("Event %s: PaymentIntent %s is not ours; ignored", event["id"], intent.id)
+        return Outcome.IGNORED, "PaymentIntent not created by this application"
     if event["type"] == "payment_intent.created":
         return Outcome.PROCESSED, ""  # creation never moves a status; the row exists now
     result = apply_intent(payment, intent, event=event, locked=True)
@@ -145,6 +142,14 @@ def handle_payment_intent(event: Mapping[str, Any]) -> tuple[str, str]:
     if result.new_status != wanted:
         return Outcome.IGNORED, f"not applied: payment is {result.new_status}, event says {wanted}"
     return Outcome.PROCESSED, ""
+
+
+def _locked_payment(intent: PaymentIntentData, event: Mapping[str, Any]) -> Payment | None:
+    """The intent's payment, locked for this transaction; rebuilt first if it is ours but lost."""
+    try:
+        return Payment.objects.select_for_update().get(stripe_payment_intent=intent.id)
+    except Payment.DoesNotExist:
+        return _recreate_payment(intent, event)
 
 
 def _recreate_payment(intent: PaymentIntentData, event: Mapping[str, Any]) -> Payment | None:
