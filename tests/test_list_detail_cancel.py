@@ -417,3 +417,13 @@ def test_error_bodies_are_json_even_with_debug_on(api, other_user, stripe_mock):
 
     assert response.status_code == 404
     assert set(response.json()) == {"detail"}
+
+
+@pytest.mark.parametrize("bad_id", ["%00", "pi_%00x", "pi_" + "x" * 300])
+def test_impossible_payment_ids_answer_a_json_404(api, bad_id):
+    detail = api.get(f"/billing/v1/{bad_id}/")
+    cancel = api.post(f"/billing/v1/{bad_id}/cancel/")
+
+    for response in (detail, cancel):
+        assert response.status_code == 404, response.content
+        assert response["Content-Type"] == "application/json"

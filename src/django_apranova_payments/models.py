@@ -69,7 +69,7 @@ class PaymentQuerySet(models.QuerySet["Payment"]):
         if period not in truncs:
             raise ValueError(f"period must be 'day' or 'month', not {period!r}")
         return [
-            dict(row)
+            {**row, "total": money.quantize_for_storage(row["total"])}
             for row in self.succeeded()
             .exclude(succeeded_at=None)
             .annotate(period=truncs[period]("succeeded_at", output_field=models.DateField()))

@@ -53,9 +53,9 @@ def status_for_intent(intent: PaymentIntentData) -> str | None:
     (``requires_capture`` and other states a one-time automatic-capture payment never
     reaches)."""
     if intent.status in _PENDING_STRIPE_STATUSES:
-        if intent.status == "requires_payment_method" and intent.has_failure:
-            return S.FAILED
-        return S.PENDING
+        # Stripe puts a failed attempt back to requires_payment_method with
+        # last_payment_error set; an error on any of the three means the attempt failed.
+        return S.FAILED if intent.has_failure else S.PENDING
     if intent.status in (S.PROCESSING, S.SUCCEEDED, S.CANCELED):
         return intent.status
     return None

@@ -11,7 +11,7 @@ from . import views, webhooks
 
 app_name = "apranova_payments"
 
-PAYMENT_INTENT = r"(?P<payment_intent>[^/]{1,255})"  # any id answers in JSON, unknown ones 404
+PAYMENT_INTENT = r"(?P<payment_intent>[^/]+)"  # any id answers in JSON; unknown ones 404
 
 urlpatterns = [
     path("create-payment/", views.CreatePaymentView.as_view(), name="create-payment"),

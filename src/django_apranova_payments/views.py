@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from rest_framework import generics, status
 from rest_framework.exceptions import NotAuthenticated, ValidationError
@@ -58,7 +59,10 @@ class PaymentAPIView(APIView):
         return Payment.objects.filter(user_id=self.request.user.pk)
 
     def get_user_payment(self, payment_intent: str) -> Payment:
-        """The caller's payment, or 404 (also for another user's payment)."""
+        """The caller's payment, or 404 (also for another user's payment, and for an id no
+        payment can have: too long, or with a NUL that PostgreSQL cannot even compare)."""
+        if not 0 < len(payment_intent) <= 255 or "\x00" in payment_intent:
+            raise Http404
         return get_object_or_404(self.get_user_payments(), stripe_payment_intent=payment_intent)
 
     def payment_response(self, payment: Payment, code: int = status.HTTP_200_OK) -> Response:
