@@ -215,7 +215,7 @@ def test_a_list_of_webhook_secrets_is_accepted():
 # -- registered with Django ----------------------------------------------------------------------
 
 
-def test_the_check_runs_with_manage_py_check():
+def test_the_check_runs_with_manage_py_check(db):  # model checks may ask the database about JSON support
     with override_settings(APRANOVA_PAYMENTS=without("STRIPE_SECRET_KEY")):
         found = {message.id for message in run_checks()}
         with pytest.raises(SystemCheckError, match=r"apranova_payments\.E001"):
