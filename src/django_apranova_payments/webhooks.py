@@ -47,6 +47,8 @@ logger = logging.getLogger(__name__)
 Outcome = WebhookEvent.Outcome
 DONE = (Outcome.PROCESSED, Outcome.IGNORED)
 DUPLICATE = "duplicate"
+#: DONE as an SQL list, for the conflict clauses of the claim and of the failure record.
+_DONE_SQL = ", ".join(f"'{outcome}'" for outcome in DONE)
 
 # ---------------------------------------------------------------------------------------
 # Verification
@@ -291,13 +293,12 @@ def _claim(event: Mapping[str, Any]) -> int | None:
     event is (re)claimed and returns its id. One statement either way."""
     q = connection.ops.quote_name
     table = q(WebhookEvent._meta.db_table)
-    done = ", ".join(f"'{o}'" for o in DONE)
     return _upsert(
         event,
         {"outcome": Outcome.PROCESSED, "processed_at": timezone.now(), "error": "", "note": "", "attempts": 1},
         f"{q('outcome')} = excluded.{q('outcome')}, {q('processed_at')} = excluded.{q('processed_at')}, "
         f"{q('error')} = '', {q('attempts')} = {table}.{q('attempts')} + 1 "
-        f"WHERE {table}.{q('outcome')} NOT IN ({done})",
+        f"WHERE {table}.{q('outcome')} NOT IN ({_DONE_SQL})",
     )
 
 
@@ -313,7 +314,6 @@ def _record_failure(event: Mapping[str, Any], exc: BaseException) -> None:
     error = f"{type(exc).__name__}: {exc}"[:10_000]
     q = connection.ops.quote_name
     table = q(WebhookEvent._meta.db_table)
-    done = ", ".join(f"'{o}'" for o in DONE)
     try:
         with transaction.atomic():
             _upsert(
@@ -321,7 +321,7 @@ def _record_failure(event: Mapping[str, Any], exc: BaseException) -> None:
                 {"outcome": Outcome.FAILED, "error": error, "note": "", "attempts": 1},
                 f"{q('outcome')} = excluded.{q('outcome')}, {q('error')} = excluded.{q('error')}, "
                 f"{q('attempts')} = {table}.{q('attempts')} + 1 "
-                f"WHERE {table}.{q('outcome')} NOT IN ({done})",
+                f"WHERE {table}.{q('outcome')} NOT IN ({_DONE_SQL})",
             )
     except Exception:  # the database itself may be what failed
         logger.exception("Could not record the failure of event %s", event.get("id"))
