@@ -9,12 +9,18 @@ from typing import Any
 
 import pytest
 import responses
+from django.core.cache import cache
 from django.core.checks import Error
 from django.db import connection
 from django.urls import include, path, reverse
 
 from django_apranova_payments import checks, signals
-from django_apranova_payments.exceptions import GatewayRejected, IdempotencyConflict, PaymentNotCancelable
+from django_apranova_payments.exceptions import (
+    GatewayConfigurationError,
+    GatewayRejected,
+    IdempotencyConflict,
+    PaymentNotCancelable,
+)
 from django_apranova_payments.gateway import get_gateway
 from django_apranova_payments.models import Payment, WebhookEvent
 from django_apranova_payments.simulator import sender
@@ -38,6 +44,8 @@ urlpatterns = [
 @pytest.fixture(autouse=True)
 def simulator_settings(settings: Any) -> Any:
     settings.ROOT_URLCONF = __name__
+    settings.DEBUG = True  # the simulator runs only with DEBUG on (pytest-django turns it off)
+    cache.clear()  # per-user throttles count in the cache: each test starts afresh
     settings.APRANOVA_PAYMENTS = {
         "GATEWAY": SIMULATOR,
         "STRIPE_WEBHOOK_SECRET": SECRET,
@@ -247,6 +255,159 @@ def test_invalid_card_details_are_refused_without_touching_the_intent(api, clien
     assert SimulatedPaymentIntent.objects.get().status == "requires_payment_method"
 
 
+SECRET_PLACEHOLDER = object()  # stands for the PaymentIntent's real client secret
+GOOD_CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2099, "cvc": "123"}
+
+
+def method(value: Any) -> dict[str, Any]:
+    """A confirm body with the right client secret and ``payment_method_data = value``."""
+    return {"client_secret": SECRET_PLACEHOLDER, "payment_method_data": value}
+
+
+def card(**fields: Any) -> dict[str, Any]:
+    """A confirm body with the right client secret and a good card but for ``fields``."""
+    return method({"type": "card", "card": {**GOOD_CARD, **fields}})
+
+
+def confirm_body(created: dict[str, Any], body: Any) -> Any:
+    if isinstance(body, dict) and body.get("client_secret") is SECRET_PLACEHOLDER:
+        body = {**body, "client_secret": created["clientSecret"]}
+    return body
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"client_secret": "\ud800"}, 400),
+        ({"client_secret": "pi_x\x00"}, 400),
+        ({"client_secret": "x" * 100_000}, 400),
+        ({"client_secret": ["pi_x_secret_y"]}, 400),
+        ({"client_secret": {"a": 1}}, 400),
+        ({"client_secret": 7}, 400),
+        ({"client_secret": True}, 400),
+        ({"client_secret": "pi_x_secret_\u0662"}, 400),
+        (method(["card"]), 400),
+        (method("card"), 400),
+        (method(1), 400),
+        (method({"type": "sepa_debit", "card": GOOD_CARD}), 400),
+        (method({"type": ["card"], "card": GOOD_CARD}), 400),
+        (method({"card": "4242424242424242"}), 400),
+        (method({"card": [GOOD_CARD]}), 400),
+        (card(number=["4242"]), 400),
+        (card(number={"n": 1}), 400),
+        (card(exp_month=True), 400),
+        (card(exp_year=1.5), 400),
+        (card(cvc="1" * 10_000), 400),
+        (card(exp_year=10**40), 400),
+        (card(number="\u00b2" * 16), 402),
+        (card(number="\u0664\u0662\u0664\u0662" * 4), 402),
+        (card(number="\ud800"), 402),
+        (card(number="4242\x00"), 402),
+        (card(cvc="\u00b2\u00b2\u00b2"), 402),
+        (card(exp_month="\u0661\u0662"), 402),
+        (card(exp_year="\u00b2"), 402),
+        (card(exp_year="1_2"), 402),
+        (card(exp_month=-1), 402),
+        ([1, 2], 400),
+        ("pi_x_secret_y", 400),
+        (None, 400),
+    ],
+)
+def test_malformed_confirm_input_gets_a_stripe_shaped_4xx_and_changes_nothing(api, client, body, status):
+    created = new_payment(api)
+    url = reverse("apranova_payments_simulator:confirm", args=[created["paymentIntent"]])
+
+    response = client.post(url, data=json.dumps(confirm_body(created, body)), content_type="application/json")
+
+    assert response.status_code == status, response.content
+    error = response.json()["error"]
+    assert error["type"] in ("invalid_request_error", "card_error") and error["code"] and error["message"]
+    intent = SimulatedPaymentIntent.objects.get()
+    assert (intent.status, intent.card_last4, intent.last_payment_error) == ("requires_payment_method", "", None)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"{", b"\xff\xfe\x00", b"[" * 100_000 + b"]" * 100_000, b'{"client_secret": "\\ud800"', b"1" * 5000, b"NaN"],
+)
+def test_a_confirm_body_that_is_not_a_json_object_is_a_400(api, client, raw):
+    created = new_payment(api)
+    url = reverse("apranova_payments_simulator:confirm", args=[created["paymentIntent"]])
+
+    response = client.post(url, data=raw, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "parameter_invalid"
+
+
+def test_a_confirm_body_over_djangos_limit_is_a_413(api, client, settings):
+    created = new_payment(api)
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    url = reverse("apranova_payments_simulator:confirm", args=[created["paymentIntent"]])
+
+    response = client.post(url, data=json.dumps({"client_secret": "x" * 2000}), content_type="application/json")
+
+    assert response.status_code == 413 and response.json()["error"]["type"] == "invalid_request_error"
+
+
+@pytest.mark.parametrize("secret", ["\x00", "pi_\x00", "x" * 10_000, "\u00e9", "\ufffd", "a b"])
+def test_malformed_client_secrets_in_queries_and_forms_are_a_400(api, client, secret):
+    created = new_payment(api)
+    confirm(client, created, AUTHENTICATE)
+    intent_url = reverse("apranova_payments_simulator:payment-intent", args=[created["paymentIntent"]])
+    auth_url = reverse("apranova_payments_simulator:authenticate", args=[created["paymentIntent"]])
+
+    responses_ = [client.get(intent_url, {"client_secret": secret}), client.get(auth_url, {"client_secret": secret}),
+                  client.post(auth_url, {"client_secret": secret, "action": "complete"})]
+
+    assert [r.status_code for r in responses_] == [400, 400, 400]
+    assert all(r.json()["error"]["param"] == "client_secret" for r in responses_)
+    assert SimulatedPaymentIntent.objects.get().status == "requires_action"
+
+
+@pytest.mark.parametrize("raw", [b"%ED%A0%80", b"%FF%FE", b"%00"])
+def test_undecodable_query_strings_are_a_400(api, client, raw):
+    created = new_payment(api)
+    url = reverse("apranova_payments_simulator:payment-intent", args=[created["paymentIntent"]])
+
+    response = client.get(f"{url}?client_secret={raw.decode()}")
+
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("action", ["", "COMPLETE", "complete\x00", "x" * 10_000])
+def test_an_unknown_authentication_action_is_a_400_and_decides_nothing(api, client, action):
+    created = new_payment(api)
+    confirm(client, created, AUTHENTICATE)
+
+    response = authenticate(client, created, action)
+
+    assert response.status_code == 400 and response.json()["error"]["param"] == "action"
+    assert SimulatedPaymentIntent.objects.get().status == "requires_action"
+
+
+def test_a_broken_multipart_authentication_form_is_a_400(api, client):
+    created = new_payment(api)
+    confirm(client, created, AUTHENTICATE)
+    url = reverse("apranova_payments_simulator:authenticate", args=[created["paymentIntent"]])
+
+    response = client.generic("POST", url, b"--x\r\nbroken", content_type="multipart/form-data; boundary=")
+
+    assert response.status_code == 400
+    assert SimulatedPaymentIntent.objects.get().status == "requires_action"
+
+
+def test_too_many_form_fields_are_a_400(api, client, settings):
+    created = new_payment(api)
+    confirm(client, created, AUTHENTICATE)
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 5
+    url = reverse("apranova_payments_simulator:authenticate", args=[created["paymentIntent"]])
+
+    response = client.post(url, {f"f{i}": "x" for i in range(20)})
+
+    assert response.status_code == 400 and response.json()["error"]["type"] == "invalid_request_error"
+
+
 def test_a_card_that_is_not_a_test_card_is_declined():
     with pytest.raises(InvalidCard):
         parse_card("1234", 12, 2099, "123")
@@ -436,6 +597,94 @@ def test_check_passes_the_simulator_with_debug_on_and_needs_no_stripe_keys(setti
     settings.DEBUG = True
 
     assert checks.check_settings() == []
+
+
+# -- DEBUG off: the simulator refuses to run, under any server ---------------------------------------
+
+
+def test_with_debug_off_create_payment_makes_no_intent_and_answers_a_generic_500(api, settings, caplog):
+    settings.DEBUG = False
+
+    with caplog.at_level(logging.ERROR, logger="django_apranova_payments.simulator"):
+        response = create(api)
+
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Payments are misconfigured on the server."}
+    assert not SimulatedPaymentIntent.objects.exists() and not Payment.objects.exists()
+    assert "DEBUG is False" in caplog.text and "APRANOVA_PAYMENTS['GATEWAY']" in caplog.text
+
+
+def test_with_debug_off_the_confirm_endpoint_is_404_and_changes_nothing(api, client, settings):
+    created = new_payment(api)
+    settings.DEBUG = False
+
+    response = confirm(client, created, SUCCEEDS)
+
+    assert response.status_code == 404
+    assert SimulatedPaymentIntent.objects.get().status == "requires_payment_method"
+
+
+def test_with_debug_off_every_simulator_url_is_404(api, client, settings):
+    created = new_payment(api)
+    confirm(client, created, AUTHENTICATE)
+    settings.DEBUG = False
+    intent_url = reverse("apranova_payments_simulator:payment-intent", args=[created["paymentIntent"]])
+    auth_url = reverse("apranova_payments_simulator:authenticate", args=[created["paymentIntent"]])
+
+    assert client.get(reverse("apranova_payments_simulator:js")).status_code == 404
+    assert client.get(intent_url, {"client_secret": created["clientSecret"]}).status_code == 404
+    assert client.get(auth_url, {"client_secret": created["clientSecret"]}).status_code == 404
+    assert authenticate(client, created, "complete").status_code == 404
+    assert SimulatedPaymentIntent.objects.get().status == "requires_action"
+
+
+@pytest.mark.parametrize("action", ["retrieve", "cancel", "confirm", "authenticate", "get"])
+def test_with_debug_off_every_gateway_call_refuses(db, settings, action):
+    intent = SimulatedPaymentIntent.objects.create(amount=999, currency="usd", status="requires_action")
+    gateway = SimulatorGateway()
+    settings.DEBUG = False
+    calls = {
+        "retrieve": lambda: gateway.retrieve_payment_intent(intent.intent_id),
+        "cancel": lambda: gateway.cancel_payment_intent(intent.intent_id),
+        "confirm": lambda: gateway.confirm_payment_intent(intent.intent_id, parse_card(SUCCEEDS, 12, 2099, "123")),
+        "authenticate": lambda: gateway.authenticate_payment_intent(intent.intent_id, success=True),
+        "get": lambda: gateway.get(intent.intent_id),
+    }
+
+    with pytest.raises(GatewayConfigurationError):
+        calls[action]()
+
+    intent.refresh_from_db()
+    assert intent.status == "requires_action"
+
+
+def test_with_debug_off_update_status_and_cancel_answer_a_generic_500(api, settings):
+    created = new_payment(api)
+    settings.DEBUG = False
+
+    status = update_status(api, created)
+    cancel = api.post(reverse("apranova_payments:payment-cancel", args=[created["paymentIntent"]]))
+
+    assert (status.status_code, cancel.status_code) == (500, 500)
+    assert cancel.json() == {"detail": "Payments are misconfigured on the server."}
+    assert SimulatedPaymentIntent.objects.get().status == "requires_payment_method"
+
+
+def test_with_debug_off_the_sender_posts_nothing(db, settings, django_capture_on_commit_callbacks, caplog):
+    settings.APRANOVA_PAYMENTS = {**settings.APRANOVA_PAYMENTS, "SIMULATOR_WEBHOOK_URL": HOOK_URL}
+    intent = SimulatedPaymentIntent.objects.create(amount=999, currency="usd")
+    body = json.dumps(sender.build_event(intent, "payment_intent.canceled")).encode()
+    settings.DEBUG = False
+
+    with (responses.RequestsMock(assert_all_requests_are_fired=False) as mock, caplog.at_level(logging.ERROR),
+          django_capture_on_commit_callbacks(execute=True) as callbacks):
+        mock.add(responses.POST, HOOK_URL, json={"received": True})
+        sender.send_event(intent, "payment_intent.succeeded")
+        delivered = sender.deliver(HOOK_URL, body)
+        assert sender.wait_for_deliveries(10)
+
+    assert callbacks == [] and delivered is None and not mock.calls
+    assert "DEBUG is False" in caplog.text
 
 
 def test_simulator_table_exists(db):

@@ -16,6 +16,9 @@ fake card form's API and the 3-D Secure page)::
   confirm with a card, authenticate, and ``simulator.js`` (an ``ApranovaSimulator`` object
   shaped like the parts of Stripe.js a checkout page uses).
 
-The system check ``apranova_payments.E005`` refuses the simulator when ``DEBUG`` is off;
-its views answer 404 unless it is the configured gateway.
+It refuses to run whenever ``DEBUG`` is off, read on every call and under any server (checks
+do not run under gunicorn or uwsgi): the gateway raises ``GatewayConfigurationError`` (a
+generic 500) and logs why, the views answer 404 and touch nothing, and the sender posts no
+event. The system check ``apranova_payments.E005`` says the same to ``manage.py``. Its views
+also answer 404 unless it is the configured gateway.
 """

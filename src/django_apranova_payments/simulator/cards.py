@@ -6,6 +6,7 @@ Only the last four digits of a card ever reach the database or a log.
 from __future__ import annotations
 
 import datetime
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -53,6 +54,11 @@ NON_TEST_CARD = TestCard(
 )
 
 
+CARD_NUMBER = re.compile(r"[0-9]{12,19}")
+CVC = re.compile(r"[0-9]{3,4}")
+EXPIRY_PART = re.compile(r"[0-9]{1,4}")
+
+
 class InvalidCard(ValueError):
     """Card details Stripe's form would refuse before any charge; ``code`` is Stripe's."""
 
@@ -72,29 +78,36 @@ class Card:
 
 def parse_card(number: object, exp_month: object, exp_year: object, cvc: object,
                today: datetime.date | None = None) -> Card:
-    """Validate card details as Stripe does, or raise ``InvalidCard``."""
-    digits = "".join(ch for ch in str(number or "") if not ch.isspace() and ch != "-")
-    if not (digits.isdigit() and 12 <= len(digits) <= 19 and _luhn_ok(digits)):
+    """Validate card details as Stripe does, or raise ``InvalidCard``. Digits are ASCII
+    digits only (``str.isdigit`` would take "²" or "٤" too)."""
+    digits = re.sub(r"[ \-]", "", str(number or ""))
+    if not (CARD_NUMBER.fullmatch(digits) and _luhn_ok(digits)):
         raise InvalidCard("incorrect_number", "Your card number is incorrect.", "number")
     _check_expiry(exp_month, exp_year, today or datetime.date.today())
-    cvc_text = str(cvc or "").strip()
-    if not (cvc_text.isdigit() and len(cvc_text) in (3, 4)):
+    if not CVC.fullmatch(str(cvc or "").strip()):
         raise InvalidCard("invalid_cvc", "Your card's security code is invalid.", "cvc")
     card = TEST_CARDS.get(digits, NON_TEST_CARD)
     return Card(card=card, last4=digits[-4:], brand=_brand(digits))
 
 
 def _check_expiry(exp_month: object, exp_year: object, today: datetime.date) -> None:
-    try:
-        month, year = int(str(exp_month)), int(str(exp_year))
-    except ValueError:
-        raise InvalidCard("invalid_expiry_month", "Your card's expiration date is incomplete.", "exp_month") from None
+    month, year = _small_number(exp_month), _small_number(exp_year)
+    if month is None or year is None:
+        raise InvalidCard("invalid_expiry_month", "Your card's expiration date is incomplete.", "exp_month")
     if year < 100:
         year += 2000
     if not 1 <= month <= 12:
         raise InvalidCard("invalid_expiry_month", "Your card's expiration month is invalid.", "exp_month")
     if (year, month) < (today.year, today.month):
         raise InvalidCard("invalid_expiry_year", "Your card's expiration date is in the past.", "exp_year")
+
+
+def _small_number(value: object) -> int | None:
+    """An expiry month or year: an integer, or one to four ASCII digits."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 0 <= value <= 9999 else None
+    text = str(value).strip() if isinstance(value, str) else ""
+    return int(text) if EXPIRY_PART.fullmatch(text) else None
 
 
 def _luhn_ok(digits: str) -> bool:

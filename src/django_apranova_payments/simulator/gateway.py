@@ -13,6 +13,10 @@ It behaves as Stripe does for a one-time card payment with automatic capture:
   ``PaymentNotCancelable``, as the Stripe gateway does.
 
 Every change sends its signed webhook event after the commit (``sender``).
+
+It refuses to run whenever ``settings.DEBUG`` is off, read on every call: each method raises
+``GatewayConfigurationError`` (a generic 500 for API clients) and logs why. The system check
+``E005`` says the same to ``manage.py``, but checks do not run under gunicorn or uwsgi.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from .. import exceptions
@@ -41,6 +46,18 @@ AUTHENTICATION_FAILED = {
     "message": "We are unable to authenticate your payment method. "
     "Please choose a different payment method and try again.",
 }
+
+
+def refuse_without_debug() -> None:
+    """Raise ``GatewayConfigurationError`` unless ``DEBUG`` is on: the simulator takes
+    payments without money, so it never runs in production, under any server."""
+    if not settings.DEBUG:
+        logger.error(
+            "The offline payment simulator refused to run because DEBUG is False: set "
+            "APRANOVA_PAYMENTS['GATEWAY'] to the Stripe gateway (the default) in production, "
+            "or turn DEBUG on for development."
+        )
+        raise exceptions.GatewayConfigurationError()
 
 
 class UnexpectedState(exceptions.GatewayRejected):
@@ -66,6 +83,7 @@ class SimulatorGateway(BaseGateway):
     def create_payment_intent(
         self, *, amount: int, currency: str, metadata: Mapping[str, str], idempotency_key: str
     ) -> PaymentIntentData:
+        refuse_without_debug()
         params = {"amount": amount, "currency": currency, "metadata": dict(metadata)}
         fingerprint = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
         existing = SimulatedPaymentIntent.objects.filter(idempotency_key=idempotency_key).first()
@@ -85,6 +103,7 @@ class SimulatorGateway(BaseGateway):
         return _data(existing)
 
     def retrieve_payment_intent(self, intent_id: str) -> PaymentIntentData:
+        refuse_without_debug()
         return _data(self.get(intent_id))
 
     def cancel_payment_intent(self, intent_id: str) -> PaymentIntentData:
@@ -101,6 +120,7 @@ class SimulatorGateway(BaseGateway):
 
     def get(self, intent_id: str) -> SimulatedPaymentIntent:
         """The stored PaymentIntent, or ``GatewayRejected`` as Stripe's 404 becomes."""
+        refuse_without_debug()
         intent = SimulatedPaymentIntent.objects.filter(intent_id=intent_id).first()
         if intent is None:
             raise exceptions.GatewayRejected(code="resource_missing")
@@ -139,6 +159,7 @@ class SimulatorGateway(BaseGateway):
     @staticmethod
     def _change(intent_id: str, change: Callable[[SimulatedPaymentIntent], str]) -> SimulatedPaymentIntent:
         """Apply ``change`` under a row lock, save, and queue the event it names."""
+        refuse_without_debug()  # cancel, confirm and authenticate all come through here
         with transaction.atomic():
             intent = SimulatedPaymentIntent.objects.select_for_update().filter(intent_id=intent_id).first()
             if intent is None:

@@ -10,6 +10,9 @@ runs offline too.
 The target is ``APRANOVA_PAYMENTS["SIMULATOR_WEBHOOK_URL"]`` (unset: nothing is sent), and
 only a loopback address is accepted. A delivery is tried once with a short timeout; a lost
 one is logged, and ``update-status`` still brings the payment up to date, as with Stripe.
+
+With ``DEBUG`` off nothing is queued or posted (read at queue time and again at send time):
+the simulator never runs in production.
 """
 
 from __future__ import annotations
@@ -86,6 +89,9 @@ def signature_header(body: bytes, secret: str, timestamp: int | None = None) -> 
 
 def send_event(intent: SimulatedPaymentIntent, event_type: str) -> None:
     """Queue the event for delivery once the current transaction commits."""
+    if not settings.DEBUG:
+        logger.error("DEBUG is False: simulator event %s for %s not sent", event_type, intent.intent_id)
+        return
     url = simulator_setting(WEBHOOK_URL_SETTING)
     if not url:
         logger.debug("No %s: event %s for %s not sent", WEBHOOK_URL_SETTING, event_type, intent.intent_id)
@@ -97,6 +103,9 @@ def send_event(intent: SimulatedPaymentIntent, event_type: str) -> None:
 def deliver(url: str, body: bytes) -> int | None:
     """POST one event now; the HTTP status, or ``None`` when it was not delivered."""
     event = json.loads(body)
+    if not settings.DEBUG:
+        logger.error("DEBUG is False: simulator event %s not sent", event["id"])
+        return None
     if not is_loopback_url(url):
         logger.error("%s %r is not a loopback address; event %s not sent", WEBHOOK_URL_SETTING, url, event["id"])
         return None

@@ -2,7 +2,9 @@
 calls with a client secret (retrieve, confirm with card details), the 3-D Secure page, and
 ``simulator.js``.
 
-These views answer 404 unless the simulator is the configured gateway. Like Stripe's API
+These views answer 404 unless the simulator is the configured gateway and ``DEBUG`` is on
+(read on every request: with ``DEBUG`` off they behave as if they did not exist and touch
+nothing). Like Stripe's API
 they authenticate a request by the PaymentIntent's client secret, not by the session, so
 they are CSRF-exempt; a wrong secret answers the same 404 as an unknown PaymentIntent.
 Answers follow Stripe's JSON shapes (``{"error": {"type", "code", "message", …}}``).
@@ -12,11 +14,15 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.template import Context, Engine
 from django.urls import NoReverseMatch, reverse
 from django.utils.decorators import method_decorator
@@ -37,9 +43,16 @@ HERE = Path(__file__).resolve().parent
 #: A template engine of the simulator's own: its pages need nothing from the host.
 ENGINE = Engine(dirs=[str(HERE / "templates")], autoescape=True)
 NAMESPACE = "apranova_payments_simulator"
+#: Client secrets as ``SimulatedPaymentIntent`` makes them (``pi_…_secret_…``).
+CLIENT_SECRET = re.compile(r"[A-Za-z0-9_]{1,128}")
+#: The longest card field accepted at all (a card number is at most 19 digits, with spaces 23).
+MAX_CARD_FIELD = 32
 
 
 def simulator() -> SimulatorGateway:
+    """The configured simulator gateway, or ``Http404`` as if the simulator were not there."""
+    if not settings.DEBUG:
+        raise Http404("The payment simulator runs only with DEBUG on.")
     gateway = get_gateway()
     if not getattr(gateway, "is_simulator", False) or not isinstance(gateway, SimulatorGateway):
         raise Http404("The payment simulator is not the configured gateway.")
@@ -67,22 +80,87 @@ def intent_json(intent: SimulatedPaymentIntent) -> dict[str, Any]:
     return intent.to_stripe(include_secret=True, next_action_url=authenticate_url(intent))
 
 
-def find_intent(intent_id: str, client_secret: object) -> SimulatedPaymentIntent | None:
-    intent = SimulatedPaymentIntent.objects.filter(intent_id=intent_id).first()
-    if intent is None or not isinstance(client_secret, str):
+class InvalidParameter(Exception):
+    """Malformed input: answered as Stripe's 400 ``parameter_invalid`` naming ``param``."""
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(message)
+        self.param, self.message = param, message
+
+
+def client_secret_param(value: object) -> str | None:
+    """The client secret as sent, ``None`` when absent; anything that cannot be one of ours
+    (another type, another alphabet, a NUL, a surrogate, too long) is ``InvalidParameter``."""
+    if value is None:
         return None
-    if not hmac.compare_digest(intent.client_secret.encode(), client_secret.encode()):
+    if not isinstance(value, str) or not CLIENT_SECRET.fullmatch(value):
+        raise InvalidParameter("client_secret", "Invalid client_secret: it must be the PaymentIntent's client secret.")
+    return value
+
+
+def find_intent(intent_id: str, client_secret: object) -> SimulatedPaymentIntent | None:
+    secret = client_secret_param(client_secret)
+    intent = SimulatedPaymentIntent.objects.filter(intent_id=intent_id).first()
+    if intent is None or secret is None:
+        return None
+    if not hmac.compare_digest(intent.client_secret.encode(), secret.encode()):
         return None
     return intent
 
 
+def json_object(request: HttpRequest) -> dict[str, Any]:
+    """The request's JSON body, which must be an object."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, RecursionError):  # invalid JSON or UTF-8; nested too deep
+        raise InvalidParameter("body", "The body must be JSON.") from None
+    if not isinstance(body, dict):
+        raise InvalidParameter("body", "The body must be an object.")
+    return body
+
+
+def object_param(container: dict[str, Any], key: str, param: str) -> dict[str, Any]:
+    """``container[key]``: an object, or ``{}`` when absent."""
+    value = container.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidParameter(param, f"Invalid {param}: it must be an object.")
+    return value
+
+
+def card_details(body: dict[str, Any]) -> tuple[object, object, object, object]:
+    """``payment_method_data[card]``'s number, exp_month, exp_year and cvc, each a string or an
+    integer of bounded length (their content is ``parse_card``'s to judge)."""
+    method = object_param(body, "payment_method_data", "payment_method_data")
+    if method.get("type", "card") != "card":
+        raise InvalidParameter("payment_method_data[type]", "The simulator takes cards only: type must be card.")
+    card = object_param(method, "card", "payment_method_data[card]")
+    values = []
+    for name in ("number", "exp_month", "exp_year", "cvc"):
+        value = card.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, str | int)
+                                  or len(str(value)) > MAX_CARD_FIELD):
+            raise InvalidParameter(f"payment_method_data[card][{name}]",
+                                   f"Invalid {name}: it must be a short string or an integer.")
+        values.append(value)
+    return values[0], values[1], values[2], values[3]
+
+
 @method_decorator([csrf_exempt, login_not_required, never_cache], name="dispatch")
 class SimulatorView(View):
-    """Base: 404 unless the simulator is the configured gateway."""
+    """Base: 404 unless the simulator is the configured gateway and ``DEBUG`` is on."""
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         self.gateway = simulator()
-        return super().dispatch(request, *args, **kwargs)
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except InvalidParameter as exc:
+            return stripe_error(400, "invalid_request_error", "parameter_invalid", exc.message, param=exc.param)
+        except RequestDataTooBig:
+            return stripe_error(413, "invalid_request_error", "parameter_invalid", "The request is too large.")
+        except (SuspiciousOperation, MultiPartParserError):  # too many fields, a broken form
+            return stripe_error(400, "invalid_request_error", "parameter_invalid", "The request is malformed.")
 
 
 class PaymentIntentView(SimulatorView):
@@ -106,19 +184,13 @@ class ConfirmView(SimulatorView):
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, intent_id: str) -> HttpResponse:
-        try:
-            body = json.loads(request.body or b"{}")
-        except ValueError:
-            return stripe_error(400, "invalid_request_error", "parameter_invalid", "The body must be JSON.")
-        if not isinstance(body, dict):
-            return stripe_error(400, "invalid_request_error", "parameter_invalid", "The body must be an object.")
+        body = json_object(request)
         intent = find_intent(intent_id, body.get("client_secret"))
         if intent is None:
             return missing()
-        card_data = (body.get("payment_method_data") or {}).get("card") or {}
+        details = card_details(body)
         try:
-            card = parse_card(card_data.get("number"), card_data.get("exp_month"),
-                              card_data.get("exp_year"), card_data.get("cvc"))
+            card = parse_card(*details)
             intent = self.gateway.confirm_payment_intent(intent.intent_id, card)
         except InvalidCard as exc:
             return stripe_error(402, "card_error", exc.code, exc.message, param=exc.param)
@@ -152,7 +224,7 @@ class AuthenticateView(SimulatorView):
             raise Http404("No such payment_intent.")
         action = request.POST.get("action")
         if action not in ("complete", "fail"):
-            return HttpResponse("Choose complete or fail.", status=400, content_type="text/plain")
+            raise InvalidParameter("action", "Invalid action: choose complete or fail.")
         try:
             intent = self.gateway.authenticate_payment_intent(intent.intent_id, success=action == "complete")
         except UnexpectedState:
