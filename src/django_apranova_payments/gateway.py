@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import stripe
+from django.views.decorators.debug import sensitive_variables
 
 from . import __version__, exceptions
 from .conf import app_settings
@@ -103,6 +104,7 @@ def is_live_key(key: str | None) -> bool:
 class StripeGateway(BaseGateway):
     """Stripe's API through a ``stripe.StripeClient`` built from the package settings."""
 
+    @sensitive_variables()  # the key, and every frame below that holds it
     def __init__(self) -> None:
         secret_key = app_settings.require("STRIPE_SECRET_KEY")
         base = app_settings.STRIPE_API_BASE
@@ -142,6 +144,7 @@ class StripeGateway(BaseGateway):
     def cancel_payment_intent(self, intent_id: str) -> PaymentIntentData:
         return self._call("cancel", lambda: self._client.v1.payment_intents.cancel(intent_id))
 
+    @sensitive_variables()  # stripe-python's frames below hold the API key
     def _call(self, action: str, request: Callable[[], stripe.PaymentIntent]) -> PaymentIntentData:
         with translate_stripe_errors(action):
             intent = request()

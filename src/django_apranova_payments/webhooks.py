@@ -12,12 +12,9 @@ own, and the endpoint answers 500 so Stripe delivers again.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import math
-import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -32,15 +29,15 @@ from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_variables
 
-from . import exceptions, money, signals
+from . import exceptions, money, signals, signing
 from .conf import app_settings
 from .gateway import PaymentIntentData, get_gateway
+from .metadata import Owner, host_metadata, verified_owner
 from .models import Payment, WebhookEvent
-from .parsers import is_storable
-from .serializers import RESERVED_METADATA_PREFIX
-from .services import META_FINGERPRINT, META_IDEMPOTENCY_KEY, META_USER
-from .transitions import apply_intent, event_created_at, status_for_intent
+from .parsers import is_storable, nesting_depth
+from .transitions import apply_intent, event_created_at
 
 logger = logging.getLogger(__name__)
 
@@ -51,41 +48,12 @@ DUPLICATE = "duplicate"
 _DONE_SQL = ", ".join(f"'{outcome}'" for outcome in DONE)
 
 # ---------------------------------------------------------------------------------------
-# Verification
+# Parsing (the signature is checked first, by ``signing.verify``)
 
-
-def verify_signature(
-    payload: bytes, header: str, secrets: list[str], tolerance: int, now: float | None = None
-) -> None:
-    """Raise ``WebhookSignatureError`` unless one ``v1`` signature in ``header`` is the
-    HMAC-SHA256 of ``"{t}.{payload}"`` under one of ``secrets`` and ``t`` is within
-    ``tolerance`` seconds of now, in either direction."""
-    if not secrets:
-        raise exceptions.WebhookSignatureError("No webhook secret is configured.")
-    timestamp, signatures = _parse_signature_header(header)
-    now = time.time() if now is None else now
-    if abs(now - timestamp) > tolerance:
-        raise exceptions.WebhookSignatureError("Signature timestamp is outside the tolerance.")
-    signed = str(timestamp).encode() + b"." + payload
-    for secret in secrets:
-        expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-        if any(hmac.compare_digest(expected, candidate) for candidate in signatures):
-            return
-    raise exceptions.WebhookSignatureError("No signature matches the payload.")
-
-
-def _parse_signature_header(header: str) -> tuple[int, list[str]]:
-    timestamp: int | None = None
-    signatures: list[str] = []
-    for item in header.split(","):
-        key, _, value = item.strip().partition("=")
-        if key == "t" and value.isdigit() and len(value) < 16:
-            timestamp = int(value)
-        elif key == "v1" and value:
-            signatures.append(value)
-    if timestamp is None or not signatures:
-        raise exceptions.WebhookSignatureError("Malformed Stripe-Signature header.")
-    return timestamp, signatures
+#: Deepest nesting of a verified event accepted; Stripe's objects nest a few levels.
+MAX_EVENT_DEPTH = 64
+#: Keys never stored or passed on: a PaymentIntent's client secret lets its holder pay it.
+SCRUBBED_KEYS = frozenset({"client_secret"})
 
 
 def _finite_float(text: str) -> float:
@@ -110,6 +78,8 @@ def parse_event(payload: bytes) -> dict[str, Any]:
     # Only a \u escape can smuggle NUL or a lone surrogate past the UTF-8 decode.
     if b"\\u" in payload and not is_storable(event):
         raise exceptions.WebhookPayloadError("Body contains NUL characters or invalid Unicode.")
+    if nesting_depth(event, MAX_EVENT_DEPTH) > MAX_EVENT_DEPTH:
+        raise exceptions.WebhookPayloadError(f"Body nests deeper than {MAX_EVENT_DEPTH} levels.")
     if not isinstance(event, dict) or event.get("object") != "event":
         raise exceptions.WebhookPayloadError("Body is not a Stripe event.")
     event_id, event_type, data = event.get("id"), event.get("type"), event.get("data")
@@ -119,7 +89,22 @@ def parse_event(payload: bytes) -> dict[str, Any]:
         raise exceptions.WebhookPayloadError("Event has no valid type.")
     if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
         raise exceptions.WebhookPayloadError("Event has no data.object.")
+    scrub(event)
     return event
+
+
+def scrub(value: Any) -> Any:
+    """Remove ``SCRUBBED_KEYS`` from a parsed JSON value, in place, at any depth; return it."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key in SCRUBBED_KEYS.intersection(item):
+                del item[key]
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return value
 
 
 # ---------------------------------------------------------------------------------------
@@ -133,66 +118,82 @@ def handle_payment_intent(event: Mapping[str, Any]) -> tuple[str, str]:
         intent = PaymentIntentData.from_dict(event["data"]["object"])
     except ValueError as exc:
         return Outcome.IGNORED, f"data.object is not a usable PaymentIntent: {exc}"
-    payment = _locked_payment(intent, event)
+    payment, why_not = _locked_payment(intent, event)
     if payment is None:
-        logger.info("Event %s: PaymentIntent %s is not ours; ignored", event["id"], intent.id)
-        return Outcome.IGNORED, "PaymentIntent not created by this application"
+        logger.info("Event %s: PaymentIntent %s ignored: %s", event["id"], intent.id, why_not)
+        return Outcome.IGNORED, why_not
     if event["type"] == "payment_intent.created":
         return Outcome.PROCESSED, ""  # creation never moves a status; the row exists now
     result = apply_intent(payment, intent, event=event, locked=True)
-    wanted = status_for_intent(intent)
-    if result.new_status != wanted:
-        return Outcome.IGNORED, f"not applied: payment is {result.new_status}, event says {wanted}"
+    if not result.applied:
+        return Outcome.IGNORED, f"not applied: {result.refused}"
     return Outcome.PROCESSED, ""
 
 
-def _locked_payment(intent: PaymentIntentData, event: Mapping[str, Any]) -> Payment | None:
-    """The intent's payment, locked for this transaction; rebuilt first if it is ours but lost."""
+def _locked_payment(intent: PaymentIntentData, event: Mapping[str, Any]) -> tuple[Payment | None, str]:
+    """The intent's payment, locked for this transaction (rebuilt first when it is ours but
+    lost), or ``None`` and why."""
     try:
-        return Payment.objects.select_for_update().get(stripe_payment_intent=intent.id)
+        return Payment.objects.select_for_update().get(stripe_payment_intent=intent.id), ""
     except Payment.DoesNotExist:
         return _recreate_payment(intent, event)
 
 
-def _recreate_payment(intent: PaymentIntentData, event: Mapping[str, Any]) -> Payment | None:
-    """Rebuild the row of a PaymentIntent this app created but never stored (the process
-    died between Stripe's answer and the INSERT). Its metadata names the user."""
-    user_pk = intent.metadata.get(META_USER)
-    if not user_pk:
-        return None
+#: The note of an event for a PaymentIntent this installation did not create.
+NOT_OURS = "PaymentIntent not created by this installation (no valid installation mark)"
+
+
+def _recreate_payment(intent: PaymentIntentData, event: Mapping[str, Any]) -> tuple[Payment | None, str]:
+    """Rebuild the row of a PaymentIntent this installation created but never stored (the
+    process died between Stripe's answer and the INSERT). Only a PaymentIntent whose
+    installation mark verifies is rebuilt; its metadata names the user."""
+    owner = verified_owner(intent.metadata, intent.amount, intent.currency)
+    if owner is None:
+        return None, NOT_OURS
     try:
-        user = get_user_model()._default_manager.filter(pk=user_pk).first()
+        user = get_user_model()._default_manager.filter(pk=owner.user_pk).first()
         amount = money.from_minor_units(intent.amount, intent.currency)
         money.to_minor_units(amount, intent.currency)  # a charge we could have made
     except (ValueError, TypeError, DjangoValidationError):  # MoneyError is a ValueError
-        logger.warning("PaymentIntent %s has unusable metadata or amount; not recreated", intent.id)
-        return None
+        logger.warning("PaymentIntent %s has an unusable user or amount; not recreated", intent.id)
+        return None, "PaymentIntent has an unusable user or amount; not recreated"
     if user is None:
-        logger.warning("PaymentIntent %s names user %s, who does not exist", intent.id, user_pk)
-        return None
-    idempotency_key = intent.metadata.get(META_IDEMPOTENCY_KEY) or None
-    try:
-        with transaction.atomic():
-            payment = _insert_recreated(intent, user, amount, idempotency_key)
-    except IntegrityError:  # a concurrent first event (or the creating request) stored it
-        return Payment.objects.select_for_update().get(stripe_payment_intent=intent.id)
+        logger.warning("PaymentIntent %s names user %s, who does not exist", intent.id, owner.user_pk)
+        return None, "PaymentIntent names a user who does not exist; not recreated"
+    payment = _insert_recreated(intent, user, amount, owner)
+    if payment is None:  # a concurrent first event (or the creating request) stored it
+        return Payment.objects.select_for_update().get(stripe_payment_intent=intent.id), ""
     logger.warning("Payment %s recreated from event %s for PaymentIntent %s", payment.pk, event["id"], intent.id)
     signals.payment_created.send(sender=Payment, payment=payment, event=event)
-    return payment
+    return payment, ""
 
 
-def _insert_recreated(intent: PaymentIntentData, user: Any, amount: Decimal, idempotency_key: str | None) -> Payment:
-    return Payment.objects.create(
-        user=user,
-        stripe_payment_intent=intent.id,
-        amount=money.quantize_for_storage(amount),
-        currency=intent.currency,
-        stripe_status="requires_payment_method",
-        livemode=intent.livemode,
-        metadata={k: v for k, v in intent.metadata.items() if not k.startswith(RESERVED_METADATA_PREFIX)},
-        idempotency_key=idempotency_key,
-        request_fingerprint=intent.metadata.get(META_FINGERPRINT, "") if idempotency_key else "",
-    )
+def _insert_recreated(intent: PaymentIntentData, user: Any, amount: Decimal, owner: Owner) -> Payment | None:
+    """The rebuilt row, or ``None`` when a row for this PaymentIntent exists by now. The
+    Idempotency-Key is kept unless another payment of the user holds it already (then the
+    money is still recorded, without the key)."""
+    for idempotency_key in dict.fromkeys([owner.idempotency_key, None]):
+        try:
+            with transaction.atomic():
+                return Payment.objects.create(
+                    user=user,
+                    stripe_payment_intent=intent.id,
+                    amount=money.quantize_for_storage(amount),
+                    currency=intent.currency,
+                    stripe_status="requires_payment_method",
+                    livemode=intent.livemode,
+                    metadata=host_metadata(intent.metadata),
+                    idempotency_key=idempotency_key,
+                    request_fingerprint=owner.fingerprint if idempotency_key else "",
+                )
+        except IntegrityError:
+            if Payment.objects.filter(stripe_payment_intent=intent.id).exists():
+                return None
+            logger.warning(
+                "PaymentIntent %s: user %s has another payment with its Idempotency-Key; "
+                "recreated without the key", intent.id, owner.user_pk,
+            )
+    raise AssertionError("unreachable: a row without an Idempotency-Key only conflicts on its PaymentIntent")
 
 
 #: Event types this package acts on; every other verified event is stored and ignored.
@@ -235,9 +236,11 @@ def _dispatch(event: Mapping[str, Any]) -> tuple[str, str]:
     handler = HANDLERS.get(event["type"])
     if handler is None:
         return Outcome.IGNORED, "event type not handled"
-    if bool(event.get("livemode")) != get_gateway().livemode:
-        logger.warning("Event %s livemode=%s does not match the configured keys; ignored",
-                       event["id"], event.get("livemode"))
+    live = get_gateway().livemode
+    object_live = event["data"]["object"].get("livemode", event.get("livemode"))
+    if event.get("livemode") is not live or object_live is not live:
+        logger.warning("Event %s livemode=%r (data.object %r) does not match the configured keys; ignored",
+                       event["id"], event.get("livemode"), object_live)
         return Outcome.IGNORED, "livemode does not match the configured keys"
     return handler(event)
 
@@ -347,13 +350,14 @@ class StripeWebhookView(View):
 
     http_method_names = ["post"]
 
+    @method_decorator(sensitive_variables())
     def post(self, request: HttpRequest) -> HttpResponse:
         try:
             payload = self._read_body(request)
-            verify_signature(
+            signing.verify(
                 payload,
                 request.headers.get("Stripe-Signature", ""),
-                app_settings.webhook_secrets,
+                signing.as_secrets(app_settings.webhook_secrets),
                 int(app_settings.WEBHOOK_TOLERANCE),
             )
             event = parse_event(payload)

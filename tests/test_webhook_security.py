@@ -1,0 +1,374 @@
+"""The webhook's trust boundary: the signature header, secrets in error reports, the
+installation mark, livemode, stored client secrets, hostile nesting."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import django
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.test import Client
+from django.test.utils import override_settings
+from django.urls import reverse
+from django.utils.log import AdminEmailHandler
+
+from django_apranova_payments import signing
+from django_apranova_payments.metadata import MARK, USER, own_metadata, verified_owner
+from django_apranova_payments.models import Payment, WebhookEvent
+from django_apranova_payments.testing import build_event, build_payment_intent, post_event, sign_payload
+from django_apranova_payments.webhooks import NOT_OURS
+from tests.factories import PaymentFactory
+from tests.test_webhooks import SignalLog
+
+URL = reverse("apranova_payments:webhook")
+SECRET = settings.STRIPE_TEST_WEBHOOK_SECRET
+OLD_SECRET = "whsec_the_one_being_rotated_out"
+
+
+@pytest.fixture
+def signal_log() -> Iterator[SignalLog]:
+    log = SignalLog()
+    yield log
+    log.disconnect()
+
+
+def post_signed_with_header(client: Client, body: bytes, header: str) -> Any:
+    return client.post(URL, data=body, content_type="application/json", HTTP_STRIPE_SIGNATURE=header)
+
+
+def a_valid_body(payment: Payment) -> bytes:
+    return json.dumps(build_event(payment, "payment_intent.succeeded")).encode()
+
+
+# -- the Stripe-Signature header --------------------------------------------------------------
+
+
+def _headers(body: bytes) -> list[str]:
+    now = int(time.time())
+    good = signing.signature_header(body, SECRET, now).split(",v1=")[1]
+    return [
+        "t=²,v1=0",  # str.isdigit() is True, int() refuses it: a 500 that leaked the secret
+        f"t=²,v1={good}",
+        f"t={'٢' * 10},v1={good}",  # Arabic-Indic digits
+        f"t=1{'0' * 40},v1={good}",  # a huge number
+        f"t=-{now},v1={good}",
+        f"t=+{now},v1={good}",
+        f"t= {now},v1={good}",
+        f"t={now}.5,v1={good}",
+        f"t={now},t={now},v1={good}",  # a repeated t is ambiguous
+        f"t={now},v1={'é' * 64}",  # non-ASCII: hmac.compare_digest raises TypeError on it
+        f"t={now},v1=" + "\U0001f4b8" * 64,
+        f"t={now},v1={good.upper()}",
+        f"t={now},v1=",
+        f"t={now}",
+        f"v1={good}",
+        "",
+        ",,,,",
+        "=",
+        "t",
+        f"t={now},v1={good}" + ",v0=x" * 400,  # oversized
+        "\x00",
+        "\ud800",
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("index", range(len(_headers(b""))))
+def test_any_malformed_signature_header_is_a_400_and_stores_nothing(index, payment):
+    client = Client(raise_request_exception=False)
+    body = a_valid_body(payment)
+    header = _headers(body)[index]
+
+    response = post_signed_with_header(client, body, header)
+
+    assert response.status_code == 400, (header, response.content)
+    assert "error" in response.json()
+    assert not WebhookEvent.objects.exists()
+    payment.refresh_from_db()
+    assert payment.status == "pending"
+
+
+def test_parse_header_takes_only_ascii_digits_and_lowercase_hex():
+    with pytest.raises(signing.exceptions.WebhookSignatureError):
+        signing.parse_header("t=\u0661\u0662,v1=" + "a" * 64)
+    assert signing.parse_header("t=12,v0=zz,v1=" + "a" * 64 + ",x=y") == (12, ["a" * 64])
+
+
+@pytest.mark.django_db
+def test_several_v1_signatures_any_may_match(payment):
+    body = a_valid_body(payment)
+    now = int(time.time())
+    ours = signing.signature_header(body, SECRET, now).split(",v1=")[1]
+    header = f"t={now},v1={'0' * 64},v1={ours}"
+
+    assert post_signed_with_header(Client(), body, header).status_code == 200
+
+
+def test_signing_secret_never_shows_its_value():
+    secret = signing.SigningSecret(SECRET)
+
+    assert SECRET not in repr(secret) and SECRET not in str(secret)
+    assert SECRET not in repr(signing.as_secrets([SECRET, OLD_SECRET]))
+
+
+# -- secrets in error reports -----------------------------------------------------------------
+
+
+@pytest.fixture
+def verification_crashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unexpected error while the signature is being checked (the shape of the bug where
+    ``int("²")`` raised inside the function holding the secrets)."""
+
+    def crash(header: str) -> Any:
+        return int("²")
+
+    monkeypatch.setattr(signing, "parse_header", crash)
+
+
+#: Django 6.0 takes addresses; 5.2 takes (name, address) pairs.
+ADMINS = ["ops@example.com"] if django.VERSION >= (6, 0) else [("Ops", "ops@example.com")]
+ROTATING = {**settings.APRANOVA_PAYMENTS, "STRIPE_WEBHOOK_SECRET": [SECRET, OLD_SECRET]}
+
+
+@pytest.fixture
+def admin_mail() -> Iterator[None]:
+    """The admin error e-mail, with its HTML report, as a production site sends it."""
+    handler = AdminEmailHandler(include_html=True)
+    logger = logging.getLogger("django.request")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
+@pytest.mark.django_db
+@override_settings(APRANOVA_PAYMENTS=ROTATING, ADMINS=ADMINS)
+def test_error_while_verifying_leaks_no_secret_in_the_admin_error_email(verification_crashes, admin_mail, payment):
+    body = a_valid_body(payment)
+
+    response = post_signed_with_header(Client(raise_request_exception=False), body, sign_payload(body))
+
+    assert response.status_code == 500
+    assert SECRET not in response.content.decode()
+    reports = [message.body for message in mail.outbox]
+    reports += [content for message in mail.outbox for content, _ in message.alternatives]
+    html = [report for report in reports if report.startswith("<!DOCTYPE html>")]
+    assert html and "verify" in html[0]  # the HTML report does show the verification's frames
+    for report in reports:
+        assert SECRET not in report and OLD_SECRET not in report
+        assert "sk_test_suite" not in report
+
+
+@pytest.mark.django_db
+@override_settings(APRANOVA_PAYMENTS=ROTATING, DEBUG=True)
+def test_error_while_verifying_leaks_no_secret_on_the_debug_page(verification_crashes, payment):
+    body = a_valid_body(payment)
+
+    response = post_signed_with_header(Client(raise_request_exception=False), body, sign_payload(body))
+
+    assert response.status_code == 500
+    page = response.content.decode()
+    assert "verify" in page and "SigningSecret" in page  # Django's technical 500 page, with locals
+    assert SECRET not in page and OLD_SECRET not in page and "sk_test_suite" not in page
+
+
+# -- the installation mark --------------------------------------------------------------------
+
+
+def foreign_intent(user: Any, status: str = "succeeded", **metadata: str) -> dict[str, Any]:
+    """A PaymentIntent another site on the same Stripe account created, naming our user."""
+    lost = PaymentFactory.build(user=user)
+    intent = build_payment_intent(lost, status)
+    intent["metadata"] = {USER: str(user.pk), **metadata}
+    return intent
+
+
+@pytest.mark.django_db
+def test_a_foreign_intent_naming_a_local_user_creates_nothing(user, signal_log):
+    intent = foreign_intent(user)
+
+    response = post_event(Client(), build_event(intent, "payment_intent.succeeded"))
+
+    assert response.status_code == 200
+    assert response.json()["outcome"] == "ignored"
+    assert not Payment.objects.exists()
+    event = WebhookEvent.objects.get()
+    assert event.outcome == "ignored" and event.note == NOT_OURS
+    assert signal_log.names() == ["webhook_event_received"]
+
+
+@pytest.mark.django_db
+def test_a_mark_made_with_another_sites_secret_key_is_refused(user, signal_log):
+    lost = PaymentFactory.build(user=user)
+    with override_settings(SECRET_KEY="the-other-site-on-the-same-stripe-account"):
+        intent = build_payment_intent(lost, "succeeded")
+
+    post_event(Client(), build_event(intent, "payment_intent.succeeded"))
+
+    assert not Payment.objects.exists()
+    assert WebhookEvent.objects.get().note == NOT_OURS
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("amount", 1), ("currency", "eur")],
+)
+def test_a_copied_mark_on_another_amount_or_currency_is_refused(user, field, value):
+    lost = PaymentFactory.build(user=user)
+    intent = build_payment_intent(lost, "succeeded", **{field: value})
+
+    post_event(Client(), build_event(intent, "payment_intent.succeeded"))
+
+    assert not Payment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_copied_mark_naming_another_user_is_refused(user, other_user):
+    lost = PaymentFactory.build(user=user)
+    intent = build_payment_intent(lost, "succeeded")
+    intent["metadata"][USER] = str(other_user.pk)
+
+    post_event(Client(), build_event(intent, "payment_intent.succeeded"))
+
+    assert not Payment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_mark_made_before_a_secret_key_rotation_still_verifies(user):
+    lost = PaymentFactory.build(user=user)
+    with override_settings(SECRET_KEY="the-key-before-rotation"):
+        intent = build_payment_intent(lost, "succeeded")
+
+    with override_settings(SECRET_KEY="the-key-after-rotation", SECRET_KEY_FALLBACKS=["the-key-before-rotation"]):
+        response = post_event(Client(), build_event(intent, "payment_intent.succeeded"))
+
+    assert response.json()["outcome"] == "processed"
+    assert Payment.objects.get(stripe_payment_intent=lost.stripe_payment_intent).status == "succeeded"
+
+
+@pytest.mark.django_db
+def test_every_created_intent_carries_a_mark_that_verifies(api, user, stripe_mock):
+    response = api.post(
+        reverse("apranova_payments:create-payment"),
+        data=json.dumps({"amount": "12.50", "currency": "usd"}),
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="order-7",
+    )
+
+    assert response.status_code == 201, response.content
+    intent = stripe_mock.intents[response.json()["paymentIntent"]]
+    assert MARK in intent["metadata"]
+    owner = verified_owner(intent["metadata"], 1250, "usd")
+    assert owner is not None
+    assert (owner.user_pk, owner.idempotency_key) == (str(user.pk), "order-7")
+
+
+def test_the_mark_binds_each_part():
+    own = own_metadata(user_pk=1, amount_minor=500, currency="usd", idempotency_key="k", fingerprint="f")
+    assert verified_owner(own, 500, "usd") is not None
+    for key, value in [(USER, "2"), ("apranova_idempotency_key", "k2"), ("apranova_fingerprint", "g"), (MARK, "0")]:
+        assert verified_owner({**own, key: value}, 500, "usd") is None
+    without_key = {k: v for k, v in own.items() if k != "apranova_idempotency_key"}
+    assert verified_owner(without_key, 500, "usd") is None
+
+
+# -- livemode, mismatches, collisions ---------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_an_event_whose_object_is_live_is_ignored_with_test_keys(payment):
+    intent = build_payment_intent(payment, "succeeded", livemode=True)
+
+    response = post_event(Client(), build_event(intent, "payment_intent.succeeded", livemode=False))
+
+    assert response.json()["outcome"] == "ignored"
+    assert "livemode" in WebhookEvent.objects.get().note
+    payment.refresh_from_db()
+    assert payment.status == "pending"
+
+
+@pytest.mark.django_db
+def test_an_amount_mismatch_is_recorded_as_a_mismatch(payment):
+    intent = build_payment_intent(payment, "succeeded", amount=payment.amount_minor + 1)
+
+    post_event(Client(), build_event(intent, "payment_intent.succeeded"))
+
+    note = WebhookEvent.objects.get().note
+    assert note.startswith("not applied: mismatch"), note
+    assert str(payment.amount_minor + 1) in note
+    payment.refresh_from_db()
+    assert payment.status == "pending"
+
+
+@pytest.mark.django_db
+def test_a_rebuilt_payment_whose_idempotency_key_is_taken_is_kept_without_the_key(user, signal_log):
+    PaymentFactory(user=user, idempotency_key="k1", request_fingerprint="a" * 64)
+    lost = PaymentFactory.build(user=user, idempotency_key="k1", request_fingerprint="b" * 64)
+    event = build_event(build_payment_intent(lost, "succeeded"), "payment_intent.succeeded")
+
+    first = post_event(Client(), event)
+    again = post_event(Client(), event)
+
+    assert first.status_code == 200 and first.json()["outcome"] == "processed"
+    assert again.status_code == 200 and again.json()["outcome"] == "duplicate"
+    rebuilt = Payment.objects.get(stripe_payment_intent=lost.stripe_payment_intent)
+    assert rebuilt.status == "succeeded" and rebuilt.idempotency_key is None
+    assert signal_log.names().count("payment_succeeded") == 1
+
+
+# -- what is stored ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_client_secret_is_never_stored_nor_passed_to_receivers(payment, signal_log):
+    secret = f"{payment.stripe_payment_intent}_secret_abc123"
+    intent = build_payment_intent(payment, "succeeded", client_secret=secret)
+    event = build_event(intent, "payment_intent.succeeded")
+    event["data"]["previous_attributes"] = {"client_secret": secret, "nested": [{"client_secret": secret}]}
+    seen: list[str] = []
+
+    def keep(sender: Any, event: Any, **kwargs: Any) -> None:
+        seen.append(json.dumps(event))
+
+    from django_apranova_payments import signals
+
+    signals.payment_succeeded.connect(keep)
+    try:
+        response = post_event(Client(), event)
+    finally:
+        signals.payment_succeeded.disconnect(keep)
+
+    assert response.status_code == 200
+    stored = WebhookEvent.objects.get()
+    assert secret not in json.dumps(stored.payload)
+    assert seen and secret not in seen[0]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("depth", [65, 945, 5000])
+def test_a_signed_event_nested_absurdly_deep_is_a_400(payment, depth):
+    event = build_event(payment, "payment_intent.succeeded")
+    event["data"]["object"]["metadata"] = {}
+    body = json.dumps(event).replace('"metadata": {}', '"metadata": {}, "deep": ' + "[" * depth + "]" * depth)
+
+    response = post_signed_with_header(Client(raise_request_exception=False), body.encode(), sign_payload(body))
+
+    assert response.status_code == 400, response.content[:200]
+    assert "nest" in response.json()["error"] or "JSON" in response.json()["error"]
+    assert not WebhookEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_ordinary_nesting_is_accepted(payment):
+    event = build_event(payment, "payment_intent.succeeded")
+    event["data"]["object"]["shipping"] = {"a": {"b": {"c": [[[{"d": 1}]]]}}}
+
+    assert post_event(Client(), event).json()["outcome"] == "processed"
