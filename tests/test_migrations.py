@@ -66,3 +66,34 @@ def test_the_user_foreign_key_follows_auth_user_model():
     assert "to=settings.AUTH_USER_MODEL" in source
     assert "auth.user" not in source.lower()
     assert Payment._meta.get_field("user").related_model._meta.label == "testapp.Member"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_0003_removes_client_secrets_from_stored_payloads():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = [("apranova_payments", "0002_simulated_payment_intent")], [
+        ("apranova_payments", "0003_scrub_stored_client_secrets")
+    ]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old_apps = executor.loader.project_state(before).apps
+    Event = old_apps.get_model("apranova_payments", "WebhookEvent")
+    secret = "pi_1_secret_abc"
+    dirty = Event.objects.create(
+        stripe_id="evt_dirty", type="payment_intent.created",
+        payload={"data": {"object": {"id": "pi_1", "client_secret": secret},
+                          "previous_attributes": [{"client_secret": secret, "amount": 5}]}},
+    )
+    clean = Event.objects.create(stripe_id="evt_clean", type="charge.succeeded", payload={"data": {"object": {}}})
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    dirty.refresh_from_db()
+    clean.refresh_from_db()
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())  # the schema the rest of the suite expects
+
+    assert dirty.payload == {"data": {"object": {"id": "pi_1"}, "previous_attributes": [{"amount": 5}]}}
+    assert clean.payload == {"data": {"object": {}}}

@@ -259,9 +259,8 @@ def test_unknown_payment_intent_is_logged_and_answered_200(csrf_client, db, capl
 
 
 def test_missing_row_of_our_own_intent_is_recreated_from_metadata(csrf_client, user, signal_log):
-    lost = PaymentFactory.build(user=user, metadata={"course": "7"})
+    lost = PaymentFactory.build(user=user, metadata={"course": "7"}, idempotency_key="k1", request_fingerprint="f" * 64)
     intent = build_payment_intent(lost, "succeeded")
-    intent["metadata"].update({"apranova_idempotency_key": "k1", "apranova_fingerprint": "f" * 64})
 
     response = post_event(csrf_client, build_event(intent, "payment_intent.succeeded"))
 

@@ -20,15 +20,11 @@ from django.db import IntegrityError, transaction
 
 from . import exceptions, signals
 from .gateway import PaymentIntentData, get_gateway
+from .metadata import own_metadata
 from .models import Payment
 from .transitions import TransitionResult, apply_intent
 
 logger = logging.getLogger(__name__)
-
-#: Metadata keys the package adds to every PaymentIntent it creates.
-META_USER = "apranova_user"
-META_IDEMPOTENCY_KEY = "apranova_idempotency_key"
-META_FINGERPRINT = "apranova_fingerprint"
 
 
 @dataclass(frozen=True)
@@ -68,7 +64,13 @@ def create_payment(
     intent = gateway.create_payment_intent(
         amount=minor_units,
         currency=currency,
-        metadata={**metadata, **_own_metadata(user, idempotency_key, fingerprint)},
+        metadata={
+            **metadata,
+            **own_metadata(
+                user_pk=user.pk, amount_minor=minor_units, currency=currency,
+                idempotency_key=idempotency_key, fingerprint=fingerprint,
+            ),
+        },
         idempotency_key=_stripe_idempotency_key(user, idempotency_key),
     )
     if intent.amount != minor_units or intent.currency != currency:
@@ -128,14 +130,6 @@ def _store_new_payment(
         signals.payment_created.send(sender=Payment, payment=payment, event=None)
     logger.info("Payment %s created for PaymentIntent %s", payment.pk, intent.id)
     return payment
-
-
-def _own_metadata(user: Any, idempotency_key: str | None, fingerprint: str) -> dict[str, str]:
-    own = {META_USER: str(user.pk)}
-    if idempotency_key is not None:
-        own[META_IDEMPOTENCY_KEY] = idempotency_key
-        own[META_FINGERPRINT] = fingerprint
-    return own
 
 
 def _stripe_idempotency_key(user: Any, idempotency_key: str | None) -> str:

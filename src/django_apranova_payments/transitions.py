@@ -67,13 +67,30 @@ def can_transition(old: str, new: str) -> bool:
 
 @dataclass(frozen=True)
 class TransitionResult:
+    """What ``apply_intent`` did. ``refused`` is empty when Stripe's view was applied (or
+    already held), else why it was not: a sentence fit for a log line or an event's note,
+    starting with one of ``REFUSALS``."""
+
     payment: Payment
     old_status: str
     new_status: str
+    refused: str = ""
 
     @property
     def changed(self) -> bool:
         return self.old_status != self.new_status
+
+    @property
+    def applied(self) -> bool:
+        return not self.refused
+
+
+#: How each refusal's note begins.
+MISMATCH = "mismatch"
+UNEXPECTED_STATUS = "unexpected status"
+NOT_ALLOWED = "not allowed"
+STALE = "stale"
+REFUSALS = (MISMATCH, UNEXPECTED_STATUS, NOT_ALLOWED, STALE)
 
 
 def apply_intent(
@@ -99,10 +116,12 @@ def apply_intent(
         if not locked:
             payment = Payment.objects.select_for_update().get(pk=payment.pk)
         old = payment.status
-        new = _target_status(payment, intent)
+        new, refused = _target_status(payment, intent)
         event_created = event_created_at(event)
-        if new is None or _is_stale(payment, old, new, event_created):
-            return TransitionResult(payment, old, old)
+        if not refused and _is_stale(payment, old, new, event_created):
+            refused = f"{STALE}: the event is older than the last one applied ({old} -> {new} ignored)"
+        if refused:
+            return TransitionResult(payment, old, old, refused)
         changed_fields = _update_fields(payment, intent, new, event_created)
         if changed_fields:
             payment.save(update_fields=[*changed_fields, "updated_at"])
@@ -140,8 +159,8 @@ def _is_stale(payment: Payment, old: str, new: str, event_created: datetime | No
     return stale
 
 
-def _target_status(payment: Payment, intent: PaymentIntentData) -> str | None:
-    """The status to move to, or ``None`` to leave the payment untouched."""
+def _target_status(payment: Payment, intent: PaymentIntentData) -> tuple[str, str]:
+    """``(status to move to, "")``, or ``("", why not)`` to leave the payment untouched."""
     if intent.id != payment.stripe_payment_intent:
         raise ValueError(f"{intent.id} is not the PaymentIntent of payment {payment.pk}")
     if intent.amount != payment.amount_minor or intent.currency != payment.currency:
@@ -150,18 +169,21 @@ def _target_status(payment: Payment, intent: PaymentIntentData) -> str | None:
             intent.id, intent.amount, intent.currency,
             payment.pk, payment.amount_minor, payment.currency,
         )
-        return None
+        return "", (
+            f"{MISMATCH}: Stripe has {intent.amount} {intent.currency} (minor units), "
+            f"the payment {payment.amount_minor} {payment.currency}"
+        )
     new = status_for_intent(intent)
     if new is None:
         logger.warning("PaymentIntent %s has unexpected status %r: ignored", intent.id, intent.status)
-        return None
+        return "", f"{UNEXPECTED_STATUS} {intent.status!r} at Stripe"
     if new != payment.status and not can_transition(payment.status, new):
         logger.info(
             "PaymentIntent %s: %s -> %s is not allowed, ignored (Stripe status %s)",
             intent.id, payment.status, new, intent.status,
         )
-        return None
-    return new
+        return "", f"{NOT_ALLOWED}: payment is {payment.status}, Stripe says {new}"
+    return new, ""
 
 
 def _update_fields(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import secrets
 import time
@@ -12,7 +10,9 @@ from typing import Any
 
 from django.urls import reverse
 
+from .. import signing
 from ..conf import STRIPE_API_VERSION, app_settings
+from ..metadata import own_metadata
 from ..models import Payment
 
 #: The PaymentIntent status each event type carries in its ``data.object``.
@@ -34,7 +34,8 @@ def build_payment_intent(
     failure_message: str | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
-    """A PaymentIntent as Stripe would render it for ``payment``."""
+    """A PaymentIntent as Stripe would render it for ``payment``, with the metadata this
+    installation gave it (its installation mark included)."""
     error = None
     if failure_code or failure_message:
         error = {
@@ -51,7 +52,13 @@ def build_payment_intent(
         "currency": payment.currency,
         "status": status,
         "livemode": payment.livemode,
-        "metadata": {"apranova_user": str(payment.user_id), **payment.metadata},
+        "metadata": {
+            **payment.metadata,
+            **own_metadata(
+                user_pk=payment.user_id, amount_minor=payment.amount_minor, currency=payment.currency,
+                idempotency_key=payment.idempotency_key, fingerprint=payment.request_fingerprint,
+            ),
+        },
         "last_payment_error": error,
         "created": int(payment.created_at.timestamp()) if payment.created_at else int(time.time()),
         "automatic_payment_methods": {"enabled": True},
@@ -102,9 +109,7 @@ def sign_payload(payload: bytes | str, secret: str | None = None, timestamp: int
             )
         secret = app_settings.webhook_secrets[0]
     body = payload.encode() if isinstance(payload, str) else payload
-    timestamp = int(time.time()) if timestamp is None else timestamp
-    signature = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={signature}"
+    return signing.signature_header(body, secret, timestamp)
 
 
 def post_event(
