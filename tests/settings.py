@@ -79,6 +79,16 @@ REST_FRAMEWORK = {
     ],
 }
 
+# The throttles (THROTTLE_RATES, at their defaults) count in the default cache. A dummy cache
+# keeps no count, so no test is throttled by the requests of the tests before it (SQLite
+# hands a rolled-back user id to the next test's user). tests/test_throttling.py switches to
+# a local-memory cache, cleared around each test.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+
+# The suite takes the client's amount on purpose (as a donation site would), so it has no
+# PRICE_RESOLVER: the documented way to say so.
+SILENCED_SYSTEM_CHECKS = ["apranova_payments.W004"]
+
 STRIPE_TEST_WEBHOOK_SECRET = "whsec_test_secret_for_the_suite"
 
 APRANOVA_PAYMENTS = {

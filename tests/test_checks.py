@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -9,20 +11,31 @@ from django.conf import settings
 from django.core.checks import Error, Warning, run_checks
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
+from django.test import RequestFactory
 from django.test.utils import override_settings
+from django.views.debug import ExceptionReporter
 
+from django_apranova_payments import checks
 from django_apranova_payments.checks import check_settings
 from django_apranova_payments.gateway import BaseGateway
 
+
+def resolve_price(request: Any, data: Any) -> Any:
+    return data
+
+
+RESOLVER = f"{__name__}.resolve_price"
 GOOD = {
     "STRIPE_SECRET_KEY": "sk_test_abc",
     "STRIPE_PUBLISHABLE_KEY": "pk_test_abc",
     "STRIPE_WEBHOOK_SECRET": "whsec_abc",
+    "PRICE_RESOLVER": RESOLVER,
 }
 LIVE = {
     "STRIPE_SECRET_KEY": "sk_live_abc",
     "STRIPE_PUBLISHABLE_KEY": "pk_live_abc",
     "STRIPE_WEBHOOK_SECRET": "whsec_abc",
+    "PRICE_RESOLVER": RESOLVER,
 }
 
 
@@ -47,8 +60,9 @@ def test_correct_live_configuration_with_debug_off_yields_no_messages():
     assert check(LIVE, debug=False) == []
 
 
-def test_the_suites_own_settings_are_clean():
-    assert check_settings() == []
+def test_the_suites_own_settings_are_clean_once_w004_is_silenced_as_documented():
+    assert [m.id for m in check_settings()] == ["apranova_payments.W004"]
+    assert settings.SILENCED_SYSTEM_CHECKS == ["apranova_payments.W004"]
 
 
 def test_restricted_secret_key_is_accepted():
@@ -56,7 +70,7 @@ def test_restricted_secret_key_is_accepted():
 
 
 def test_top_level_names_satisfy_the_checks():
-    assert check({}, STRIPE_SECRET_KEY="sk_test_a", STRIPE_PUBLISHABLE_KEY="pk_test_a",
+    assert check({"PRICE_RESOLVER": RESOLVER}, STRIPE_SECRET_KEY="sk_test_a", STRIPE_PUBLISHABLE_KEY="pk_test_a",
                  STRIPE_WEBHOOK_SECRET="whsec_a") == []
 
 
@@ -97,7 +111,9 @@ def test_secret_key_in_the_publishable_slot_is_e002_and_its_value_is_not_echoed(
 
 
 def test_no_keys_at_all_is_e001_and_e002():
-    assert ids({"STRIPE_WEBHOOK_SECRET": "whsec_abc"}) == ["apranova_payments.E001", "apranova_payments.E002"]
+    no_keys = without("STRIPE_SECRET_KEY", without("STRIPE_PUBLISHABLE_KEY"))
+
+    assert ids(no_keys) == ["apranova_payments.E001", "apranova_payments.E002"]
 
 
 # -- E003 / W002 ---------------------------------------------------------------------------
@@ -181,13 +197,13 @@ class KeylessGateway(BaseGateway):
 
 def test_bad_price_resolver_does_not_hide_the_gateway_class():
     config = {"GATEWAY": f"{__name__}.KeylessGateway", "PRICE_RESOLVER": "nope.resolve",
-              "STRIPE_WEBHOOK_SECRET": "whsec_a"}
+              "STRIPE_WEBHOOK_SECRET": "whsec_a"}  # no W004 either: a resolver is set, if broken
 
     assert ids(config) == ["apranova_payments.E006"]  # no E001/E002: this gateway needs no keys
 
 
 def test_e006_does_not_hide_key_problems():
-    assert ids({"GATEWAY": "nope.Nope", "STRIPE_WEBHOOK_SECRET": "whsec_a"}) == [
+    assert ids({"GATEWAY": "nope.Nope", "STRIPE_WEBHOOK_SECRET": "whsec_a", "PRICE_RESOLVER": RESOLVER}) == [
         "apranova_payments.E001", "apranova_payments.E002", "apranova_payments.E006",
     ]
 
@@ -234,3 +250,209 @@ def test_default_currency_outside_currencies_is_e007():
 
     assert [m.id for m in messages] == ["apranova_payments.E007"]
     assert "'usd'" in messages[0].msg
+
+
+# -- E008 ---------------------------------------------------------------------------------------
+
+NOT_CALLABLE = 42
+
+
+class NotAGateway:
+    """Callable (a class), but not a gateway."""
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "words"),
+    [
+        ("PRICE_RESOLVER", f"{__name__}.NOT_CALLABLE", "not callable (it is a int)"),
+        ("PRICE_RESOLVER", "tests.test_checks", "not callable (it is a module)"),
+        ("GATEWAY", f"{__name__}.NotAGateway", "not a gateway class (it is a type)"),
+        ("GATEWAY", f"{__name__}.resolve_price", "not a gateway class (it is a function)"),
+        ("GATEWAY", f"{__name__}.NOT_CALLABLE", "not a gateway class (it is a int)"),
+    ],
+)
+def test_dotted_path_that_imports_something_unusable_is_e008(name, path, words):
+    messages = check({**GOOD, name: path})
+
+    assert [m.id for m in messages] == ["apranova_payments.E008"]
+    assert isinstance(messages[0], Error)
+    assert f"APRANOVA_PAYMENTS['{name}']" in messages[0].msg and words in messages[0].msg
+
+
+def test_price_resolver_and_gateway_given_as_objects_are_checked_too():
+    assert ids({**GOOD, "PRICE_RESOLVER": resolve_price, "GATEWAY": KeylessGateway}) == []
+    assert ids({**GOOD, "PRICE_RESOLVER": "not a path at all", "GATEWAY": NotAGateway}) == [
+        "apranova_payments.E006", "apranova_payments.E008",
+    ]
+
+
+def test_gateway_that_is_not_a_gateway_still_gets_the_key_checks():
+    config = {**without("STRIPE_SECRET_KEY"), "GATEWAY": f"{__name__}.NotAGateway"}
+
+    assert ids(config) == ["apranova_payments.E001", "apranova_payments.E008"]
+
+
+# -- W004 -----------------------------------------------------------------------------------------
+
+
+def test_no_price_resolver_is_w004_with_the_way_to_silence_it():
+    messages = check(without("PRICE_RESOLVER"))
+
+    assert [m.id for m in messages] == ["apranova_payments.W004"]
+    assert isinstance(messages[0], Warning)
+    assert "client chooses the amount" in messages[0].msg and "PRICE_RESOLVER" in messages[0].hint
+    assert "SILENCED_SYSTEM_CHECKS" in messages[0].hint and "apranova_payments.W004" in messages[0].hint
+
+
+def test_w004_is_silenced_through_silenced_system_checks(db):
+    def reported() -> set[str]:  # what manage.py check shows
+        return {m.id for m in run_checks() if not m.is_silenced()}
+
+    with override_settings(APRANOVA_PAYMENTS=without("PRICE_RESOLVER"), SILENCED_SYSTEM_CHECKS=[]):
+        assert "apranova_payments.W004" in reported()
+        with pytest.raises(SystemCheckError, match=r"apranova_payments\.W004"):
+            call_command("check", fail_level="WARNING")
+    with override_settings(APRANOVA_PAYMENTS=without("PRICE_RESOLVER"),
+                           SILENCED_SYSTEM_CHECKS=["apranova_payments.W004"]):
+        assert "apranova_payments.W004" not in reported()
+        call_command("check", fail_level="WARNING")
+
+
+def test_a_broken_price_resolver_is_e006_not_w004():
+    assert ids({**GOOD, "PRICE_RESOLVER": "nope.resolve"}) == ["apranova_payments.E006"]
+
+
+# -- W003 -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "suggestion"),
+    [
+        ("PRICE_RESOLVERS", "PRICE_RESOLVER"),
+        ("price_resolver", None),
+        ("STRIPE_SECRET", "STRIPE_SECRET_KEY"),
+        ("CURRENCY", "CURRENCIES"),
+        ("THROTTLE_RATE", "THROTTLE_RATES"),
+        ("PERMISSIONS_CLASSES", "PERMISSION_CLASSES"),
+        ("SOMETHING_ELSE_ENTIRELY", None),
+    ],
+)
+def test_unknown_key_is_w003_naming_the_closest_real_key(key, suggestion):
+    messages = check({**GOOD, key: "x"})
+
+    assert [m.id for m in messages] == ["apranova_payments.W003"]
+    assert isinstance(messages[0], Warning)
+    assert f"APRANOVA_PAYMENTS[{key!r}]" in messages[0].msg and "ignored" in messages[0].msg
+    if suggestion:
+        assert messages[0].hint == f"Did you mean {suggestion!r}?"
+    else:
+        assert "PRICE_RESOLVER" in messages[0].hint  # the known keys are listed instead
+
+
+def test_a_typo_of_price_resolver_is_w003_and_w004():
+    """The review's case: the resolver is 'set', but under a name nothing reads."""
+    config = {**without("PRICE_RESOLVER"), "PRICE_RESOLVERS": RESOLVER}
+
+    messages = check(config)
+
+    assert sorted(m.id for m in messages) == ["apranova_payments.W003", "apranova_payments.W004"]
+    assert next(m for m in messages if m.id.endswith("W003")).hint == "Did you mean 'PRICE_RESOLVER'?"
+
+
+def test_unknown_throttle_rate_key_is_w003():
+    messages = check({**GOOD, "THROTTLE_RATES": {"udpate_status": "5/min", "create": "5/min", 7: "1/s"}})
+
+    assert [m.id for m in messages] == ["apranova_payments.W003"] * 2
+    assert "APRANOVA_PAYMENTS['THROTTLE_RATES']['udpate_status']" in messages[0].msg
+    assert messages[0].hint == "Did you mean 'update_status'?"
+    assert messages[1].hint == "Known keys: cancel, create, refund, update_status."
+
+
+def test_every_key_the_package_reads_is_known():
+    from django_apranova_payments.conf import DEFAULTS
+
+    assert check({**GOOD, **{key: value for key, value in DEFAULTS.items() if value is not None}}) == []
+
+
+def test_w003_never_repeats_a_value():
+    messages = check({**GOOD, "STRIPE_SECRET_KY": "sk_test_do_not_echo"})
+
+    assert [m.id for m in messages] == ["apranova_payments.W003"]
+    assert "sk_test_do_not_echo" not in f"{messages[0].msg} {messages[0].hint}"
+
+
+class FakeSimulator(BaseGateway):
+    is_simulator = True
+    uses_stripe_keys = False
+
+
+def test_the_simulator_is_not_warned_about_prices_it_never_charges():
+    config = {"GATEWAY": f"{__name__}.FakeSimulator", "STRIPE_WEBHOOK_SECRET": "whsec_a"}
+
+    assert ids(config, debug=True) == []
+    assert ids(config, debug=False) == ["apranova_payments.E005"]
+
+
+# -- secrets never reach an error report ------------------------------------------------------------
+
+# Built at run time: a report shows source lines, and these must not be among them.
+SECRET_KEY_VALUE = "sk_test_" + "51SeCrEtInErRoRrEpOrT"
+WEBHOOK_SECRET_VALUE = "whsec_" + "SeCrEtInErRoRrEpOrT"
+SECRETS = {
+    "STRIPE_SECRET_KEY": SECRET_KEY_VALUE,
+    "STRIPE_WEBHOOK_SECRET": [WEBHOOK_SECRET_VALUE],
+    "PRICE_RESOLVER": RESOLVER,
+}
+
+
+def error_report(call: Callable[[], Any]) -> str:
+    """Django's technical 500 page and its text version (the admin e-mail's body) for the
+    exception ``call`` raises, as a production site (DEBUG off) renders them."""
+    try:
+        call()
+    except Exception:
+        reporter = ExceptionReporter(RequestFactory().get("/pay/"), *sys.exc_info())
+    else:
+        raise AssertionError("expected an exception")
+    return reporter.get_traceback_html() + reporter.get_traceback_text()
+
+
+class ExplodingStr(str):
+    """A webhook secret entry whose check raises half way through the list."""
+
+    def startswith(self, *args: Any, **kwargs: Any) -> bool:
+        raise RuntimeError("boom")
+
+
+def _raise(*args: Any, **kwargs: Any) -> Any:
+    raise RuntimeError("boom")
+
+
+def test_check_keys_keeps_the_secret_key_out_of_error_reports(monkeypatch):
+    monkeypatch.setattr(checks, "_setting", _raise)  # raised while building E002's hint
+
+    with override_settings(APRANOVA_PAYMENTS=SECRETS, DEBUG=False):
+        report = error_report(checks.check_keys)
+
+    assert "check_keys" in report and "RuntimeError" in report
+    assert SECRET_KEY_VALUE not in report
+
+
+def test_check_webhook_secret_keeps_the_secrets_out_of_error_reports():
+    config = {**SECRETS, "STRIPE_WEBHOOK_SECRET": [WEBHOOK_SECRET_VALUE, ExplodingStr("whsec_x")]}
+
+    with override_settings(APRANOVA_PAYMENTS=config, DEBUG=False):
+        report = error_report(checks.check_webhook_secret)
+
+    assert "check_webhook_secret" in report and "RuntimeError" in report
+    assert WEBHOOK_SECRET_VALUE not in report
+
+
+def test_check_unknown_keys_keeps_the_settings_dict_out_of_error_reports(monkeypatch):
+    monkeypatch.setattr(checks, "_unknown_key", _raise)
+
+    with override_settings(APRANOVA_PAYMENTS={**SECRETS, "PRICE_RESOLVERS": RESOLVER}, DEBUG=False):
+        report = error_report(checks.check_unknown_keys)
+
+    assert "check_unknown_keys" in report and "RuntimeError" in report
+    assert SECRET_KEY_VALUE not in report and WEBHOOK_SECRET_VALUE not in report

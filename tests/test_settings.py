@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.test import RequestFactory
 from django.test.utils import override_settings
 from django.urls import reverse
+from django.views.debug import ExceptionReporter
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 
 from django_apranova_payments.conf import DEFAULTS, STRIPE_API_VERSION, app_settings
-from django_apranova_payments.gateway import StripeGateway, get_gateway
+from django_apranova_payments.gateway import BaseGateway, StripeGateway, get_gateway
 
 LIST_URL = reverse("apranova_payments:payment-list")
 CREATE_URL = reverse("apranova_payments:create-payment")
@@ -54,6 +58,9 @@ def test_defaults_apply_when_nothing_is_set():
     assert app_settings.PERMISSION_CLASSES == [IsAuthenticated]
     assert app_settings.GATEWAY is StripeGateway
     assert app_settings.webhook_secrets == []
+    assert app_settings.THROTTLE_RATES == {
+        "create": "20/min", "update_status": "60/min", "cancel": "20/min", "refund": "20/min",
+    }
 
 
 def test_every_setting_in_the_design_has_a_default():
@@ -61,7 +68,7 @@ def test_every_setting_in_the_design_has_a_default():
         "STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_VERSION",
         "STRIPE_API_BASE", "CURRENCIES", "DEFAULT_CURRENCY", "STRIPE_TIMEOUT",
         "STRIPE_MAX_NETWORK_RETRIES", "WEBHOOK_TOLERANCE", "WEBHOOK_MAX_BYTES", "PRICE_RESOLVER",
-        "PERMISSION_CLASSES", "GATEWAY",
+        "PERMISSION_CLASSES", "GATEWAY", "THROTTLE_RATES",
     }
 
 
@@ -288,3 +295,105 @@ def test_gateway_without_a_secret_key_is_improperly_configured():
     with pytest.raises(ImproperlyConfigured, match="STRIPE_SECRET_KEY"):
         get_gateway()
 
+
+
+# -- THROTTLE_RATES ----------------------------------------------------------------------------
+
+
+def test_a_partial_throttle_rates_dict_keeps_the_other_defaults():
+    with override_settings(APRANOVA_PAYMENTS=base(THROTTLE_RATES={"create": "5/hour", "cancel": None})):
+        assert app_settings.THROTTLE_RATES == {
+            "create": "5/hour", "update_status": "60/min", "cancel": None, "refund": "20/min",
+        }
+    assert DEFAULTS["THROTTLE_RATES"]["create"] == "20/min"  # the defaults are not touched
+
+
+def test_unknown_throttle_rate_keys_are_left_out_for_the_check_to_report():
+    with override_settings(APRANOVA_PAYMENTS=base(THROTTLE_RATES={"udpate_status": "bad"})):
+        assert "udpate_status" not in app_settings.THROTTLE_RATES
+
+
+@pytest.mark.parametrize(
+    "rate",
+    ["20", "20/", "/min", "twenty/min", "20/fortnight", "0/min", "-1/min", "20/min/2", "٢/min",
+     "²/min", " 20/min", 20, ("20/min",), ""],
+)
+def test_a_rate_that_is_not_a_rate_is_improperly_configured_naming_the_key(rate):
+    with override_settings(APRANOVA_PAYMENTS=base(THROTTLE_RATES={"update_status": rate})):
+        with pytest.raises(ImproperlyConfigured) as info:
+            app_settings.THROTTLE_RATES  # noqa: B018
+
+    message = str(info.value)
+    assert "APRANOVA_PAYMENTS['THROTTLE_RATES']['update_status']" in message
+    assert "'20/min'" in message and "None" in message
+
+
+@pytest.mark.parametrize("rate", ["1/s", "20/sec", "20/min", "5/minute", "100/h", "1000/hour", "5000/day"])
+def test_drf_rate_strings_are_accepted(rate):
+    with override_settings(APRANOVA_PAYMENTS=base(THROTTLE_RATES={"create": rate})):
+        assert app_settings.THROTTLE_RATES["create"] == rate
+
+
+def test_throttle_rates_that_are_not_a_dict_are_improperly_configured():
+    with override_settings(APRANOVA_PAYMENTS=base(THROTTLE_RATES="20/min")):
+        with pytest.raises(ImproperlyConfigured, match=r"THROTTLE_RATES'\] must be a dict"):
+            app_settings.THROTTLE_RATES  # noqa: B018
+
+
+# -- secrets never reach an error report ----------------------------------------------------------
+
+# Built at run time: a report shows source lines, and these must not be among them.
+SECRET_KEY_VALUE = "sk_test_" + "51SeCrEtInErRoRrEpOrT"
+WEBHOOK_SECRET_VALUE = "whsec_" + "SeCrEtInErRoRrEpOrT"
+
+
+def error_report(call: Callable[[], Any]) -> str:
+    """Django's technical 500 page and its text version (the admin e-mail's body) for the
+    exception ``call`` raises, as a production site (DEBUG off) renders them."""
+    try:
+        call()
+    except Exception:
+        reporter = ExceptionReporter(RequestFactory().get("/pay/"), *sys.exc_info())
+    else:
+        raise AssertionError("expected an exception")
+    return reporter.get_traceback_html() + reporter.get_traceback_text()
+
+
+class Exploding:
+    def __bool__(self) -> bool:
+        raise RuntimeError("boom")
+
+
+class ExplodingGateway(BaseGateway):
+    """Reads the key into a local, as StripeGateway does, then fails."""
+
+    def __init__(self) -> None:
+        key = app_settings.STRIPE_SECRET_KEY
+        raise RuntimeError(f"cannot build a client ({len(key)} characters)")
+
+
+SECRET_SETTINGS = {
+    "STRIPE_SECRET_KEY": SECRET_KEY_VALUE,
+    "STRIPE_PUBLISHABLE_KEY": "pk_test_x",
+    "STRIPE_WEBHOOK_SECRET": [WEBHOOK_SECRET_VALUE],
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "call", "where"),
+    [
+        ({"PERMISSION_CLASSES": ["nope.Nope"]}, lambda: app_settings.PERMISSION_CLASSES, "_load"),
+        ({"THROTTLE_RATES": {"create": "x"}}, lambda: app_settings.THROTTLE_RATES, "_throttle_rates"),
+        ({"STRIPE_WEBHOOK_SECRET": [WEBHOOK_SECRET_VALUE, Exploding()]},
+         lambda: app_settings.webhook_secrets, "webhook_secrets"),
+        ({"GATEWAY": f"{__name__}.ExplodingGateway"}, lambda: app_settings.gateway, "ExplodingGateway"),
+    ],
+    ids=["_load", "THROTTLE_RATES", "webhook_secrets", "gateway"],
+)
+def test_conf_keeps_the_secrets_out_of_error_reports(changes, call, where):
+    with override_settings(APRANOVA_PAYMENTS={**SECRET_SETTINGS, **changes}, DEBUG=False):
+        report = error_report(call)
+
+    assert where in report  # the frame is in the report, its secrets are not
+    assert SECRET_KEY_VALUE not in report
+    assert WEBHOOK_SECRET_VALUE not in report

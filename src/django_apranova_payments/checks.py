@@ -10,21 +10,33 @@ E004      a currency in ``CURRENCIES`` (or ``DEFAULT_CURRENCY``) Stripe does not
 E005      the offline simulator gateway with ``DEBUG`` off
 E006      ``GATEWAY`` or ``PRICE_RESOLVER`` cannot be imported
 E007      ``DEFAULT_CURRENCY`` is not one of ``CURRENCIES``
+E008      ``GATEWAY`` or ``PRICE_RESOLVER`` imports but is not callable (or ``GATEWAY``
+          is not a ``BaseGateway`` subclass)
 W001      webhook secret missing or not ``whsec_…``
 W002      live keys while ``DEBUG`` is on
+W003      an unknown key in ``APRANOVA_PAYMENTS`` or in its ``THROTTLE_RATES``
+          (naming the closest real key)
+W004      no ``PRICE_RESOLVER``, so clients choose what they pay
 ========  =====================================================================
+
+The checks are advice: every protection also holds at run time, whether or not
+``manage.py check`` ran. Functions that read a secret are ``sensitive_variables``.
 """
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
+from django.views.decorators.debug import sensitive_variables
 
 from . import money
-from .conf import SETTINGS_NAME, app_settings
+from .conf import DEFAULTS, SETTINGS_NAME, app_settings
+from .gateway import BaseGateway
 
 ID = "apranova_payments.{}"
 
@@ -35,33 +47,105 @@ def _setting(name: str) -> str:
 
 @register(Tags.security, Tags.compatibility)
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    messages: list[CheckMessage] = []
-    gateway_class = _gateway_class(messages)
+    messages: list[CheckMessage] = check_unknown_keys()
+    imported = _import_dotted_paths(messages)
+    messages += check_callables(imported)
+    gateway_class = imported.get("GATEWAY")
+    if not _is_gateway_class(gateway_class):
+        gateway_class = None  # E006/E008 said why; the key checks still run
     if gateway_class is None or getattr(gateway_class, "uses_stripe_keys", True):
         messages += check_keys()
-    if gateway_class is not None and getattr(gateway_class, "is_simulator", False) and not settings.DEBUG:
+    is_simulator = gateway_class is not None and getattr(gateway_class, "is_simulator", False)
+    if is_simulator and not settings.DEBUG:
         messages.append(Error(
             "The offline payment simulator is configured while DEBUG is False.",
             hint=f"Set {_setting('GATEWAY')} to the Stripe gateway (the default) in production.",
             id=ID.format("E005"),
         ))
+    if "PRICE_RESOLVER" in imported and not imported["PRICE_RESOLVER"] and not is_simulator:
+        messages.append(_no_price_resolver())
     messages += check_currencies()
     messages += check_webhook_secret()
     return messages
 
 
-def _gateway_class(messages: list[CheckMessage]) -> Any:
-    """The ``GATEWAY`` class, or ``None``; an E006 for each dotted path that fails to import
-    (a bad ``PRICE_RESOLVER`` must not hide what the gateway's own checks would say)."""
+def _import_dotted_paths(messages: list[CheckMessage]) -> dict[str, Any]:
+    """``PRICE_RESOLVER`` and ``GATEWAY`` as imported; an E006 for each dotted path that fails
+    to import (a bad ``PRICE_RESOLVER`` must not hide what the gateway's own checks say)."""
     imported = {}
     for name in ("PRICE_RESOLVER", "GATEWAY"):
         try:
             imported[name] = getattr(app_settings, name)
         except ImproperlyConfigured as exc:
             messages.append(Error(str(exc), id=ID.format("E006")))
-    return imported.get("GATEWAY")
+    return imported
 
 
+def _is_gateway_class(value: Any) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseGateway)
+
+
+def check_callables(imported: Mapping[str, Any]) -> list[CheckMessage]:
+    """E008: a dotted path that imports, but not something the package can call."""
+    messages: list[CheckMessage] = []
+    resolver = imported.get("PRICE_RESOLVER")
+    if resolver is not None and not callable(resolver):
+        messages.append(Error(
+            f"{_setting('PRICE_RESOLVER')} is not callable (it is a {type(resolver).__name__}).",
+            hint="Point it at a function taking (request, data) and returning the data to charge.",
+            id=ID.format("E008"),
+        ))
+    if "GATEWAY" in imported and not _is_gateway_class(imported["GATEWAY"]):
+        messages.append(Error(
+            f"{_setting('GATEWAY')} is not a gateway class (it is a {type(imported['GATEWAY']).__name__}).",
+            hint="Point it at a subclass of django_apranova_payments.gateway.BaseGateway, "
+            "such as the default django_apranova_payments.gateway.StripeGateway.",
+            id=ID.format("E008"),
+        ))
+    return messages
+
+
+def _no_price_resolver() -> CheckMessage:
+    return Warning(
+        "No PRICE_RESOLVER is set, so each client chooses the amount it pays.",
+        hint=f"Set {_setting('PRICE_RESOLVER')} to a function that decides the price on the "
+        "server. Where clients are meant to choose the amount (donations, say), silence this "
+        "with SILENCED_SYSTEM_CHECKS = ['apranova_payments.W004'].",
+        id=ID.format("W004"),
+    )
+
+
+@sensitive_variables()  # the host's dict holds the Stripe keys
+def check_unknown_keys() -> list[CheckMessage]:
+    """W003: a key the package does not know is ignored, so a typo would silently turn a
+    protection off (``PRICE_RESOLVERS``: clients choose the price)."""
+    configured = getattr(settings, SETTINGS_NAME, None) or {}
+    if not isinstance(configured, Mapping):
+        return []  # reading any setting raises ImproperlyConfigured saying so
+    messages = [
+        _unknown_key(_setting(key), key, DEFAULTS) for key in configured if key not in DEFAULTS
+    ]
+    rates = configured.get("THROTTLE_RATES")
+    if isinstance(rates, Mapping):
+        known = DEFAULTS["THROTTLE_RATES"]
+        messages += [
+            _unknown_key(f"{_setting('THROTTLE_RATES')}[{key!r}]", key, known)
+            for key in rates if key not in known
+        ]
+    return messages
+
+
+def _unknown_key(where: str, key: Any, known: Mapping[str, Any]) -> CheckMessage:
+    close = difflib.get_close_matches(key, list(known), n=1) if isinstance(key, str) else []
+    hint = (
+        f"Did you mean {close[0]!r}?" if close
+        else f"Known keys: {', '.join(sorted(known))}."
+    )
+    return Warning(f"{where} is not a setting of django-apranova-payments; it is ignored.",
+                   hint=hint, id=ID.format("W003"))
+
+
+@sensitive_variables()
 def check_keys() -> list[CheckMessage]:
     secret = app_settings.STRIPE_SECRET_KEY or ""
     publishable = app_settings.STRIPE_PUBLISHABLE_KEY or ""
@@ -124,6 +208,7 @@ def check_currencies() -> list[CheckMessage]:
     return messages
 
 
+@sensitive_variables()
 def check_webhook_secret() -> list[CheckMessage]:
     secrets = app_settings.webhook_secrets
     if secrets and all(isinstance(s, str) and s.startswith("whsec_") for s in secrets):

@@ -5,10 +5,14 @@ falls back to the top-level ``STRIPE_*`` names for the three Stripe keys, then t
 ``DEFAULTS``. The cache is dropped whenever Django's ``setting_changed`` fires, so
 ``override_settings`` in tests works as expected. Nothing is ever written into the host's
 settings.
+
+Functions that hold a secret in a local variable (the dict itself, a key, the webhook
+secrets) are ``sensitive_variables``, so Django's error reports show stars instead.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -16,6 +20,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
+from django.views.decorators.debug import sensitive_variables
 
 SETTINGS_NAME = "APRANOVA_PAYMENTS"
 
@@ -37,6 +42,9 @@ DEFAULTS: dict[str, Any] = {
     "PRICE_RESOLVER": None,
     "PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "GATEWAY": "django_apranova_payments.gateway.StripeGateway",
+    # Per-user DRF rates of the endpoints that call Stripe; None turns one off. A dict given
+    # by the host is merged over this one, so it names only what it changes.
+    "THROTTLE_RATES": {"create": "20/min", "update_status": "60/min", "cancel": "20/min", "refund": "20/min"},
     # The offline simulator (GATEWAY = "django_apranova_payments.simulator.gateway.SimulatorGateway"):
     # where it posts its signed webhook events (loopback only), and how long it waits.
     "SIMULATOR_WEBHOOK_URL": None,
@@ -63,6 +71,7 @@ class AppSettings:
             self._cache[name] = self._load(name)
         return self._cache[name]
 
+    @sensitive_variables()
     def _load(self, name: str) -> Any:
         user = getattr(settings, SETTINGS_NAME, None) or {}
         if not isinstance(user, dict):
@@ -81,8 +90,11 @@ class AppSettings:
                     f"{SETTINGS_NAME}[{name!r}] must be a list of dotted paths, not a string."
                 )
             value = [_import(name, v) if isinstance(v, str) else v for v in value]
+        if name == "THROTTLE_RATES":
+            value = _throttle_rates(value)
         return value
 
+    @sensitive_variables()
     def require(self, name: str) -> Any:
         """The value of ``name``, or ImproperlyConfigured saying exactly what to set."""
         value = getattr(self, name)
@@ -94,6 +106,7 @@ class AppSettings:
         return value
 
     @property
+    @sensitive_variables()  # the gateway's constructor (and the Stripe client's) holds the key
     def gateway(self) -> Any:
         """An instance of the ``GATEWAY`` class, built on first use."""
         if "_gateway" not in self._cache:
@@ -104,6 +117,7 @@ class AppSettings:
         self._cache.clear()
 
     @property
+    @sensitive_variables()
     def webhook_secrets(self) -> list[str]:
         """The configured webhook secrets as a list (rotation allows several)."""
         value = self.STRIPE_WEBHOOK_SECRET
@@ -121,6 +135,42 @@ def _import(name: str, path: str) -> Any:
         raise ImproperlyConfigured(
             f"{SETTINGS_NAME}[{name!r}] = {path!r} could not be imported: {exc}"
         ) from exc
+
+
+#: The number of requests of a throttle rate must be ASCII digits; the period is DRF's
+#: (``s``, ``sec``, ``m``, ``min``, ``h``, ``hour``, ``d``, ``day``: only the first letter counts).
+THROTTLE_PERIODS = "smhd"
+
+
+def _throttle_rates(value: Any) -> dict[str, str | None]:
+    """The host's ``THROTTLE_RATES`` over the defaults, each rate checked: a bad rate is an
+    ``ImproperlyConfigured`` naming the key, not a crash inside DRF on the first request.
+    Keys the package does not know are left out (``manage.py check`` reports them, W003)."""
+    if not isinstance(value, Mapping):
+        raise ImproperlyConfigured(
+            f"{SETTINGS_NAME}['THROTTLE_RATES'] must be a dict such as {{'create': '20/min'}}, "
+            f"not {type(value).__name__}."
+        )
+    defaults: dict[str, str | None] = DEFAULTS["THROTTLE_RATES"]
+    rates = {**defaults, **{key: rate for key, rate in value.items() if key in defaults}}
+    for key, rate in rates.items():
+        if rate is not None and not _is_rate(rate):
+            raise ImproperlyConfigured(
+                f"{SETTINGS_NAME}['THROTTLE_RATES'][{key!r}] = {rate!r} is not a rate: use "
+                "'<requests>/<period>' with a positive number of requests and a period of "
+                "s, min, hour or day (e.g. '20/min'), or None to turn this throttle off."
+            )
+    return rates
+
+
+def _is_rate(rate: Any) -> bool:
+    if not isinstance(rate, str) or rate.count("/") != 1:
+        return False
+    number, period = rate.split("/")
+    return (
+        number.isascii() and number.isdigit() and int(number) > 0
+        and period[:1] in tuple(THROTTLE_PERIODS) and period.isascii() and period.isalpha()
+    )
 
 
 app_settings = AppSettings()
