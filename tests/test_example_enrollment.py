@@ -22,9 +22,17 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "example_project"
 pytestmark = pytest.mark.skipif(not (EXAMPLE / "manage.py").exists(), reason="example_project/ is not here")
 
 
-def test_paid_course_shows_one_enrollment_however_often_webhook_and_update_status_arrive():
+def example_env(tmp_path: Path) -> dict[str, str]:
+    """The example's environment: simulator mode, its database (and the simulator's secret
+    file beside it) in ``tmp_path``, not in the repository."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "EXAMPLE_", "SIMULATOR_"))}
     env["DJANGO_SETTINGS_MODULE"] = "example_site.settings"
+    env["EXAMPLE_DB_PATH"] = str(tmp_path / "db.sqlite3")
+    return env
+
+
+def test_paid_course_shows_one_enrollment_however_often_webhook_and_update_status_arrive(tmp_path):
+    env = example_env(tmp_path)
     if os.environ.get("APRANOVA_TEST_DB") == "postgres":
         env["EXAMPLE_DATABASE"] = "postgres"
         env["EXAMPLE_TEST_DB_NAME"] = f"test_example_{os.environ.get('APRANOVA_TEST_DB_NAME', 'apranova')}"[:63]
@@ -36,3 +44,27 @@ def test_paid_course_shows_one_enrollment_however_often_webhook_and_update_statu
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "OK" in result.stderr
+
+
+def settings_secret(env: dict[str, str]) -> str:
+    code = "import django; django.setup(); from django.conf import settings; " \
+           "print(settings.APRANOVA_PAYMENTS['STRIPE_WEBHOOK_SECRET'])"
+    result = subprocess.run(  # noqa: S603 - our own code
+        [sys.executable, "-c", code], cwd=EXAMPLE, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_the_example_makes_its_simulator_webhook_secret_per_database_with_no_public_default(tmp_path):
+    first, second = tmp_path / "one", tmp_path / "two"
+    first.mkdir()
+    second.mkdir()
+
+    secrets = [settings_secret(example_env(first)), settings_secret(example_env(first)),
+               settings_secret(example_env(second))]
+
+    assert secrets[0].startswith("whsec_") and secrets[0] != "whsec_offline_simulator_not_a_secret"
+    assert secrets[0] == secrets[1]  # every process serving one database signs and verifies alike
+    assert secrets[2] != secrets[0]
+    assert settings_secret({**example_env(first), "STRIPE_WEBHOOK_SECRET": "whsec_mine"}) == "whsec_mine"

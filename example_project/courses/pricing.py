@@ -6,16 +6,22 @@ from typing import Any
 
 from rest_framework.exceptions import ValidationError
 
+from .ids import parse_course_id
 from .models import Course, Enrollment
 
 
 def resolve_course_price(request: Any, data: dict[str, Any]) -> dict[str, Any]:
     """Charge the price of the course named in ``metadata["course"]``; whatever amount or
     currency the browser sent is ignored."""
-    course_id = str((data.get("metadata") or {}).get("course", ""))
-    course = Course.objects.filter(pk=int(course_id)).first() if course_id.isdigit() else None
+    raw_id = (data.get("metadata") or {}).get("course")
+    if raw_id is None:
+        raise ValidationError({"metadata": {"course": ["Choose a course to pay for."]}})
+    course_id = parse_course_id(raw_id)
+    if course_id is None:
+        raise ValidationError({"metadata": {"course": ["A course id is a number written in the digits 0-9."]}})
+    course = Course.objects.filter(pk=course_id).first()
     if course is None:
-        raise ValidationError({"metadata": ["Choose a course to pay for."]})
+        raise ValidationError({"metadata": {"course": ["There is no such course."]}})
     if Enrollment.objects.filter(user_id=request.user.pk, course=course).exists():
         raise ValidationError({"course": [f"You are already enrolled in {course.title}."]})
     return {**data, "amount": course.price, "currency": course.currency, "metadata": {"course": str(course.pk)}}

@@ -16,6 +16,7 @@ from django.dispatch import receiver
 from django_apranova_payments.models import Payment
 from django_apranova_payments.signals import payment_succeeded
 
+from .ids import parse_course_id
 from .models import Course, Enrollment
 
 logger = logging.getLogger(__name__)
@@ -23,13 +24,15 @@ logger = logging.getLogger(__name__)
 
 @receiver(payment_succeeded, sender=Payment, dispatch_uid="courses.enroll_after_payment")
 def enroll_after_payment(sender: Any, payment: Payment, event: Any = None, **kwargs: Any) -> None:
-    course_id = str(payment.metadata.get("course", ""))
-    if not course_id:
+    raw_id = payment.metadata.get("course")
+    if raw_id is None or raw_id == "":
         return  # not a course purchase
-    course = Course.objects.filter(pk=int(course_id)).first() if course_id.isdigit() else None
+    course_id = parse_course_id(raw_id)
+    course = Course.objects.filter(pk=course_id).first() if course_id is not None else None
     if course is None:
         # Raising would make Stripe retry forever; the payment stays visible in the admin.
-        logger.error("Payment %s names course %r, which does not exist", payment.stripe_payment_intent, course_id)
+        logger.error("Payment %s names course %r, which is not a course of this site",
+                     payment.stripe_payment_intent, str(raw_id)[:40])
         return
     _enrollment, created = Enrollment.objects.get_or_create(
         user_id=payment.user_id, course=course, defaults={"payment": payment}

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import stat
+import tempfile
 import threading
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -16,12 +20,14 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client, TestCase, TransactionTestCase, override_settings
 from django.urls import reverse
+from example_site.simulator_secret import simulator_webhook_secret
 
 from django_apranova_payments import signals
 from django_apranova_payments.models import Payment, WebhookEvent
 from django_apranova_payments.simulator import sender
 from django_apranova_payments.simulator.models import SimulatedPaymentIntent
 
+from .ids import parse_course_id
 from .models import Course, Enrollment
 from .receivers import enroll_after_payment
 
@@ -49,9 +55,10 @@ class Checkout:
     def post_json(self, url: str, body: Any, **headers: Any) -> Any:
         return self.client.post(url, data=json.dumps(body), content_type="application/json", **headers)
 
-    def create(self, key: str = "checkout-1", **body: Any) -> Any:
+    def create(self, key: str = "checkout-1", course_id: str | None = None, **body: Any) -> Any:
+        course_id = str(self.course.pk) if course_id is None else course_id
         response = self.post_json(reverse("apranova_payments:create-payment"),
-                                  {"metadata": {"course": str(self.course.pk)}, **body}, HTTP_IDEMPOTENCY_KEY=key)
+                                  {"metadata": {"course": course_id}, **body}, HTTP_IDEMPOTENCY_KEY=key)
         if response.status_code == 201:
             self.intent = response.json()
         return response
@@ -140,6 +147,104 @@ class PriceTests(CheckoutMixin, TestCase):
 
         self.assertEqual(response.status_code, 400)
         self.assertIn("already enrolled", response.json()["course"][0])
+
+
+#: Digits that ``str.isdigit()`` or ``int()`` accept but a course id does not.
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+@OFFLINE
+class CourseIdTests(CheckoutMixin, TestCase):
+    def test_only_ascii_digits_of_bounded_length_are_course_ids(self):
+        self.assertEqual(parse_course_id("2"), 2)
+        self.assertEqual(parse_course_id("9" * 18), 10**18 - 1)
+        refused = ["٢", "²", "2²", "", " 2", "2\n", "+2", "-2", "2.0", "1_0", "0x2", "9" * 19, "\x002", 2, None, ["2"]]
+        for value in refused:
+            with self.subTest(value=value):
+                self.assertIsNone(parse_course_id(value))
+
+    def test_the_resolver_refuses_a_course_id_in_other_digits_with_a_400_naming_the_field(self):
+        for key, course_id in enumerate([str(self.course.pk).translate(ARABIC_INDIC), "²", "2²", "9" * 30, " 1"]):
+            with self.subTest(course_id=course_id):
+                response = self.checkout.create(key=f"k{key}", course_id=course_id)
+
+                self.assertEqual(response.status_code, 400, response.content)
+                self.assertIn("course", response.json()["metadata"])
+        self.assertFalse(SimulatedPaymentIntent.objects.exists())
+        self.assertFalse(Payment.objects.exists())
+
+    def test_the_receiver_ignores_a_course_id_in_other_digits(self):
+        payment = Payment.objects.create(user=self.user, stripe_payment_intent="pi_digits", amount=Decimal("19.99"),
+                                         currency="usd")
+        for course_id in [str(self.course.pk).translate(ARABIC_INDIC), "²", "9" * 30]:
+            with self.subTest(course_id=course_id):
+                payment.metadata = {"course": course_id}
+
+                enroll_after_payment(sender=Payment, payment=payment, event=None)
+
+                self.assertFalse(Enrollment.objects.exists())
+
+
+@OFFLINE
+@override_settings(DEBUG=False)
+class DebugOffTests(CheckoutMixin, TestCase):
+    """``EXAMPLE_DEBUG=0`` without Stripe keys: the simulator takes no payment at all."""
+
+    def test_create_payment_is_refused_with_a_generic_500_and_no_intent(self):
+        response = self.checkout.create()
+
+        self.assertEqual(response.status_code, 500)
+        self.assertEqual(response.json(), {"detail": "Payments are misconfigured on the server."})
+        self.assertFalse(SimulatedPaymentIntent.objects.exists())
+        self.assertFalse(Payment.objects.exists())
+
+    def test_the_simulator_endpoints_are_404_and_pay_nothing(self):
+        with self.settings(DEBUG=True):
+            self.checkout.create()
+
+        self.assertEqual(self.checkout.pay(SUCCEEDS).status_code, 404)
+        self.assertEqual(self.client.get(reverse("apranova_payments_simulator:js")).status_code, 404)
+        self.assertEqual(SimulatedPaymentIntent.objects.get().status, "requires_payment_method")
+        self.assertEqual(self.enrollments(), 0)
+
+
+class SimulatorSecretTests(TestCase):
+    def test_one_random_secret_per_database_kept_beside_it_for_its_owner_only(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            first, other = Path(tmp, "a.sqlite3.secret"), Path(tmp, "b.sqlite3.secret")
+
+            secret = simulator_webhook_secret(first)
+
+            self.assertTrue(secret.startswith("whsec_") and len(secret) > 40)
+            self.assertEqual(simulator_webhook_secret(first), secret)
+            self.assertNotEqual(simulator_webhook_secret(other), secret)
+            self.assertEqual(stat.S_IMODE(os.stat(first).st_mode), 0o600)
+            self.assertEqual(sorted(p.name for p in Path(tmp).iterdir()), ["a.sqlite3.secret", "b.sqlite3.secret"])
+
+    def test_processes_starting_together_agree_on_the_secret(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path, results = Path(tmp, "db.sqlite3.secret"), []
+            barrier = threading.Barrier(8)
+
+            def make() -> None:
+                barrier.wait(10)
+                results.append(simulator_webhook_secret(path))
+
+            threads = [threading.Thread(target=make) for _ in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(10)
+
+            self.assertEqual(len(results), 8)
+            self.assertEqual(len(set(results)), 1)
+
+    def test_the_settings_use_no_public_default_secret(self):
+        secret = settings.APRANOVA_PAYMENTS["STRIPE_WEBHOOK_SECRET"]
+
+        self.assertNotEqual(secret, "whsec_offline_simulator_not_a_secret")
+        if not os.environ.get("STRIPE_WEBHOOK_SECRET"):
+            self.assertEqual(secret, settings.SIMULATOR_SECRET_FILE.read_text().strip())
 
 
 @OFFLINE

@@ -6,6 +6,9 @@ Payments mode is chosen by the environment:
   ``pk_test_…``): real Stripe test mode with Stripe.js and the Payment Element;
   ``STRIPE_WEBHOOK_SECRET`` is the ``whsec_…`` that ``stripe listen`` prints.
 * neither set: the package's offline simulator. No Stripe account, no network, no money.
+  It runs only with ``DEBUG`` on (``EXAMPLE_DEBUG``, on by default): with it off the
+  simulator refuses every payment. Its webhook secret is ``STRIPE_WEBHOOK_SECRET`` when set,
+  otherwise a random one made once per database and kept beside it (``simulator_secret``).
 
 The database is SQLite (``EXAMPLE_DB_PATH``, default ``db.sqlite3`` beside ``manage.py``);
 ``EXAMPLE_DATABASE=postgres`` uses PostgreSQL through the usual ``PG*`` variables.
@@ -18,6 +21,8 @@ import tempfile
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+
+from .simulator_secret import simulator_webhook_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -137,10 +142,16 @@ if PAYMENTS_MODE == "stripe":
         "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
     }
 else:
+    if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        SIMULATOR_SECRET_FILE = Path(f"{DATABASES['default']['NAME']}.simulator-webhook-secret")
+    else:
+        SIMULATOR_SECRET_FILE = BASE_DIR / f".{DATABASES['default']['NAME']}.simulator-webhook-secret"
     APRANOVA_PAYMENTS |= {
         "GATEWAY": SIMULATOR_GATEWAY,
-        # The simulator signs its events with this secret, and the endpoint verifies them.
-        "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", "whsec_offline_simulator_not_a_secret"),
+        # The simulator signs its events with this secret, and the endpoint verifies them:
+        # never a default written here (it would be public), but one made for this database.
+        "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET")
+        or simulator_webhook_secret(SIMULATOR_SECRET_FILE),
         # Where the simulator posts its events: this server's own webhook endpoint.
         "SIMULATOR_WEBHOOK_URL": os.environ.get(
             "SIMULATOR_WEBHOOK_URL", "http://127.0.0.1:8000/api/payments/webhook/"

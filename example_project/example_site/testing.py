@@ -6,8 +6,9 @@ from django.test.utils import override_settings
 
 
 class DebugRunner(DiscoverRunner):
-    """The test runner with ``DEBUG`` on, as the example always runs: the package's system
-    check ``apranova_payments.E005`` rightly refuses the offline simulator with it off.
+    """The test runner with ``DEBUG`` on, as the example runs by default: the offline
+    simulator refuses to run with it off (at run time, and in the system check
+    ``apranova_payments.E005``).
     Also: a fast password hasher, and only errors in the log."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -62,10 +62,20 @@
     var body = response.body;
     if (response.status === 401 || response.status === 403) return "Please log in again, then retry.";
     if (typeof body.detail === "string") return body.detail;
-    for (var key in body) {
-      if (Array.isArray(body[key]) && body[key].length) return String(body[key][0]);
+    return firstMessage(body) || "The payment could not be started. Please try again.";
+  }
+
+  // DRF's field errors: {"field": ["message"]}, or nested: {"metadata": {"course": ["message"]}}.
+  function firstMessage(errors) {
+    for (var key in errors) {
+      var value = errors[key];
+      if (Array.isArray(value) && value.length) return String(value[0]);
+      if (value && typeof value === "object") {
+        var nested = firstMessage(value);
+        if (nested) return nested;
+      }
     }
-    return "The payment could not be started. Please try again.";
+    return null;
   }
 
   async function updateStatus(paymentIntent) {
