@@ -153,3 +153,33 @@ def test_tampered_signatures_never_process(client, payments, count_request, data
 
     assert response.status_code == 400
     assert WebhookEvent.objects.count() == stored
+
+
+# Stripe-Signature headers of Stripe's shape built from arbitrary Unicode: digits of every
+# script (str.isdigit() accepts "²" and "٢", int() refuses one and takes the other), huge
+# numbers, repeated and unknown keys, any text as a signature, and the correct parts mixed in.
+unicode_digits = st.text(st.characters(categories=["Nd", "No", "Nl"]), min_size=1, max_size=20)
+header_texts = st.text(st.characters(blacklist_characters="\x00\n\r"), max_size=80)
+
+
+@FUZZ
+@given(data=st.data())
+def test_unicode_signature_headers_are_a_400_or_the_real_signature(client, payments, count_request, data):
+    count_request("webhook: Unicode Stripe-Signature")
+    body = dumps(build_event(data.draw(st.sampled_from(payments))))
+    good_t, good_v1 = (part.split("=", 1)[1] for part in sign_payload(body).split(","))
+    keys = st.sampled_from(["t", "v1", "v0", "T", " t", "t ", "v1 "]) | header_texts
+    values = st.sampled_from([good_t, good_v1, str(10**40), "-1", ""]) | unicode_digits | header_texts
+    items = data.draw(st.lists(st.tuples(keys, values), max_size=6))
+    header = ",".join(f"{key}={value}" for key, value in items)
+    stored = WebhookEvent.objects.count()
+
+    try:
+        response = post(client, body, header)
+    except ValueError:  # the test client itself refuses some header values
+        return
+
+    has_real_signature = good_t in header and good_v1 in header
+    assert response.status_code in ((200, 400) if has_real_signature else (400,)), (header, response.content)
+    if response.status_code == 400:
+        assert WebhookEvent.objects.count() == stored
