@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from django_apranova_payments.models import Payment
+from django_apranova_payments.metadata import own_metadata
 from django_apranova_payments.testing import build_event
 from tests.load.conftest import sign, tallies
 from tests.load.loadgen import deliver
@@ -26,7 +27,8 @@ def test_simultaneous_first_events_for_a_lost_payment_rebuild_it_once_without_5x
         username=f"lost-{secrets.token_hex(4)}", email=f"lost-{secrets.token_hex(4)}@example.com")
     pi = f"pi_{secrets.token_hex(12)}"
     intent = {"id": pi, "object": "payment_intent", "amount": 1999, "currency": "usd", "livemode": False,
-              "metadata": {"apranova_user": str(user.pk)}, "last_payment_error": None, "created": 1}
+              "metadata": own_metadata(user_pk=user.pk, amount_minor=1999, currency="usd"),
+              "last_payment_error": None, "created": 1}
     history = [("created", "requires_payment_method"), ("requires_action", "requires_action"),
                ("processing", "processing"), ("succeeded", "succeeded")]
     events = [build_event({**intent, "status": status}, f"payment_intent.{kind}", created=100 + i)
