@@ -202,10 +202,6 @@ def price_from_catalogue(request, data):
     return {**data, "amount": Decimal(amount), "currency": currency}
 
 
-def price_below_minimum(request, data):
-    return {**data, "amount": Decimal("0.10")}
-
-
 def test_price_resolver_sets_the_amount_whatever_the_client_sends(api, stripe_mock):
     with override_settings(APRANOVA_PAYMENTS={**_base(), "PRICE_RESOLVER": f"{__name__}.price_from_catalogue"}):
         response = create(api, {"amount": "0.50", "metadata": {"course": "course-1"}})
@@ -232,13 +228,101 @@ def test_price_resolver_validation_error_is_400(api, stripe_mock):
     assert stripe_mock.calls == []
 
 
-def test_price_resolver_result_passes_the_money_rules(api, stripe_mock):
-    with override_settings(APRANOVA_PAYMENTS={**_base(), "PRICE_RESOLVER": f"{__name__}.price_below_minimum"}):
-        response = create(api, {"amount": "10.00"})
+def test_a_resolver_that_keeps_the_clients_amount_still_gives_the_client_a_400(api, stripe_mock):
+    """The client's own amount is checked against the currency's rules before any resolver."""
+    with override_settings(APRANOVA_PAYMENTS={**_base(), "PRICE_RESOLVER": f"{__name__}.keep_the_amount"}):
+        response = create(api, {"amount": "0.49", "currency": "usd"})
 
     assert response.status_code == 400
-    assert "amount" in response.json()
+    assert response.json() == {"amount": ["Amount must be at least 0.50 USD."]}
     assert stripe_mock.calls == []
+
+
+def keep_the_amount(request, data):
+    return {**data, "metadata": {**data["metadata"], "kind": "donation"}}
+
+
+GENERIC_500 = {"detail": "Payments are misconfigured on the server."}
+
+
+@pytest.mark.parametrize(
+    ("result", "logged"),
+    [
+        (None, "returned NoneType, not a mapping"),
+        ([("amount", Decimal("10.00"))], "returned list, not a mapping"),
+        ("999.00", "returned str, not a mapping"),
+        ({"amount": 19.99, "currency": "usd"}, "amount is float"),
+        ({"amount": True, "currency": "usd"}, "amount is bool"),
+        ({"currency": "usd"}, "amount is NoneType"),
+        ({"amount": Decimal("0.001"), "currency": "usd"}, "at most 2 decimal places"),
+        ({"amount": Decimal("0.10"), "currency": "usd"}, "at least 0.50"),
+        ({"amount": Decimal("-5"), "currency": "usd"}, "greater than zero"),
+        ({"amount": "NaN", "currency": "usd"}, "finite"),
+        ({"amount": Decimal("10.5"), "currency": "jpy"}, "fractional"),
+        ({"amount": Decimal("10.00"), "currency": "xyz"}, "currency 'xyz'"),
+        ({"amount": Decimal("10.00"), "currency": None}, "currency None"),
+        ({"amount": Decimal("10.00"), "currency": "usd", "metadata": "course-1"}, "metadata: Metadata must"),
+        ({"amount": Decimal("10.00"), "currency": "usd", "metadata": {"k": {"n": 1}}}, "string or a number"),
+        ({"amount": Decimal("10.00"), "currency": "usd", "metadata": {"apranova_user": "7"}}, "reserved"),
+    ],
+)
+def test_unusable_price_resolver_result_is_logged_and_a_generic_500(api, stripe_mock, caplog, result, logged):
+    with override_settings(APRANOVA_PAYMENTS={**_base(), "PRICE_RESOLVER": lambda request, data: result}):
+        response = create(api, {"amount": "10.00"})
+
+    assert response.status_code == 500, response.content
+    assert response.json() == GENERIC_500  # no parse_amount(), no TypeError, no value
+    assert stripe_mock.calls == []
+    assert not Payment.objects.exists()
+    (record,) = [r for r in caplog.records if r.name.startswith("django_apranova_payments")]
+    assert record.levelname == "ERROR"
+    assert "PRICE_RESOLVER" in record.getMessage() and logged in record.getMessage()
+    assert "test_create_payment" in record.getMessage()  # names the function
+
+
+def test_price_resolver_that_is_not_callable_is_logged_and_a_generic_500(api, stripe_mock, caplog):
+    with override_settings(APRANOVA_PAYMENTS={**_base(), "PRICE_RESOLVER": {"course-1": "999.00"}}):
+        response = create(api, {"amount": "10.00"})
+
+    assert response.status_code == 500 and response.json() == GENERIC_500
+    assert stripe_mock.calls == []
+    assert "PRICE_RESOLVER" in caplog.text and "not callable" in caplog.text
+
+
+def tagging_handler(exc, context):
+    from rest_framework.views import exception_handler
+
+    response = exception_handler(exc, context)
+    if response is not None:
+        response.data = {"error": {"code": exc.get_codes(), "message": response.data["detail"]}}
+    return response
+
+
+def test_the_resolver_500_goes_through_the_hosts_exception_handler(api, stripe_mock):
+    from django.conf import settings
+
+    rest_framework = {**settings.REST_FRAMEWORK, "EXCEPTION_HANDLER": f"{__name__}.tagging_handler"}
+    with override_settings(REST_FRAMEWORK=rest_framework, APRANOVA_PAYMENTS={
+        **_base(), "PRICE_RESOLVER": lambda request, data: {**data, "amount": 19.99},
+    }):
+        response = create(api, {"amount": "10.00"})
+
+    assert response.status_code == 500
+    assert response.json() == {"error": {"code": "price_resolver_error", "message": GENERIC_500["detail"]}}
+
+
+def test_a_resolver_may_return_a_string_or_int_amount(api, stripe_mock):
+    with override_settings(APRANOVA_PAYMENTS={
+        **_base(), "PRICE_RESOLVER": lambda request, data: {**data, "amount": "49.00", "currency": "EUR"},
+    }):
+        as_string = create(api, {})
+    with override_settings(APRANOVA_PAYMENTS={
+        **_base(), "PRICE_RESOLVER": lambda request, data: {"amount": 5, "currency": "usd"},
+    }):
+        as_int = create(api, {"metadata": {"dropped": "by the resolver"}})
+
+    assert (as_string.status_code, as_string.json()["amount"], as_string.json()["currency"]) == (201, "49.00", "eur")
+    assert (as_int.status_code, as_int.json()["amount"], as_int.json()["metadata"]) == (201, "5.00", {})
 
 
 # -- Idempotency-Key -----------------------------------------------------------------------

@@ -242,7 +242,49 @@ def test_calling_update_status_twice_fires_nothing_the_second_time(api, payment,
 
     assert response.status_code == 200 and response.json()["status"] == "succeeded"
     assert signal_log == []
-    assert len(stripe_mock.calls_to("retrieve")) == 2
+    assert len(stripe_mock.calls_to("retrieve")) == 1  # the second answer came from the database
+
+
+@pytest.mark.parametrize("status", ["succeeded", "canceled"])
+def test_final_payment_is_answered_from_the_database_without_calling_stripe(api, user, stripe_mock, status):
+    payment = PaymentFactory(user=user, status=status, stripe_status=status)
+    at_stripe(stripe_mock, payment, "processing")  # what Stripe would (wrongly) say is never asked
+
+    response = update(api, {"paymentIntent": payment.stripe_payment_intent})
+
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == status
+    assert response.json()["paymentIntent"] == payment.stripe_payment_intent
+    assert stripe_mock.calls == []
+
+
+@pytest.mark.parametrize("status", ["succeeded", "canceled"])
+def test_final_payment_answers_even_while_stripe_is_down(api, user, stripe_mock, status):
+    payment = PaymentFactory(user=user, status=status, stripe_status=status)
+    stripe_mock.fail_next(status=500, times=5)
+
+    response = update(api, {"paymentIntent": payment.stripe_payment_intent})
+
+    assert response.status_code == 200 and response.json()["status"] == status
+
+
+def test_failed_payment_still_asks_stripe_because_it_can_be_retried(api, user, stripe_mock):
+    payment = PaymentFactory(user=user, status="failed", stripe_status="requires_payment_method")
+    at_stripe(stripe_mock, payment, "succeeded")
+
+    response = update(api, {"paymentIntent": payment.stripe_payment_intent})
+
+    assert response.status_code == 200 and response.json()["status"] == "succeeded"
+    assert [call["action"] for call in stripe_mock.calls] == ["retrieve"]
+
+
+def test_a_final_payment_of_another_user_is_still_404(api, other_user, stripe_mock):
+    theirs = PaymentFactory(user=other_user, status="succeeded", stripe_status="succeeded")
+
+    response = update(api, {"paymentIntent": theirs.stripe_payment_intent})
+
+    assert response.status_code == 404
+    assert stripe_mock.calls == []
 
 
 def test_failure_fires_payment_failed_once(api, payment, stripe_mock, signal_log):

@@ -16,6 +16,7 @@ renders them; none of them ever carries a Stripe key, a client secret or a stack
     │   ├── PaymentNotCancelable       409  the PaymentIntent is past the point of cancelation
     │   └── GatewayConfigurationError  500  wrong or revoked key, missing permission
     ├── IdempotencyConflict            422  Idempotency-Key reused with another body
+    ├── PriceResolverError             500  PRICE_RESOLVER returned something unusable
     └── WebhookError                        a webhook delivery that is refused (400/413)
         ├── WebhookSignatureError      400
         ├── WebhookPayloadError        400
@@ -115,6 +116,17 @@ class IdempotencyConflict(PaymentsAPIError):
         "Use a new key for a new payment."
     )
     default_code = "idempotency_key_reused"
+
+
+class PriceResolverError(PaymentsAPIError):
+    """The host's ``PRICE_RESOLVER`` returned something that cannot be charged (not a mapping,
+    a float amount, an amount breaking the money rules, an unknown currency, bad metadata), or
+    is not callable. A bug on the server, not in the request: what was wrong goes to the log,
+    naming ``PRICE_RESOLVER``; the client gets this generic message."""
+
+    status_code = status.HTTP_500_INTERNAL_SERVER_ERROR
+    default_detail = _("Payments are misconfigured on the server.")
+    default_code = "price_resolver_error"
 
 
 class WebhookError(PaymentsError):

@@ -112,29 +112,48 @@ class PaymentCreateSerializer(serializers.Serializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "currency" not in attrs:  # not setdefault: the default is only checked when used
             attrs["currency"] = validate_currency(app_settings.DEFAULT_CURRENCY)
+        if attrs.get("amount") is not None:  # the currency's rules, now that it is known
+            try:
+                money.to_minor_units(attrs["amount"], attrs["currency"])
+            except money.MoneyError as exc:
+                raise serializers.ValidationError({"amount": [str(exc)]}, code="invalid") from exc
         return attrs
 
 
-def validate_charge(data: Mapping[str, Any]) -> tuple[Decimal, str, dict[str, str], int]:
-    """Check the final charge (after any ``PRICE_RESOLVER``): the amount against the currency's
-    rules. Returns ``(amount, currency, metadata, minor_units)`` or raises ``ValidationError``
-    naming the field."""
+class UnusableCharge(ValueError):
+    """What a ``PRICE_RESOLVER`` returned cannot be charged; the message says why, for the
+    server's log (never for the client: it is the host's bug, not the request's)."""
+
+
+def validate_charge(data: object) -> tuple[Decimal, str, dict[str, str], int]:
+    """Check the charge a ``PRICE_RESOLVER`` returned against the same money rules as a
+    request. Returns ``(amount, currency, metadata, minor_units)``, or raises
+    ``UnusableCharge`` saying what is wrong."""
     if not isinstance(data, Mapping):
-        raise TypeError("PRICE_RESOLVER must return a mapping")
+        raise UnusableCharge(f"it returned {type(data).__name__}, not a mapping")
+    currency = _resolved_currency(data.get("currency"))
+    amount = data.get("amount")
+    if isinstance(amount, (float, bool)) or not isinstance(amount, (Decimal, int, str)):
+        raise UnusableCharge(
+            f"amount is {type(amount).__name__}; return a Decimal (or an int or a decimal string)"
+        )
     try:
-        currency = money.normalize_currency(data.get("currency"))
+        minor = money.to_minor_units(money.parse_amount(amount), currency)
     except money.MoneyError as exc:
-        raise serializers.ValidationError({"currency": [str(exc)]}) from exc
-    metadata = validate_metadata(data.get("metadata") or {})
-    raw_amount = data.get("amount")
-    if raw_amount is None:
-        raise serializers.ValidationError({"amount": ["This field is required."]}, code="required")
+        raise UnusableCharge(f"amount {amount!r} {currency}: {exc}") from exc
+    metadata = data.get("metadata")
     try:
-        amount = money.parse_amount(raw_amount)
-        minor = money.to_minor_units(amount, currency)
-    except (money.MoneyError, TypeError) as exc:
-        raise serializers.ValidationError({"amount": [str(exc)]}, code="invalid") from exc
-    return money.from_minor_units(minor, currency), currency, metadata, minor
+        clean = validate_metadata({} if metadata is None else metadata)
+    except serializers.ValidationError as exc:
+        raise UnusableCharge(f"metadata: {' '.join(map(str, exc.detail))}") from exc
+    return money.from_minor_units(minor, currency), currency, clean, minor
+
+
+def _resolved_currency(value: Any) -> str:
+    try:
+        return money.normalize_currency(value)
+    except money.MoneyError as exc:
+        raise UnusableCharge(f"currency {value!r}: {exc}") from exc
 
 
 class UpdateStatusSerializer(serializers.Serializer):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
@@ -13,21 +15,32 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from . import services
+from . import exceptions, money, services
 from .conf import app_settings
 from .models import Payment, PaymentStatus
 from .parsers import DecimalJSONParser
 from .serializers import (
     PaymentCreateSerializer,
     PaymentSerializer,
+    UnusableCharge,
     UpdateStatusSerializer,
     validate_charge,
 )
+from .throttling import PaymentRateThrottle
+
+logger = logging.getLogger(__name__)
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
+
+#: Statuses Stripe never moves a PaymentIntent out of: update-status answers them from the
+#: database. ``failed`` is not one: the customer may retry on the same PaymentIntent.
+FINAL_STATUSES = (PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED)
+
+Charge = tuple[Decimal, str, dict[str, str], int]
 
 
 class PaymentPagination(CursorPagination):
@@ -41,12 +54,21 @@ class PaymentPagination(CursorPagination):
 
 class PaymentAPIView(APIView):
     """Base for the payment endpoints: JSON in and out, the permission classes from
-    ``APRANOVA_PAYMENTS["PERMISSION_CLASSES"]`` (read per request, so tests can override)."""
+    ``APRANOVA_PAYMENTS["PERMISSION_CLASSES"]`` (read per request, so tests can override).
+    A view that calls Stripe names its ``THROTTLE_RATES`` key in ``payments_throttle``; the
+    host's ``DEFAULT_THROTTLE_CLASSES`` apply as well."""
 
     parser_classes = [DecimalJSONParser]
+    payments_throttle: str | None = None
 
     def get_permissions(self) -> list[BasePermission]:
         return [permission() for permission in app_settings.PERMISSION_CLASSES]
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        throttles = list(super().get_throttles())
+        if self.payments_throttle is not None:
+            throttles.append(PaymentRateThrottle(self.payments_throttle))
+        return throttles
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
@@ -73,12 +95,13 @@ class CreatePaymentView(PaymentAPIView):
     """POST: create a PaymentIntent and return the payment with ``clientSecret`` and
     ``publishableKey`` for Stripe.js."""
 
+    payments_throttle = "create"
+
     def post(self, request: Request) -> Response:
         key = self._idempotency_key(request)
         serializer = PaymentCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = self._resolve_price(request, dict(serializer.validated_data))
-        amount, currency, metadata, minor = validate_charge(data)
+        amount, currency, metadata, minor = self._charge(request, dict(serializer.validated_data))
         created = services.create_payment(
             user=request.user,
             amount=amount,
@@ -109,23 +132,50 @@ class CreatePaymentView(PaymentAPIView):
         return key
 
     @staticmethod
-    def _resolve_price(request: Request, data: dict[str, Any]) -> dict[str, Any]:
+    def _charge(request: Request, data: dict[str, Any]) -> Charge:
+        """What to charge: the client's validated amount, or what ``PRICE_RESOLVER`` decides.
+
+        A resolver may refuse with DRF's ``ValidationError`` (400). Anything unusable it
+        returns is the host's bug: logged naming ``PRICE_RESOLVER``, and a generic 500.
+        """
         resolver = app_settings.PRICE_RESOLVER
         if resolver is None:
             if data.get("amount") is None:
                 raise ValidationError({"amount": ["This field is required."]}, code="required")
-            return data
-        return dict(resolver(request, data))
+            amount, currency = data["amount"], data["currency"]
+            minor = money.to_minor_units(amount, currency)  # the serializer checked the rules
+            return money.from_minor_units(minor, currency), currency, data["metadata"], minor
+        if not callable(resolver):
+            raise _resolver_bug(resolver, "it is not callable")
+        try:
+            return validate_charge(resolver(request, data))
+        except UnusableCharge as exc:
+            raise _resolver_bug(resolver, str(exc)) from exc
+
+
+def _resolver_bug(resolver: object, reason: str) -> exceptions.PriceResolverError:
+    name = getattr(resolver, "__qualname__", None) or type(resolver).__name__
+    module = getattr(resolver, "__module__", None)
+    logger.error(
+        "PRICE_RESOLVER %s returned an unusable charge, so the payment was refused: %s",
+        f"{module}.{name}" if module else name, reason,
+    )
+    return exceptions.PriceResolverError()
 
 
 class UpdateStatusView(PaymentAPIView):
     """POST ``{"paymentIntent": "pi_…"}``: retrieve the PaymentIntent from Stripe and apply
-    its status. What the client believes about the payment is never used."""
+    its status. What the client believes about the payment is never used. A payment that is
+    already succeeded or canceled is final at Stripe too: it is answered from the database."""
+
+    payments_throttle = "update_status"
 
     def post(self, request: Request) -> Response:
         serializer = UpdateStatusSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         payment = self.get_user_payment(serializer.validated_data["paymentIntent"])
+        if payment.status in FINAL_STATUSES:
+            return self.payment_response(payment)
         result = services.refresh_payment(payment)
         return self.payment_response(result.payment)
 
@@ -157,6 +207,8 @@ class PaymentDetailView(PaymentAPIView):
 
 class PaymentCancelView(PaymentAPIView):
     """POST: cancel at Stripe when Stripe still allows it; 409 when it no longer does."""
+
+    payments_throttle = "cancel"
 
     def post(self, request: Request, payment_intent: str) -> Response:
         payment = self.get_user_payment(payment_intent)
