@@ -28,6 +28,8 @@ def example_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "EXAMPLE_", "SIMULATOR_"))}
     env["DJANGO_SETTINGS_MODULE"] = "example_site.settings"
     env["EXAMPLE_DB_PATH"] = str(tmp_path / "db.sqlite3")
+    if os.environ.get("APRANOVA_TEST_DB") == "postgres":
+        env["EXAMPLE_SIMULATOR_SECRET_FILE"] = str(tmp_path / "simulator-webhook-secret")
     return env
 
 

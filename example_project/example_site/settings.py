@@ -142,7 +142,9 @@ if PAYMENTS_MODE == "stripe":
         "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
     }
 else:
-    if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    if os.environ.get("EXAMPLE_SIMULATOR_SECRET_FILE"):
+        SIMULATOR_SECRET_FILE = Path(os.environ["EXAMPLE_SIMULATOR_SECRET_FILE"])
+    elif DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         SIMULATOR_SECRET_FILE = Path(f"{DATABASES['default']['NAME']}.simulator-webhook-secret")
     else:
         SIMULATOR_SECRET_FILE = BASE_DIR / f".{DATABASES['default']['NAME']}.simulator-webhook-secret"
