@@ -11,8 +11,8 @@ from collections import Counter
 import pytest
 from django.contrib.auth import get_user_model
 
-from django_apranova_payments.models import Payment
 from django_apranova_payments.metadata import own_metadata
+from django_apranova_payments.models import Payment
 from django_apranova_payments.testing import build_event
 from tests.load.conftest import sign, tallies
 from tests.load.loadgen import deliver
