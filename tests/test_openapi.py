@@ -138,3 +138,23 @@ def test_update_status_body_is_a_payment_intent_id(schema):
     body = component(schema, "UpdateStatus")
     assert body["required"] == ["paymentIntent"]
     assert body["properties"]["paymentIntent"]["pattern"].startswith("^pi_")
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [("create-payment/", "post"), ("update-status/", "post"), ("{payment_intent}/cancel/", "post")],
+)
+def test_throttled_endpoints_document_429_for_the_per_user_rate_with_retry_after(schema, path, method):
+    too_many = operation(schema, path, method)["responses"]["429"]
+    assert "THROTTLE_RATES" in too_many["description"]
+    assert "Retry-After" in too_many["headers"]
+    examples = too_many["content"]["application/json"]["examples"]
+    assert any("throttled" in example["value"]["detail"] for example in examples.values())
+
+
+def test_update_status_says_final_payments_are_answered_from_the_database(schema):
+    assert "without asking Stripe" in operation(schema, "update-status/", "post")["description"]
+
+
+def test_create_documents_the_price_resolver_500(schema):
+    assert "PRICE_RESOLVER" in operation(schema, "create-payment/", "post")["responses"]["500"]["description"]

@@ -216,15 +216,28 @@ AUTH = {
     ),
 }
 NOT_FOUND = {404: _error("No such payment, or another user's.", "No Payment matches the given query.")}
+TOO_MANY_REQUESTS = OpenApiResponse(
+    response=ERROR_DETAIL,
+    description=(
+        "Too many requests: the caller used up this endpoint's per-user rate (the server's "
+        "THROTTLE_RATES), or Stripe rate-limited the server. Retry after the Retry-After "
+        "header's seconds."
+    ),
+    examples=[
+        OpenApiExample(
+            "throttled", response_only=True,
+            value={"detail": "Request was throttled. Expected available in 42 seconds."},
+        ),
+        OpenApiExample(
+            "Stripe rate limit", response_only=True,
+            value={"detail": "Too many requests to the payment provider. Try again shortly."},
+        ),
+    ],
+)
+MISCONFIGURED = "Payments are misconfigured on the server."
 GATEWAY = {
-    429: _error(
-        "Stripe rate-limited the server. Retry after the Retry-After header's seconds.",
-        "Too many requests to the payment provider. Try again shortly.",
-    ),
-    500: _error(
-        "The server's Stripe key is wrong or revoked. Never carries details.",
-        "Payments are misconfigured on the server.",
-    ),
+    429: TOO_MANY_REQUESTS,
+    500: _error("The server's Stripe key is wrong or revoked. Never carries details.", MISCONFIGURED),
     502: _error(
         "Stripe's answer did not match the request (logged on the server).",
         "The payment provider could not complete the request.",
@@ -315,6 +328,11 @@ class CreatePaymentViewExtension(OpenApiViewExtension):
                     "Use a new key for a new payment.",
                 ),
                 **GATEWAY,
+                500: _error(
+                    "The server's Stripe key is wrong or revoked, or its PRICE_RESOLVER returned "
+                    "something that cannot be charged (logged on the server). Never carries details.",
+                    MISCONFIGURED,
+                ),
             },
             examples=[
                 OpenApiExample(
@@ -344,7 +362,10 @@ class UpdateStatusViewExtension(OpenApiViewExtension):
             summary="Refresh a payment from Stripe",
             description=(
                 "Retrieves the PaymentIntent from Stripe and applies its status through the "
-                "status machine. Nothing the client says about the status is used."
+                "status machine. Nothing the client says about the status is used. A payment "
+                "that is already `succeeded` or `canceled` is final: it is answered from the "
+                "database without asking Stripe (the request still counts against the "
+                "`update_status` throttle)."
             ),
             request=UpdateStatusSerializer,
             parameters=[RETRY_AFTER],
