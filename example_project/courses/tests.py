@@ -22,7 +22,7 @@ from django.test import Client, TestCase, TransactionTestCase, override_settings
 from django.urls import reverse
 from example_site.simulator_secret import simulator_webhook_secret
 
-from django_apranova_payments import signals
+from django_apranova_payments import signals, signing
 from django_apranova_payments.models import Payment, WebhookEvent
 from django_apranova_payments.simulator import sender
 from django_apranova_payments.simulator.models import SimulatedPaymentIntent
@@ -89,7 +89,7 @@ class Checkout:
 
     def deliver(self, body: bytes) -> str:
         response = Client().post(reverse("apranova_payments:webhook"), data=body, content_type="application/json",
-                                 HTTP_STRIPE_SIGNATURE=sender.signature_header(body, SECRET))
+                                 HTTP_STRIPE_SIGNATURE=signing.signature_header(body, SECRET))
         assert response.status_code == 200, response.content
         return response.json()["outcome"]
 

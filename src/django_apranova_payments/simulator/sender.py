@@ -17,8 +17,6 @@ the simulator never runs in production.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import ipaddress
 import json
 import logging
@@ -34,6 +32,7 @@ import requests
 from django.conf import settings
 from django.db import transaction
 
+from .. import signing
 from ..conf import DEFAULTS, SETTINGS_NAME, STRIPE_API_VERSION, app_settings
 from .models import SimulatedPaymentIntent
 
@@ -80,13 +79,6 @@ def build_event(intent: SimulatedPaymentIntent, event_type: str) -> dict[str, An
     }
 
 
-def signature_header(body: bytes, secret: str, timestamp: int | None = None) -> str:
-    """The ``Stripe-Signature`` header Stripe would send with ``body``."""
-    timestamp = int(time.time()) if timestamp is None else timestamp
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
-
-
 def send_event(intent: SimulatedPaymentIntent, event_type: str) -> None:
     """Queue the event for delivery once the current transaction commits."""
     if not settings.DEBUG:
@@ -114,7 +106,7 @@ def deliver(url: str, body: bytes) -> int | None:
         logger.warning("No STRIPE_WEBHOOK_SECRET: event %s not sent", event["id"])
         return None
     headers = {"Content-Type": "application/json; charset=utf-8",
-               "Stripe-Signature": signature_header(body, secrets_[0]),
+               "Stripe-Signature": signing.signature_header(body, secrets_[0]),
                "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks; django-apranova-payments simulator)"}
     timeout = float(simulator_setting(WEBHOOK_TIMEOUT_SETTING, DEFAULT_TIMEOUT))
     try:
