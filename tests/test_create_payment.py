@@ -100,7 +100,7 @@ def _base() -> dict[str, Any]:
         ({"amount": "10.00", "metadata": {"k": {"nested": 1}}}, "metadata", "string or a number"),
         ({"amount": "10.00", "metadata": {"k" * 41: "v"}}, "metadata", "40"),
         ({"amount": "10.00", "metadata": {"k": "v" * 501}}, "metadata", "500"),
-        ({"amount": "10.00", "metadata": {f"k{i}": "v" for i in range(48)}}, "metadata", "at most"),
+        ({"amount": "10.00", "metadata": {f"k{i}": "v" for i in range(47)}}, "metadata", "at most"),
         ({"amount": "10.00", "metadata": {"apranova_user": "1"}}, "metadata", "reserved"),
         ({"amount": "10.00", "metadata": {"a[b]": "1"}}, "metadata", "square brackets"),
     ],
@@ -452,3 +452,13 @@ def test_create_payment_statement_count(stripe_mock, user):
     plain_sql, keyed_sql = data_statements(plain), data_statements(keyed)
     print(f"\ncreate-payment statements: {len(plain_sql)} without Idempotency-Key, {len(keyed_sql)} with")
     assert len(plain_sql) == 1 and len(keyed_sql) == 2, keyed_sql
+
+
+def test_the_most_host_metadata_fits_stripes_limit_with_the_packages_own_keys(api, stripe_mock):
+    host = {f"k{i}": "v" for i in range(46)}
+
+    response = create(api, {"amount": "10.00", "metadata": host}, HTTP_IDEMPOTENCY_KEY="order-1")
+
+    assert response.status_code == 201, response.content
+    sent = stripe_mock.intents[response.json()["paymentIntent"]]["metadata"]
+    assert len(sent) == 50  # Stripe's maximum: 46 of the host's and the package's 4

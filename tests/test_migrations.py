@@ -79,14 +79,14 @@ def test_0003_removes_client_secrets_from_stored_payloads():
     executor = MigrationExecutor(connection)
     executor.migrate(before)
     old_apps = executor.loader.project_state(before).apps
-    Event = old_apps.get_model("apranova_payments", "WebhookEvent")
+    event_model = old_apps.get_model("apranova_payments", "WebhookEvent")
     secret = "pi_1_secret_abc"
-    dirty = Event.objects.create(
+    dirty = event_model.objects.create(
         stripe_id="evt_dirty", type="payment_intent.created",
         payload={"data": {"object": {"id": "pi_1", "client_secret": secret},
                           "previous_attributes": [{"client_secret": secret, "amount": 5}]}},
     )
-    clean = Event.objects.create(stripe_id="evt_clean", type="charge.succeeded", payload={"data": {"object": {}}})
+    clean = event_model.objects.create(stripe_id="evt_clean", type="charge.succeeded", payload={"data": {"object": {}}})
 
     executor = MigrationExecutor(connection)
     executor.migrate(after)

@@ -22,14 +22,20 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+#: Stripe's metadata limits: 50 keys, keys up to 40 characters, values up to 500.
+MAX_KEYS = 50
+MAX_KEY_LENGTH = 40
+MAX_VALUE_LENGTH = 500
+
 #: Every key the package writes starts with this; hosts may not use it.
 RESERVED_PREFIX = "apranova_"
 USER = f"{RESERVED_PREFIX}user"
 IDEMPOTENCY_KEY = f"{RESERVED_PREFIX}idempotency_key"
 FINGERPRINT = f"{RESERVED_PREFIX}fingerprint"
 MARK = f"{RESERVED_PREFIX}mark"
-#: How many metadata keys the package may use on one PaymentIntent.
+#: How many metadata keys the package may use on one PaymentIntent, and what that leaves.
 RESERVED_KEYS = 4
+HOST_MAX_KEYS = MAX_KEYS - RESERVED_KEYS
 
 _SALT = "django_apranova_payments.metadata.mark"
 

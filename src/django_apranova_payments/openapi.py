@@ -31,9 +31,9 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
+from .metadata import HOST_MAX_KEYS
 from .models import PaymentStatus
 from .serializers import (
-    HOST_METADATA_MAX_KEYS,
     PaymentCreateSerializer,
     PaymentSerializer,
     UpdateStatusSerializer,
@@ -97,7 +97,7 @@ class PaymentCreateSerializerExtension(OpenApiSerializerExtension):
         props["metadata"] = {
             "type": "object",
             "additionalProperties": {"oneOf": [{"type": "string"}, {"type": "number"}]},
-            "maxProperties": HOST_METADATA_MAX_KEYS,
+            "maxProperties": HOST_MAX_KEYS,
             "example": {"courseId": "42"},
             "description": (
                 "Stripe metadata: keys 1-40 characters without square brackets and not starting "

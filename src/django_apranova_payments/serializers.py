@@ -10,16 +10,8 @@ from rest_framework import serializers
 
 from . import money
 from .conf import app_settings
+from .metadata import HOST_MAX_KEYS, MAX_KEY_LENGTH, MAX_VALUE_LENGTH, RESERVED_PREFIX
 from .models import Payment
-
-#: Stripe's metadata limits: 50 keys, keys up to 40 characters, values up to 500.
-METADATA_MAX_KEYS = 50
-METADATA_MAX_KEY_LENGTH = 40
-METADATA_MAX_VALUE_LENGTH = 500
-#: Keys the package writes into the PaymentIntent's metadata for itself.
-RESERVED_METADATA_PREFIX = "apranova_"
-RESERVED_METADATA_KEYS = 3
-HOST_METADATA_MAX_KEYS = METADATA_MAX_KEYS - RESERVED_METADATA_KEYS
 
 
 class AmountField(serializers.Field):
@@ -63,23 +55,23 @@ def validate_metadata(value: Any) -> dict[str, str]:
     """Stripe's metadata rules, applied before Stripe sees the request."""
     if not isinstance(value, Mapping):
         raise serializers.ValidationError("Metadata must be a JSON object.", code="invalid")
-    if len(value) > HOST_METADATA_MAX_KEYS:
+    if len(value) > HOST_MAX_KEYS:
         raise serializers.ValidationError(
-            f"Metadata can have at most {HOST_METADATA_MAX_KEYS} keys.", code="too_many_keys"
+            f"Metadata can have at most {HOST_MAX_KEYS} keys.", code="too_many_keys"
         )
     return {_metadata_key(key): _metadata_value(key, item) for key, item in value.items()}
 
 
 def _metadata_key(key: Any) -> str:
-    if not isinstance(key, str) or not key or len(key) > METADATA_MAX_KEY_LENGTH:
+    if not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH:
         raise serializers.ValidationError(
-            f"Metadata keys must be 1 to {METADATA_MAX_KEY_LENGTH} characters long.", code="invalid_key"
+            f"Metadata keys must be 1 to {MAX_KEY_LENGTH} characters long.", code="invalid_key"
         )
     if "[" in key or "]" in key:
         raise serializers.ValidationError("Metadata keys cannot contain square brackets.", code="invalid_key")
-    if key.startswith(RESERVED_METADATA_PREFIX):
+    if key.startswith(RESERVED_PREFIX):
         raise serializers.ValidationError(
-            f"Metadata keys starting with '{RESERVED_METADATA_PREFIX}' are reserved.", code="reserved_key"
+            f"Metadata keys starting with '{RESERVED_PREFIX}' are reserved.", code="reserved_key"
         )
     return key
 
@@ -90,9 +82,9 @@ def _metadata_value(key: str, value: Any) -> str:
             f"Metadata value for '{key}' must be a string or a number.", code="invalid_value"
         )
     text = str(value)
-    if len(text) > METADATA_MAX_VALUE_LENGTH:
+    if len(text) > MAX_VALUE_LENGTH:
         raise serializers.ValidationError(
-            f"Metadata value for '{key}' is longer than {METADATA_MAX_VALUE_LENGTH} characters.",
+            f"Metadata value for '{key}' is longer than {MAX_VALUE_LENGTH} characters.",
             code="invalid_value",
         )
     return text
