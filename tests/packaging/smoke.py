@@ -61,6 +61,7 @@ FILES = {
             "STRIPE_PUBLISHABLE_KEY": "pk_test_smoke",
             "STRIPE_WEBHOOK_SECRET": "whsec_smoke",
             "STRIPE_MAX_NETWORK_RETRIES": 0,
+            "PRICE_RESOLVER": "courses.pricing.resolve_price",
         }
     """,
     "shop/urls.py": """
@@ -105,6 +106,20 @@ FILES = {
             user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
             course_id = models.CharField(max_length=40)
             payment = models.OneToOneField("apranova_payments.Payment", on_delete=models.PROTECT)
+    """,
+    "courses/pricing.py": """
+        from decimal import Decimal
+
+        from rest_framework.exceptions import ValidationError
+
+        PRICES = {"42": Decimal("19.99")}
+
+
+        def resolve_price(request, data):
+            course_id = str(data["metadata"].get("courseId", ""))
+            if course_id not in PRICES:
+                raise ValidationError({"metadata": {"courseId": ["No such course."]}})
+            return {"amount": PRICES[course_id], "currency": "usd", "metadata": {"courseId": course_id}}
     """,
     "courses/receivers.py": """
         from django.dispatch import receiver
@@ -183,7 +198,7 @@ def take_a_payment() -> None:
     api.force_authenticate(learner)
 
     with StripeMock() as stripe_mock:
-        body = {"amount": "19.99", "currency": "usd", "metadata": {"courseId": "42"}}
+        body = {"metadata": {"courseId": "42"}}  # the server's PRICE_RESOLVER sets the price
         response = api.post(url, json.dumps(body), content_type="application/json")
         check(response.status_code == 201, f"create-payment: {response.status_code} {response.content!r}")
         created = response.json()

@@ -101,12 +101,12 @@ def deliver(url: str, body: bytes) -> int | None:
     if not is_loopback_url(url):
         logger.error("%s %r is not a loopback address; event %s not sent", WEBHOOK_URL_SETTING, url, event["id"])
         return None
-    secrets_ = app_settings.webhook_secrets
-    if not secrets_:
+    keys = signing.as_secrets(app_settings.webhook_secrets)
+    if not keys:
         logger.warning("No STRIPE_WEBHOOK_SECRET: event %s not sent", event["id"])
         return None
     headers = {"Content-Type": "application/json; charset=utf-8",
-               "Stripe-Signature": signing.signature_header(body, secrets_[0]),
+               "Stripe-Signature": signing.signature_header(body, keys[0]),
                "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks; django-apranova-payments simulator)"}
     timeout = float(simulator_setting(WEBHOOK_TIMEOUT_SETTING, DEFAULT_TIMEOUT))
     try:
