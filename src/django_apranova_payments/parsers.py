@@ -42,22 +42,6 @@ def is_storable(value: Any) -> bool:
     return True
 
 
-def nesting_depth(value: Any, limit: int) -> int:
-    """How deep ``value`` nests (a scalar is 0, ``[1]`` is 1), counted without recursion and
-    no further than ``limit + 1``."""
-    deepest = 0
-    stack = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            depth += 1
-            if depth > limit:
-                return depth
-            deepest = max(deepest, depth)
-            stack.extend((child, depth) for child in (item.values() if isinstance(item, dict) else item))
-    return deepest
-
-
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a valid JSON number")
 

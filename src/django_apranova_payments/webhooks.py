@@ -36,7 +36,7 @@ from .conf import app_settings
 from .gateway import PaymentIntentData, get_gateway
 from .metadata import Owner, host_metadata, verified_owner
 from .models import Payment, WebhookEvent
-from .parsers import is_storable, nesting_depth
+from .parsers import is_storable
 from .transitions import apply_intent, event_created_at
 
 logger = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def parse_event(payload: bytes) -> dict[str, Any]:
     # Only a \u escape can smuggle NUL or a lone surrogate past the UTF-8 decode.
     if b"\\u" in payload and not is_storable(event):
         raise exceptions.WebhookPayloadError("Body contains NUL characters or invalid Unicode.")
-    if nesting_depth(event, MAX_EVENT_DEPTH) > MAX_EVENT_DEPTH:
+    if not scrub(event, MAX_EVENT_DEPTH):
         raise exceptions.WebhookPayloadError(f"Body nests deeper than {MAX_EVENT_DEPTH} levels.")
     if not isinstance(event, dict) or event.get("object") != "event":
         raise exceptions.WebhookPayloadError("Body is not a Stripe event.")
@@ -89,22 +89,25 @@ def parse_event(payload: bytes) -> dict[str, Any]:
         raise exceptions.WebhookPayloadError("Event has no valid type.")
     if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
         raise exceptions.WebhookPayloadError("Event has no data.object.")
-    scrub(event)
     return event
 
 
-def scrub(value: Any) -> Any:
-    """Remove ``SCRUBBED_KEYS`` from a parsed JSON value, in place, at any depth; return it."""
-    stack = [value]
+def scrub(value: Any, max_depth: int) -> bool:
+    """Remove ``SCRUBBED_KEYS`` from parsed JSON, in place, at any depth. ``False`` (and the
+    walk stops) when objects and arrays nest deeper than ``max_depth``. One pass, without
+    recursion: it runs on every delivery."""
+    containers = (dict, list)
+    stack = [(value, 1)] if type(value) in containers else []
     while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
+        item, depth = stack.pop()
+        if depth > max_depth:
+            return False
+        if type(item) is dict:
             for key in SCRUBBED_KEYS.intersection(item):
                 del item[key]
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return value
+            item = item.values()
+        stack.extend((child, depth + 1) for child in item if type(child) in containers)
+    return True
 
 
 # ---------------------------------------------------------------------------------------
