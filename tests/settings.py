@@ -25,6 +25,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "tests.testapp",
     "django_apranova_payments",
+    # The offline simulator is an app of its own (tests/test_simulator.py uses it); a
+    # production install leaves it out (tests/packaging/smoke.py).
+    "django_apranova_payments.simulator",
 ]
 
 MIDDLEWARE = [

@@ -5,9 +5,10 @@ Payments mode is chosen by the environment:
 * ``STRIPE_SECRET_KEY`` and ``STRIPE_PUBLISHABLE_KEY`` set (test keys, ``sk_test_…`` /
   ``pk_test_…``): real Stripe test mode with Stripe.js and the Payment Element;
   ``STRIPE_WEBHOOK_SECRET`` is the ``whsec_…`` that ``stripe listen`` prints.
-* neither set: the package's offline simulator. No Stripe account, no network, no money.
-  It runs only with ``DEBUG`` on (``EXAMPLE_DEBUG``, on by default): with it off the
-  simulator refuses every payment. Its webhook secret is ``STRIPE_WEBHOOK_SECRET`` when set,
+* neither set: the package's offline simulator (its app is added to ``INSTALLED_APPS``
+  and its URLs are included only then). No Stripe account, no network, no money. It runs
+  only with ``DEBUG`` on (``EXAMPLE_DEBUG``, on by default): with it off the simulator
+  refuses every payment. Its webhook secret is ``STRIPE_WEBHOOK_SECRET`` when set,
   otherwise a random one made once per database and kept beside it (``simulator_secret``).
 
 The database is SQLite (``EXAMPLE_DB_PATH``, default ``db.sqlite3`` beside ``manage.py``);
@@ -142,6 +143,9 @@ if PAYMENTS_MODE == "stripe":
         "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
     }
 else:
+    # The simulator is an app of its own, installed only here: with Stripe keys the site has
+    # no simulator table, URL or code (example_site/urls.py follows INSTALLED_APPS).
+    INSTALLED_APPS.append("django_apranova_payments.simulator")
     if os.environ.get("EXAMPLE_SIMULATOR_SECRET_FILE"):
         SIMULATOR_SECRET_FILE = Path(os.environ["EXAMPLE_SIMULATOR_SECRET_FILE"])
     elif DATABASES["default"]["ENGINE"].endswith("sqlite3"):

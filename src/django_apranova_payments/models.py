@@ -191,5 +191,3 @@ class WebhookEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.stripe_id} {self.type} ({self.outcome})"
 
-
-from .simulator.models import SimulatedPaymentIntent  # noqa: E402,F401

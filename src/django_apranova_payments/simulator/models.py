@@ -3,6 +3,10 @@
 A row is what Stripe keeps for a PaymentIntent: amount in minor units, currency, status,
 metadata, the last payment error and the client secret. It lives in the database, not in
 memory, so the state survives a restart and every process of a server sees the same one.
+
+The table belongs to the simulator's own app (``apranova_simulator``): importing this module
+without ``"django_apranova_payments.simulator"`` in ``INSTALLED_APPS`` raises
+``ImproperlyConfigured`` saying so, rather than failing later on a missing table.
 """
 
 from __future__ import annotations
@@ -10,9 +14,27 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from django.apps import apps
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+APP_NAME = "django_apranova_payments.simulator"
+APP_LABEL = "apranova_simulator"
+
+
+def require_installed() -> None:
+    """``ImproperlyConfigured`` unless the simulator app is in ``INSTALLED_APPS``."""
+    if not apps.is_installed(APP_NAME):
+        raise ImproperlyConfigured(
+            f"The offline payment simulator is used, but {APP_NAME!r} is not in "
+            f"INSTALLED_APPS. Add it there (development only) and run migrate, or set "
+            f"APRANOVA_PAYMENTS['GATEWAY'] back to the Stripe gateway."
+        )
+
+
+require_installed()
 
 
 def new_intent_id() -> str:
@@ -56,6 +78,7 @@ class SimulatedPaymentIntent(models.Model):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
+        app_label = APP_LABEL
         ordering = ["-created_at"]
         verbose_name = _("simulated PaymentIntent")
         verbose_name_plural = _("simulated PaymentIntents")
