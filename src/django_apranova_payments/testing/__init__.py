@@ -7,11 +7,13 @@ Install with the ``testing`` extra (``pip install django-apranova-payments[testi
 * ``build_payment_intent`` / ``build_event``: realistic ``payment_intent.*`` payloads.
 * ``sign_payload`` and ``post_event``: a valid ``Stripe-Signature`` and a signed delivery
   through Django's test client.
+* ``capture_signals``: a context manager recording every package signal sent in its block.
 * ``pytest_plugin``: the same as pytest fixtures (``pytest_plugins = [...]``).
 """
 
 from typing import TYPE_CHECKING, Any
 
+from .capture import CapturedSignals, SentSignal, capture_signals
 from .events import EVENT_INTENT_STATUS, build_event, build_payment_intent, post_event, sign_payload
 
 if TYPE_CHECKING:
@@ -28,9 +30,12 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "EVENT_INTENT_STATUS",
+    "CapturedSignals",
+    "SentSignal",
     "StripeMock",
     "build_event",
     "build_payment_intent",
+    "capture_signals",
     "post_event",
     "sign_payload",
 ]

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from .capture import CapturedSignals, capture_signals
 from .events import build_event, post_event
 from .stripe_mock import StripeMock
 
@@ -33,3 +34,10 @@ def send_webhook(client: Any) -> Callable[..., Any]:
         return post_event(client, event)
 
     return send
+
+
+@pytest.fixture
+def captured_signals() -> Iterator[CapturedSignals]:
+    """Every package signal sent during the test, in order (see ``capture_signals``)."""
+    with capture_signals() as sent:
+        yield sent
