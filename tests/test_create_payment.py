@@ -261,7 +261,7 @@ GENERIC_500 = {"detail": "Payments are misconfigured on the server."}
         ({"amount": Decimal("10.5"), "currency": "jpy"}, "fractional"),
         ({"amount": Decimal("10.00"), "currency": "xyz"}, "currency 'xyz'"),
         ({"amount": Decimal("10.00"), "currency": None}, "currency None"),
-        ({"amount": Decimal("10.00"), "currency": "usd", "metadata": "course-1"}, "metadata: Metadata must"),
+        ({"amount": Decimal("10.00"), "currency": "usd", "metadata": "course-1"}, "metadata 'course-1': Metadata must"),
         ({"amount": Decimal("10.00"), "currency": "usd", "metadata": {"k": {"n": 1}}}, "string or a number"),
         ({"amount": Decimal("10.00"), "currency": "usd", "metadata": {"apranova_user": "7"}}, "reserved"),
     ],
@@ -368,7 +368,7 @@ def test_retry_after_a_crash_before_the_insert_reuses_the_payment_intent(api, st
     def crash(*args, **kwargs):
         raise RuntimeError("the process died here")
 
-    monkeypatch.setattr(services, "_store_new_payment", crash)
+    monkeypatch.setattr(services, "store_payment", crash)
     with pytest.raises(RuntimeError):
         create(api, {"amount": "10.00"}, HTTP_IDEMPOTENCY_KEY="key-1")
     monkeypatch.undo()

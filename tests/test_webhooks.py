@@ -387,13 +387,16 @@ def test_created_webhook_arriving_before_the_insert_does_not_break_create(api, c
 
     created = []
     signals.payment_created.connect(receiver := lambda **kw: created.append(kw["payment"].pk))
-    store = services._store_new_payment
+    store = services.store_payment
+    delivered = []
 
-    def webhook_first(user, intent, *args):
-        post_event(client, build_event({**stripe_mock.intents[intent.id]}, "payment_intent.created"))
-        return store(user, intent, *args)
+    def webhook_first(**kwargs):
+        if not delivered:  # create-payment's own call: the webhook gets in first
+            delivered.append(kwargs["intent"].id)
+            post_event(client, build_event({**stripe_mock.intents[kwargs["intent"].id]}, "payment_intent.created"))
+        return store(**kwargs)
 
-    monkeypatch.setattr(services, "_store_new_payment", webhook_first)
+    monkeypatch.setattr(services, "store_payment", webhook_first)
     try:
         response = api.post(reverse("apranova_payments:create-payment"), {"amount": "10.00"}, format="json")
     finally:

@@ -34,6 +34,7 @@ from rest_framework import serializers
 from .metadata import HOST_MAX_KEYS
 from .models import PaymentStatus
 from .serializers import (
+    CreatedPaymentSerializer,
     PaymentCreateSerializer,
     PaymentSerializer,
     UpdateStatusSerializer,
@@ -143,22 +144,6 @@ class PaymentSerializerExtension(OpenApiSerializerExtension):
             props["publishableKey"]["example"] = "pk_test_51Example"
         schema["required"] = sorted({*schema.get("required", []), *props})
         return schema
-
-
-class CreatedPaymentSerializer(PaymentSerializer):
-    """The create-payment answer: the payment plus what Stripe.js needs to confirm it."""
-
-    clientSecret = serializers.CharField(  # noqa: N815 - the public JSON key
-        read_only=True,
-        help_text="The PaymentIntent's client secret, for the Payment Element. Never log it.",
-    )
-    publishableKey = serializers.CharField(  # noqa: N815
-        read_only=True, help_text="The Stripe publishable key (pk_test_… or pk_live_…)."
-    )
-
-    class Meta(PaymentSerializer.Meta):
-        fields = [*PaymentSerializer.Meta.fields, "clientSecret", "publishableKey"]
-        read_only_fields = fields
 
 
 # --- errors ----------------------------------------------------------------------------------

@@ -13,12 +13,12 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from . import exceptions, signals
+from . import exceptions, money, signals
+from .charges import Charge
 from .gateway import PaymentIntentData, get_gateway
 from .metadata import own_metadata
 from .models import Payment
@@ -41,46 +41,89 @@ def request_fingerprint(data: Any) -> str:
 
 
 def create_payment(
-    *,
     user: Any,
-    amount: Decimal,
-    currency: str,
-    minor_units: int,
-    metadata: Mapping[str, str],
+    charge: Charge,
+    *,
     idempotency_key: str | None = None,
-    fingerprint: str = "",
+    fingerprint: str | None = None,
 ) -> CreatedPayment:
-    """Create the PaymentIntent at Stripe and its ``Payment`` row.
+    """Create the PaymentIntent for ``charge`` at Stripe, then its ``Payment`` row.
+
+    Host code may call this directly, without DRF::
+
+        charge = Charge.of(course.price, "usd", {"course": str(course.pk)})
+        created = create_payment(request.user, charge, idempotency_key=f"course-{course.pk}")
+        created.client_secret  # for Stripe.js
 
     With an ``idempotency_key`` (scoped to ``user``) a retry returns the first payment and
-    its client secret; the same key with another ``fingerprint`` raises
-    ``IdempotencyConflict``.
+    its client secret, and the same key with another ``fingerprint`` (by default, a digest of
+    the charge) raises ``IdempotencyConflict``. Gateway errors are the package's own
+    (``exceptions.GatewayError`` and its subclasses).
     """
+    if idempotency_key is None:
+        fingerprint = ""
+    elif fingerprint is None:
+        fingerprint = request_fingerprint(
+            {"amount": str(charge.amount), "currency": charge.currency, "metadata": dict(charge.metadata)}
+        )
     if idempotency_key is not None:
         existing = Payment.objects.filter(user=user, idempotency_key=idempotency_key).first()
         if existing is not None:
             return _replay(existing, fingerprint)
-    gateway = get_gateway()
-    intent = gateway.create_payment_intent(
-        amount=minor_units,
-        currency=currency,
+    intent = get_gateway().create_payment_intent(
+        amount=charge.minor_units,
+        currency=charge.currency,
         metadata={
-            **metadata,
+            **charge.metadata,
             **own_metadata(
-                user_pk=user.pk, amount_minor=minor_units, currency=currency,
+                user_pk=user.pk, amount_minor=charge.minor_units, currency=charge.currency,
                 idempotency_key=idempotency_key, fingerprint=fingerprint,
             ),
         },
         idempotency_key=_stripe_idempotency_key(user, idempotency_key),
     )
-    if intent.amount != minor_units or intent.currency != currency:
+    if intent.amount != charge.minor_units or intent.currency != charge.currency:
         logger.error("PaymentIntent %s came back as %s %s", intent.id, intent.amount, intent.currency)
         raise exceptions.GatewayError()
     try:
-        payment = _store_new_payment(user, intent, amount, metadata, idempotency_key, fingerprint)
+        payment = store_payment(
+            user=user, intent=intent, metadata=charge.metadata,
+            idempotency_key=idempotency_key, fingerprint=fingerprint,
+        )
     except IntegrityError:
         return _stored_meanwhile(user, intent, idempotency_key, fingerprint)
+    logger.info("Payment %s created for PaymentIntent %s", payment.pk, intent.id)
     return CreatedPayment(payment, intent.client_secret, replayed=False)
+
+
+def store_payment(
+    *,
+    user: Any,
+    intent: PaymentIntentData,
+    metadata: Mapping[str, str],
+    idempotency_key: str | None = None,
+    fingerprint: str = "",
+    event: Mapping[str, Any] | None = None,
+) -> Payment:
+    """Store the ``Payment`` of a PaymentIntent this installation created, and send
+    ``payment_created`` (with ``event`` when a webhook rebuilt a lost row) in the same
+    savepoint: the one way a payment row comes to exist. The amount and currency are the
+    intent's own. ``IntegrityError`` when a row with the intent, or the user's
+    ``idempotency_key``, exists already."""
+    with transaction.atomic():
+        payment = Payment.objects.create(
+            user=user,
+            stripe_payment_intent=intent.id,
+            amount=money.quantize_for_storage(money.from_minor_units(intent.amount, intent.currency)),
+            currency=intent.currency,
+            stripe_status=intent.status,
+            livemode=intent.livemode,
+            metadata=dict(metadata),
+            idempotency_key=idempotency_key,
+            request_fingerprint=fingerprint if idempotency_key is not None else "",
+        )
+        signals.payment_created.send(sender=Payment, payment=payment, event=event)
+    return payment
 
 
 def _stored_meanwhile(
@@ -105,31 +148,6 @@ def _replay(payment: Payment, fingerprint: str) -> CreatedPayment:
         raise exceptions.IdempotencyConflict()
     intent = get_gateway().retrieve_payment_intent(payment.stripe_payment_intent)
     return CreatedPayment(payment, intent.client_secret, replayed=True)
-
-
-def _store_new_payment(
-    user: Any,
-    intent: PaymentIntentData,
-    amount: Decimal,
-    metadata: Mapping[str, str],
-    idempotency_key: str | None,
-    fingerprint: str,
-) -> Payment:
-    with transaction.atomic():
-        payment = Payment.objects.create(
-            user=user,
-            stripe_payment_intent=intent.id,
-            amount=amount,
-            currency=intent.currency,
-            stripe_status=intent.status,
-            livemode=intent.livemode,
-            metadata=dict(metadata),
-            idempotency_key=idempotency_key,
-            request_fingerprint=fingerprint if idempotency_key is not None else "",
-        )
-        signals.payment_created.send(sender=Payment, payment=payment, event=None)
-    logger.info("Payment %s created for PaymentIntent %s", payment.pk, intent.id)
-    return payment
 
 
 def _stripe_idempotency_key(user: Any, idempotency_key: str | None) -> str:

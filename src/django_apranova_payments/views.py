@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
+from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import QuerySet
@@ -18,16 +18,16 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from . import exceptions, money, services
+from . import exceptions, services
+from .charges import Charge, ChargeError
 from .conf import app_settings
-from .models import Payment, PaymentStatus
+from .models import TERMINAL_STATUSES, Payment, PaymentStatus
 from .parsers import DecimalJSONParser
 from .serializers import (
+    CreatedPaymentSerializer,
     PaymentCreateSerializer,
     PaymentSerializer,
-    UnusableCharge,
     UpdateStatusSerializer,
-    validate_charge,
 )
 from .throttling import PaymentRateThrottle
 
@@ -35,12 +35,6 @@ logger = logging.getLogger(__name__)
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
-
-#: Statuses Stripe never moves a PaymentIntent out of: update-status answers them from the
-#: database. ``failed`` is not one: the customer may retry on the same PaymentIntent.
-FINAL_STATUSES = (PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED)
-
-Charge = tuple[Decimal, str, dict[str, str], int]
 
 
 class PaymentPagination(CursorPagination):
@@ -101,21 +95,13 @@ class CreatePaymentView(PaymentAPIView):
         key = self._idempotency_key(request)
         serializer = PaymentCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        amount, currency, metadata, minor = self._charge(request, dict(serializer.validated_data))
         created = services.create_payment(
-            user=request.user,
-            amount=amount,
-            currency=currency,
-            minor_units=minor,
-            metadata=metadata,
+            request.user,
+            self._charge(request, serializer.validated_data),
             idempotency_key=key,
             fingerprint=services.request_fingerprint(request.data) if key is not None else "",
         )
-        body = {
-            **PaymentSerializer(created.payment).data,
-            "clientSecret": created.client_secret,
-            "publishableKey": app_settings.STRIPE_PUBLISHABLE_KEY,
-        }
+        body = CreatedPaymentSerializer(created.payment, context={"client_secret": created.client_secret}).data
         headers = {"Idempotent-Replayed": "true"} if created.replayed else {}
         return Response(body, status=status.HTTP_201_CREATED, headers=headers)
 
@@ -132,25 +118,33 @@ class CreatePaymentView(PaymentAPIView):
         return key
 
     @staticmethod
-    def _charge(request: Request, data: dict[str, Any]) -> Charge:
-        """What to charge: the client's validated amount, or what ``PRICE_RESOLVER`` decides.
+    def _charge(request: Request, data: Mapping[str, Any]) -> Charge:
+        """What to charge: the client's validated charge, or what ``PRICE_RESOLVER`` decides.
 
-        A resolver may refuse with DRF's ``ValidationError`` (400). Anything unusable it
-        returns is the host's bug: logged naming ``PRICE_RESOLVER``, and a generic 500.
+        The resolver receives ``{"amount": Decimal | None, "currency", "metadata"}`` and may
+        refuse with DRF's ``ValidationError`` (400). Anything unusable it returns is the
+        host's bug: logged naming ``PRICE_RESOLVER``, and a generic 500.
         """
+        client: Charge | None = data["charge"]
         resolver = app_settings.PRICE_RESOLVER
         if resolver is None:
-            if data.get("amount") is None:
+            if client is None:
                 raise ValidationError({"amount": ["This field is required."]}, code="required")
-            amount, currency = data["amount"], data["currency"]
-            minor = money.to_minor_units(amount, currency)  # the serializer checked the rules
-            return money.from_minor_units(minor, currency), currency, data["metadata"], minor
+            return client
         if not callable(resolver):
             raise _resolver_bug(resolver, "it is not callable")
+        proposal = {
+            "amount": client.amount if client else None,
+            "currency": data["currency"],
+            "metadata": dict(data["metadata"]),
+        }
+        answer = resolver(request, proposal)
+        if not isinstance(answer, Mapping):
+            raise _resolver_bug(resolver, f"it returned {type(answer).__name__}, not a mapping")
         try:
-            return validate_charge(resolver(request, data))
-        except UnusableCharge as exc:
-            raise _resolver_bug(resolver, str(exc)) from exc
+            return Charge.of(answer.get("amount"), answer.get("currency"), answer.get("metadata"))
+        except ChargeError as exc:
+            raise _resolver_bug(resolver, f"{exc.field} {answer.get(exc.field)!r:.200}: {exc.message}") from exc
 
 
 def _resolver_bug(resolver: object, reason: str) -> exceptions.PriceResolverError:
@@ -174,7 +168,7 @@ class UpdateStatusView(PaymentAPIView):
         serializer = UpdateStatusSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         payment = self.get_user_payment(serializer.validated_data["paymentIntent"])
-        if payment.status in FINAL_STATUSES:
+        if payment.status in TERMINAL_STATUSES:
             return self.payment_response(payment)
         result = services.refresh_payment(payment)
         return self.payment_response(result.payment)

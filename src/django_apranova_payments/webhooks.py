@@ -16,7 +16,6 @@ import json
 import logging
 import math
 from collections.abc import Callable, Mapping
-from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -31,7 +30,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 
-from . import exceptions, money, signals, signing
+from . import exceptions, money, services, signals, signing
 from .conf import app_settings
 from .gateway import PaymentIntentData, get_gateway
 from .metadata import Owner, host_metadata, verified_owner
@@ -155,40 +154,30 @@ def _recreate_payment(intent: PaymentIntentData, event: Mapping[str, Any]) -> tu
         return None, NOT_OURS
     try:
         user = get_user_model()._default_manager.filter(pk=owner.user_pk).first()
-        amount = money.from_minor_units(intent.amount, intent.currency)
-        money.to_minor_units(amount, intent.currency)  # a charge we could have made
+        money.to_minor_units(money.from_minor_units(intent.amount, intent.currency), intent.currency)
     except (ValueError, TypeError, DjangoValidationError):  # MoneyError is a ValueError
         logger.warning("PaymentIntent %s has an unusable user or amount; not recreated", intent.id)
         return None, "PaymentIntent has an unusable user or amount; not recreated"
     if user is None:
         logger.warning("PaymentIntent %s names user %s, who does not exist", intent.id, owner.user_pk)
         return None, "PaymentIntent names a user who does not exist; not recreated"
-    payment = _insert_recreated(intent, user, amount, owner)
+    payment = _store_recreated(intent, user, owner, event)
     if payment is None:  # a concurrent first event (or the creating request) stored it
         return Payment.objects.select_for_update().get(stripe_payment_intent=intent.id), ""
     logger.warning("Payment %s recreated from event %s for PaymentIntent %s", payment.pk, event["id"], intent.id)
-    signals.payment_created.send(sender=Payment, payment=payment, event=event)
     return payment, ""
 
 
-def _insert_recreated(intent: PaymentIntentData, user: Any, amount: Decimal, owner: Owner) -> Payment | None:
+def _store_recreated(intent: PaymentIntentData, user: Any, owner: Owner, event: Mapping[str, Any]) -> Payment | None:
     """The rebuilt row, or ``None`` when a row for this PaymentIntent exists by now. The
     Idempotency-Key is kept unless another payment of the user holds it already (then the
     money is still recorded, without the key)."""
     for idempotency_key in dict.fromkeys([owner.idempotency_key, None]):
         try:
-            with transaction.atomic():
-                return Payment.objects.create(
-                    user=user,
-                    stripe_payment_intent=intent.id,
-                    amount=money.quantize_for_storage(amount),
-                    currency=intent.currency,
-                    stripe_status="requires_payment_method",
-                    livemode=intent.livemode,
-                    metadata=host_metadata(intent.metadata),
-                    idempotency_key=idempotency_key,
-                    request_fingerprint=owner.fingerprint if idempotency_key else "",
-                )
+            return services.store_payment(
+                user=user, intent=intent, metadata=host_metadata(intent.metadata),
+                idempotency_key=idempotency_key, fingerprint=owner.fingerprint, event=event,
+            )
         except IntegrityError:
             if Payment.objects.filter(stripe_payment_intent=intent.id).exists():
                 return None

@@ -1,0 +1,94 @@
+"""``Charge``: what to charge, validated once against the money and metadata rules.
+
+Whatever decides the price (the client's request, a ``PRICE_RESOLVER``, host code calling
+``services.create_payment`` directly) ends in ``Charge.of(amount, currency, metadata)``. A
+``Charge`` is always chargeable: its amount is exact for its currency, within Stripe's minimum
+and maximum, its ``minor_units`` are what Stripe is sent, and its metadata follows Stripe's
+limits less the package's own keys. Nothing here depends on DRF.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import MappingProxyType
+
+from . import money
+from .metadata import HOST_MAX_KEYS, MAX_KEY_LENGTH, MAX_VALUE_LENGTH, RESERVED_PREFIX
+
+
+class ChargeError(ValueError):
+    """A charge that cannot be made; ``field`` is ``"amount"``, ``"currency"`` or
+    ``"metadata"``, and the message says what is wrong in words a client may read."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Charge:
+    """An amount in major units, its currency, the same amount in Stripe's minor units, and
+    the host's metadata. Build it with ``Charge.of``."""
+
+    amount: Decimal
+    currency: str
+    minor_units: int
+    metadata: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @classmethod
+    def of(cls, amount: object, currency: object, metadata: object = None) -> Charge:
+        """Validate and build; ``ChargeError`` names the first field that is wrong.
+
+        ``amount`` is in major units: a ``Decimal``, an ``int`` or a decimal string, never a
+        ``float``. ``currency`` is an ISO 4217 code in any case. ``metadata`` is a mapping of
+        string keys to strings or numbers (or ``None``).
+        """
+        try:
+            code = money.normalize_currency(currency)
+        except money.MoneyError as exc:
+            raise ChargeError("currency", str(exc)) from exc
+        if isinstance(amount, (float, bool)) or not isinstance(amount, (Decimal, int, str)):
+            raise ChargeError(
+                "amount", f"amount is {type(amount).__name__}: a Decimal, an int or a decimal string is required"
+            )
+        try:
+            minor = money.to_minor_units(money.parse_amount(amount), code)
+        except money.MoneyError as exc:
+            raise ChargeError("amount", str(exc)) from exc
+        return cls(
+            amount=money.from_minor_units(minor, code),
+            currency=code,
+            minor_units=minor,
+            metadata=MappingProxyType(clean_metadata({} if metadata is None else metadata)),
+        )
+
+
+def clean_metadata(value: object) -> dict[str, str]:
+    """Stripe's metadata rules for the host's keys, values made strings; ``ChargeError``."""
+    if not isinstance(value, Mapping):
+        raise ChargeError("metadata", "Metadata must be a JSON object.")
+    if len(value) > HOST_MAX_KEYS:
+        raise ChargeError("metadata", f"Metadata can have at most {HOST_MAX_KEYS} keys.")
+    return {_key(key): _value(key, item) for key, item in value.items()}
+
+
+def _key(key: object) -> str:
+    if not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH:
+        raise ChargeError("metadata", f"Metadata keys must be 1 to {MAX_KEY_LENGTH} characters long.")
+    if "[" in key or "]" in key:
+        raise ChargeError("metadata", "Metadata keys cannot contain square brackets.")
+    if key.startswith(RESERVED_PREFIX):
+        raise ChargeError("metadata", f"Metadata keys starting with '{RESERVED_PREFIX}' are reserved.")
+    return key
+
+
+def _value(key: str, value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+        raise ChargeError("metadata", f"Metadata value for '{key}' must be a string or a number.")
+    text = str(value)
+    if len(text) > MAX_VALUE_LENGTH:
+        raise ChargeError("metadata", f"Metadata value for '{key}' is longer than {MAX_VALUE_LENGTH} characters.")
+    return text
