@@ -386,6 +386,18 @@ class FakeSimulator(BaseGateway):
     uses_stripe_keys = False
 
 
+class PlainGateway(BaseGateway):
+    """Declares neither flag: it inherits BaseGateway's (a real gateway with Stripe keys)."""
+
+
+def test_a_gateway_that_declares_no_flags_is_checked_as_a_stripe_gateway():
+    config = {"GATEWAY": f"{__name__}.PlainGateway", "STRIPE_WEBHOOK_SECRET": "whsec_a"}
+
+    assert ids(config, debug=False) == [
+        "apranova_payments.E001", "apranova_payments.E002", "apranova_payments.W004",
+    ]
+
+
 def test_the_simulator_is_not_warned_about_prices_it_never_charges():
     config = {"GATEWAY": f"{__name__}.FakeSimulator", "STRIPE_WEBHOOK_SECRET": "whsec_a"}
 

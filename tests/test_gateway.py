@@ -315,3 +315,18 @@ def test_stripe_error_json_never_reaches_the_exception_detail(stripe_mock):
         get_gateway().retrieve_payment_intent("pi_123")
 
     assert "sk_test" not in json.dumps(info.value.get_full_details())
+
+
+# -- the flags the system checks read --------------------------------------------------------------
+
+
+def test_base_gateway_declares_the_flags_the_checks_read():
+    from typing import get_type_hints
+
+    from django_apranova_payments.gateway import BaseGateway
+
+    assert (BaseGateway.is_simulator, BaseGateway.uses_stripe_keys) == (False, True)
+    assert {"is_simulator", "uses_stripe_keys"} <= set(vars(BaseGateway))
+    hints = get_type_hints(BaseGateway, include_extras=True)
+    assert str(hints["is_simulator"]) == str(hints["uses_stripe_keys"]) == "typing.ClassVar[bool]"
+    assert (StripeGateway.is_simulator, StripeGateway.uses_stripe_keys) == (False, True)

@@ -1,4 +1,5 @@
-"""conf.py: the APRANOVA_PAYMENTS dict, read lazily, with the seed's STRIPE_* fallback."""
+"""conf.py: the APRANOVA_PAYMENTS dict, read lazily, with the top-level STRIPE_* fallback
+(the names of the ApraNova LMS's original flow); the gateway instance cached by get_gateway()."""
 
 from __future__ import annotations
 
@@ -102,7 +103,7 @@ def test_nothing_is_written_into_the_hosts_settings():
     assert not hasattr(settings, "STRIPE_SECRET_KEY")
 
 
-# -- the seed's top-level names ---------------------------------------------------------------
+# -- the top-level STRIPE_* names -------------------------------------------------------------
 
 
 @override_settings(
@@ -145,6 +146,51 @@ def test_gateway_is_rebuilt_when_settings_change():
     with override_settings(APRANOVA_PAYMENTS=base(STRIPE_SECRET_KEY="sk_live_x", STRIPE_PUBLISHABLE_KEY="pk_live_x")):
         assert get_gateway().livemode is True
     assert get_gateway().livemode is False
+
+
+def test_get_gateway_builds_one_instance_and_keeps_it_across_unrelated_settings():
+    gateway = get_gateway()
+
+    assert get_gateway() is gateway
+    with override_settings(USE_I18N=False, STRIPE_TEST_WEBHOOK_SECRET="whsec_other"):
+        assert get_gateway() is gateway
+    assert get_gateway() is gateway
+
+
+@pytest.mark.parametrize("name", ["APRANOVA_PAYMENTS", "STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY",
+                                  "STRIPE_WEBHOOK_SECRET"])
+def test_get_gateway_is_rebuilt_when_a_setting_it_reads_changes(name):
+    gateway = get_gateway()
+    value = base() if name == "APRANOVA_PAYMENTS" else "x"
+
+    with override_settings(**{name: value}):
+        inside = get_gateway()
+        assert inside is not gateway and get_gateway() is inside
+    assert get_gateway() is not inside
+
+
+def test_a_top_level_key_reaches_the_cached_gateway():
+    with override_settings(APRANOVA_PAYMENTS={}, STRIPE_SECRET_KEY="sk_test_one"):
+        assert get_gateway().livemode is False
+        with override_settings(STRIPE_SECRET_KEY="sk_live_two"):
+            assert get_gateway().livemode is True
+        assert get_gateway().livemode is False
+
+
+def test_app_settings_hold_values_only():
+    get_gateway()
+
+    assert not hasattr(app_settings, "gateway")
+    assert not [value for value in vars(app_settings)["_cache"].values() if isinstance(value, BaseGateway)]
+
+
+def test_configured_is_the_hosts_dict_as_given():
+    assert app_settings.configured() is settings.APRANOVA_PAYMENTS
+    with override_settings(APRANOVA_PAYMENTS=None):
+        assert app_settings.configured() == {}
+    with override_settings(APRANOVA_PAYMENTS=[("STRIPE_SECRET_KEY", "sk_test_x")]), \
+            pytest.raises(ImproperlyConfigured, match="must be a dict"):
+        app_settings.configured()
 
 
 # -- webhook secrets -------------------------------------------------------------------------
@@ -386,7 +432,7 @@ SECRET_SETTINGS = {
         ({"THROTTLE_RATES": {"create": "x"}}, lambda: app_settings.THROTTLE_RATES, "_throttle_rates"),
         ({"STRIPE_WEBHOOK_SECRET": [WEBHOOK_SECRET_VALUE, Exploding()]},
          lambda: app_settings.webhook_secrets, "webhook_secrets"),
-        ({"GATEWAY": f"{__name__}.ExplodingGateway"}, lambda: app_settings.gateway, "ExplodingGateway"),
+        ({"GATEWAY": f"{__name__}.ExplodingGateway"}, get_gateway, "ExplodingGateway"),
     ],
     ids=["_load", "THROTTLE_RATES", "webhook_secrets", "gateway"],
 )

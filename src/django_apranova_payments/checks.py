@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
@@ -53,9 +53,9 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     gateway_class = imported.get("GATEWAY")
     if not _is_gateway_class(gateway_class):
         gateway_class = None  # E006/E008 said why; the key checks still run
-    if gateway_class is None or getattr(gateway_class, "uses_stripe_keys", True):
+    if gateway_class is None or gateway_class.uses_stripe_keys:
         messages += check_keys()
-    is_simulator = gateway_class is not None and getattr(gateway_class, "is_simulator", False)
+    is_simulator = gateway_class is not None and gateway_class.is_simulator
     if is_simulator and not settings.DEBUG:
         messages.append(Error(
             "The offline payment simulator is configured while DEBUG is False.",
@@ -81,7 +81,7 @@ def _import_dotted_paths(messages: list[CheckMessage]) -> dict[str, Any]:
     return imported
 
 
-def _is_gateway_class(value: Any) -> bool:
+def _is_gateway_class(value: Any) -> TypeGuard[type[BaseGateway]]:
     return isinstance(value, type) and issubclass(value, BaseGateway)
 
 
@@ -119,9 +119,10 @@ def _no_price_resolver() -> CheckMessage:
 def check_unknown_keys() -> list[CheckMessage]:
     """W003: a key the package does not know is ignored, so a typo would silently turn a
     protection off (``PRICE_RESOLVERS``: clients choose the price)."""
-    configured = getattr(settings, SETTINGS_NAME, None) or {}
-    if not isinstance(configured, Mapping):
-        return []  # reading any setting raises ImproperlyConfigured saying so
+    try:
+        configured = app_settings.configured()
+    except ImproperlyConfigured:
+        return []  # reading any setting raises it, saying so
     messages = [
         _unknown_key(_setting(key), key, DEFAULTS) for key in configured if key not in DEFAULTS
     ]

@@ -1,10 +1,11 @@
-"""Settings: one ``APRANOVA_PAYMENTS`` dict, read lazily.
+"""Settings: one ``APRANOVA_PAYMENTS`` dict, read lazily, and only here.
 
 ``app_settings.NAME`` looks the key up in ``settings.APRANOVA_PAYMENTS`` on first access,
 falls back to the top-level ``STRIPE_*`` names for the three Stripe keys, then to
-``DEFAULTS``. The cache is dropped whenever Django's ``setting_changed`` fires, so
+``DEFAULTS``. The values are cached until Django's ``setting_changed`` fires, so
 ``override_settings`` in tests works as expected. Nothing is ever written into the host's
-settings.
+settings. ``app_settings`` holds values only: the gateway instance built from ``GATEWAY``
+is cached by ``gateway.get_gateway()``.
 
 Functions that hold a secret in a local variable (the dict itself, a key, the webhook
 secrets) are ``sensitive_variables``, so Django's error reports show stars instead.
@@ -45,13 +46,15 @@ DEFAULTS: dict[str, Any] = {
     # Per-user DRF rates of the endpoints that call Stripe; None turns one off. A dict given
     # by the host is merged over this one, so it names only what it changes.
     "THROTTLE_RATES": {"create": "20/min", "update_status": "60/min", "cancel": "20/min", "refund": "20/min"},
-    # The offline simulator (GATEWAY = "django_apranova_payments.simulator.gateway.SimulatorGateway"):
-    # where it posts its signed webhook events (loopback only), and how long it waits.
+    # The offline simulator (GATEWAY = "django_apranova_payments.simulator.gateway.SimulatorGateway",
+    # app "django_apranova_payments.simulator"): where it posts its signed webhook events
+    # (loopback only), and how long it waits.
     "SIMULATOR_WEBHOOK_URL": None,
     "SIMULATOR_WEBHOOK_TIMEOUT": 5,
 }
 
-#: Keys that may also be given as top-level settings (the names the seed project used).
+#: Keys that may also be given as top-level settings (the names of the ApraNova LMS's
+#: original flow).
 TOP_LEVEL_FALLBACKS = ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET")
 
 #: Keys holding dotted paths that are imported on access.
@@ -59,7 +62,8 @@ IMPORT_STRINGS = ("PRICE_RESOLVER", "GATEWAY")
 
 
 class AppSettings:
-    """Attribute access to the package settings, cached until a setting changes."""
+    """Attribute access to the package settings, cached until a setting changes. The only
+    reader of ``settings.APRANOVA_PAYMENTS``."""
 
     def __init__(self) -> None:
         self._cache: dict[str, Any] = {}
@@ -72,10 +76,17 @@ class AppSettings:
         return self._cache[name]
 
     @sensitive_variables()
-    def _load(self, name: str) -> Any:
+    def configured(self) -> dict[str, Any]:
+        """The host's ``APRANOVA_PAYMENTS`` dict as given (``{}`` when unset), for the checks
+        that look at its keys; ``ImproperlyConfigured`` when it is not a dict."""
         user = getattr(settings, SETTINGS_NAME, None) or {}
         if not isinstance(user, dict):
             raise ImproperlyConfigured(f"settings.{SETTINGS_NAME} must be a dict.")
+        return user
+
+    @sensitive_variables()
+    def _load(self, name: str) -> Any:
+        user = self.configured()
         if name in user:
             value = user[name]
         elif name in TOP_LEVEL_FALLBACKS and getattr(settings, name, None) is not None:
@@ -105,14 +116,6 @@ class AppSettings:
             )
         return value
 
-    @property
-    @sensitive_variables()  # the gateway's constructor (and the Stripe client's) holds the key
-    def gateway(self) -> Any:
-        """An instance of the ``GATEWAY`` class, built on first use."""
-        if "_gateway" not in self._cache:
-            self._cache["_gateway"] = self.GATEWAY()
-        return self._cache["_gateway"]
-
     def clear(self) -> None:
         self._cache.clear()
 
@@ -131,7 +134,7 @@ class AppSettings:
 def _import(name: str, path: str) -> Any:
     try:
         return import_string(path)
-    except ImportError as exc:
+    except (ImportError, ImproperlyConfigured) as exc:  # e.g. the simulator's app not installed
         raise ImproperlyConfigured(
             f"{SETTINGS_NAME}[{name!r}] = {path!r} could not be imported: {exc}"
         ) from exc
@@ -176,7 +179,11 @@ def _is_rate(rate: Any) -> bool:
 app_settings = AppSettings()
 
 
+#: The Django settings the package's values are read from: a change to one drops the caches.
+WATCHED_SETTINGS = frozenset({SETTINGS_NAME, *TOP_LEVEL_FALLBACKS})
+
+
 @receiver(setting_changed)
 def _reload(*, setting: str, **kwargs: Any) -> None:
-    if setting in (SETTINGS_NAME, *TOP_LEVEL_FALLBACKS):
+    if setting in WATCHED_SETTINGS:
         app_settings.clear()

@@ -3,7 +3,8 @@
 A gateway turns three calls (create, retrieve, cancel a PaymentIntent) into
 ``PaymentIntentData`` values and turns every Stripe error into one of the package's own
 exceptions (``exceptions.GatewayError`` and its subclasses). The ``GATEWAY`` setting picks
-the class, so an offline simulator can stand in for Stripe.
+the class, so an offline simulator can stand in for Stripe; ``get_gateway()`` builds one
+instance of it and keeps it until a payments setting changes.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, ClassVar
 
 import stripe
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.views.decorators.debug import sensitive_variables
 
 from . import __version__, exceptions
-from .conf import app_settings
+from .conf import WATCHED_SETTINGS, app_settings
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +82,12 @@ class PaymentIntentData:
 
 class BaseGateway:
     """The interface every gateway implements."""
+
+    #: An offline stand-in that never moves money: refused with ``DEBUG`` off (check E005),
+    #: and not warned about a missing ``PRICE_RESOLVER`` (W004).
+    is_simulator: ClassVar[bool] = False
+    #: Whether it talks to Stripe with the configured keys (checks E001 to E003 and W002).
+    uses_stripe_keys: ClassVar[bool] = True
 
     @property
     def livemode(self) -> bool:
@@ -194,6 +203,22 @@ def configure_stripe() -> None:
     stripe.set_app_info(APP_INFO["name"], version=APP_INFO["version"], url=APP_INFO["url"])
 
 
+_gateway: BaseGateway | None = None
+
+
+@sensitive_variables()  # the gateway's constructor (and the Stripe client's) holds the key
 def get_gateway() -> BaseGateway:
-    """The configured gateway instance, built once per settings state."""
-    return cast(BaseGateway, app_settings.gateway)
+    """The configured gateway instance, built on first use and kept until a payments setting
+    changes (``setting_changed``, as ``override_settings`` sends it)."""
+    global _gateway
+    gateway = _gateway
+    if gateway is None:
+        gateway = _gateway = app_settings.GATEWAY()
+    return gateway
+
+
+@receiver(setting_changed)
+def _forget_gateway(*, setting: str, **kwargs: Any) -> None:
+    global _gateway
+    if setting in WATCHED_SETTINGS:
+        _gateway = None

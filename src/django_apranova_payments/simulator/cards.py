@@ -30,7 +30,7 @@ class TestCard:
         return " ".join(self.number[i:i + 4] for i in range(0, len(self.number), 4))
 
 
-#: The seed's test cards, plus Stripe's generic decline, keyed by number.
+#: The test cards of the ApraNova LMS's original flow, plus Stripe's generic decline, keyed by number.
 TEST_CARDS: dict[str, TestCard] = {
     card.number: card
     for card in (

@@ -7,9 +7,10 @@ each signed at send time with the first ``STRIPE_WEBHOOK_SECRET``, exactly as St
 (``t=…,v1=HMAC-SHA256(secret, "{t}.{body}")``), so the verified path of the real endpoint
 runs offline too.
 
-The target is ``APRANOVA_PAYMENTS["SIMULATOR_WEBHOOK_URL"]`` (unset: nothing is sent), and
-only a loopback address is accepted. A delivery is tried once with a short timeout; a lost
-one is logged, and ``update-status`` still brings the payment up to date, as with Stripe.
+The target is ``APRANOVA_PAYMENTS["SIMULATOR_WEBHOOK_URL"]`` (unset: nothing is sent), read
+through ``app_settings`` as every other setting is, and only a loopback address is
+accepted. A delivery is tried once with a short timeout (``SIMULATOR_WEBHOOK_TIMEOUT``); a
+lost one is logged, and ``update-status`` still brings the payment up to date, as with Stripe.
 
 With ``DEBUG`` off nothing is queued or posted (read at queue time and again at send time):
 the simulator never runs in production.
@@ -33,22 +34,10 @@ from django.conf import settings
 from django.db import transaction
 
 from .. import signing
-from ..conf import DEFAULTS, SETTINGS_NAME, STRIPE_API_VERSION, app_settings
+from ..conf import STRIPE_API_VERSION, app_settings
 from .models import SimulatedPaymentIntent
 
 logger = logging.getLogger(__name__)
-
-#: Setting keys of the simulator inside ``APRANOVA_PAYMENTS``.
-WEBHOOK_URL_SETTING = "SIMULATOR_WEBHOOK_URL"
-WEBHOOK_TIMEOUT_SETTING = "SIMULATOR_WEBHOOK_TIMEOUT"
-DEFAULT_TIMEOUT = 5.0
-
-
-def simulator_setting(name: str, default: Any = None) -> Any:
-    """A simulator key of ``APRANOVA_PAYMENTS``, read on every call (cheap, and always
-    current under ``override_settings``)."""
-    configured = getattr(settings, SETTINGS_NAME, None) or {}
-    return configured.get(name, DEFAULTS.get(name, default))
 
 
 def is_loopback_url(url: str) -> bool:
@@ -84,9 +73,9 @@ def send_event(intent: SimulatedPaymentIntent, event_type: str) -> None:
     if not settings.DEBUG:
         logger.error("DEBUG is False: simulator event %s for %s not sent", event_type, intent.intent_id)
         return
-    url = simulator_setting(WEBHOOK_URL_SETTING)
+    url = app_settings.SIMULATOR_WEBHOOK_URL
     if not url:
-        logger.debug("No %s: event %s for %s not sent", WEBHOOK_URL_SETTING, event_type, intent.intent_id)
+        logger.debug("No SIMULATOR_WEBHOOK_URL: event %s for %s not sent", event_type, intent.intent_id)
         return
     body = json.dumps(build_event(intent, event_type)).encode()
     transaction.on_commit(lambda: _dispatcher.submit(str(url), body))
@@ -99,7 +88,7 @@ def deliver(url: str, body: bytes) -> int | None:
         logger.error("DEBUG is False: simulator event %s not sent", event["id"])
         return None
     if not is_loopback_url(url):
-        logger.error("%s %r is not a loopback address; event %s not sent", WEBHOOK_URL_SETTING, url, event["id"])
+        logger.error("SIMULATOR_WEBHOOK_URL %r is not a loopback address; event %s not sent", url, event["id"])
         return None
     keys = signing.as_secrets(app_settings.webhook_secrets)
     if not keys:
@@ -108,7 +97,7 @@ def deliver(url: str, body: bytes) -> int | None:
     headers = {"Content-Type": "application/json; charset=utf-8",
                "Stripe-Signature": signing.signature_header(body, keys[0]),
                "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks; django-apranova-payments simulator)"}
-    timeout = float(simulator_setting(WEBHOOK_TIMEOUT_SETTING, DEFAULT_TIMEOUT))
+    timeout = float(app_settings.SIMULATOR_WEBHOOK_TIMEOUT)
     try:
         with requests.Session() as session:
             session.trust_env = False  # loopback: never through a proxy from the environment
