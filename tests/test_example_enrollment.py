@@ -70,3 +70,36 @@ def test_the_example_makes_its_simulator_webhook_secret_per_database_with_no_pub
     assert secrets[0] == secrets[1]  # every process serving one database signs and verifies alike
     assert secrets[2] != secrets[0]
     assert settings_secret({**example_env(first), "STRIPE_WEBHOOK_SECRET": "whsec_mine"}) == "whsec_mine"
+
+
+WIRING = """
+import sys
+import django
+django.setup()
+from django.apps import apps
+from django.urls import NoReverseMatch, reverse
+import example_site.urls  # noqa: F401
+try:
+    url = reverse("apranova_payments_simulator:js")
+except NoReverseMatch:
+    url = None
+imported = "django_apranova_payments.simulator" in sys.modules
+print(apps.is_installed("django_apranova_payments.simulator"), url, imported)
+"""
+
+
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [({}, "True /simulator/simulator.js True"),
+     ({"STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_PUBLISHABLE_KEY": "pk_test_x"}, "False None False")],
+    ids=["simulator", "stripe"],
+)
+def test_the_example_installs_the_simulator_app_and_urls_only_without_stripe_keys(tmp_path, keys, expected):
+    env = {**example_env(tmp_path), **keys}
+
+    result = subprocess.run(  # noqa: S603 - our own code
+        [sys.executable, "-c", WIRING], cwd=EXAMPLE, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected

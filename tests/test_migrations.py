@@ -1,20 +1,27 @@
-"""Every model change ships with its migration, whatever the host's DEFAULT_AUTO_FIELD."""
+"""Every model change ships with its migration, whatever the host's DEFAULT_AUTO_FIELD; the
+simulator's table lives in its own app, and pre-release installs upgrade cleanly."""
 
 from __future__ import annotations
 
+import ast
 import inspect
 import sys
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
-from django.db import models
+from django.db import connection, migrations, models
+from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 from django.test.utils import override_settings
+from django.utils import timezone
 
 from django_apranova_payments.models import Payment, WebhookEvent
+from django_apranova_payments.simulator.models import SimulatedPaymentIntent
+from tests.testapp.models import Member
 
 
 def makemigrations_check() -> str:
@@ -97,3 +104,152 @@ def test_0003_removes_client_secrets_from_stored_payloads():
 
     assert dirty.payload == {"data": {"object": {"id": "pi_1"}, "previous_attributes": [{"amount": 5}]}}
     assert clean.payload == {"data": {"object": {}}}
+
+
+# -- the simulator's own app, and the upgrade of pre-release installs ------------------------
+
+CORE, SIMULATOR = "apranova_payments", "apranova_simulator"
+OLD_TABLE, NEW_TABLE = "apranova_payments_simulatedpaymentintent", "apranova_simulator_simulatedpaymentintent"
+
+#: What the pre-release core 0002 created (before the simulator became an app of its own).
+PRE_RELEASE_0002 = migrations.CreateModel(
+    name="SimulatedPaymentIntent",
+    fields=[
+        ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False)),
+        ("intent_id", models.CharField(max_length=64, unique=True)),
+        ("client_secret", models.CharField(editable=False, max_length=128)),
+        ("amount", models.PositiveBigIntegerField()),
+        ("currency", models.CharField(max_length=3)),
+        ("status", models.CharField(default="requires_payment_method", max_length=32)),
+        ("metadata", models.JSONField(blank=True, default=dict)),
+        ("last_payment_error", models.JSONField(blank=True, null=True)),
+        ("card_brand", models.CharField(blank=True, max_length=20)),
+        ("card_last4", models.CharField(blank=True, max_length=4)),
+        ("cancellation_reason", models.CharField(blank=True, max_length=40)),
+        ("idempotency_key", models.CharField(blank=True, editable=False, max_length=255, null=True, unique=True)),
+        ("request_fingerprint", models.CharField(blank=True, editable=False, max_length=64)),
+        ("created_at", models.DateTimeField()),
+        ("updated_at", models.DateTimeField()),
+    ],
+)
+
+
+def migrate(*targets: tuple[str, str | None]) -> MigrationExecutor:
+    executor = MigrationExecutor(connection)
+    executor.migrate(list(targets))
+    return executor
+
+
+def migrate_to_latest() -> None:
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())  # the schema the rest of the suite expects
+
+
+def tables() -> set[str]:
+    with connection.cursor() as cursor:
+        return set(connection.introspection.table_names(cursor))
+
+
+def create_pre_release_table(executor: MigrationExecutor) -> Any:
+    """The table the pre-release core 0002 made, created as that migration did; its model."""
+    state = executor.loader.project_state((CORE, "0003_scrub_stored_client_secrets"))
+    before = state.clone()
+    PRE_RELEASE_0002.state_forwards(CORE, state)
+    with connection.schema_editor() as editor:
+        PRE_RELEASE_0002.database_forwards(CORE, editor, before, state)
+    return state.apps.get_model(CORE, "SimulatedPaymentIntent")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pre_release_install_upgrades_keeping_its_simulated_intents_and_dropping_the_old_table():
+    try:
+        executor = migrate((CORE, "0003_scrub_stored_client_secrets"), (SIMULATOR, None))
+        old_model = create_pre_release_table(executor)
+        now = timezone.now()
+        for n in (1, 2):
+            old_model.objects.create(
+                intent_id=f"pi_sim{n}", client_secret=f"pi_sim{n}_secret_x", amount=1999 * n, currency="inr",
+                status="succeeded", metadata={"course": str(n)}, card_brand="visa", card_last4="4242",
+                idempotency_key=f"key-{n}", request_fingerprint="f" * 64, created_at=now, updated_at=now,
+            )
+        member = Member.objects.create(username="kept")
+        payment = Payment.objects.create(user=member, stripe_payment_intent="pi_sim1", amount="19.99",
+                                         currency="inr", status="succeeded")
+        before = tables()
+        assert OLD_TABLE in before and NEW_TABLE not in before
+
+        migrate_to_latest()
+
+        assert tables() == before - {OLD_TABLE} | {NEW_TABLE}
+        copied = list(SimulatedPaymentIntent.objects.order_by("intent_id").values(
+            "intent_id", "client_secret", "amount", "currency", "status", "metadata", "idempotency_key"))
+        assert copied == [
+            {"intent_id": "pi_sim1", "client_secret": "pi_sim1_secret_x", "amount": 1999, "currency": "inr",
+             "status": "succeeded", "metadata": {"course": "1"}, "idempotency_key": "key-1"},
+            {"intent_id": "pi_sim2", "client_secret": "pi_sim2_secret_x", "amount": 3998, "currency": "inr",
+             "status": "succeeded", "metadata": {"course": "2"}, "idempotency_key": "key-2"},
+        ]
+        assert SimulatedPaymentIntent.objects.create(amount=50, currency="usd").pk  # ids go on from there
+        assert Payment.objects.get() == payment and Member.objects.get() == member
+    finally:
+        if OLD_TABLE in tables():
+            with connection.schema_editor() as editor:
+                editor.execute(f"DROP TABLE {editor.quote_name(OLD_TABLE)}")
+        migrate_to_latest()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_production_install_migrates_without_any_simulator_table():
+    production_apps = [app for app in settings.INSTALLED_APPS if app != "django_apranova_payments.simulator"]
+    try:
+        migrate((SIMULATOR, None), (CORE, None))
+        assert not [name for name in tables() if "simulat" in name]
+
+        with override_settings(INSTALLED_APPS=production_apps):
+            executor = MigrationExecutor(connection)
+            plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+            executor.migrate(executor.loader.graph.leaf_nodes())
+
+        assert [m.name for m, _ in plan if m.app_label == CORE] == [
+            "0001_initial", "0002_simulated_payment_intent", "0003_scrub_stored_client_secrets",
+            "0004_drop_simulated_payment_intent_table"]
+        assert not [m for m, _ in plan if m.app_label == SIMULATOR]
+        assert {"apranova_payments_payment", "apranova_payments_webhookevent"} <= tables()
+        assert not [name for name in tables() if "simulat" in name]
+    finally:
+        migrate_to_latest()
+
+
+def test_the_core_migrations_never_import_the_simulator():
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    imported = set()
+    for (app, _), migration in loader.disk_migrations.items():
+        if app == CORE:
+            for node in ast.walk(ast.parse(inspect.getsource(sys.modules[migration.__module__]))):
+                if isinstance(node, ast.Import):
+                    imported |= {alias.name for alias in node.names}
+                elif isinstance(node, ast.ImportFrom):
+                    imported.add(node.module or "")
+
+    assert "django.db" in imported  # the walk sees the imports
+    assert not [name for name in imported if "simulator" in name]
+    state = loader.project_state((CORE, "0003_scrub_stored_client_secrets"))
+    assert (CORE, "simulatedpaymentintent") not in state.models
+
+
+def test_the_simulator_is_an_app_of_its_own():
+    config = apps.get_app_config(SIMULATOR)
+
+    assert config.name == "django_apranova_payments.simulator"
+    assert config.default_auto_field == "django.db.models.BigAutoField"
+    assert SimulatedPaymentIntent._meta.app_label == SIMULATOR
+    assert SimulatedPaymentIntent._meta.db_table == NEW_TABLE
+    assert isinstance(SimulatedPaymentIntent._meta.pk, models.BigAutoField)
+    assert [model._meta.model_name for model in apps.get_app_config(CORE).get_models()] == ["payment", "webhookevent"]
+
+
+@pytest.mark.django_db
+def test_simulator_models_and_migrations_agree():
+    out = StringIO()
+    call_command("makemigrations", SIMULATOR, "--check", "--dry-run", stdout=out, stderr=out)
+    assert "No changes detected" in out.getvalue()

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 from typing import Any
 
 import pytest
+import requests
 import responses
 from django.core.cache import cache
 from django.core.checks import Error
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
+from django.test.utils import override_settings
 from django.urls import include, path, reverse
 
 from django_apranova_payments import checks, signals
@@ -26,7 +31,7 @@ from django_apranova_payments.models import Payment, WebhookEvent
 from django_apranova_payments.simulator import sender
 from django_apranova_payments.simulator.cards import InvalidCard, parse_card
 from django_apranova_payments.simulator.gateway import SimulatorGateway
-from django_apranova_payments.simulator.models import SimulatedPaymentIntent
+from django_apranova_payments.simulator.models import SimulatedPaymentIntent, require_installed
 
 SIMULATOR = "django_apranova_payments.simulator.gateway.SimulatorGateway"
 SECRET = "whsec_simulator_suite"
@@ -689,3 +694,71 @@ def test_with_debug_off_the_sender_posts_nothing(db, settings, django_capture_on
 
 def test_simulator_table_exists(db):
     assert SimulatedPaymentIntent._meta.db_table in connection.introspection.table_names()
+
+
+@pytest.mark.parametrize(("configured", "expected"), [(None, 5.0), (0.25, 0.25)])
+def test_the_sender_reads_its_timeout_through_app_settings(settings, monkeypatch, configured, expected):
+    if configured is not None:
+        settings.APRANOVA_PAYMENTS = {**settings.APRANOVA_PAYMENTS, "SIMULATOR_WEBHOOK_TIMEOUT": configured}
+    seen: dict[str, Any] = {}
+
+    def post(self: Any, url: str, **kwargs: Any) -> Any:
+        seen.update(kwargs)
+        raise requests.ConnectionError("not sent")
+
+    monkeypatch.setattr(requests.Session, "post", post)
+    body = json.dumps({"id": "evt_1", "type": "payment_intent.created", "data": {"object": {"id": "pi_1"}}}).encode()
+
+    assert sender.deliver(HOOK_URL, body) is None
+    assert seen["timeout"] == expected
+
+
+# -- the simulator is an app of its own ----------------------------------------------------------------
+
+PRODUCTION_INSTALL = """
+import django
+from django.conf import settings
+
+settings.configure(
+    DEBUG=True, SECRET_KEY="x", USE_TZ=True, ROOT_URLCONF="django_apranova_payments.urls",
+    INSTALLED_APPS=["django.contrib.auth", "django.contrib.contenttypes", "rest_framework",
+                    "django_apranova_payments"],
+    DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+    APRANOVA_PAYMENTS={"GATEWAY": "django_apranova_payments.simulator.gateway.SimulatorGateway",
+                       "STRIPE_WEBHOOK_SECRET": "whsec_x"},
+)
+django.setup()
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+from django_apranova_payments.gateway import get_gateway
+
+for message in checks.run_checks():
+    print("CHECK", message.id, message.msg)
+try:
+    get_gateway()
+except ImproperlyConfigured as exc:
+    print("RAISED", exc)
+"""
+
+
+def test_the_simulator_gateway_without_its_app_is_refused_naming_installed_apps():
+    result = subprocess.run(  # noqa: S603 - our own code
+        [sys.executable, "-c", PRODUCTION_INSTALL], capture_output=True, text=True, timeout=60, check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    raised = [line for line in lines if line.startswith("RAISED")]
+    checked = [line for line in lines if line.startswith("CHECK apranova_payments.E006")]
+    assert len(raised) == 1 and len(checked) == 1, result.stdout
+    for line in (*raised, *checked):
+        assert "'django_apranova_payments.simulator' is not in INSTALLED_APPS" in line
+        assert "'GATEWAY'" in line
+
+
+def test_require_installed_names_the_app_when_it_is_left_out(settings):
+    production_apps = [app for app in settings.INSTALLED_APPS if app != "django_apranova_payments.simulator"]
+
+    require_installed()  # installed in the suite
+    with override_settings(INSTALLED_APPS=production_apps), pytest.raises(ImproperlyConfigured, match="INSTALLED_APPS"):
+        require_installed()

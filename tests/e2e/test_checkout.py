@@ -1,5 +1,6 @@
-"""The three card journeys of the seed, in a real browser against the example project
-(offline simulator). Each journey buys a different course, so they are independent."""
+"""The three card journeys of the ApraNova LMS's original flow, in a real browser against the
+example project (offline simulator). Each journey buys a different course, so they are
+independent."""
 
 from __future__ import annotations
 
@@ -95,7 +96,7 @@ def test_pay_with_4242_and_see_the_enrollment(page, example_server):
     screenshot(page, "a-4242-succeeds")
     expect_one_paid_enrollment(example_server, title)
     [(_intent, _status, amount)] = course_payments(example_server, title)
-    assert amount in ("19.99", "19.990000")  # the server's price, exact (the seed's float code charged 19.98)
+    assert amount in ("19.99", "19.990000")  # the server's price, exact (the original flow's float code charged 19.98)
 
 
 def test_9995_is_declined_then_a_retry_with_4242_enrolls_once(page, example_server):

@@ -32,6 +32,8 @@ PACKAGE = "django_apranova_payments"
 SOURCE = ROOT / "src" / PACKAGE
 REQUIRED_IN_WHEEL = [
     "migrations/__init__.py", "migrations/0001_initial.py", "py.typed", "testing/__init__.py",
+    "simulator/apps.py", "simulator/migrations/__init__.py", "simulator/migrations/0001_initial.py",
+    "simulator/static/simulator.js", "simulator/templates/authenticate.html",
 ]
 
 

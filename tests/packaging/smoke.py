@@ -5,7 +5,9 @@ throwaway project into the current directory, the way a new user following the t
 would: a custom user model, the package's URLs under a prefix of the project's own, an
 enrollment receiver (in an app of its own) imported from ``AppConfig.ready()``. Then it migrates, runs the system
 checks, takes a payment through the API against ``StripeMock`` and delivers the signed
-``payment_intent.succeeded`` webhook twice.
+``payment_intent.succeeded`` webhook twice. The project is a production install: without the
+offline simulator's app, it has no simulator table, URL or import, and a ``GATEWAY`` naming
+the simulator is refused with a message that names ``INSTALLED_APPS``.
 """
 
 from __future__ import annotations
@@ -176,6 +178,8 @@ def main() -> None:
     call_command("check", fail_level="WARNING")
 
     take_a_payment()
+    no_simulator_anywhere()
+    simulator_gateway_needs_its_app()
     print("smoke test OK")
 
 
@@ -218,6 +222,54 @@ def take_a_payment() -> None:
         check(detail.json()["status"] == "succeeded", detail.content)
     check(Enrollment.objects.filter(user=learner, course_id="42").count() == 1, "enrollment not granted once")
     print(f"payment {payment.stripe_payment_intent}: created, succeeded by webhook, enrollment granted once")
+
+
+SIMULATOR = "django_apranova_payments.simulator"
+
+
+def no_simulator_anywhere() -> None:
+    """After a payment and its webhook: no simulator module, app, table or URL."""
+    from django.apps import apps
+    from django.db import connection
+    from django.urls import NoReverseMatch, reverse
+
+    imported = sorted(name for name in sys.modules if name == SIMULATOR or name.startswith(f"{SIMULATOR}."))
+    check(not imported, f"a production install imported {imported}")
+    check(not apps.is_installed(SIMULATOR), "the simulator app is installed")
+    check("apranova_simulator" not in {config.label for config in apps.get_app_configs()}, "simulator label")
+    tables = connection.introspection.table_names()
+    check("apranova_payments_payment" in tables, f"tables: {tables}")
+    check(not [name for name in tables if "simulat" in name], f"simulator tables: {tables}")
+    try:
+        reverse("apranova_payments_simulator:js")
+    except NoReverseMatch:
+        pass
+    else:
+        raise SystemExit("smoke test FAILED: a simulator URL resolves")
+    print("production install: no simulator module, app, table or URL")
+
+
+def simulator_gateway_needs_its_app() -> None:
+    """``GATEWAY`` set to the simulator without its app: a clear error, at run time and in
+    ``manage.py check``."""
+    from django.conf import settings
+    from django.core import checks
+    from django.core.exceptions import ImproperlyConfigured
+    from django.test.utils import override_settings
+
+    from django_apranova_payments.gateway import get_gateway
+
+    config = {**settings.APRANOVA_PAYMENTS, "GATEWAY": f"{SIMULATOR}.gateway.SimulatorGateway"}
+    with override_settings(APRANOVA_PAYMENTS=config, DEBUG=True):
+        try:
+            get_gateway()
+        except ImproperlyConfigured as exc:
+            check("INSTALLED_APPS" in str(exc) and SIMULATOR in str(exc), f"unclear error: {exc}")
+        else:
+            raise SystemExit("smoke test FAILED: the simulator gateway ran without its app")
+        errors = [m for m in checks.run_checks() if m.id == "apranova_payments.E006"]
+        check(len(errors) == 1 and "INSTALLED_APPS" in errors[0].msg, f"check said {errors}")
+    print("simulator gateway without its app: ImproperlyConfigured and E006 name INSTALLED_APPS")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ from django.db import transaction
 
 from courses.models import Course
 
-#: (slug, title, price, currency, description). 19.99 is the seed's float bug: 1999 cents here.
+#: (slug, title, price, currency, description). 19.99 is where the original flow's
+#: float arithmetic charged 1998 cents; 1999 here.
 DEMO_COURSES = [
     ("full-stack-web-development", "Full-Stack Web Development", "999.00", "usd",
      "Django, REST APIs and a modern front end, from the first model to deployment."),
