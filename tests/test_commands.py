@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from django_apranova_payments import signals
 from django_apranova_payments.models import Payment, WebhookEvent
-from django_apranova_payments.testing import build_event, build_payment_intent, post_event
+from django_apranova_payments.testing import build_event, build_payment_intent, capture_signals, post_event
 from tests.factories import PaymentFactory
 
 
@@ -42,13 +42,9 @@ def failed_event(client, payment):
 
 
 def test_replay_failed_events_processes_them_once(failed_event, payment):
-    succeeded = []
-    signals.payment_succeeded.connect(receiver := lambda **kw: succeeded.append(kw["payment"].pk))
-    try:
+    with capture_signals() as sent:
         out, _ = run("apranova_replay_events", "--failed")
         again, _ = run("apranova_replay_events", "--failed")
-    finally:
-        signals.payment_succeeded.disconnect(receiver)
 
     payment.refresh_from_db()
     failed_event.refresh_from_db()
@@ -57,21 +53,17 @@ def test_replay_failed_events_processes_them_once(failed_event, payment):
     assert f"[1/1] {failed_event.stripe_id} payment_intent.succeeded: processed" in out
     assert "Replayed 1 event(s): 1 processed." in out
     assert "No stored events match." in again
-    assert succeeded == [payment.pk]
+    assert [kw["payment"].pk for kw in sent.of("payment_succeeded")] == [payment.pk]
 
 
 def test_replay_by_id_of_a_processed_event_changes_nothing(client, payment):
     event = build_event(payment, "payment_intent.succeeded")
     post_event(client, event)
-    received = []
-    signals.webhook_event_received.connect(receiver := lambda **kw: received.append(kw))
-    try:
+    with capture_signals() as sent:
         out, _ = run("apranova_replay_events", "--id", event["id"])
-    finally:
-        signals.webhook_event_received.disconnect(receiver)
 
     assert "processed" in out
-    assert received == []
+    assert sent.of("webhook_event_received") == []
     payment.refresh_from_db()
     assert payment.status == "succeeded"
 
@@ -126,16 +118,12 @@ def test_reconcile_applies_what_stripe_says(user, stripe_mock):
     PaymentFactory(user=user)  # recently updated: left alone
     stale(PaymentFactory(user=user, status="succeeded"))  # final: left alone
     stripe_mock.intents[stuck.stripe_payment_intent] = build_payment_intent(stuck, "succeeded")
-    succeeded = []
-    signals.payment_succeeded.connect(receiver := lambda **kw: succeeded.append(kw["payment"].pk))
-    try:
+    with capture_signals() as sent:
         out, _ = run("apranova_reconcile", "--older-than", "30")
-    finally:
-        signals.payment_succeeded.disconnect(receiver)
 
     stuck.refresh_from_db()
     assert stuck.status == "succeeded"
-    assert succeeded == [stuck.pk]
+    assert [kw["payment"].pk for kw in sent.of("payment_succeeded")] == [stuck.pk]
     assert f"[1/1] {stuck.stripe_payment_intent}: pending -> succeeded" in out
     assert "Checked 1 payment(s): changed 1, unchanged 0, errors 0." in out
     assert [c["url"] for c in stripe_mock.calls] == [

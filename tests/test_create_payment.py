@@ -13,7 +13,6 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 from rest_framework.exceptions import ValidationError
 
-from django_apranova_payments import signals
 from django_apranova_payments.models import Payment
 
 URL = reverse("apranova_payments:create-payment")
@@ -175,18 +174,11 @@ def test_anonymous_is_refused_even_with_allow_any(client, db, stripe_mock):
     assert stripe_mock.calls == []
 
 
-def test_payment_created_signal_fires_once(api, stripe_mock):
-    received = []
+def test_payment_created_signal_fires_once(api, stripe_mock, captured_signals):
+    response = create(api, {"amount": "10.00"})
 
-    def receiver(sender, payment, event, **kwargs):
-        received.append((sender, payment.stripe_payment_intent, event))
-
-    signals.payment_created.connect(receiver)
-    try:
-        response = create(api, {"amount": "10.00"})
-    finally:
-        signals.payment_created.disconnect(receiver)
-
+    received = [(kw["sender"], kw["payment"].stripe_payment_intent, kw["event"])
+                for kw in captured_signals.of("payment_created")]
     assert received == [(Payment, response.json()["paymentIntent"], None)]
 
 

@@ -13,7 +13,6 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from django_apranova_payments import signals
 from django_apranova_payments.models import Payment
 from django_apranova_payments.testing import build_payment_intent
 from tests.factories import PaymentFactory
@@ -73,18 +72,6 @@ def other_api(other_user: Any) -> APIClient:
     client = APIClient()
     client.force_authenticate(other_user)
     return client
-
-
-@pytest.fixture
-def canceled_log() -> Any:
-    log: list[dict[str, Any]] = []
-
-    def receiver(sender: Any, **kwargs: Any) -> None:
-        log.append({"sender": sender, **kwargs})
-
-    signals.payment_canceled.connect(receiver, weak=False)
-    yield log
-    signals.payment_canceled.disconnect(receiver)
 
 
 # -- payment-list --------------------------------------------------------------------------
@@ -267,7 +254,7 @@ def test_detail_of_a_non_payment_intent_id_is_404(api, payment):
 # -- payment-cancel ------------------------------------------------------------------------
 
 
-def test_cancel_pending_payment_cancels_at_stripe(api, payment, stripe_mock, canceled_log):
+def test_cancel_pending_payment_cancels_at_stripe(api, payment, stripe_mock, captured_signals):
     at_stripe(stripe_mock, payment)
 
     response = api.post(cancel_url(payment))
@@ -277,11 +264,12 @@ def test_cancel_pending_payment_cancels_at_stripe(api, payment, stripe_mock, can
     assert Payment.objects.get(pk=payment.pk).status == "canceled"
     assert stripe_mock.intents[payment.stripe_payment_intent]["status"] == "canceled"
     assert [call["action"] for call in stripe_mock.calls] == ["cancel"]
-    assert len(canceled_log) == 1
-    assert canceled_log[0]["sender"] is Payment and canceled_log[0]["event"] is None
+    assert captured_signals.count("payment_canceled") == 1
+    (canceled,) = captured_signals.of("payment_canceled")
+    assert canceled["sender"] is Payment and canceled["event"] is None
 
 
-def test_cancel_failed_payment_is_allowed(api, user, stripe_mock, canceled_log):
+def test_cancel_failed_payment_is_allowed(api, user, stripe_mock, captured_signals):
     payment = PaymentFactory(user=user, status="failed", failure_code="card_declined")
     at_stripe(stripe_mock, payment)
 
@@ -290,10 +278,10 @@ def test_cancel_failed_payment_is_allowed(api, user, stripe_mock, canceled_log):
     assert response.status_code == 200
     assert response.json()["status"] == "canceled"
     assert response.json()["failureCode"] is None
-    assert len(canceled_log) == 1
+    assert captured_signals.count("payment_canceled") == 1
 
 
-def test_cancel_succeeded_payment_is_409_without_calling_stripe(api, user, stripe_mock, canceled_log):
+def test_cancel_succeeded_payment_is_409_without_calling_stripe(api, user, stripe_mock, captured_signals):
     payment = PaymentFactory(user=user, status="succeeded", stripe_status="succeeded")
     at_stripe(stripe_mock, payment, "succeeded")
 
@@ -302,12 +290,12 @@ def test_cancel_succeeded_payment_is_409_without_calling_stripe(api, user, strip
     assert response.status_code == 409
     assert stripe_mock.calls == []
     assert Payment.objects.get(pk=payment.pk).status == "succeeded"
-    assert canceled_log == []
+    assert captured_signals.of("payment_canceled") == []
 
 
 @pytest.mark.parametrize("stripe_status", ["processing", "succeeded"])
 def test_cancel_refused_by_stripe_is_409_and_the_row_catches_up(
-    api, payment, stripe_mock, canceled_log, stripe_status
+    api, payment, stripe_mock, captured_signals, stripe_status
 ):
     at_stripe(stripe_mock, payment, stripe_status)
 
@@ -318,10 +306,10 @@ def test_cancel_refused_by_stripe_is_409_and_the_row_catches_up(
     payment.refresh_from_db()
     assert payment.status == stripe_status
     assert [call["action"] for call in stripe_mock.calls] == ["cancel", "retrieve"]
-    assert canceled_log == []
+    assert captured_signals.of("payment_canceled") == []
 
 
-def test_cancel_of_a_payment_already_canceled_at_stripe_is_200(api, payment, stripe_mock, canceled_log):
+def test_cancel_of_a_payment_already_canceled_at_stripe_is_200(api, payment, stripe_mock, captured_signals):
     at_stripe(stripe_mock, payment, "canceled")
 
     response = api.post(cancel_url(payment))
@@ -329,10 +317,10 @@ def test_cancel_of_a_payment_already_canceled_at_stripe_is_200(api, payment, str
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "canceled"
     assert Payment.objects.get(pk=payment.pk).status == "canceled"
-    assert len(canceled_log) == 1
+    assert captured_signals.count("payment_canceled") == 1
 
 
-def test_cancel_twice_is_idempotent(api, payment, stripe_mock, canceled_log):
+def test_cancel_twice_is_idempotent(api, payment, stripe_mock, captured_signals):
     at_stripe(stripe_mock, payment)
 
     first = api.post(cancel_url(payment))
@@ -341,7 +329,7 @@ def test_cancel_twice_is_idempotent(api, payment, stripe_mock, canceled_log):
     assert first.status_code == second.status_code == 200
     assert second.json()["status"] == "canceled"
     assert len(stripe_mock.calls_to("cancel")) == 1
-    assert len(canceled_log) == 1
+    assert captured_signals.count("payment_canceled") == 1
 
 
 def test_cancel_of_another_users_payment_is_404(api, other_user, stripe_mock):

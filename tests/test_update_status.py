@@ -9,7 +9,6 @@ import pytest
 import requests
 from django.urls import reverse
 
-from django_apranova_payments import signals
 from django_apranova_payments.models import Payment
 from django_apranova_payments.testing import build_payment_intent
 from tests.factories import PaymentFactory
@@ -27,23 +26,6 @@ def at_stripe(stripe_mock: Any, payment: Payment, status: str = "requires_paymen
     intent["client_secret"] = f"{payment.stripe_payment_intent}_secret_abc"
     stripe_mock.intents[payment.stripe_payment_intent] = intent
     return intent
-
-
-@pytest.fixture
-def signal_log() -> Any:
-    """Every payment signal sent during the test, as ``(signal name, kwargs)``."""
-    log: list[tuple[str, dict[str, Any]]] = []
-    names = ["payment_status_changed", "payment_processing", "payment_succeeded",
-             "payment_failed", "payment_canceled"]
-    receivers = []
-    for name in names:
-        def receiver(sender: Any, _name: str = name, **kwargs: Any) -> None:
-            log.append((_name, {"sender": sender, **kwargs}))
-        getattr(signals, name).connect(receiver, weak=False)
-        receivers.append((name, receiver))
-    yield log
-    for name, receiver in receivers:
-        getattr(signals, name).disconnect(receiver)
 
 
 def test_pending_payment_becomes_succeeded_when_stripe_says_so(api, payment, stripe_mock):
@@ -219,13 +201,13 @@ def test_payment_intent_missing_at_stripe_is_a_client_error_not_a_crash(api, pay
     assert Payment.objects.get(pk=payment.pk).status == "pending"
 
 
-def test_success_fires_status_changed_and_succeeded_once_with_no_event(api, payment, stripe_mock, signal_log):
+def test_success_fires_status_changed_and_succeeded_once_with_no_event(api, payment, stripe_mock, captured_signals):
     at_stripe(stripe_mock, payment, "succeeded")
 
     update(api, {"paymentIntent": payment.stripe_payment_intent})
 
-    assert [name for name, _ in signal_log] == ["payment_status_changed", "payment_succeeded"]
-    changed, succeeded = (kwargs for _, kwargs in signal_log)
+    assert captured_signals.names() == ["payment_status_changed", "payment_succeeded"]
+    changed, succeeded = (sent.kwargs for sent in captured_signals)
     assert changed["sender"] is Payment and succeeded["sender"] is Payment
     assert changed["old_status"] == "pending" and changed["new_status"] == "succeeded"
     assert changed["event"] is None and succeeded["event"] is None
@@ -233,15 +215,15 @@ def test_success_fires_status_changed_and_succeeded_once_with_no_event(api, paym
     assert succeeded["payment"].status == "succeeded"
 
 
-def test_calling_update_status_twice_fires_nothing_the_second_time(api, payment, stripe_mock, signal_log):
+def test_calling_update_status_twice_fires_nothing_the_second_time(api, payment, stripe_mock, captured_signals):
     at_stripe(stripe_mock, payment, "succeeded")
     update(api, {"paymentIntent": payment.stripe_payment_intent})
-    signal_log.clear()
+    captured_signals.clear()
 
     response = update(api, {"paymentIntent": payment.stripe_payment_intent})
 
     assert response.status_code == 200 and response.json()["status"] == "succeeded"
-    assert signal_log == []
+    assert captured_signals.names() == []
     assert len(stripe_mock.calls_to("retrieve")) == 1  # the second answer came from the database
 
 
@@ -287,37 +269,38 @@ def test_a_final_payment_of_another_user_is_still_404(api, other_user, stripe_mo
     assert stripe_mock.calls == []
 
 
-def test_failure_fires_payment_failed_once(api, payment, stripe_mock, signal_log):
+def test_failure_fires_payment_failed_once(api, payment, stripe_mock, captured_signals):
     at_stripe(stripe_mock, payment, failure_code="card_declined")
 
     update(api, {"paymentIntent": payment.stripe_payment_intent})
     update(api, {"paymentIntent": payment.stripe_payment_intent})
 
-    assert [name for name, _ in signal_log] == ["payment_status_changed", "payment_failed"]
-    assert signal_log[1][1]["payment"].failure_code == "card_declined"
+    assert captured_signals.names() == ["payment_status_changed", "payment_failed"]
+    assert captured_signals.of("payment_failed")[0]["payment"].failure_code == "card_declined"
 
 
-def test_processing_then_succeeded_fires_each_transition_once(api, payment, stripe_mock, signal_log):
+def test_processing_then_succeeded_fires_each_transition_once(api, payment, stripe_mock, captured_signals):
     at_stripe(stripe_mock, payment, "processing")
     update(api, {"paymentIntent": payment.stripe_payment_intent})
     stripe_mock.set_status(payment.stripe_payment_intent, "succeeded")
     update(api, {"paymentIntent": payment.stripe_payment_intent})
 
-    assert [name for name, _ in signal_log] == [
+    assert captured_signals.names() == [
         "payment_status_changed", "payment_processing", "payment_status_changed", "payment_succeeded",
     ]
-    assert [(kw["old_status"], kw["new_status"]) for name, kw in signal_log
-            if name == "payment_status_changed"] == [("pending", "processing"), ("processing", "succeeded")]
+    assert [(kw["old_status"], kw["new_status"]) for kw in captured_signals.of("payment_status_changed")] == [
+        ("pending", "processing"), ("processing", "succeeded"),
+    ]
 
 
-def test_amount_mismatch_at_stripe_is_not_applied(api, payment, stripe_mock, signal_log):
+def test_amount_mismatch_at_stripe_is_not_applied(api, payment, stripe_mock, captured_signals):
     at_stripe(stripe_mock, payment, "succeeded", amount=50)
 
     response = update(api, {"paymentIntent": payment.stripe_payment_intent})
 
     assert response.status_code == 200
     assert response.json()["status"] == "pending"
-    assert signal_log == []
+    assert captured_signals.names() == []
 
 
 def test_response_never_contains_the_client_secret_or_the_secret_key(api, payment, stripe_mock):

@@ -10,7 +10,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from django_apranova_payments import signals
 from django_apranova_payments.models import Payment
 from django_apranova_payments.testing import build_event, post_event
 from tests.factories import PaymentFactory
@@ -24,15 +23,16 @@ def events_for(payment: Payment, types: list[str]) -> list[dict]:
 
 
 @pytest.fixture
-def transitions():
-    seen: list[tuple[str, str, str]] = []
+def transitions(captured_signals):
+    """``transitions()``: the status changes signalled so far, as (PaymentIntent id, old, new)."""
 
-    def receiver(sender, payment, old_status, new_status, event, **kwargs):
-        seen.append((payment.stripe_payment_intent, old_status, new_status))
+    def signalled() -> list[tuple[str, str, str]]:
+        return [
+            (changed["payment"].stripe_payment_intent, changed["old_status"], changed["new_status"])
+            for changed in captured_signals.of("payment_status_changed")
+        ]
 
-    signals.payment_status_changed.connect(receiver)
-    yield seen
-    signals.payment_status_changed.disconnect(receiver)
+    return signalled
 
 
 SEQUENCES = [
@@ -63,7 +63,7 @@ def test_every_permutation_ends_in_the_final_state(client, user, transitions, na
         assert payment.status == final, (order, payment.status)
         # One signal per real transition: the signalled moves chain into each other and
         # end at the final status; a terminal status is entered once.
-        chain = [t[1:] for t in transitions if t[0] == payment.stripe_payment_intent]
+        chain = [t[1:] for t in transitions() if t[0] == payment.stripe_payment_intent]
         assert all(a[1] == b[0] for a, b in itertools.pairwise(chain)), (order, chain)
         assert (chain[-1][1] if chain else "pending") == final
         assert all(old != new for old, new in chain)
@@ -80,7 +80,7 @@ def test_late_processing_after_succeeded_is_ignored(client, payment, transitions
     payment.refresh_from_db()
     assert payment.status == "succeeded"
     assert response.json()["outcome"] == "ignored"
-    assert transitions == [(payment.stripe_payment_intent, "pending", "succeeded")]
+    assert transitions() == [(payment.stripe_payment_intent, "pending", "succeeded")]
 
 
 def test_succeeded_after_a_failed_attempt_is_applied(client, payment, transitions):
@@ -91,7 +91,7 @@ def test_succeeded_after_a_failed_attempt_is_applied(client, payment, transition
 
     payment.refresh_from_db()
     assert payment.status == "succeeded" and payment.failure_code == ""
-    assert [t[1:] for t in transitions] == [("pending", "failed"), ("failed", "succeeded")]
+    assert [t[1:] for t in transitions()] == [("pending", "failed"), ("failed", "succeeded")]
 
 
 def test_canceled_is_terminal(client, payment):
@@ -121,7 +121,7 @@ def test_update_status_and_webhook_together_fire_one_signal(api, client, payment
     api.post(reverse("apranova_payments:update-status"), {"paymentIntent": payment.stripe_payment_intent},
              format="json")
 
-    assert transitions == [(payment.stripe_payment_intent, "pending", "succeeded")]
+    assert transitions() == [(payment.stripe_payment_intent, "pending", "succeeded")]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -14,7 +14,13 @@ from django.urls import reverse
 
 from django_apranova_payments import signals
 from django_apranova_payments.models import Payment, WebhookEvent
-from django_apranova_payments.testing import build_event, build_payment_intent, post_event, sign_payload
+from django_apranova_payments.testing import (
+    build_event,
+    build_payment_intent,
+    capture_signals,
+    post_event,
+    sign_payload,
+)
 from tests.factories import PaymentFactory
 
 URL = reverse("apranova_payments:webhook")
@@ -25,40 +31,6 @@ SECRET = settings.STRIPE_TEST_WEBHOOK_SECRET
 def csrf_client() -> Client:
     """Stripe sends no CSRF token; the endpoint must not ask for one."""
     return Client(enforce_csrf_checks=True)
-
-
-class SignalLog:
-    """Collects every package signal as (signal name, payment intent or event id)."""
-
-    NAMES = [
-        "payment_created", "payment_status_changed", "payment_processing", "payment_succeeded",
-        "payment_failed", "payment_canceled", "webhook_event_received",
-    ]
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
-        self._receivers = []
-        for name in self.NAMES:
-            def receiver(sender: Any, _name: str = name, **kwargs: Any) -> None:
-                assert sender is Payment
-                subject = kwargs.get("payment")
-                self.sent.append((_name, subject.stripe_payment_intent if subject else kwargs["event"]["id"]))
-            getattr(signals, name).connect(receiver, weak=False)
-            self._receivers.append((name, receiver))
-
-    def names(self) -> list[str]:
-        return [name for name, _ in self.sent]
-
-    def disconnect(self) -> None:
-        for name, receiver in self._receivers:
-            getattr(signals, name).disconnect(receiver)
-
-
-@pytest.fixture
-def signal_log():
-    log = SignalLog()
-    yield log
-    log.disconnect()
 
 
 def post_raw(client: Client, body: bytes, signature: str | None, **extra: Any) -> Any:
@@ -82,14 +54,14 @@ def post_raw(client: Client, body: bytes, signature: str | None, **extra: Any) -
         f"t={int(time.time())},v1={'0' * 64}",
     ],
 )
-def test_missing_or_bad_signature_is_400_and_stores_nothing(csrf_client, payment, signature, signal_log):
+def test_missing_or_bad_signature_is_400_and_stores_nothing(csrf_client, payment, signature, captured_signals):
     body = json.dumps(build_event(payment)).encode()
 
     response = post_raw(csrf_client, body, signature)
 
     assert response.status_code == 400
     assert not WebhookEvent.objects.exists()
-    assert signal_log.sent == []
+    assert captured_signals.names() == []
 
 
 def test_wrong_secret_is_400(csrf_client, payment):
@@ -179,7 +151,7 @@ def test_no_webhook_secret_configured_refuses_everything(csrf_client, payment):
 # -- stored and answered 200 ------------------------------------------------------------------
 
 
-def test_succeeded_event_moves_the_payment_and_fires_signals_once(csrf_client, payment, signal_log):
+def test_succeeded_event_moves_the_payment_and_fires_signals_once(csrf_client, payment, captured_signals):
     event = build_event(payment, "payment_intent.succeeded")
 
     response = post_event(csrf_client, event)
@@ -188,7 +160,8 @@ def test_succeeded_event_moves_the_payment_and_fires_signals_once(csrf_client, p
     assert response.json() == {"received": True, "outcome": "processed"}
     payment.refresh_from_db()
     assert payment.status == "succeeded" and payment.succeeded_at is not None
-    assert signal_log.names() == ["webhook_event_received", "payment_status_changed", "payment_succeeded"]
+    assert captured_signals.names() == ["webhook_event_received", "payment_status_changed", "payment_succeeded"]
+    assert all(sent.sender is Payment for sent in captured_signals)
     stored = WebhookEvent.objects.get()
     assert (stored.stripe_id, stored.type, stored.outcome, stored.attempts) == (
         event["id"], "payment_intent.succeeded", "processed", 1)
@@ -197,7 +170,7 @@ def test_succeeded_event_moves_the_payment_and_fires_signals_once(csrf_client, p
     assert stored.api_version == event["api_version"] and stored.livemode is False
 
 
-def test_duplicate_event_fires_signal_once_and_stores_nothing_new(csrf_client, payment, signal_log):
+def test_duplicate_event_fires_signal_once_and_stores_nothing_new(csrf_client, payment, captured_signals):
     event = build_event(payment, "payment_intent.succeeded")
     post_event(csrf_client, event)
 
@@ -206,22 +179,22 @@ def test_duplicate_event_fires_signal_once_and_stores_nothing_new(csrf_client, p
 
     assert second.status_code == third.status_code == 200
     assert second.json()["outcome"] == "duplicate"
-    assert signal_log.names().count("payment_succeeded") == 1
-    assert signal_log.names().count("webhook_event_received") == 1
+    assert captured_signals.count("payment_succeeded") == 1
+    assert captured_signals.count("webhook_event_received") == 1
     assert WebhookEvent.objects.get().attempts == 1
 
 
-def test_payment_failed_event_records_the_failure(csrf_client, payment, signal_log):
+def test_payment_failed_event_records_the_failure(csrf_client, payment, captured_signals):
     post_event(csrf_client, build_event(payment, "payment_intent.payment_failed"))
 
     payment.refresh_from_db()
     assert payment.status == "failed"
     assert payment.failure_code == "insufficient_funds"
     assert payment.failure_message == "Your card has insufficient funds."
-    assert signal_log.names()[-1] == "payment_failed"
+    assert captured_signals.names()[-1] == "payment_failed"
 
 
-def test_unhandled_event_type_is_stored_ignored_and_announced(csrf_client, db, signal_log):
+def test_unhandled_event_type_is_stored_ignored_and_announced(csrf_client, db, captured_signals):
     event = build_event({"id": "ch_1", "object": "charge"}, "charge.succeeded")
 
     response = post_event(csrf_client, event)
@@ -229,10 +202,12 @@ def test_unhandled_event_type_is_stored_ignored_and_announced(csrf_client, db, s
     assert response.status_code == 200
     stored = WebhookEvent.objects.get()
     assert stored.outcome == "ignored" and stored.note == "event type not handled"
-    assert signal_log.sent == [("webhook_event_received", event["id"])]
+    assert captured_signals.names() == ["webhook_event_received"]
+    assert captured_signals.of("webhook_event_received")[0]["event"]["id"] == event["id"]
+    assert captured_signals[0].sender is Payment
 
 
-def test_livemode_mismatch_is_stored_and_ignored(csrf_client, payment, signal_log):
+def test_livemode_mismatch_is_stored_and_ignored(csrf_client, payment, captured_signals):
     event = build_event(payment, "payment_intent.succeeded", livemode=True)
 
     response = post_event(csrf_client, event)
@@ -242,7 +217,7 @@ def test_livemode_mismatch_is_stored_and_ignored(csrf_client, payment, signal_lo
     assert payment.status == "pending"
     assert WebhookEvent.objects.get().outcome == "ignored"
     assert "livemode" in WebhookEvent.objects.get().note
-    assert "payment_succeeded" not in signal_log.names()
+    assert "payment_succeeded" not in captured_signals.names()
 
 
 def test_unknown_payment_intent_is_logged_and_answered_200(csrf_client, db, caplog):
@@ -258,7 +233,7 @@ def test_unknown_payment_intent_is_logged_and_answered_200(csrf_client, db, capl
     assert "pi_never_ours" in caplog.text
 
 
-def test_missing_row_of_our_own_intent_is_recreated_from_metadata(csrf_client, user, signal_log):
+def test_missing_row_of_our_own_intent_is_recreated_from_metadata(csrf_client, user, captured_signals):
     lost = PaymentFactory.build(user=user, metadata={"course": "7"}, idempotency_key="k1", request_fingerprint="f" * 64)
     intent = build_payment_intent(lost, "succeeded")
 
@@ -270,9 +245,10 @@ def test_missing_row_of_our_own_intent_is_recreated_from_metadata(csrf_client, u
     assert payment.amount == lost.amount and payment.currency == "usd"
     assert payment.metadata == {"course": "7"}
     assert payment.idempotency_key == "k1"
-    assert signal_log.names() == [
+    assert captured_signals.names() == [
         "webhook_event_received", "payment_created", "payment_status_changed", "payment_succeeded",
     ]
+    assert all(sent.sender is Payment for sent in captured_signals)
 
 
 def test_intent_whose_amount_differs_from_the_payment_is_not_applied(csrf_client, payment):
@@ -385,8 +361,6 @@ def test_created_webhook_arriving_before_the_insert_does_not_break_create(api, c
     payment_created is sent."""
     from django_apranova_payments import services
 
-    created = []
-    signals.payment_created.connect(receiver := lambda **kw: created.append(kw["payment"].pk))
     store = services.store_payment
     delivered = []
 
@@ -397,12 +371,10 @@ def test_created_webhook_arriving_before_the_insert_does_not_break_create(api, c
         return store(**kwargs)
 
     monkeypatch.setattr(services, "store_payment", webhook_first)
-    try:
+    with capture_signals() as sent:
         response = api.post(reverse("apranova_payments:create-payment"), {"amount": "10.00"}, format="json")
-    finally:
-        signals.payment_created.disconnect(receiver)
 
     assert response.status_code == 201, response.content
     assert Payment.objects.get().stripe_payment_intent == response.json()["paymentIntent"]
     assert response.json()["clientSecret"]
-    assert len(created) == 1
+    assert sent.count("payment_created") == 1
