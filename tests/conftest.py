@@ -23,8 +23,10 @@ def other_user(db: Any) -> Any:
 
 @pytest.fixture
 def api(user: Any) -> APIClient:
-    """An API client logged in as ``user``, enforcing CSRF like a browser session would."""
-    client = APIClient(enforce_csrf_checks=False)
+    """An API client authenticated as ``user`` with ``force_authenticate``. DRF runs no CSRF
+    check for a forced authentication, so these tests send no token; a browser session must
+    (``test_a_session_login_without_a_csrf_token_is_refused``)."""
+    client = APIClient()
     client.force_authenticate(user)
     return client
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import requests
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 from rest_framework.exceptions import ValidationError
@@ -172,6 +173,19 @@ def test_anonymous_is_refused_even_with_allow_any(client, db, stripe_mock):
 
     assert response.status_code in (401, 403)
     assert stripe_mock.calls == []
+
+
+def test_a_session_login_without_a_csrf_token_is_refused(user, stripe_mock):
+    """The ``api`` fixture skips CSRF (``force_authenticate``); a browser session does not."""
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+
+    response = browser.post(URL, data={"amount": "10.00"}, content_type="application/json")
+
+    assert response.status_code == 403
+    assert "CSRF" in response.json()["detail"]
+    assert stripe_mock.calls == []
+    assert not Payment.objects.exists()
 
 
 def test_payment_created_signal_fires_once(api, stripe_mock, captured_signals):

@@ -1,4 +1,5 @@
-"""models.py: the Payment contract and the seed's analytics, never summed across currencies."""
+"""models.py: the Payment contract, and the queryset's counts and revenue figures (revenue is
+never summed across currencies)."""
 
 from __future__ import annotations
 

@@ -333,7 +333,7 @@ def test_amounts_convert_exactly(amount: str, currency: str, minor: int) -> None
     ],
 )
 def test_float_bug_values_convert_exactly(amount: str, float_bug_result: int, exact: int) -> None:
-    assert int(float(amount) * 100) == float_bug_result  # the seed's bug, still there
+    assert int(float(amount) * 100) == float_bug_result  # float arithmetic still gets these wrong
     # "kes" has no published minimum, so even 0.29 is chargeable and shows the conversion.
     assert to_minor_units(D(amount), "kes") == exact
     if D(amount) >= MINIMUM_CHARGE["usd"]:

@@ -1,4 +1,5 @@
-"""The status machine as DESIGN.md states it: Stripe statuses mapped, transitions allowed."""
+"""The status machine documented in docs/explanation/status-machine.md: Stripe statuses
+mapped to local ones, transitions allowed."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""POST webhook/: every row of DESIGN.md's webhook table, secret rotation, failures."""
+"""POST webhook/: every answer in the webhook reference's table (docs/reference/webhook.md),
+secret rotation, failures."""
 
 from __future__ import annotations
 

@@ -25,8 +25,8 @@ from django_apranova_payments.testing import build_event
 
 P, S, F, C, PR = "pending", "succeeded", "failed", "canceled", "processing"
 
-#: From DESIGN.md's status machine, written out again here so the check is independent of
-#: ``transitions.py``.
+#: The status machine documented in docs/explanation/status-machine.md, written out again
+#: here so the check is independent of ``transitions.py``.
 ALLOWED = {
     P: {PR, S, F, C},
     PR: {S, F, C},
@@ -126,9 +126,9 @@ class Replay:
 
 def replay(events: Iterable[Mapping[str, Any]], status: str = P) -> Replay:
     """Apply ``events`` (one payment's, in the order the server applied them) to the status
-    machine of DESIGN.md: disallowed moves are ignored, terminal moves always apply, and a
-    move between open statuses needs an event at least as new as the newest applied
-    (``failed -> pending`` a strictly newer one)."""
+    machine (docs/explanation/status-machine.md): disallowed moves are ignored, terminal
+    moves always apply, and a move between open statuses needs an event at least as new as
+    the newest applied (``failed -> pending`` a strictly newer one)."""
     last: int | None = None
     transitions: list[tuple[str, str]] = []
     for event in events:
