@@ -265,8 +265,12 @@ def test_every_created_intent_carries_a_mark_that_verifies(api, user, stripe_moc
 
 
 def test_the_mark_binds_each_part():
-    own = own_metadata(user_pk=1, amount_minor=500, currency="usd", idempotency_key="k", fingerprint="f")
+    host = {"course": "1"}
+    own = {**host, **own_metadata(user_pk=1, amount_minor=500, currency="usd", host=host,
+                                  idempotency_key="k", fingerprint="f")}
     assert verified_owner(own, 500, "usd") is not None
+    assert verified_owner({**own, "course": "2"}, 500, "usd") is None
+    assert verified_owner({**own, "extra": "x"}, 500, "usd") is None
     for key, value in [(USER, "2"), ("apranova_idempotency_key", "k2"), ("apranova_fingerprint", "g"), (MARK, "0")]:
         assert verified_owner({**own, key: value}, 500, "usd") is None
     without_key = {k: v for k, v in own.items() if k != "apranova_idempotency_key"}

@@ -75,9 +75,20 @@ def clean_metadata(value: object) -> dict[str, str]:
     return {_key(key): _value(key, item) for key, item in value.items()}
 
 
+def _storable(text: str) -> bool:
+    """No NUL and no lone surrogate: what PostgreSQL and Stripe can both keep."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
+
+
 def _key(key: object) -> str:
     if not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH:
         raise ChargeError("metadata", f"Metadata keys must be 1 to {MAX_KEY_LENGTH} characters long.")
+    if not _storable(key):
+        raise ChargeError("metadata", "Metadata keys cannot contain NUL characters or invalid Unicode.")
     if "[" in key or "]" in key:
         raise ChargeError("metadata", "Metadata keys cannot contain square brackets.")
     if key.startswith(RESERVED_PREFIX):
@@ -89,6 +100,8 @@ def _value(key: str, value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
         raise ChargeError("metadata", f"Metadata value for '{key}' must be a string or a number.")
     text = str(value)
+    if not _storable(text):
+        raise ChargeError("metadata", f"Metadata value for '{key}' contains NUL characters or invalid Unicode.")
     if len(text) > MAX_VALUE_LENGTH:
         raise ChargeError("metadata", f"Metadata value for '{key}' is longer than {MAX_VALUE_LENGTH} characters.")
     return text

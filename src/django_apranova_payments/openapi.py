@@ -234,7 +234,10 @@ GATEWAY = {
 }
 TOO_LARGE = {413: _error("The body is larger than 64 KiB.", "Request body is larger than 65536 bytes.")}
 MEDIA_TYPE = {
-    415: _error("The body is not application/json.", 'Unsupported media type "text/plain" in request.')
+    415: _error(
+        "The body is not application/json, or names a charset other than UTF-8.",
+        'Unsupported media type "text/plain" in request.',
+    )
 }
 REJECTED = _error(
     "Invalid input (field messages), or Stripe refused the parameters ({\"detail\": …}).",

@@ -8,7 +8,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from rest_framework.exceptions import APIException, ParseError
+from rest_framework.exceptions import APIException, ParseError, UnsupportedMediaType
 from rest_framework.parsers import JSONParser
 
 #: The payment endpoints take small bodies; anything larger is refused unread.
@@ -46,6 +46,23 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a valid JSON number")
 
 
+def _require_utf8(encoding: str | None, media_type: str | None) -> None:
+    """JSON is UTF-8 (RFC 8259). Any other ``charset`` in the request's ``Content-Type`` is a
+    415: decoding with a codec the client names would let it pick ``bz2`` or ``zlib`` and
+    inflate a tiny body into gigabytes before any size check."""
+    if not encoding:
+        return
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        name = ""
+    if name not in ("utf-8", "ascii"):
+        raise UnsupportedMediaType(
+            media_type or "application/json",
+            detail=f"Unsupported charset {encoding[:40]!r}: send JSON as UTF-8.",
+        )
+
+
 class DecimalJSONParser(JSONParser):
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         parser_context = parser_context or {}
@@ -57,13 +74,13 @@ class DecimalJSONParser(JSONParser):
                 raise ParseError("Invalid Content-Length header.") from None
             if length > MAX_BODY_BYTES:
                 raise RequestTooLarge()
-        encoding = parser_context.get("encoding", "utf-8")
+        _require_utf8(parser_context.get("encoding"), media_type)
+        body = stream.read(MAX_BODY_BYTES + 1) if stream is not None else b""
+        if len(body) > MAX_BODY_BYTES:
+            raise RequestTooLarge()
         try:
-            text = codecs.getreader(encoding)(stream).read(MAX_BODY_BYTES + 1)
-            if len(text) > MAX_BODY_BYTES:
-                raise RequestTooLarge()
-            data = json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
-        except (ValueError, RecursionError) as exc:
+            data = json.loads(body.decode("utf-8"), parse_float=Decimal, parse_constant=_refuse_constant)
+        except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
             raise ParseError(f"JSON parse error - {exc}") from None
         if not is_storable(data):
             raise ParseError("JSON contains NUL characters or invalid Unicode.")

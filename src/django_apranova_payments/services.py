@@ -76,7 +76,7 @@ def create_payment(
         metadata={
             **charge.metadata,
             **own_metadata(
-                user_pk=user.pk, amount_minor=charge.minor_units, currency=charge.currency,
+                user_pk=user.pk, amount_minor=charge.minor_units, currency=charge.currency, host=charge.metadata,
                 idempotency_key=idempotency_key, fingerprint=fingerprint,
             ),
         },

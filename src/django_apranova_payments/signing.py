@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 from django.views.decorators.debug import sensitive_variables
 
 from . import exceptions
+
+logger = logging.getLogger(__name__)
 
 #: Longest header accepted; Stripe's carries a few signatures (one per active secret).
 MAX_HEADER_LENGTH = 2048
@@ -49,9 +52,19 @@ class SigningSecret:
         return hmac.new(self._key, b"%d." % timestamp + payload, hashlib.sha256).hexdigest()
 
 
+def _usable(value: object) -> bool:
+    return isinstance(value, SigningSecret) or (isinstance(value, str) and bool(value))
+
+
 @sensitive_variables()
-def as_secrets(values: Iterable[str | SigningSecret]) -> list[SigningSecret]:
-    return [v if isinstance(v, SigningSecret) else SigningSecret(v) for v in values if v]
+def as_secrets(values: Sequence[object]) -> list[SigningSecret]:
+    """``values`` as ``SigningSecret`` objects. Nothing here can raise while the raw values
+    are in scope (Django's debug page shows local variables when ``DEBUG`` is on): anything
+    that is not a non-empty string is skipped and logged, never shown."""
+    keys = [v if isinstance(v, SigningSecret) else SigningSecret(v) for v in values if _usable(v)]
+    if any(not isinstance(v, str | SigningSecret) for v in values):
+        logger.error("STRIPE_WEBHOOK_SECRET holds a value that is not a string; it is ignored.")
+    return keys
 
 
 @sensitive_variables()
@@ -66,7 +79,7 @@ def signature_header(payload: bytes, secret: str | SigningSecret, timestamp: int
 def verify(
     payload: bytes,
     header: str,
-    secrets: Iterable[str | SigningSecret],
+    secrets: Sequence[str | SigningSecret],
     tolerance: int,
     now: float | None = None,
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import reprlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -144,7 +145,15 @@ class CreatePaymentView(PaymentAPIView):
         try:
             return Charge.of(answer.get("amount"), answer.get("currency"), answer.get("metadata"))
         except ChargeError as exc:
-            raise _resolver_bug(resolver, f"{exc.field} {answer.get(exc.field)!r:.200}: {exc.message}") from exc
+            raise _resolver_bug(resolver, f"{exc.field} {_short_repr(answer.get(exc.field))}: {exc.message}") from exc
+
+
+def _short_repr(value: object) -> str:
+    """A bounded ``repr`` for a log line; a 5,000-digit int cannot even be turned into text."""
+    try:
+        return reprlib.repr(value)
+    except ValueError:
+        return f"<{type(value).__name__} too large to show>"
 
 
 def _resolver_bug(resolver: object, reason: str) -> exceptions.PriceResolverError:

@@ -27,7 +27,7 @@ def test_simultaneous_first_events_for_a_lost_payment_rebuild_it_once_without_5x
         username=f"lost-{secrets.token_hex(4)}", email=f"lost-{secrets.token_hex(4)}@example.com")
     pi = f"pi_{secrets.token_hex(12)}"
     intent = {"id": pi, "object": "payment_intent", "amount": 1999, "currency": "usd", "livemode": False,
-              "metadata": own_metadata(user_pk=user.pk, amount_minor=1999, currency="usd"),
+              "metadata": own_metadata(user_pk=user.pk, amount_minor=1999, currency="usd", host={}),
               "last_payment_error": None, "created": 1}
     history = [("created", "requires_payment_method"), ("requires_action", "requires_action"),
                ("processing", "processing"), ("succeeded", "succeeded")]

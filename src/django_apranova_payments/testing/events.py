@@ -56,7 +56,7 @@ def build_payment_intent(
             **payment.metadata,
             **own_metadata(
                 user_pk=payment.user_id, amount_minor=payment.amount_minor, currency=payment.currency,
-                idempotency_key=payment.idempotency_key, fingerprint=payment.request_fingerprint,
+                host=payment.metadata, idempotency_key=payment.idempotency_key, fingerprint=payment.request_fingerprint,
             ),
         },
         "last_payment_error": error,
