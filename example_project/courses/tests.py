@@ -1,6 +1,7 @@
 """The example's checkout through the package's real paths, offline: create-payment with the
 price resolver, the simulator's confirm and 3-D Secure, update-status, and signed webhook
-deliveries to the real endpoint. Run with ``python manage.py test courses``."""
+deliveries to the real endpoint. Run with ``python manage.py test courses``, without Stripe
+keys in the environment: the simulator's app is installed only then."""
 
 from __future__ import annotations
 

@@ -1,10 +1,19 @@
 """An offline stand-in for Stripe, for development and demos: no account, no network.
 
-Select it with ``APRANOVA_PAYMENTS["GATEWAY"] =
+It is a Django app of its own (label ``apranova_simulator``, its own migrations), added
+only where it is used, so a production install has no simulator table, URL or import. In
+development, add it after the package and run ``migrate``::
+
+    INSTALLED_APPS = [..., "django_apranova_payments", "django_apranova_payments.simulator"]
+
+select it with ``APRANOVA_PAYMENTS["GATEWAY"] =
 "django_apranova_payments.simulator.gateway.SimulatorGateway"`` and include its URLs (the
 fake card form's API and the 3-D Secure page)::
 
     path("simulator/", include("django_apranova_payments.simulator.urls"))
+
+Without the app in ``INSTALLED_APPS``, importing the gateway raises ``ImproperlyConfigured``
+saying so (and ``manage.py check`` reports it as ``E006``).
 
 * ``gateway``: ``SimulatorGateway``, the package's gateway interface over PaymentIntents
   stored in the database (``models.SimulatedPaymentIntent``), so the state survives

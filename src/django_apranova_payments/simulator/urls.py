@@ -1,4 +1,5 @@
-"""URLs of the offline simulator (only when ``GATEWAY`` is the simulator)::
+"""URLs of the offline simulator (only where its app is installed and ``GATEWAY`` is the
+simulator)::
 
     urlpatterns = [path("simulator/", include("django_apranova_payments.simulator.urls"))]
 
