@@ -26,6 +26,9 @@ COUNTED = ["webhook_event_received", "payment_status_changed", "payment_succeede
 
 @pytest.fixture
 def tally():
+    """Counts each signal in a database row, inside the delivering transaction: a delivery
+    that rolled back takes its count with it. ``capture_signals`` would record it all the
+    same, and the assertion here is about committed work."""
     receivers = []
     for name in COUNTED:
         SignalTally.objects.create(name=name)
