@@ -8,6 +8,7 @@ view permission only may look, not act.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 from django.contrib import admin, messages
@@ -136,14 +137,12 @@ class WebhookEventAdmin(RecordAdmin):
 
     @admin.action(description=_("Process selected events again"), permissions=["change"])
     def process_again(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
-        outcomes: dict[str, int] = {}
-        for stored in queryset.order_by("stripe_created", "received_at", "pk"):
-            try:
-                outcome = webhooks.process_event(stored.payload, force=True)
-            except Exception as exc:  # recorded on the event row by process_event
-                outcome = "failed"
-                self.message_user(request, f"{stored.stripe_id}: {type(exc).__name__}: {exc}", messages.ERROR)
-            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        outcomes: Counter[str] = Counter()
+        for replayed in webhooks.replay(queryset):
+            if replayed.error is not None:
+                error = f"{type(replayed.error).__name__}: {replayed.error}"
+                self.message_user(request, f"{replayed.event.stripe_id}: {error}", messages.ERROR)
+            outcomes[replayed.outcome] += 1
         summary = ", ".join(f"{count} {name}" for name, count in sorted(outcomes.items()))
         self.message_user(request, f"Processed again: {summary or 'nothing'}.")
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import models
-from django.db.models import Count, Q, Sum
+from django.db import connections, models, transaction
+from django.db.models import Count, ForeignObjectRel, Q, Sum
 from django.db.models.functions import TruncDay, TruncMonth
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import money
@@ -29,7 +32,7 @@ TERMINAL_STATUSES = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED})
 
 
 class PaymentQuerySet(models.QuerySet["Payment"]):
-    """Filters and the seed's analytics, done right: money is never summed across currencies."""
+    """Filters and revenue figures: money is never summed across currencies."""
 
     def for_user(self, user: AbstractBaseUser) -> PaymentQuerySet:
         return self.filter(user=user)
@@ -155,6 +158,101 @@ class WebhookEventOutcome(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+#: Oldest first, as Stripe created them: the order stored events are processed again in.
+REPLAY_ORDER = ("stripe_created", "received_at", "pk")
+#: Outcomes after which an event is never processed again by a delivery (only by a replay).
+DONE_OUTCOMES = (WebhookEventOutcome.PROCESSED, WebhookEventOutcome.IGNORED)
+
+
+def event_created_at(event: Mapping[str, Any] | None) -> datetime | None:
+    """The event's ``created`` (Unix seconds) as an aware datetime; ``None`` when absent or
+    not a plausible timestamp."""
+    created = event.get("created") if event else None
+    if not isinstance(created, int) or isinstance(created, bool) or not 0 <= created < 2**33:
+        return None
+    return datetime.fromtimestamp(created, tz=UTC)
+
+
+class WebhookEventQuerySet(models.QuerySet["WebhookEvent"]):
+    """The event store's writes, each one SQL statement: ``claim`` and ``record_failure``
+    upsert on Stripe's event id (``INSERT … ON CONFLICT (stripe_id) DO UPDATE … WHERE …
+    RETURNING id``, PostgreSQL and SQLite), so the same event on many servers is decided by
+    the database, not by a read followed by a write."""
+
+    def claim(self, event: Mapping[str, Any]) -> int | None:
+        """Store a verified ``event`` as processed, in the caller's transaction (the one that
+        processes it): the row is only seen, as processed, once that transaction commits. A
+        concurrent delivery of the same event waits on the row, then finds it done
+        (``None``); a new, failed or interrupted event is (re)claimed and returns its id."""
+        now = timezone.now()
+        return self._upsert(
+            event,
+            {"outcome": WebhookEventOutcome.PROCESSED, "processed_at": now, "error": "", "note": "", "attempts": 1},
+            update=("outcome", "processed_at", "error"),
+        )
+
+    def record_failure(self, event: Mapping[str, Any], error: str) -> None:
+        """Keep the audit row of a failed attempt (whose transaction rolled back) in a
+        transaction of its own, without overwriting a concurrent successful attempt."""
+        with transaction.atomic(using=self.db):
+            self._upsert(
+                event,
+                {"outcome": WebhookEventOutcome.FAILED, "error": error[:10_000], "note": "", "attempts": 1},
+                update=("outcome", "error"),
+            )
+
+    def finish(self, pk: int, outcome: str, note: str) -> None:
+        """Set the outcome of a claimed event (ignored, or processed with a note)."""
+        self.filter(pk=pk).update(outcome=outcome, note=note[:255], error="", processed_at=timezone.now())
+
+    def _upsert(self, event: Mapping[str, Any], extra: Mapping[str, Any], update: tuple[str, ...]) -> int | None:
+        """The id of the row inserted, or of the existing one updated (``update`` from the new
+        values, one more attempt) because it was not done yet; ``None`` when it was done."""
+        connection = connections[self.db]
+        quote = connection.ops.quote_name
+        meta = self.model._meta
+        table = quote(meta.db_table)
+        values = {**_event_columns(event), **extra}
+        params = [
+            _concrete_field(meta.get_field(name)).get_db_prep_save(value, connection) for name, value in values.items()
+        ]
+        done = ", ".join(f"'{outcome}'" for outcome in DONE_OUTCOMES)
+        assignments = ", ".join(f"{quote(name)} = excluded.{quote(name)}" for name in update)
+        # Only quoted identifiers and fixed SQL are formatted in; every value is a parameter.
+        sql = (
+            f"INSERT INTO {table} ({', '.join(quote(name) for name in values)}) "  # noqa: S608
+            f"VALUES ({', '.join(['%s'] * len(values))}) "
+            f"ON CONFLICT ({quote('stripe_id')}) DO UPDATE SET {assignments}, "
+            f"{quote('attempts')} = {table}.{quote('attempts')} + 1 "
+            f"WHERE {table}.{quote('outcome')} NOT IN ({done}) "
+            f"RETURNING {quote('id')}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        return int(row[0]) if row else None
+
+
+def _concrete_field(field: models.Field[Any, Any] | ForeignObjectRel) -> models.Field[Any, Any]:
+    assert isinstance(field, models.Field)
+    return field
+
+
+def _event_columns(event: Mapping[str, Any]) -> dict[str, Any]:
+    api_version = event.get("api_version")
+    object_id = event["data"]["object"].get("id")
+    return {
+        "stripe_id": event["id"],
+        "type": event["type"],
+        "api_version": api_version[:64] if isinstance(api_version, str) else "",
+        "livemode": bool(event.get("livemode")),
+        "object_id": object_id[:255] if isinstance(object_id, str) else "",
+        "payload": dict(event),
+        "stripe_created": event_created_at(event),
+        "received_at": timezone.now(),
+    }
+
+
 class WebhookEvent(models.Model):
     """Every verified Stripe event, once, keyed by Stripe's event id: the audit log and the
     deduplication record of the webhook endpoint."""
@@ -182,6 +280,8 @@ class WebhookEvent(models.Model):
         _("note"), max_length=255, blank=True, help_text=_("Why the event was ignored.")
     )
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
+
+    objects = WebhookEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-received_at"]

@@ -17,6 +17,7 @@ import logging
 import re
 import time
 from collections.abc import Sequence
+from typing import TypeGuard
 
 from django.views.decorators.debug import sensitive_variables
 
@@ -52,7 +53,7 @@ class SigningSecret:
         return hmac.new(self._key, b"%d." % timestamp + payload, hashlib.sha256).hexdigest()
 
 
-def _usable(value: object) -> bool:
+def _usable(value: object) -> TypeGuard[str | SigningSecret]:
     return isinstance(value, SigningSecret) or (isinstance(value, str) and bool(value))
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from . import signals
 from .gateway import PaymentIntentData
-from .models import TERMINAL_STATUSES, Payment, PaymentStatus
+from .models import TERMINAL_STATUSES, Payment, PaymentStatus, event_created_at
 
 logger = logging.getLogger(__name__)
 
@@ -115,28 +115,28 @@ def apply_intent(
     with transaction.atomic(savepoint=False):
         if not locked:
             payment = Payment.objects.select_for_update().get(pk=payment.pk)
-        old = payment.status
-        new, refused = _target_status(payment, intent)
-        event_created = event_created_at(event)
-        if not refused and _is_stale(payment, old, new, event_created):
-            refused = f"{STALE}: the event is older than the last one applied ({old} -> {new} ignored)"
-        if refused:
-            return TransitionResult(payment, old, old, refused)
-        changed_fields = _update_fields(payment, intent, new, event_created)
+        decision = decide(payment, intent, event=event)
+        if not decision.applied:
+            return decision
+        changed_fields = _update_fields(payment, intent, decision.new_status, event_created_at(event))
         if changed_fields:
             payment.save(update_fields=[*changed_fields, "updated_at"])
-        if new != old:
-            _send_signals(payment, old, new, event)
-        return TransitionResult(payment, old, new)
+        if decision.changed:
+            _send_signals(payment, decision.old_status, decision.new_status, event)
+        return decision
 
 
-def event_created_at(event: Mapping[str, Any] | None) -> datetime | None:
-    """The event's ``created`` (Unix seconds) as an aware datetime; ``None`` when absent or
-    not a plausible timestamp."""
-    created = event.get("created") if event else None
-    if not isinstance(created, int) or isinstance(created, bool) or not 0 <= created < 2**33:
-        return None
-    return datetime.fromtimestamp(created, tz=UTC)
+def decide(payment: Payment, intent: PaymentIntentData, *, event: Mapping[str, Any] | None = None) -> TransitionResult:
+    """What ``apply_intent`` would do with ``intent`` and ``payment`` as they are, without
+    locking, writing or signalling anything (a dry run): every guard applies, the amount
+    and currency check, the status machine and the staleness of ``event``."""
+    old = payment.status
+    new, refused = _target_status(payment, intent)
+    if not refused and _is_stale(payment, old, new, event_created_at(event)):
+        refused = f"{STALE}: the event is older than the last one applied ({old} -> {new} ignored)"
+    if refused:
+        return TransitionResult(payment, old, old, refused)
+    return TransitionResult(payment, old, new)
 
 
 def _is_stale(payment: Payment, old: str, new: str, event_created: datetime | None) -> bool:

@@ -15,16 +15,16 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Field
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
@@ -34,17 +34,14 @@ from . import exceptions, money, services, signals, signing
 from .conf import app_settings
 from .gateway import PaymentIntentData, get_gateway
 from .metadata import Owner, host_metadata, verified_owner
-from .models import Payment, WebhookEvent
+from .models import REPLAY_ORDER, Payment, WebhookEvent
 from .parsers import is_storable
-from .transitions import apply_intent, event_created_at
+from .transitions import apply_intent
 
 logger = logging.getLogger(__name__)
 
 Outcome = WebhookEvent.Outcome
-DONE = (Outcome.PROCESSED, Outcome.IGNORED)
 DUPLICATE = "duplicate"
-#: DONE as an SQL list, for the conflict clauses of the claim and of the failure record.
-_DONE_SQL = ", ".join(f"'{outcome}'" for outcome in DONE)
 
 # ---------------------------------------------------------------------------------------
 # Parsing (the signature is checked first, by ``signing.verify``)
@@ -207,7 +204,7 @@ def process_event(event: Mapping[str, Any], *, force: bool = False) -> str:
     """
     try:
         with transaction.atomic():
-            event_pk = _claim(event)
+            event_pk = WebhookEvent.objects.claim(event)
             if event_pk is None:
                 if not force:
                     return DUPLICATE
@@ -216,12 +213,34 @@ def process_event(event: Mapping[str, Any], *, force: bool = False) -> str:
                 signals.webhook_event_received.send(sender=Payment, event=event)
             outcome, note = _dispatch(event)
             if outcome != Outcome.PROCESSED or note or force:
-                _finish(event_pk, outcome, note)
+                WebhookEvent.objects.finish(event_pk, outcome, note)
             return outcome
     except Exception as exc:
         logger.exception("Processing event %s (%s) failed", event.get("id"), event.get("type"))
         _record_failure(event, exc)
         raise
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """One stored event processed again: its outcome, and the error when it failed again
+    (the error is also recorded on the event row)."""
+
+    event: WebhookEvent
+    outcome: str
+    error: Exception | None = None
+
+
+def replay(events: QuerySet[WebhookEvent]) -> Iterator[Replayed]:
+    """Process stored events again, oldest first (the admin action and
+    ``apranova_replay_events``). Safe while webhooks arrive: each event is claimed under the
+    same row lock as a live delivery, and the status machine never applies a transition
+    twice. One event failing does not stop the others."""
+    for stored in events.order_by(*REPLAY_ORDER).iterator():
+        try:
+            yield Replayed(stored, process_event(stored.payload, force=True))
+        except Exception as exc:  # logged and recorded by process_event
+            yield Replayed(stored, Outcome.FAILED, exc)
 
 
 def _dispatch(event: Mapping[str, Any]) -> tuple[str, str]:
@@ -237,87 +256,9 @@ def _dispatch(event: Mapping[str, Any]) -> tuple[str, str]:
     return handler(event)
 
 
-def _columns(event: Mapping[str, Any]) -> dict[str, Any]:
-    api_version = event.get("api_version")
-    data_object = event["data"]["object"]
-    object_id = data_object.get("id")
-    return {
-        "stripe_id": event["id"],
-        "type": event["type"],
-        "api_version": api_version[:64] if isinstance(api_version, str) else "",
-        "livemode": bool(event.get("livemode")),
-        "object_id": object_id[:255] if isinstance(object_id, str) else "",
-        "payload": dict(event),
-        "stripe_created": event_created_at(event),
-        "received_at": timezone.now(),
-    }
-
-
-def _upsert(event: Mapping[str, Any], extra: Mapping[str, Any], on_conflict: str) -> int | None:
-    """``INSERT … ON CONFLICT (stripe_id) DO UPDATE … WHERE … RETURNING id`` (PostgreSQL and
-    SQLite): the id of the row inserted, or updated because the ``WHERE`` of
-    ``on_conflict`` held; ``None`` when an existing row was left alone."""
-    values = {**_columns(event), **extra}
-    meta = WebhookEvent._meta
-    quote = connection.ops.quote_name
-    table = quote(meta.db_table)
-    params = [_field(name).get_db_prep_save(value, connection) for name, value in values.items()]
-    # Only quoted identifiers and fixed SQL are formatted in; every value is a parameter.
-    sql = (
-        f"INSERT INTO {table} ({', '.join(quote(name) for name in values)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(values))}) "
-        f"ON CONFLICT ({quote('stripe_id')}) DO UPDATE SET {on_conflict} "
-        f"RETURNING {quote('id')}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return int(row[0]) if row else None
-
-
-def _field(name: str) -> Field[Any, Any]:
-    field = WebhookEvent._meta.get_field(name)
-    assert isinstance(field, Field)
-    return field
-
-
-def _claim(event: Mapping[str, Any]) -> int | None:
-    """Store the event as processed, in the transaction that processes it: the row is only
-    seen, as processed, once that transaction commits. A concurrent delivery of the same
-    event waits on the row, then finds it done (``None``); a new, failed or interrupted
-    event is (re)claimed and returns its id. One statement either way."""
-    q = connection.ops.quote_name
-    table = q(WebhookEvent._meta.db_table)
-    return _upsert(
-        event,
-        {"outcome": Outcome.PROCESSED, "processed_at": timezone.now(), "error": "", "note": "", "attempts": 1},
-        f"{q('outcome')} = excluded.{q('outcome')}, {q('processed_at')} = excluded.{q('processed_at')}, "
-        f"{q('error')} = '', {q('attempts')} = {table}.{q('attempts')} + 1 "
-        f"WHERE {table}.{q('outcome')} NOT IN ({_DONE_SQL})",
-    )
-
-
-def _finish(event_pk: int, outcome: str, note: str) -> None:
-    WebhookEvent.objects.filter(pk=event_pk).update(
-        outcome=outcome, note=note[:255], error="", processed_at=timezone.now()
-    )
-
-
 def _record_failure(event: Mapping[str, Any], exc: BaseException) -> None:
-    """Keep the audit row of a failed attempt (the processing transaction rolled back),
-    without overwriting a concurrent successful attempt."""
-    error = f"{type(exc).__name__}: {exc}"[:10_000]
-    q = connection.ops.quote_name
-    table = q(WebhookEvent._meta.db_table)
     try:
-        with transaction.atomic():
-            _upsert(
-                event,
-                {"outcome": Outcome.FAILED, "error": error, "note": "", "attempts": 1},
-                f"{q('outcome')} = excluded.{q('outcome')}, {q('error')} = excluded.{q('error')}, "
-                f"{q('attempts')} = {table}.{q('attempts')} + 1 "
-                f"WHERE {table}.{q('outcome')} NOT IN ({_DONE_SQL})",
-            )
+        WebhookEvent.objects.record_failure(event, f"{type(exc).__name__}: {exc}")
     except Exception:  # the database itself may be what failed
         logger.exception("Could not record the failure of event %s", event.get("id"))
 

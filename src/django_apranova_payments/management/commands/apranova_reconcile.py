@@ -20,7 +20,7 @@ from ...exceptions import PaymentsError
 from ...gateway import get_gateway
 from ...models import Payment
 from ...services import refresh_payment
-from ...transitions import can_transition, status_for_intent
+from ...transitions import decide
 
 
 class Command(BaseCommand):
@@ -59,9 +59,11 @@ class Command(BaseCommand):
     def _one(payment: Payment, dry_run: bool) -> tuple[str, str]:
         if dry_run:
             intent = get_gateway().retrieve_payment_intent(payment.stripe_payment_intent)
-            new = status_for_intent(intent)
-            if new and new != payment.status and can_transition(payment.status, new):
-                return f"would move {payment.status} -> {new}", "changed"
+            decision = decide(payment, intent)
+            if decision.changed:
+                return f"would move {decision.old_status} -> {decision.new_status}", "changed"
+            if not decision.applied:
+                return f"unchanged ({payment.status}, {decision.refused})", "unchanged"
             return f"unchanged ({payment.status}, Stripe says {intent.status})", "unchanged"
         result = refresh_payment(payment)
         if result.changed:

@@ -18,8 +18,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from ...models import WebhookEvent
-from ...webhooks import process_event
+from ...models import REPLAY_ORDER, WebhookEvent
+from ...webhooks import replay
 
 
 def _date(value: str) -> datetime:
@@ -48,23 +48,21 @@ class Command(BaseCommand):
             self.stdout.write("No stored events match.")
             return
         total = events.count()
-        outcomes: Counter[str] = Counter()
-        for number, stored in enumerate(events.iterator(), start=1):
-            prefix = f"[{number}/{total}] {stored.stripe_id} {stored.type}"
-            if options["dry_run"]:
-                self.stdout.write(f"{prefix}: would process (now {stored.outcome})")
-                continue
-            try:
-                outcome = process_event(stored.payload, force=True)
-            except Exception as exc:  # recorded on the event row by process_event
-                outcome = "failed"
-                self.stderr.write(f"{prefix}: failed: {type(exc).__name__}: {exc}")
-            else:
-                self.stdout.write(f"{prefix}: {outcome}")
-            outcomes[outcome] += 1
         if options["dry_run"]:
+            for number, stored in enumerate(events.order_by(*REPLAY_ORDER).iterator(), start=1):
+                self.stdout.write(
+                    f"[{number}/{total}] {stored.stripe_id} {stored.type}: would process (now {stored.outcome})"
+                )
             self.stdout.write(self.style.SUCCESS(f"Would replay {total} event(s)."))
             return
+        outcomes: Counter[str] = Counter()
+        for number, replayed in enumerate(replay(events), start=1):
+            prefix = f"[{number}/{total}] {replayed.event.stripe_id} {replayed.event.type}"
+            if replayed.error is not None:
+                self.stderr.write(f"{prefix}: failed: {type(replayed.error).__name__}: {replayed.error}")
+            else:
+                self.stdout.write(f"{prefix}: {replayed.outcome}")
+            outcomes[replayed.outcome] += 1
         summary = ", ".join(f"{count} {name}" for name, count in sorted(outcomes.items()))
         self.stdout.write(self.style.SUCCESS(f"Replayed {total} event(s): {summary}."))
         if outcomes["failed"]:
@@ -74,7 +72,7 @@ class Command(BaseCommand):
     def _select(options: dict[str, Any]) -> QuerySet[WebhookEvent]:
         if not (options["ids"] or options["event_type"] or options["failed"] or options["since"]):
             raise CommandError("Say which events: --id, --type, --failed and/or --since.")
-        events = WebhookEvent.objects.order_by("stripe_created", "received_at", "pk")
+        events = WebhookEvent.objects.all()
         if options["ids"]:
             events = events.filter(stripe_id__in=options["ids"])
         if options["event_type"]:
