@@ -6,6 +6,8 @@ trust auth; override with the usual ``PG*`` variables); the default is SQLite.
 
 import os
 
+import django
+
 SECRET_KEY = "tests-only-not-secret"
 DEBUG = False
 USE_TZ = True
@@ -107,5 +109,8 @@ LOGGING = {
     "handlers": {"null": {"class": "logging.NullHandler"}},
     "loggers": {"django_apranova_payments": {"handlers": ["null"], "propagate": True}},
 }
+
+if django.VERSION >= (6, 1):  # the e-mail settings' successor; tests deliver to memory anyway
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast users in tests
