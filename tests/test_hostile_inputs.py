@@ -158,3 +158,42 @@ def test_as_secrets_keeps_only_non_empty_strings():
     keys = signing.as_secrets([SECRET, "", None, b"x", 5, signing.SigningSecret("whsec_other")])
 
     assert len(keys) == 2
+
+
+# -- settings mistakes on the debug page --------------------------------------------------------
+
+SECRET_KEY_VALUE = "sk_test_" + "Z9" * 12  # built at run time: the page also shows source lines
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("mistake", "url"),
+    [
+        ({"PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedd"]}, "apranova_payments:payment-list"),
+        ({"THROTTLE_RATES": {"create": "20 / min"}}, "apranova_payments:create-payment"),
+        ({"PRICE_RESOLVER": "no.such.module.resolve"}, "apranova_payments:create-payment"),
+    ],
+)
+@override_settings(DEBUG=True)
+def test_a_settings_mistake_shows_no_secret_on_the_debug_page(api, mistake, url):
+    config = {**settings.APRANOVA_PAYMENTS, "STRIPE_SECRET_KEY": SECRET_KEY_VALUE, **mistake}
+    api.raise_request_exception = False
+
+    with override_settings(APRANOVA_PAYMENTS=config):
+        response = api.post(reverse(url), data={}, format="json") if "create" in url else api.get(reverse(url))
+
+    page = response.content.decode()
+    assert response.status_code == 500 and "ImproperlyConfigured" in page  # Django's technical 500 page
+    assert SECRET_KEY_VALUE not in page and SECRET not in page
+
+
+@pytest.mark.django_db
+def test_a_webhook_secret_of_the_wrong_type_refuses_deliveries_and_says_why(payment, caplog):
+    body = json.dumps(build_event(payment, "payment_intent.succeeded")).encode()
+    config = {**settings.APRANOVA_PAYMENTS, "STRIPE_WEBHOOK_SECRET": 12345}
+
+    with override_settings(APRANOVA_PAYMENTS=config), caplog.at_level(logging.ERROR):
+        response = post_raw(body, sign_payload(body, SECRET))
+
+    assert response.status_code == 400
+    assert any("STRIPE_WEBHOOK_SECRET is a int" in r.getMessage() for r in caplog.records)

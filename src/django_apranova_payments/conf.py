@@ -13,6 +13,7 @@ secrets) are ``sensitive_variables``, so Django's error reports show stars inste
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +23,8 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
 from django.views.decorators.debug import sensitive_variables
+
+logger = logging.getLogger(__name__)
 
 SETTINGS_NAME = "APRANOVA_PAYMENTS"
 
@@ -85,14 +88,20 @@ class AppSettings:
         return user
 
     @sensitive_variables()
-    def _load(self, name: str) -> Any:
+    def _raw(self, name: str) -> Any:
+        """The value of ``name`` as configured. The host's whole dict (with its keys) is a
+        local variable only here, where nothing can raise once it is read: Django's debug
+        page shows local variables when ``DEBUG`` is on, ``sensitive_variables`` or not."""
         user = self.configured()
         if name in user:
-            value = user[name]
-        elif name in TOP_LEVEL_FALLBACKS and getattr(settings, name, None) is not None:
-            value = getattr(settings, name)
-        else:
-            value = DEFAULTS[name]
+            return user[name]
+        if name in TOP_LEVEL_FALLBACKS and getattr(settings, name, None) is not None:
+            return getattr(settings, name)
+        return DEFAULTS[name]
+
+    @sensitive_variables()
+    def _load(self, name: str) -> Any:
+        value = self._raw(name)
         if name in IMPORT_STRINGS and isinstance(value, str):
             value = _import(name, value)
         if name == "PERMISSION_CLASSES":
@@ -128,7 +137,10 @@ class AppSettings:
             return []
         if isinstance(value, str):
             return [value]
-        return [s for s in value if s]
+        if isinstance(value, list | tuple):
+            return [s for s in value if s]  # signing.as_secrets skips and logs non-strings
+        logger.error("STRIPE_WEBHOOK_SECRET is a %s, not a string or a list; no secret is used.", type(value).__name__)
+        return []
 
 
 def _import(name: str, path: str) -> Any:
