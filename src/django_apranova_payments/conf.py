@@ -139,7 +139,10 @@ class AppSettings:
             return [value]
         if isinstance(value, list | tuple):
             return [s for s in value if s]  # signing.as_secrets skips and logs non-strings
-        logger.error("STRIPE_WEBHOOK_SECRET is a %s, not a string or a list; no secret is used.", type(value).__name__)
+        logger.error(
+            "STRIPE_WEBHOOK_SECRET must be a string or a list of strings, not %s; no secret is used.",
+            type(value).__name__,
+        )
         return []
 
 
