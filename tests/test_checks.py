@@ -213,7 +213,7 @@ def test_e006_does_not_hide_key_problems():
 
 @pytest.mark.parametrize(
     "secret",
-    [None, "", "sk_test_abc", "whsec", ["whsec_ok", "not_whsec"], [], ["whsec_ok", 5]],
+    [None, "", "sk_test_abc", "whsec", ["whsec_ok", "not_whsec"], []],
 )
 def test_missing_or_malformed_webhook_secret_is_w001(secret):
     config = without("STRIPE_WEBHOOK_SECRET") if secret is None else {**GOOD, "STRIPE_WEBHOOK_SECRET": secret}
@@ -468,3 +468,43 @@ def test_check_unknown_keys_keeps_the_settings_dict_out_of_error_reports(monkeyp
 
     assert "check_unknown_keys" in report and "RuntimeError" in report
     assert SECRET_KEY_VALUE not in report and WEBHOOK_SECRET_VALUE not in report
+
+
+# -- E010 -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mistake", "words"),
+    [
+        ({"THROTTLE_RATES": {"create": "20 / min"}}, "THROTTLE_RATES"),
+        ({"THROTTLE_RATES": None}, "THROTTLE_RATES"),
+        ({"THROTTLE_RATES": {"create": "1/5min"}}, "THROTTLE_RATES"),
+        ({"PERMISSION_CLASSES": "rest_framework.permissions.IsAuthenticated"}, "not a string"),
+        ({"PERMISSION_CLASSES": ["rest_framework.permissions.NoSuch"]}, "could not be imported"),
+        ({"WEBHOOK_TOLERANCE": "300s"}, "WEBHOOK_TOLERANCE"),
+        ({"WEBHOOK_TOLERANCE": None}, "WEBHOOK_TOLERANCE"),
+        ({"WEBHOOK_TOLERANCE": float("inf")}, "WEBHOOK_TOLERANCE"),
+        ({"WEBHOOK_TOLERANCE": -1}, "WEBHOOK_TOLERANCE"),
+        ({"WEBHOOK_MAX_BYTES": "1MB"}, "WEBHOOK_MAX_BYTES"),
+        ({"WEBHOOK_MAX_BYTES": 0}, "WEBHOOK_MAX_BYTES"),
+        ({"STRIPE_TIMEOUT": True}, "STRIPE_TIMEOUT"),
+        ({"STRIPE_MAX_NETWORK_RETRIES": 1.5}, "STRIPE_MAX_NETWORK_RETRIES"),
+        ({"STRIPE_WEBHOOK_SECRET": ["whsec_ok", 5]}, "list of strings"),
+        ({"STRIPE_WEBHOOK_SECRET": b"whsec_bytes"}, "list of strings"),
+    ],
+)
+def test_a_value_every_request_would_fail_on_is_e010(mistake, words):
+    messages = [m for m in check({**GOOD, **mistake}) if m.id == "apranova_payments.E010"]
+
+    assert len(messages) == 1, messages
+    assert isinstance(messages[0], Error)
+    assert words in messages[0].msg
+
+
+@pytest.mark.parametrize(
+    "fine",
+    [{"STRIPE_TIMEOUT": 2.5}, {"WEBHOOK_TOLERANCE": 0}, {"THROTTLE_RATES": {"create": None}},
+     {"STRIPE_WEBHOOK_SECRET": ("whsec_a", "whsec_b")}],
+)
+def test_usable_values_are_not_e010(fine):
+    assert "apranova_payments.E010" not in [m.id for m in check({**GOOD, **fine})]

@@ -12,6 +12,10 @@ E006      ``GATEWAY`` or ``PRICE_RESOLVER`` cannot be imported
 E007      ``DEFAULT_CURRENCY`` is not one of ``CURRENCIES``
 E008      ``GATEWAY`` or ``PRICE_RESOLVER`` imports but is not callable (or ``GATEWAY``
           is not a ``BaseGateway`` subclass)
+E010      a setting has a value the package cannot use: ``THROTTLE_RATES`` (a bad
+          rate), ``PERMISSION_CLASSES``, a number that is not one
+          (``WEBHOOK_TOLERANCE``, ``WEBHOOK_MAX_BYTES``, ``STRIPE_TIMEOUT``,
+          ``STRIPE_MAX_NETWORK_RETRIES``), or a webhook secret that is not a string
 W001      webhook secret missing or not ``whsec_…``
 W002      live keys while ``DEBUG`` is on
 W003      an unknown key in ``APRANOVA_PAYMENTS`` or in its ``THROTTLE_RATES``
@@ -66,7 +70,52 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         messages.append(_no_price_resolver())
     messages += check_currencies()
     messages += check_webhook_secret()
+    messages += check_values()
     return messages
+
+
+#: Numeric settings: (smallest value allowed, whether a float is fine).
+NUMBERS = {
+    "WEBHOOK_TOLERANCE": (0, False),
+    "WEBHOOK_MAX_BYTES": (1, False),
+    "STRIPE_TIMEOUT": (0.001, True),
+    "STRIPE_MAX_NETWORK_RETRIES": (0, False),
+}
+
+
+def check_values() -> list[CheckMessage]:
+    """E010: values that would make every request fail at run time (a 500, or an endpoint
+    that refuses everything), found before the first request instead."""
+    messages: list[CheckMessage] = []
+    for name in ("THROTTLE_RATES", "PERMISSION_CLASSES"):
+        try:
+            getattr(app_settings, name)
+        except (ImproperlyConfigured, TypeError) as exc:
+            messages.append(Error(str(exc), id=ID.format("E010")))
+    for name, (least, floats) in NUMBERS.items():
+        value = getattr(app_settings, name)
+        kinds = (int, float) if floats else (int,)
+        if isinstance(value, bool) or not isinstance(value, kinds) or not least <= value < float("inf"):
+            kind = "a number" if floats else "a whole number"
+            messages.append(Error(
+                f"{_setting(name)} = {value!r:.40} is not {kind} of at least {least}.",
+                hint=f"Leave it out for the default, {DEFAULTS[name]!r}.",
+                id=ID.format("E010"),
+            ))
+    if not _secrets_are_strings(app_settings.STRIPE_WEBHOOK_SECRET):
+        messages.append(Error(
+            f"{_setting('STRIPE_WEBHOOK_SECRET')} must be a string or a list of strings; a value of "
+            "another type is never used to verify a delivery.",
+            id=ID.format("E010"),
+        ))
+    return messages
+
+
+@sensitive_variables()
+def _secrets_are_strings(value: object) -> bool:
+    if value is None or isinstance(value, str):
+        return True
+    return isinstance(value, list | tuple) and all(isinstance(item, str) for item in value)
 
 
 def _import_dotted_paths(messages: list[CheckMessage]) -> dict[str, Any]:
