@@ -3,7 +3,8 @@
 The package sends the signal exactly once per payment, inside the transaction that marks
 the payment succeeded (whichever of the webhook and update-status saw it first). The
 receiver is idempotent all the same, and the unique constraint on (user, course) backs it:
-a second payment for the same course never makes a second enrollment.
+a second payment for the same course never makes a second enrollment. It enrolls only when
+the payment paid the course's price, in its currency.
 """
 
 from __future__ import annotations
@@ -33,6 +34,12 @@ def enroll_after_payment(sender: Any, payment: Payment, event: Any = None, **kwa
         # Raising would make Stripe retry forever; the payment stays visible in the admin.
         logger.error("Payment %s names course %r, which is not a course of this site",
                      payment.stripe_payment_intent, str(raw_id)[:40])
+        return
+    if (payment.amount, payment.currency) != (course.price, course.currency):
+        # The resolver set this price; any other amount was not paid for this course.
+        logger.error("Payment %s paid %s %s, not the price of course %s (%s %s): no enrollment",
+                     payment.stripe_payment_intent, payment.amount, payment.currency,
+                     course.pk, course.price, course.currency)
         return
     _enrollment, created = Enrollment.objects.get_or_create(
         user_id=payment.user_id, course=course, defaults={"payment": payment}

@@ -185,6 +185,23 @@ class CourseIdTests(CheckoutMixin, TestCase):
 
                 self.assertFalse(Enrollment.objects.exists())
 
+    def test_the_receiver_enrolls_only_for_the_courses_price_and_currency(self):
+        unpaid = [(Decimal("0.50"), self.course.currency), (self.course.price, "eur")]
+        for number, (amount, currency) in enumerate(unpaid):
+            with self.subTest(amount=amount, currency=currency):
+                payment = Payment.objects.create(
+                    user=self.user, stripe_payment_intent=f"pi_cheap_{number}", amount=amount, currency=currency,
+                    metadata={"course": str(self.course.pk)},
+                )
+
+                enroll_after_payment(sender=Payment, payment=payment, event=None)
+
+                self.assertFalse(Enrollment.objects.exists())
+        paid = Payment.objects.create(user=self.user, stripe_payment_intent="pi_paid", amount=self.course.price,
+                                      currency=self.course.currency, metadata={"course": str(self.course.pk)})
+        enroll_after_payment(sender=Payment, payment=paid, event=None)
+        self.assertTrue(Enrollment.objects.filter(user=self.user, course=self.course).exists())
+
 
 @OFFLINE
 @override_settings(DEBUG=False)
