@@ -1,0 +1,240 @@
+# mypy: disable-error-code="no-untyped-call"
+# (drf-spectacular's extension base classes have an untyped __init_subclass__.)
+"""OpenAPI descriptions of each payment endpoint (drf-spectacular view extensions).
+
+Imported by ``AppConfig.ready()`` with ``openapi`` only when ``drf_spectacular`` is installed;
+importing it registers the extensions and changes nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiViewExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+
+from .models import PaymentStatus
+from .openapi import (
+    AUTH,
+    FIELD_ERRORS,
+    GATEWAY,
+    MEDIA_TYPE,
+    MISCONFIGURED,
+    NOT_FOUND,
+    PI,
+    REJECTED,
+    RETRY_AFTER,
+    TAGS,
+    TOO_LARGE,
+    error_response,
+)
+from .serializers import (
+    CreatedPaymentSerializer,
+    PaymentCreateSerializer,
+    PaymentSerializer,
+    UpdateStatusSerializer,
+)
+from .views import IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY_MAX_LENGTH
+
+# --- views -----------------------------------------------------------------------------------
+
+PAYMENT_EXAMPLE = {
+    "paymentIntent": PI,
+    "amount": "999.00",
+    "currency": "usd",
+    "status": "pending",
+    "failureCode": None,
+    "failureMessage": None,
+    "metadata": {"courseId": "42"},
+    "createdAt": "2026-11-26T10:00:00Z",
+    "updatedAt": "2026-11-26T10:00:00Z",
+    "livemode": False,
+}
+
+
+def _replace(view: Any, method: str, **schema: Any) -> type:
+    """A subclass of ``view`` whose ``method`` carries ``schema`` (the view stays untouched)."""
+    replacement = type(view.__name__, (view,), {"__doc__": view.__doc__})
+    return extend_schema_view(**{method: extend_schema(tags=TAGS, **schema)})(replacement)
+
+
+class CreatePaymentViewExtension(OpenApiViewExtension):
+    target_class = "django_apranova_payments.views.CreatePaymentView"
+
+    def view_replacement(self) -> type:
+        return _replace(
+            self.target_class,
+            "post",
+            operation_id="payments_create",
+            summary="Create a payment",
+            description=(
+                "Creates a Stripe PaymentIntent for the caller and returns the payment with "
+                "`clientSecret` and `publishableKey` for Stripe.js (Payment Element). With a "
+                "`PRICE_RESOLVER` the server decides the amount; the client's is not trusted."
+            ),
+            request=PaymentCreateSerializer,
+            parameters=[
+                OpenApiParameter(
+                    IDEMPOTENCY_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER,
+                    description=(
+                        f"1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable characters, scoped to the "
+                        "user. A retry with the same key and body returns the same payment and "
+                        "client secret (201, Idempotent-Replayed: true); the same key with "
+                        "another body answers 422."
+                    ),
+                ),
+                OpenApiParameter(
+                    "Idempotent-Replayed", OpenApiTypes.STR, OpenApiParameter.HEADER,
+                    response=[201], enum=["true"],
+                    description="Present when the answer replays an earlier request's payment.",
+                ),
+                RETRY_AFTER,
+            ],
+            responses={
+                201: OpenApiResponse(CreatedPaymentSerializer, description="The new payment."),
+                400: REJECTED,
+                **AUTH,
+                402: error_response("The card was declined; the message can be shown.", "Your card was declined."),
+                **TOO_LARGE,
+                **MEDIA_TYPE,
+                422: error_response(
+                    "The Idempotency-Key was used before with a different body.",
+                    "This Idempotency-Key was already used with a different request body. "
+                    "Use a new key for a new payment.",
+                ),
+                **GATEWAY,
+                500: error_response(
+                    "The server's Stripe key is wrong or revoked, or its PRICE_RESOLVER returned "
+                    "something that cannot be charged (logged on the server). Never carries details.",
+                    MISCONFIGURED,
+                ),
+            },
+            examples=[
+                OpenApiExample(
+                    "USD course", request_only=True,
+                    value={"amount": "999.00", "currency": "usd", "metadata": {"courseId": "42"}},
+                ),
+                OpenApiExample(
+                    "created", response_only=True, status_codes=["201"],
+                    value={
+                        **PAYMENT_EXAMPLE,
+                        "clientSecret": f"{PI}_secret_abc123",
+                        "publishableKey": "pk_test_51Example",
+                    },
+                ),
+            ],
+        )
+
+
+class UpdateStatusViewExtension(OpenApiViewExtension):
+    target_class = "django_apranova_payments.views.UpdateStatusView"
+
+    def view_replacement(self) -> type:
+        return _replace(
+            self.target_class,
+            "post",
+            operation_id="payments_update_status",
+            summary="Refresh a payment from Stripe",
+            description=(
+                "Retrieves the PaymentIntent from Stripe and applies its status through the "
+                "status machine. Nothing the client says about the status is used. A payment "
+                "that is already `succeeded` or `canceled` is final: it is answered from the "
+                "database without asking Stripe (the request still counts against the "
+                "`update_status` throttle)."
+            ),
+            request=UpdateStatusSerializer,
+            parameters=[RETRY_AFTER],
+            responses={
+                200: OpenApiResponse(PaymentSerializer, description="The payment, as Stripe sees it now."),
+                400: REJECTED,
+                **AUTH,
+                **NOT_FOUND,
+                **TOO_LARGE,
+                **MEDIA_TYPE,
+                **GATEWAY,
+            },
+            examples=[OpenApiExample("refresh", request_only=True, value={"paymentIntent": PI})],
+        )
+
+
+class PaymentListViewExtension(OpenApiViewExtension):
+    target_class = "django_apranova_payments.views.PaymentListView"
+
+    def view_replacement(self) -> type:
+        return _replace(
+            self.target_class,
+            "get",
+            operation_id="payments_list",
+            summary="List the caller's payments",
+            description=(
+                "Newest first, cursor-paginated: follow `next` and `previous` (full URLs) "
+                "rather than building cursors."
+            ),
+            parameters=[
+                OpenApiParameter(
+                    "status", OpenApiTypes.STR, OpenApiParameter.QUERY,
+                    enum=list(PaymentStatus.values), description="Only payments with this status.",
+                ),
+            ],
+            responses={
+                200: PaymentSerializer(many=True),
+                400: error_response(
+                    "Unknown status.",
+                    {"status": ["Must be one of: pending, processing, succeeded, failed, canceled."]},
+                    FIELD_ERRORS,
+                ),
+                **AUTH,
+                404: error_response("The cursor is not valid.", "Invalid cursor"),
+            },
+        )
+
+
+class PaymentDetailViewExtension(OpenApiViewExtension):
+    target_class = "django_apranova_payments.views.PaymentDetailView"
+
+    def view_replacement(self) -> type:
+        return _replace(
+            self.target_class,
+            "get",
+            operation_id="payments_retrieve",
+            summary="One of the caller's payments",
+            description="As stored; use update-status to ask Stripe again.",
+            responses={200: PaymentSerializer, **AUTH, **NOT_FOUND},
+        )
+
+
+class PaymentCancelViewExtension(OpenApiViewExtension):
+    target_class = "django_apranova_payments.views.PaymentCancelView"
+
+    def view_replacement(self) -> type:
+        return _replace(
+            self.target_class,
+            "post",
+            operation_id="payments_cancel",
+            summary="Cancel a payment",
+            description=(
+                "Cancels the PaymentIntent at Stripe while Stripe allows it. An already "
+                "canceled payment is returned as it is. Canceling is final: a new attempt "
+                "is a new payment."
+            ),
+            request=None,
+            parameters=[RETRY_AFTER],
+            responses={
+                200: OpenApiResponse(PaymentSerializer, description="The canceled payment."),
+                400: error_response("Stripe refused the request.", "The payment provider rejected the request."),
+                **AUTH,
+                **NOT_FOUND,
+                409: error_response(
+                    "The payment is processing or succeeded and can no longer be canceled.",
+                    "This payment can no longer be canceled.",
+                ),
+                **GATEWAY,
+            },
+        )
