@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -11,13 +9,12 @@ from django.conf import settings
 from django.core.checks import Error, Warning, run_checks
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
-from django.test import RequestFactory
 from django.test.utils import override_settings
-from django.views.debug import ExceptionReporter
 
 from django_apranova_payments import checks
 from django_apranova_payments.checks import check_settings
 from django_apranova_payments.gateway import BaseGateway
+from tests.reports import SECRET_KEY_VALUE, WEBHOOK_SECRET_VALUE, error_report
 
 
 def resolve_price(request: Any, data: Any) -> Any:
@@ -407,26 +404,11 @@ def test_the_simulator_is_not_warned_about_prices_it_never_charges():
 
 # -- secrets never reach an error report ------------------------------------------------------------
 
-# Built at run time: a report shows source lines, and these must not be among them.
-SECRET_KEY_VALUE = "sk_test_" + "51SeCrEtInErRoRrEpOrT"
-WEBHOOK_SECRET_VALUE = "whsec_" + "SeCrEtInErRoRrEpOrT"
 SECRETS = {
     "STRIPE_SECRET_KEY": SECRET_KEY_VALUE,
     "STRIPE_WEBHOOK_SECRET": [WEBHOOK_SECRET_VALUE],
     "PRICE_RESOLVER": RESOLVER,
 }
-
-
-def error_report(call: Callable[[], Any]) -> str:
-    """Django's technical 500 page and its text version (the admin e-mail's body) for the
-    exception ``call`` raises, as a production site (DEBUG off) renders them."""
-    try:
-        call()
-    except Exception:
-        reporter = ExceptionReporter(RequestFactory().get("/pay/"), *sys.exc_info())
-    else:
-        raise AssertionError("expected an exception")
-    return reporter.get_traceback_html() + reporter.get_traceback_text()
 
 
 class ExplodingStr(str):

@@ -4,21 +4,18 @@
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.test import RequestFactory
 from django.test.utils import override_settings
 from django.urls import reverse
-from django.views.debug import ExceptionReporter
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 
 from django_apranova_payments.conf import DEFAULTS, STRIPE_API_VERSION, app_settings
 from django_apranova_payments.gateway import BaseGateway, StripeGateway, get_gateway
+from tests.reports import SECRET_KEY_VALUE, WEBHOOK_SECRET_VALUE, error_report
 
 LIST_URL = reverse("apranova_payments:payment-list")
 CREATE_URL = reverse("apranova_payments:create-payment")
@@ -388,21 +385,6 @@ def test_throttle_rates_that_are_not_a_dict_are_improperly_configured():
 
 # -- secrets never reach an error report ----------------------------------------------------------
 
-# Built at run time: a report shows source lines, and these must not be among them.
-SECRET_KEY_VALUE = "sk_test_" + "51SeCrEtInErRoRrEpOrT"
-WEBHOOK_SECRET_VALUE = "whsec_" + "SeCrEtInErRoRrEpOrT"
-
-
-def error_report(call: Callable[[], Any]) -> str:
-    """Django's technical 500 page and its text version (the admin e-mail's body) for the
-    exception ``call`` raises, as a production site (DEBUG off) renders them."""
-    try:
-        call()
-    except Exception:
-        reporter = ExceptionReporter(RequestFactory().get("/pay/"), *sys.exc_info())
-    else:
-        raise AssertionError("expected an exception")
-    return reporter.get_traceback_html() + reporter.get_traceback_text()
 
 
 class Exploding:
