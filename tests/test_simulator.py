@@ -19,7 +19,7 @@ from django.db import connection
 from django.test.utils import override_settings
 from django.urls import include, path, reverse
 
-from django_apranova_payments import checks, signals
+from django_apranova_payments import checks
 from django_apranova_payments.exceptions import (
     GatewayConfigurationError,
     GatewayRejected,
@@ -57,18 +57,6 @@ def simulator_settings(settings: Any) -> Any:
         "SIMULATOR_WEBHOOK_URL": None,
     }
     return settings
-
-
-@pytest.fixture
-def succeeded_log() -> Any:
-    log: list[dict[str, Any]] = []
-
-    def receiver(sender: Any, **kwargs: Any) -> None:
-        log.append(kwargs)
-
-    signals.payment_succeeded.connect(receiver, weak=False)
-    yield log
-    signals.payment_succeeded.disconnect(receiver)
 
 
 def create(api: Any, amount: str = "19.99", key: str | None = None, **body: Any) -> Any:
@@ -158,7 +146,7 @@ def test_retrieving_an_unknown_intent_is_rejected_as_stripe_404_is(db):
 # -- the test cards -----------------------------------------------------------------------------
 
 
-def test_4242_succeeds_and_update_status_applies_it_once(api, client, succeeded_log):
+def test_4242_succeeds_and_update_status_applies_it_once(api, client, captured_signals):
     created = new_payment(api)
 
     response = confirm(client, created, SUCCEEDS)
@@ -167,10 +155,10 @@ def test_4242_succeeds_and_update_status_applies_it_once(api, client, succeeded_
 
     assert update_status(api, created).json()["status"] == "succeeded"
     assert update_status(api, created).json()["status"] == "succeeded"
-    assert len(succeeded_log) == 1
+    assert len(captured_signals) == 1
 
 
-def test_9995_declines_with_insufficient_funds_and_a_retry_on_the_same_payment_succeeds(api, client, succeeded_log):
+def test_9995_declines_with_insufficient_funds_and_a_retry_on_the_same_payment_succeeds(api, client, captured_signals):
     created = new_payment(api)
 
     declined = confirm(client, created, DECLINED)
@@ -188,7 +176,7 @@ def test_9995_declines_with_insufficient_funds_and_a_retry_on_the_same_payment_s
     assert confirm(client, created, SUCCEEDS).status_code == 200
     payment = update_status(api, created).json()
     assert (payment["status"], payment["failureCode"]) == ("succeeded", None)
-    assert Payment.objects.count() == 1 and len(succeeded_log) == 1
+    assert Payment.objects.count() == 1 and len(captured_signals) == 1
 
 
 def test_3155_requires_authentication_then_complete_succeeds(api, client):
@@ -512,7 +500,7 @@ def replay(client: Any, request: Any) -> Any:
                        HTTP_STRIPE_SIGNATURE=request.headers["Stripe-Signature"])
 
 
-def test_events_are_signed_as_stripe_signs_and_move_the_payment(api, client, outbox, succeeded_log):
+def test_events_are_signed_as_stripe_signs_and_move_the_payment(api, client, outbox, captured_signals):
     created = new_payment(api)
     confirm(client, created, AUTHENTICATE)
     authenticate(client, created, "complete")
@@ -527,7 +515,7 @@ def test_events_are_signed_as_stripe_signs_and_move_the_payment(api, client, out
     assert all("client_secret" not in e["data"]["object"] for e in events)
     assert [replay(client, r).json()["outcome"] for r in requests_sent] == ["processed"] * 3
     assert replay(client, requests_sent[-1]).json()["outcome"] == "duplicate"
-    assert Payment.objects.get().status == "succeeded" and len(succeeded_log) == 1
+    assert Payment.objects.get().status == "succeeded" and len(captured_signals) == 1
     assert WebhookEvent.objects.filter(outcome="processed").count() == 3
 
 
