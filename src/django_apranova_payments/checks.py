@@ -195,21 +195,32 @@ def _unknown_key(where: str, key: Any, known: Mapping[str, Any]) -> CheckMessage
                    hint=hint, id=ID.format("W003"))
 
 
+SECRET_PREFIXES = ("sk_test_", "sk_live_", "rk_test_", "rk_live_")
+PUBLISHABLE_PREFIXES = ("pk_test_", "pk_live_")
+
+
 @sensitive_variables()
 def check_keys() -> list[CheckMessage]:
     secret = app_settings.STRIPE_SECRET_KEY or ""
     publishable = app_settings.STRIPE_PUBLISHABLE_KEY or ""
     messages: list[CheckMessage] = []
-    if not str(secret).startswith(("sk_test_", "sk_live_", "rk_test_", "rk_live_")):
+    secret_ok = str(secret).startswith(SECRET_PREFIXES)
+    publishable_ok = str(publishable).startswith(PUBLISHABLE_PREFIXES)
+    swapped = str(secret).startswith(PUBLISHABLE_PREFIXES) and str(publishable).startswith(SECRET_PREFIXES)
+    swap_hint = (
+        f" They look swapped: {_setting('STRIPE_SECRET_KEY')} holds a pk_… key and "
+        f"{_setting('STRIPE_PUBLISHABLE_KEY')} an sk_…/rk_… key."
+    ) if swapped else ""
+    if not secret_ok:
         messages.append(Error(
-            "The Stripe secret key is missing or is not a Stripe secret key.",
+            "The Stripe secret key is missing or is not a Stripe secret key." + swap_hint,
             hint=f"Set {_setting('STRIPE_SECRET_KEY')} (or settings.STRIPE_SECRET_KEY) "
             "to your sk_test_… / sk_live_… or restricted rk_… key.",
             id=ID.format("E001"),
         ))
-    if not str(publishable).startswith(("pk_test_", "pk_live_")):
+    if not publishable_ok:
         messages.append(Error(
-            "The Stripe publishable key is missing or is not a publishable key.",
+            "The Stripe publishable key is missing or is not a publishable key." + swap_hint,
             hint=f"Set {_setting('STRIPE_PUBLISHABLE_KEY')} to your pk_test_… / pk_live_… key; "
             "it is sent to browsers, so never put a secret key there.",
             id=ID.format("E002"),

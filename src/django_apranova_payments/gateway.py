@@ -173,10 +173,18 @@ def translate_stripe_errors(action: str) -> Iterator[None]:
         translated = _translate(exc)
         log = logger.error if isinstance(translated, exceptions.GatewayConfigurationError) else logger.warning
         log(
-            "Stripe %s failed: %s (http %s, code %s, request %s)",
-            action, type(exc).__name__, exc.http_status, exc.code, exc.request_id,
+            "Stripe %s failed: %s (http %s, code %s, request %s)%s",
+            action, type(exc).__name__, exc.http_status, exc.code, exc.request_id, _cause(exc),
         )
         raise translated from exc
+
+
+def _cause(exc: stripe.StripeError) -> str:
+    """Why a request never reached Stripe (DNS, refused connection, timeout, TLS), from
+    stripe-python's message: Stripe's own errors say it in their code already."""
+    if not isinstance(exc, stripe.APIConnectionError):
+        return ""
+    return f": {' '.join(str(exc).split())[:300]}"
 
 
 def _translate(exc: stripe.StripeError) -> exceptions.PaymentsAPIError:

@@ -295,7 +295,9 @@ class StripeWebhookView(View):
             )
             event = parse_event(payload)
         except exceptions.WebhookError as exc:
-            logger.info("Webhook refused: %s", exc)
+            # WARNING: a refused delivery is what a developer looks for first (a wrong secret,
+            # a clock off by minutes). The reason never carries the secret or the body.
+            logger.warning("Webhook refused (%s): %s", exc.status_code, exc)
             return _error(str(exc), exc.status_code)
         try:
             outcome = process_event(event)
