@@ -77,3 +77,29 @@ def test_keys_that_are_merely_wrong_are_not_called_swapped():
         messages = {m.id: m for m in check_settings()}
 
     assert "apranova_payments.E001" in messages and "swapped" not in messages["apranova_payments.E001"].msg
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("method", "url_name", "args"),
+    [("post", "create-payment", []), ("post", "update-status", []), ("post", "webhook", []),
+     ("get", "payment-detail", ["pi_123"]), ("post", "payment-cancel", ["pi_123"])],
+)
+def test_a_url_without_its_trailing_slash_is_a_json_404_naming_the_right_one(method, url_name, args):
+    url = reverse(f"apranova_payments:{url_name}", args=args)
+    client = Client(enforce_csrf_checks=True)
+
+    with override_settings(DEBUG=True):  # where APPEND_SLASH raised a RuntimeError for a POST
+        response = getattr(client, method)(url.rstrip("/"), data={}, content_type="application/json")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": f"Not found. The URL ends with a slash: {url}"}
+
+
+@pytest.mark.django_db
+def test_a_path_that_is_not_one_of_ours_with_a_slash_either_is_a_plain_json_404():
+    url = reverse("apranova_payments:payment-cancel", args=["pi_123"]) + "extra/more"
+
+    response = Client().get(url)
+
+    assert response.status_code == 404 and response.json() == {"detail": "Not found."}

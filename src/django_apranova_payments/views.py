@@ -7,9 +7,12 @@ import reprlib
 from collections.abc import Mapping
 from typing import Any
 
+from django.contrib.auth.decorators import login_not_required
 from django.db.models import QuerySet
-from django.http import Http404
+from django.http import Http404, HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
+from django.urls import Resolver404, resolve
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import generics, status
 from rest_framework.exceptions import NotAuthenticated, ValidationError
 from rest_framework.pagination import CursorPagination
@@ -36,6 +39,19 @@ logger = logging.getLogger(__name__)
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
+
+
+@csrf_exempt  # it changes nothing; a 403 for a missing CSRF token would hide the real mistake
+@login_not_required
+def missing_slash(request: HttpRequest, path: str) -> JsonResponse:
+    """A JSON 404 for one of the package's URLs written without its trailing slash, naming
+    the URL meant (Django's ``APPEND_SLASH`` would redirect, losing a POST's body, or raise
+    under ``DEBUG``)."""
+    try:
+        resolve(f"{request.path_info}/")
+    except Resolver404:
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return JsonResponse({"detail": f"Not found. The URL ends with a slash: {request.path}/"}, status=404)
 
 
 class PaymentPagination(CursorPagination):
