@@ -103,3 +103,13 @@ def test_a_path_that_is_not_one_of_ours_with_a_slash_either_is_a_plain_json_404(
     response = Client().get(url)
 
     assert response.status_code == 404 and response.json() == {"detail": "Not found."}
+
+
+def test_stripe_mock_refuses_to_start_when_the_simulator_is_the_gateway():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from django_apranova_payments.testing import StripeMock
+
+    config = {**settings.APRANOVA_PAYMENTS, "GATEWAY": "django_apranova_payments.simulator.gateway.SimulatorGateway"}
+    with override_settings(APRANOVA_PAYMENTS=config), pytest.raises(ImproperlyConfigured, match="offline simulator"):
+        StripeMock().start()

@@ -22,8 +22,10 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import responses
+from django.core.exceptions import ImproperlyConfigured
 
 from ..conf import app_settings
+from ..gateway import BaseGateway
 
 DEFAULT_API_BASE = "https://api.stripe.com"
 
@@ -88,6 +90,17 @@ class StripeMock:
         self.stop()
 
     def start(self) -> None:
+        """Intercept Stripe's API. Refuses, saying why, when the configured gateway never
+        calls it (the offline simulator): the mock would sit unused and a test would fail
+        later with a ``KeyError`` on a ``pi_sim…`` id."""
+        gateway = app_settings.GATEWAY
+        if isinstance(gateway, type) and issubclass(gateway, BaseGateway) and gateway.is_simulator:
+            raise ImproperlyConfigured(
+                "stripe_mock / StripeMock mocks Stripe's HTTP API, but "
+                "APRANOVA_PAYMENTS['GATEWAY'] is the offline simulator, which never calls it. "
+                "Use the default Stripe gateway in the test settings (StripeMock answers for "
+                "Stripe), or test against the simulator without StripeMock."
+            )
         self._mock.start()
 
     def stop(self) -> None:
