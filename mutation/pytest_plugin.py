@@ -1,0 +1,112 @@
+"""A pytest plugin for the mutation runs only (``-p mutation.pytest_plugin``, set in pyproject.toml).
+
+1. Stable node ids. mutmut collects the tests once, records which tests reach which function, then
+   runs each mutant's tests by node id in later processes. A few parametrized tests build a
+   Stripe-Signature header from ``int(time.time())``, so their ids change from one second to the
+   next and the recorded ids would no longer match. Those parameters get an id without the clock
+   in it (pytest numbers duplicates itself); the values the tests use are unchanged.
+
+2. Tests per module. mutmut runs, for each mutant, every test that reached the mutated function.
+   ``to_minor_units`` is reached by most of the suite, which makes a surviving money mutant cost
+   ~13 s. While a mutant runs (``MUTANT_UNDER_TEST`` names it), only the test files listed for
+   its module below are kept, still intersected with the tests that reach the function. A module
+   not listed keeps every test.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+_TIMESTAMP = re.compile(r"\b(t=)\d{9,11}\b")
+
+# The files whose tests pin each mutated module: its own unit tests, the edge tests and the tests
+# written against its survivors (tests/test_mutants_<module>.py).
+TEST_FILES: dict[str, set[str]] = {
+    "money": {
+        "test_money_conversion.py",
+        "test_money_currencies.py",
+        "test_money_formatting.py",
+        "test_money_parsing.py",
+        "test_edges.py",
+        "test_mutants_money.py",
+    },
+    "transitions": {
+        "test_transitions.py",
+        "test_webhook_ordering.py",
+        "test_update_status.py",
+        "test_dry_runs_and_replay.py",
+        "test_edges.py",
+        "test_mutants_transitions.py",
+    },
+    "signing": {
+        "test_webhook_security.py",
+        "test_webhooks.py",
+        "test_hostile_inputs.py",
+        "test_edges.py",
+        "test_mutants_signing.py",
+    },
+    "metadata": {
+        "test_charges.py",
+        "test_create_payment.py",
+        "test_webhook_security.py",
+        "test_webhooks.py",
+        "test_hostile_inputs.py",
+        "test_edges.py",
+        "test_mutants_metadata.py",
+    },
+    "charges": {
+        "test_charges.py",
+        "test_create_payment.py",
+        "test_edges.py",
+        "test_mutants_charges.py",
+    },
+    "services": {
+        "test_create_payment.py",
+        "test_update_status.py",
+        "test_list_detail_cancel.py",
+        "test_charges.py",
+        "test_fault_injection.py",
+        "test_edges.py",
+        "test_mutants_services.py",
+    },
+    "models": {
+        "test_models.py",
+        "test_webhooks.py",
+        "test_webhook_security.py",
+        "test_dry_runs_and_replay.py",
+        "test_fault_injection.py",
+        "test_list_detail_cancel.py",
+        "test_edges.py",
+        "test_mutants_models.py",
+    },
+}
+
+
+def pytest_make_parametrize_id(config: Any, val: object, argname: str) -> str | None:
+    if isinstance(val, str) and _TIMESTAMP.search(val):
+        return _TIMESTAMP.sub(r"\1NOW", val)
+    return None
+
+
+def module_under_test() -> str | None:
+    """``money`` while mutmut runs ``django_apranova_payments.money.x_to_minor_units__mutmut_3``."""
+    mutant = os.environ.get("MUTANT_UNDER_TEST", "")
+    if "__mutmut_" not in mutant:
+        return None
+    parts = mutant.split(".")
+    return parts[1] if len(parts) > 2 else None
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    allowed = TEST_FILES.get(module_under_test() or "")
+    if allowed is None:
+        return
+    kept, dropped = [], []
+    for item in items:
+        (kept if Path(str(item.path)).name in allowed else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
