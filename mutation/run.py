@@ -2,7 +2,7 @@
 survivors (``tox -e mutation``, ``./runtests -e mutation``; docs/explanation/testing.md).
 
     python mutation/run.py             # from a clean state: deletes mutants/ first
-    python mutation/run.py --keep      # reuse mutants/ (mutmut re-tests only what changed)
+    python mutation/run.py --resume    # reuse mutants/: test only the mutants without a result yet
     python mutation/run.py --report    # only print the report of the last run
     python mutation/run.py --diffs     # the report with each survivor's diff
 
@@ -61,18 +61,29 @@ class Module:
     survived: list[str] = field(default_factory=list)
     not_run: list[str] = field(default_factory=list)
     equivalent_lines: int = 0
-    seconds: float = 0.0
 
     @property
     def rate(self) -> float:
         return 100.0 * self.killed / self.mutants if self.mutants else 100.0
 
 
-def run_mutmut(max_children: int | None) -> float:
+def unchecked() -> list[str]:
+    """The in-scope mutants of the last run that have no result yet (an interrupted run)."""
+    names = []
+    for name in SCOPE:
+        meta = ROOT / "mutants" / "src" / PACKAGE / f"{name}.py.meta"
+        if meta.exists():
+            codes = json.loads(meta.read_text())["exit_code_by_key"]
+            names += [mutant for mutant, code in codes.items() if code is None and in_scope(mutant) == name]
+    return names
+
+
+def run_mutmut(max_children: int | None, names: list[str]) -> float:
+    # mutmut re-tests every mutant named on its command line, cached result or not.
     command = [sys.executable, "-m", "mutmut", "run"]
     if max_children:
         command += ["--max-children", str(max_children)]
-    command += [pattern for patterns in SCOPE.values() for pattern in patterns]
+    command += names
     started = time.monotonic()
     last_progress = 0.0
     # mutmut redraws a spinner line with \r; keep the log readable: its other lines, and the
@@ -118,7 +129,6 @@ def collect() -> dict[str, Module]:
             if in_scope(mutant) != name:
                 continue
             module.mutants += 1
-            module.seconds += data.get("durations_by_key", {}).get(mutant, 0.0)
             if code in KILLED:
                 module.killed += 1
             elif code in SURVIVED or code in NO_TESTS:
@@ -139,12 +149,12 @@ def show(mutant: str) -> str:
 
 def report(modules: dict[str, Module], fail_under: float, diffs: bool, wall: float | None) -> int:
     print()
-    print(f"{'module':<13}{'mutants':>8}{'killed':>8}{'survived':>9}{'equiv.':>8}{'rate':>8}{'test s':>8}")
+    print(f"{'module':<13}{'mutants':>8}{'killed':>8}{'survived':>9}{'not run':>8}{'equiv.':>8}{'rate':>8}")
     failing = []
     for module in modules.values():
         print(
             f"{module.name:<13}{module.mutants:>8}{module.killed:>8}{len(module.survived):>9}"
-            f"{module.equivalent_lines:>8}{module.rate:>7.1f}%{module.seconds:>8.0f}"
+            f"{len(module.not_run):>8}{module.equivalent_lines:>8}{module.rate:>7.1f}%"
         )
         if module.rate < fail_under or module.not_run:
             failing.append(module.name)
@@ -167,7 +177,7 @@ def report(modules: dict[str, Module], fail_under: float, diffs: bool, wall: flo
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--keep", action="store_true", help="reuse mutants/ from the last run")
+    parser.add_argument("--resume", action="store_true", help="reuse mutants/: test the mutants without a result")
     parser.add_argument("--report", action="store_true", help="print the last run's report, run nothing")
     parser.add_argument("--diffs", action="store_true", help="print each survivor's diff")
     parser.add_argument("--fail-under", type=float, default=95.0)
@@ -175,9 +185,13 @@ def main() -> int:
     args = parser.parse_args()
     wall = None
     if not args.report:
-        if not args.keep:
+        names = [pattern for patterns in SCOPE.values() for pattern in patterns]
+        if args.resume:
+            names = unchecked()
+        else:
             shutil.rmtree(ROOT / "mutants", ignore_errors=True)
-        wall = run_mutmut(args.max_children)
+        if names:
+            wall = run_mutmut(args.max_children, names)
     return report(collect(), args.fail_under, args.diffs, wall)
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from django_apranova_payments.money import MoneyError, format_amount, parse_amount
+from django_apranova_payments.money import MoneyError, format_amount, parse_amount, quantize_for_storage
 
 
 @pytest.mark.parametrize(
@@ -42,3 +42,24 @@ def test_an_int_amount_at_either_end_of_the_range_is_taken_exactly(value):
 )
 def test_format_amount_shows_stored_data_exactly_with_its_currency_code(amount, currency, shown):
     assert format_amount(Decimal(amount), currency) == shown
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        (Decimal("NaN"), "Amount must be a finite number."),
+        (Decimal("-Infinity"), "Amount must be a finite number."),
+        (Decimal("1.005"), "Amount cannot be stored with 2 decimal places."),
+        (Decimal("1E+12"), "Amount is too large."),
+        (Decimal("-1E+12"), "Amount is too large."),
+    ],
+)
+def test_an_amount_the_column_cannot_hold_is_refused_with_its_reason(amount, message):
+    with pytest.raises(MoneyError) as refused:
+        quantize_for_storage(amount)
+    assert str(refused.value) == message
+
+
+def test_quantize_for_storage_names_the_type_it_refuses():
+    with pytest.raises(TypeError, match=r"needs a Decimal, not float$"):
+        quantize_for_storage(1.5)  # type: ignore[arg-type]
