@@ -59,7 +59,9 @@ def test_a_row_the_webhook_stored_meanwhile_is_returned_as_created(user, monkeyp
     assert Payment.objects.count() == 1
 
 
-def test_a_row_stored_meanwhile_by_the_same_key_is_a_replay(user, monkeypatch):
+def test_a_row_stored_meanwhile_by_the_same_key_is_a_replay(user, other_user, monkeypatch):
+    PaymentFactory(user=user, idempotency_key="k0")  # this user's other payment
+    PaymentFactory(user=other_user, idempotency_key="k1")  # the same key, another user's
     fingerprint = services.request_fingerprint({"amount": "12.50", "currency": "usd", "metadata": {"course": "7"}})
     stored = []
     monkeypatch.setattr(
@@ -78,7 +80,7 @@ def test_a_row_stored_meanwhile_by_the_same_key_is_a_replay(user, monkeypatch):
 
     assert created.payment == stored[0]
     assert (created.client_secret, created.replayed) == ("cs_meanwhile", True)
-    assert Payment.objects.count() == 1
+    assert Payment.objects.filter(user=user).count() == 2
 
 
 def test_a_row_stored_meanwhile_by_the_same_key_for_another_body_is_a_conflict(user, monkeypatch):
