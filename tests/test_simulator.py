@@ -242,6 +242,7 @@ def test_authentication_is_refused_when_none_is_pending(api, client):
 def test_invalid_card_details_are_refused_without_touching_the_intent(api, client, card, code):
     created = new_payment(api)
 
+    card = dict(card)  # the parametrized dict is shared by every run in the process
     response = confirm(client, created, card.pop("number", SUCCEEDS), **card)
 
     assert response.status_code == 402 and response.json()["error"]["code"] == code
