@@ -4,7 +4,7 @@ survivors (``tox -e mutation``, ``./runtests -e mutation``; docs/explanation/tes
     python mutation/run.py             # from a clean state: deletes mutants/ first
     python mutation/run.py --resume    # reuse mutants/: test only the mutants without a result yet
     python mutation/run.py --report    # only print the report of the last run
-    python mutation/run.py --diffs     # the report with each survivor's diff
+    python mutation/run.py --diffs     # only the last run's report, with each survivor's diff
 
 Exits 1 when a module kills fewer than ``--fail-under`` percent (95) of its mutants. Mutants
 marked equivalent carry ``# pragma: no mutate (equivalent: <reason>)`` on their line in src/:
@@ -179,12 +179,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--resume", action="store_true", help="reuse mutants/: test the mutants without a result")
     parser.add_argument("--report", action="store_true", help="print the last run's report, run nothing")
-    parser.add_argument("--diffs", action="store_true", help="print each survivor's diff")
+    parser.add_argument("--diffs", action="store_true", help="print the last run's report with each survivor's diff; run nothing")
     parser.add_argument("--fail-under", type=float, default=95.0)
     parser.add_argument("--max-children", type=int)
     args = parser.parse_args()
     wall = None
-    if not args.report:
+    if not (args.report or args.diffs):  # --diffs reads the last run, like --report
         names = [pattern for patterns in SCOPE.values() for pattern in patterns]
         if args.resume:
             names = unchecked()
