@@ -179,7 +179,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--resume", action="store_true", help="reuse mutants/: test the mutants without a result")
     parser.add_argument("--report", action="store_true", help="print the last run's report, run nothing")
-    parser.add_argument("--diffs", action="store_true", help="print the last run's report with each survivor's diff; run nothing")
+    parser.add_argument(
+        "--diffs", action="store_true", help="print the last run's report with each survivor's diff; run nothing"
+    )
     parser.add_argument("--fail-under", type=float, default=95.0)
     parser.add_argument("--max-children", type=int)
     args = parser.parse_args()
