@@ -358,7 +358,8 @@ def format_amount(amount: Decimal, currency: str) -> str:
     code = currency.strip().lower() if isinstance(currency, str) else str(currency)
     places = decimal_places(code) if code in STRIPE_CURRENCIES else 2
     exact = amount.is_finite() and _fits_places(amount, places)
-    text = format(amount, f".{places}f") if exact else format(amount, "f")
+    # Mutation: "F" for "f" is equivalent, Decimal spells Infinity and NaN alike in both.
+    text = format(amount, f".{places}f") if exact else format(amount, "f")  # pragma: no mutate (equivalent: see above)
     return f"{text} {code.upper()}"
 
 
