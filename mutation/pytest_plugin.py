@@ -30,6 +30,7 @@ TEST_FILES: dict[str, set[str]] = {
         "test_money_currencies.py",
         "test_money_formatting.py",
         "test_money_parsing.py",
+        "test_money_messages.py",
         "test_edges.py",
         "test_mutants_money.py",
     },
