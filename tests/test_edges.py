@@ -81,13 +81,15 @@ def signed_body_of(payment: Payment, size: int) -> bytes:
     return body + b" " * (size - len(body))
 
 
+def post_under_limit(body: bytes, limit: int) -> Any:
+    """POST a signed ``body`` with ``WEBHOOK_MAX_BYTES`` set to ``limit``."""
+    with override_settings(APRANOVA_PAYMENTS={**settings.APRANOVA_PAYMENTS, "WEBHOOK_MAX_BYTES": limit}):
+        return Client().post(URL, data=body, content_type="application/json", HTTP_STRIPE_SIGNATURE=sign_payload(body))
+
+
 @pytest.mark.django_db
 def test_a_body_of_exactly_webhook_max_bytes_is_accepted(payment):
-    body = signed_body_of(payment, 4_096)
-
-    with override_settings(APRANOVA_PAYMENTS={**settings.APRANOVA_PAYMENTS, "WEBHOOK_MAX_BYTES": 4_096}):
-        response = Client().post(URL, data=body, content_type="application/json",
-                                 HTTP_STRIPE_SIGNATURE=sign_payload(body))
+    response = post_under_limit(signed_body_of(payment, 4_096), 4_096)
 
     assert response.status_code == 200, response.content
     assert response.json()["outcome"] == "processed"
@@ -95,11 +97,7 @@ def test_a_body_of_exactly_webhook_max_bytes_is_accepted(payment):
 
 @pytest.mark.django_db
 def test_a_body_one_byte_over_webhook_max_bytes_is_a_413(payment):
-    body = signed_body_of(payment, 4_097)
-
-    with override_settings(APRANOVA_PAYMENTS={**settings.APRANOVA_PAYMENTS, "WEBHOOK_MAX_BYTES": 4_096}):
-        response = Client().post(URL, data=body, content_type="application/json",
-                                 HTTP_STRIPE_SIGNATURE=sign_payload(body))
+    response = post_under_limit(signed_body_of(payment, 4_097), 4_096)
 
     assert response.status_code == 413
     assert not WebhookEvent.objects.exists()
