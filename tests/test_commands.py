@@ -186,25 +186,25 @@ def test_an_unknown_type_is_refused_with_the_handled_ones(db):
 
 def test_a_stored_unhandled_type_is_replayed_with_a_warning(client, payment):
     event = build_event(payment, "payment_intent.succeeded")
-    event["type"] = "charge.refunded"
+    event["type"] = "customer.created"
     post_event(client, event)
 
-    out, err = run("apranova_replay_events", "--type", "charge.refunded")
+    out, err = run("apranova_replay_events", "--type", "customer.created")
 
-    assert "Warning: charge.refunded is not an event type this package handles; " \
+    assert "Warning: customer.created is not an event type this package handles; " \
         "its 1 stored event(s) will be ignored again." in err
-    assert f"[1/1] {event['id']} charge.refunded: ignored" in out
+    assert f"[1/1] {event['id']} customer.created: ignored" in out
     assert "Replayed 1 event(s): 1 ignored." in out
 
 
 def test_the_dry_run_says_an_unhandled_type_would_be_ignored(client, payment):
     event = build_event(payment, "payment_intent.succeeded")
-    event["type"] = "charge.refunded"
+    event["type"] = "customer.created"
     post_event(client, event)
 
     out, _ = run("apranova_replay_events", "--id", event["id"], "--dry-run")
 
-    assert (f"would replay {event['id']} (charge.refunded, last outcome: ignored; "
+    assert (f"would replay {event['id']} (customer.created, last outcome: ignored; "
             "not a handled type, it would be ignored again)") in out
 
 

@@ -173,14 +173,16 @@ def test_a_pre_release_install_upgrades_keeping_its_simulated_intents_and_droppi
                 idempotency_key=f"key-{n}", request_fingerprint="f" * 64, created_at=now, updated_at=now,
             )
         member = Member.objects.create(username="kept")
-        payment = Payment.objects.create(user=member, stripe_payment_intent="pi_sim1", amount="19.99",
-                                         currency="inr", status="succeeded")
+        old_payment = executor.loader.project_state((CORE, "0003_scrub_stored_client_secrets")).apps.get_model(
+            CORE, "Payment")
+        payment = old_payment.objects.create(user_id=member.pk, stripe_payment_intent="pi_sim1", amount="19.99",
+                                             currency="inr", status="succeeded")
         before = tables()
         assert OLD_TABLE in before and NEW_TABLE not in before
 
         migrate_to_latest()
 
-        assert tables() == before - {OLD_TABLE} | {NEW_TABLE}
+        assert tables() == before - {OLD_TABLE} | {NEW_TABLE, "apranova_payments_refund", "apranova_payments_dispute"}
         copied = list(SimulatedPaymentIntent.objects.order_by("intent_id").values(
             "intent_id", "client_secret", "amount", "currency", "status", "metadata", "idempotency_key"))
         assert copied == [
@@ -190,7 +192,8 @@ def test_a_pre_release_install_upgrades_keeping_its_simulated_intents_and_droppi
              "status": "succeeded", "metadata": {"course": "2"}, "idempotency_key": "key-2"},
         ]
         assert SimulatedPaymentIntent.objects.create(amount=50, currency="usd").pk  # ids go on from there
-        assert Payment.objects.get() == payment and Member.objects.get() == member
+        kept = Payment.objects.get()
+        assert (kept.pk, kept.amount_refunded) == (payment.pk, 0) and Member.objects.get() == member
     finally:
         if OLD_TABLE in tables():
             with connection.schema_editor() as editor:
@@ -212,7 +215,7 @@ def test_a_production_install_migrates_without_any_simulator_table():
 
         assert [m.name for m, _ in plan if m.app_label == CORE] == [
             "0001_initial", "0002_simulated_payment_intent", "0003_scrub_stored_client_secrets",
-            "0004_drop_simulated_payment_intent_table"]
+            "0004_drop_simulated_payment_intent_table", "0005_refunds_and_disputes"]
         assert not [m for m, _ in plan if m.app_label == SIMULATOR]
         assert {"apranova_payments_payment", "apranova_payments_webhookevent"} <= tables()
         assert not [name for name in tables() if "simulat" in name]
@@ -245,7 +248,8 @@ def test_the_simulator_is_an_app_of_its_own():
     assert SimulatedPaymentIntent._meta.app_label == SIMULATOR
     assert SimulatedPaymentIntent._meta.db_table == NEW_TABLE
     assert isinstance(SimulatedPaymentIntent._meta.pk, models.BigAutoField)
-    assert [model._meta.model_name for model in apps.get_app_config(CORE).get_models()] == ["payment", "webhookevent"]
+    assert [model._meta.model_name for model in apps.get_app_config(CORE).get_models()] == [
+        "payment", "refund", "dispute", "webhookevent"]
 
 
 @pytest.mark.django_db

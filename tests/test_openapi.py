@@ -44,6 +44,7 @@ def test_schema_is_valid_openapi(schema):
 def test_every_payment_endpoint_is_described_and_the_webhook_is_not(schema):
     assert {path.removeprefix(PREFIX) for path in schema["paths"]} == {
         "", "create-payment/", "update-status/", "{payment_intent}/", "{payment_intent}/cancel/",
+        "{payment_intent}/refund/",
     }
     assert set(schema["paths"][PREFIX]) == {"get"}
     assert set(schema["paths"][PREFIX + "create-payment/"]) == {"post"}
@@ -56,9 +57,11 @@ def test_operation_ids_are_stable(schema):
         operation(schema, "update-status/", "post")["operationId"],
         operation(schema, "{payment_intent}/", "get")["operationId"],
         operation(schema, "{payment_intent}/cancel/", "post")["operationId"],
+        operation(schema, "{payment_intent}/refund/", "post")["operationId"],
     }
     assert ids == {
         "payments_list", "payments_create", "payments_update_status", "payments_retrieve", "payments_cancel",
+        "payments_refund",
     }
 
 
@@ -111,6 +114,7 @@ def test_create_documents_the_idempotency_key_header(schema):
         ("", "get", {"200", "400", "401", "403", "404"}),
         ("{payment_intent}/", "get", {"200", "401", "403", "404"}),
         ("{payment_intent}/cancel/", "post", {"200", "401", "403", "404", "409", "429", "500", "503"}),
+        ("{payment_intent}/refund/", "post", {"201", "400", "401", "403", "404", "409", "422", "429", "500", "503"}),
     ],
 )
 def test_error_responses_are_documented(schema, path, method, codes):
@@ -142,7 +146,8 @@ def test_update_status_body_is_a_payment_intent_id(schema):
 
 @pytest.mark.parametrize(
     ("path", "method"),
-    [("create-payment/", "post"), ("update-status/", "post"), ("{payment_intent}/cancel/", "post")],
+    [("create-payment/", "post"), ("update-status/", "post"), ("{payment_intent}/cancel/", "post"),
+     ("{payment_intent}/refund/", "post")],
 )
 def test_throttled_endpoints_document_429_for_the_per_user_rate_with_retry_after(schema, path, method):
     too_many = operation(schema, path, method)["responses"]["429"]

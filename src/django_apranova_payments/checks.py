@@ -13,7 +13,7 @@ E007      ``DEFAULT_CURRENCY`` is not one of ``CURRENCIES``
 E008      ``GATEWAY`` or ``PRICE_RESOLVER`` imports but is not callable (or ``GATEWAY``
           is not a ``BaseGateway`` subclass)
 E010      a setting has a value the package cannot use: ``THROTTLE_RATES`` (a bad
-          rate), ``PERMISSION_CLASSES``, a number that is not one
+          rate), ``PERMISSION_CLASSES`` or ``REFUND_PERMISSION_CLASSES``, a number that is not one
           (``WEBHOOK_TOLERANCE``, ``WEBHOOK_MAX_BYTES``, ``STRIPE_TIMEOUT``,
           ``STRIPE_MAX_NETWORK_RETRIES``), or a webhook secret that is not a string
 W001      webhook secret missing or not ``whsec_…``
@@ -39,7 +39,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.views.decorators.debug import sensitive_variables
 
 from . import money
-from .conf import DEFAULTS, SETTINGS_NAME, app_settings
+from .conf import DEFAULTS, PERMISSION_SETTINGS, SETTINGS_NAME, app_settings
 from .gateway import BaseGateway
 
 ID = "apranova_payments.{}"
@@ -87,7 +87,7 @@ def check_values() -> list[CheckMessage]:
     """E010: values that would make every request fail at run time (a 500, or an endpoint
     that refuses everything), found before the first request instead."""
     messages: list[CheckMessage] = []
-    for name in ("THROTTLE_RATES", "PERMISSION_CLASSES"):
+    for name in ("THROTTLE_RATES", *PERMISSION_SETTINGS):
         try:
             getattr(app_settings, name)
         except (ImproperlyConfigured, TypeError) as exc:

@@ -45,6 +45,9 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_MAX_BYTES": 1_048_576,
     "PRICE_RESOLVER": None,
     "PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # The refund endpoint: staff by default. Whoever they let in, a caller who is not staff
+    # may only refund their own payments.
+    "REFUND_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "GATEWAY": "django_apranova_payments.gateway.StripeGateway",
     # Per-user DRF rates of the endpoints that call Stripe; None turns one off. A dict given
     # by the host is merged over this one, so it names only what it changes.
@@ -59,6 +62,9 @@ DEFAULTS: dict[str, Any] = {
 #: Keys that may also be given as top-level settings (the names of the ApraNova LMS's
 #: original flow).
 TOP_LEVEL_FALLBACKS = ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET")
+
+#: Keys holding lists of DRF permission classes (dotted paths imported on access).
+PERMISSION_SETTINGS = ("PERMISSION_CLASSES", "REFUND_PERMISSION_CLASSES")
 
 #: Keys holding dotted paths that are imported on access.
 IMPORT_STRINGS = ("PRICE_RESOLVER", "GATEWAY")
@@ -104,7 +110,7 @@ class AppSettings:
         value = self._raw(name)
         if name in IMPORT_STRINGS and isinstance(value, str):
             value = _import(name, value)
-        if name == "PERMISSION_CLASSES":
+        if name in PERMISSION_SETTINGS:
             if isinstance(value, str):  # iterating it would import "r", "e", "s", ...
                 raise ImproperlyConfigured(
                     f"{SETTINGS_NAME}[{name!r}] must be a list of dotted paths, not a string."

@@ -15,6 +15,8 @@ renders them; none of them ever carries a Stripe key, a client secret or a stack
     │   ├── GatewayRejected            400  Stripe refused the request's parameters
     │   ├── PaymentNotCancelable       409  the PaymentIntent is past the point of cancelation
     │   └── GatewayConfigurationError  500  wrong or revoked key, missing permission
+    ├── PaymentNotRefundable           409  not succeeded, nothing left, or (below) disputed
+    │   └── ChargeDisputed             409  the charge is disputed: the dispute decides
     ├── IdempotencyConflict            422  Idempotency-Key reused with another body
     ├── PriceResolverError             500  PRICE_RESOLVER returned something unusable
     └── WebhookError                        a webhook delivery that is refused (400/413)
@@ -105,6 +107,22 @@ class GatewayConfigurationError(GatewayError):
     status_code = status.HTTP_500_INTERNAL_SERVER_ERROR
     default_detail = _("Payments are misconfigured on the server.")
     default_code = "gateway_misconfigured"
+
+
+class PaymentNotRefundable(PaymentsAPIError):
+    """The payment cannot be refunded: it has not succeeded, or nothing is left of it."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = _("Only a payment that succeeded can be refunded.")
+    default_code = "not_refundable"
+    nothing_left = _("Nothing is left to refund on this payment.")
+
+
+class ChargeDisputed(PaymentNotRefundable):
+    """The payment's charge is disputed: Stripe refuses refunds until the dispute is settled."""
+
+    default_detail = _("This payment is disputed and cannot be refunded while the dispute is open.")
+    default_code = "charge_disputed"
 
 
 class IdempotencyConflict(PaymentsAPIError):

@@ -1,7 +1,7 @@
 """Who talks to Stripe. This is the only module that imports ``stripe``.
 
-A gateway turns three calls (create, retrieve, cancel a PaymentIntent) into
-``PaymentIntentData`` values and turns every Stripe error into one of the package's own
+A gateway turns its calls (create, retrieve and cancel a PaymentIntent; create and list
+refunds) into ``PaymentIntentData`` and ``RefundData`` values and turns every Stripe error into one of the package's own
 exceptions (``exceptions.GatewayError`` and its subclasses). The ``GATEWAY`` setting picks
 the class, so an offline simulator can stand in for Stripe; ``get_gateway()`` builds one
 instance of it and keeps it until a payments setting changes.
@@ -80,6 +80,131 @@ class PaymentIntentData:
         return bool(self.failure_code or self.failure_message)
 
 
+def _text(value: object, limit: int = 255) -> str:
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _stripe_id(data: Mapping[str, Any], key: str) -> str | None:
+    """An id field that may be expanded into an object (``{"id": …}``) or missing."""
+    value = data.get(key)
+    if isinstance(value, Mapping):
+        value = value.get("id")
+    return value if isinstance(value, str) and 0 < len(value) <= 255 else None
+
+
+def _object_of(data: Mapping[str, Any], kind: str) -> tuple[str, int, str]:
+    """The id, amount and currency every money object has; ``ValueError`` when ``data`` is
+    not a Stripe ``kind`` object with usable ones."""
+    if not isinstance(data, Mapping) or data.get("object") != kind:
+        raise ValueError(f"not a {kind} object")
+    object_id, amount, currency = data.get("id"), _int(data.get("amount")), data.get("currency")
+    if not (isinstance(object_id, str) and 0 < len(object_id) <= 255):
+        raise ValueError(f"{kind} without a usable id")
+    if amount is None or amount < 0:
+        raise ValueError(f"{kind} amount is not a non-negative integer")
+    if not isinstance(currency, str) or not 0 < len(currency) <= 3:
+        raise ValueError(f"{kind} currency is not a currency code")
+    return object_id, amount, currency.lower()
+
+
+@dataclass(frozen=True)
+class RefundData:
+    """The parts of a Stripe Refund this package uses (an API answer, a webhook event's
+    ``data.object``, or one entry of a refund list)."""
+
+    id: str
+    status: str
+    amount: int
+    currency: str
+    payment_intent: str | None = None
+    charge: str | None = None
+    reason: str = ""
+    failure_reason: str = ""
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RefundData:
+        """Build from Stripe's JSON; ``ValueError`` when it is not a usable Refund."""
+        refund_id, amount, currency = _object_of(data, "refund")
+        status, metadata = data.get("status"), data.get("metadata") or {}
+        if not isinstance(status, str) or not status:
+            raise ValueError("refund without a status")
+        if not isinstance(metadata, Mapping):
+            raise ValueError("refund metadata is not an object")
+        return cls(
+            id=refund_id,
+            status=status,
+            amount=amount,
+            currency=currency,
+            payment_intent=_stripe_id(data, "payment_intent"),
+            charge=_stripe_id(data, "charge"),
+            reason=_text(data.get("reason"), 40),
+            failure_reason=_text(data.get("failure_reason"), 100),
+            metadata={str(k): str(v) for k, v in metadata.items()},
+        )
+
+
+@dataclass(frozen=True)
+class DisputeData:
+    """The parts of a Stripe Dispute this package uses."""
+
+    id: str
+    status: str
+    amount: int
+    currency: str
+    payment_intent: str | None = None
+    charge: str | None = None
+    reason: str = ""
+    evidence_due_by: int | None = None
+    is_charge_refundable: bool = False
+    livemode: bool = False
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DisputeData:
+        """Build from Stripe's JSON; ``ValueError`` when it is not a usable Dispute."""
+        dispute_id, amount, currency = _object_of(data, "dispute")
+        status = data.get("status")
+        if not isinstance(status, str) or not status:
+            raise ValueError("dispute without a status")
+        evidence = data.get("evidence_details") or {}
+        due_by = _int(evidence.get("due_by")) if isinstance(evidence, Mapping) else None
+        return cls(
+            id=dispute_id,
+            status=status,
+            amount=amount,
+            currency=currency,
+            payment_intent=_stripe_id(data, "payment_intent"),
+            charge=_stripe_id(data, "charge"),
+            reason=_text(data.get("reason"), 100),
+            evidence_due_by=due_by if due_by is not None and 0 <= due_by < 2**33 else None,
+            is_charge_refundable=data.get("is_charge_refundable") is True,
+            livemode=bool(data.get("livemode")),
+        )
+
+
+@dataclass(frozen=True)
+class ChargeData:
+    """The parts of a Stripe Charge a ``charge.refunded`` event needs."""
+
+    id: str
+    amount: int
+    currency: str
+    amount_refunded: int
+    payment_intent: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ChargeData:
+        charge_id, amount, currency = _object_of(data, "charge")
+        refunded = _int(data.get("amount_refunded"))
+        if refunded is None or not 0 <= refunded <= amount:
+            raise ValueError("charge amount_refunded is not an integer between 0 and the amount")
+        return cls(charge_id, amount, currency, refunded, _stripe_id(data, "payment_intent"))
+
+
 class BaseGateway:
     """The interface every gateway implements."""
 
@@ -103,6 +228,17 @@ class BaseGateway:
         raise NotImplementedError
 
     def cancel_payment_intent(self, intent_id: str) -> PaymentIntentData:
+        raise NotImplementedError
+
+    def create_refund(
+        self, *, payment_intent: str, amount: int, reason: str, metadata: Mapping[str, str], idempotency_key: str
+    ) -> RefundData:
+        """Refund ``amount`` minor units of the PaymentIntent's charge (``reason`` may be
+        empty). A disputed charge raises ``exceptions.ChargeDisputed``."""
+        raise NotImplementedError
+
+    def list_refunds(self, payment_intent: str) -> list[RefundData]:
+        """Every refund of the PaymentIntent, whatever made it."""
         raise NotImplementedError
 
 
@@ -154,6 +290,35 @@ class StripeGateway(BaseGateway):
         return self._call("cancel", lambda: self._client.v1.payment_intents.cancel(intent_id))
 
     @sensitive_variables()  # stripe-python's frames below hold the API key
+    def create_refund(
+        self, *, payment_intent: str, amount: int, reason: str, metadata: Mapping[str, str], idempotency_key: str
+    ) -> RefundData:
+        params: dict[str, Any] = {"payment_intent": payment_intent, "amount": amount, "metadata": dict(metadata)}
+        if reason:
+            params["reason"] = reason
+        with translate_stripe_errors("refund"):
+            refund = self._client.v1.refunds.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key},
+            )
+        return self._refund(refund.to_dict(), "refund")
+
+    @sensitive_variables()
+    def list_refunds(self, payment_intent: str) -> list[RefundData]:
+        with translate_stripe_errors("list refunds"):
+            page = self._client.v1.refunds.list(params={"payment_intent": payment_intent, "limit": 100})
+            refunds = [refund.to_dict() for refund in page.auto_paging_iter()]
+        return [self._refund(refund, "list refunds") for refund in refunds]
+
+    @staticmethod
+    def _refund(data: Mapping[str, Any], action: str) -> RefundData:
+        try:
+            return RefundData.from_dict(data)
+        except ValueError as exc:
+            logger.error("Stripe %s answered with an unusable Refund: %s", action, exc)
+            raise exceptions.GatewayError() from exc
+
+    @sensitive_variables()  # stripe-python's frames below hold the API key
     def _call(self, action: str, request: Callable[[], stripe.PaymentIntent]) -> PaymentIntentData:
         with translate_stripe_errors(action):
             intent = request()
@@ -201,6 +366,10 @@ def _translate(exc: stripe.StripeError) -> exceptions.PaymentsAPIError:
     if isinstance(exc, stripe.InvalidRequestError):
         if code == "payment_intent_unexpected_state":
             return exceptions.PaymentNotCancelable()
+        if code == "charge_disputed":
+            return exceptions.ChargeDisputed()
+        if code == "charge_already_refunded":
+            return exceptions.PaymentNotRefundable(exceptions.PaymentNotRefundable.nothing_left)
         return exceptions.GatewayRejected(code=code)
     # APIConnectionError, APIError (5xx, 409) and anything newer: worth retrying later.
     return exceptions.GatewayUnavailable()

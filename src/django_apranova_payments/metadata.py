@@ -51,6 +51,12 @@ class Owner:
     fingerprint: str
 
 
+#: What a mark is made for; a mark made for one kind never verifies as another.
+PAYMENT_INTENT = "payment_intent"
+REFUND = "refund"
+_SALTS = {PAYMENT_INTENT: _SALT, REFUND: f"{_SALT}.refund"}
+
+
 def own_metadata(
     *,
     user_pk: object,
@@ -59,30 +65,47 @@ def own_metadata(
     host: Mapping[str, str],
     idempotency_key: str | None = None,
     fingerprint: str = "",
+    kind: str = PAYMENT_INTENT,
 ) -> dict[str, str]:
-    """The package's metadata for a new PaymentIntent whose own metadata is ``host``, mark
-    included."""
+    """The package's metadata for a new PaymentIntent (or, with ``kind=REFUND``, a refund,
+    whose ``host`` names the PaymentIntent refunded) whose own metadata is ``host``, mark
+    included. ``user_pk`` is the paying user, or the user who asked for the refund."""
     own = {USER: str(user_pk)}
     if idempotency_key is not None:
         own[IDEMPOTENCY_KEY] = idempotency_key
         own[FINGERPRINT] = fingerprint
-    own[MARK] = _mark(own, host, amount_minor, currency, settings.SECRET_KEY)
+    own[MARK] = _mark(own, host, amount_minor, currency, settings.SECRET_KEY, kind)
     return own
 
 
-def verified_owner(metadata: Mapping[str, str], amount_minor: int, currency: str) -> Owner | None:
-    """The owner named by ``metadata`` when its mark was made here for this amount and
-    currency; ``None`` for any other PaymentIntent."""
+def refund_binding(payment_intent: str) -> dict[str, str]:
+    """What a refund's mark covers beside its own keys: the PaymentIntent refunded (never
+    written into the refund's metadata, so a mark copied to another PaymentIntent's refund
+    does not verify)."""
+    return {"payment_intent": payment_intent}
+
+
+def verified_owner(
+    metadata: Mapping[str, str],
+    amount_minor: int,
+    currency: str,
+    *,
+    kind: str = PAYMENT_INTENT,
+    bound: Mapping[str, str] | None = None,
+) -> Owner | None:
+    """The owner named by ``metadata`` when its mark was made here for this amount, currency
+    and kind; ``None`` for any other PaymentIntent (or refund). The mark covers the host's
+    metadata, or ``bound`` instead when given (a refund's ``refund_binding``)."""
     mark = metadata.get(MARK)
     user_pk = metadata.get(USER)
     if not isinstance(mark, str) or not mark or not user_pk:
         return None
     own = {key: metadata[key] for key in (USER, IDEMPOTENCY_KEY, FINGERPRINT) if key in metadata}
-    host = host_metadata(metadata)
+    host = host_metadata(metadata) if bound is None else bound
     for secret in (settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", ())):
         if not secret:  # an empty fallback ("".split(",")) would let anyone make a mark
             continue
-        if constant_time_compare(mark, _mark(own, host, amount_minor, currency, secret)):
+        if constant_time_compare(mark, _mark(own, host, amount_minor, currency, secret, kind)):
             key = own.get(IDEMPOTENCY_KEY) or None
             return Owner(str(user_pk), key, own.get(FINGERPRINT, "") if key else "")
     return None
@@ -94,7 +117,12 @@ def host_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
 
 
 def _mark(
-    own: Mapping[str, str], host: Mapping[str, str], amount_minor: int, currency: str, secret: str | bytes
+    own: Mapping[str, str],
+    host: Mapping[str, str],
+    amount_minor: int,
+    currency: str,
+    secret: str | bytes,
+    kind: str = PAYMENT_INTENT,
 ) -> str:
     # Each part is length-prefixed, so no two different inputs share a message; the host's
     # metadata goes in as canonical JSON (sorted keys), so Stripe's ordering does not matter.
@@ -103,4 +131,4 @@ def _mark(
         json.dumps(dict(host), sort_keys=True, separators=(",", ":")),
     ]
     message = "".join(f"{len(part)}:{part};" for part in parts)
-    return salted_hmac(_SALT, message, secret=secret, algorithm="sha256").hexdigest()
+    return salted_hmac(_SALTS[kind], message, secret=secret, algorithm="sha256").hexdigest()

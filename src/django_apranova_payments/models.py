@@ -1,4 +1,5 @@
-"""What we store: payments and the verified webhook events that moved them."""
+"""What we store: payments, their refunds and disputes, and the verified webhook events
+that moved them."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connections, models, transaction
-from django.db.models import Count, ForeignObjectRel, Q, Sum
+from django.db.models import Count, F, ForeignObjectRel, Q, Sum
 from django.db.models.functions import TruncDay, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -118,6 +119,10 @@ class Payment(models.Model):
         _("last event created"), null=True, blank=True, editable=False,
         help_text=_("Creation time, at Stripe, of the newest webhook event applied."),
     )
+    amount_refunded = models.DecimalField(
+        _("amount refunded"), max_digits=14, decimal_places=2, default=Decimal("0.00"),
+        help_text=_("The sum of the refunds that succeeded; never more than the amount."),
+    )
 
     objects = PaymentQuerySet.as_manager()
 
@@ -136,6 +141,10 @@ class Payment(models.Model):
                 condition=Q(idempotency_key__isnull=False),
                 name="apranova_pay_user_idem_key_uniq",
             ),
+            models.CheckConstraint(
+                condition=Q(amount_refunded__gte=0) & Q(amount_refunded__lte=F("amount")),
+                name="apranova_pay_refunded_within_amount",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -149,6 +158,134 @@ class Payment(models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+    @property
+    def is_fully_refunded(self) -> bool:
+        return self.amount_refunded == self.amount
+
+    @property
+    def amount_left_to_refund(self) -> Decimal:
+        """What a new refund may still take: the amount less every refund that succeeded or
+        may still succeed (pending, requires action). Read it under the row lock."""
+        open_refunds = self.refunds.filter(status__in=REFUND_OPEN_STATUSES).aggregate(total=Sum("amount"))["total"]
+        return self.amount - self.amount_refunded - (open_refunds or Decimal(0))
+
+    @property
+    def is_disputed(self) -> bool:
+        """Whether a dispute stops refunds (Stripe's ``is_charge_refundable`` is false)."""
+        return self.disputes.filter(is_charge_refundable=False).exists()
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    REQUIRES_ACTION = "requires_action", _("Requires action")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    CANCELED = "canceled", _("Canceled")
+
+
+#: Refunds that still hold part of the payment: they may yet succeed.
+REFUND_OPEN_STATUSES = (RefundStatus.PENDING, RefundStatus.REQUIRES_ACTION)
+
+
+class RefundReason(models.TextChoices):
+    DUPLICATE = "duplicate", _("Duplicate")
+    FRAUDULENT = "fraudulent", _("Fraudulent")
+    REQUESTED_BY_CUSTOMER = "requested_by_customer", _("Requested by customer")
+
+
+class Refund(models.Model):
+    """One Stripe Refund of a payment, whoever made it (the API, the admin, host code or
+    Stripe's Dashboard). Amounts are major units in the payment's currency."""
+
+    Status = RefundStatus
+    Reason = RefundReason
+
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("payment")
+    )
+    stripe_refund = models.CharField(_("Refund id"), max_length=255, unique=True)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    status = models.CharField(_("status"), max_length=20, choices=RefundStatus.choices)
+    reason = models.CharField(
+        _("reason"), max_length=40, blank=True,
+        help_text=_("duplicate, fraudulent, requested_by_customer, or Stripe's own."),
+    )
+    failure_reason = models.CharField(_("failure reason"), max_length=100, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+", verbose_name=_("requested by"),
+        help_text=_("Who asked through the API or the admin; empty for refunds made elsewhere."),
+    )
+    metadata = models.JSONField(_("metadata"), default=dict, blank=True)
+    idempotency_key = models.CharField(  # noqa: DJ001 - NULL: no key, outside the unique constraint
+        _("Idempotency-Key"), max_length=255, null=True, blank=True, editable=False
+    )
+    request_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
+    last_event_created = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["requested_by", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="apranova_refund_user_idem_key_uniq",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stripe_refund} {money.format_amount(self.amount, self.currency)} ({self.status})"
+
+
+class DisputeStatus(models.TextChoices):
+    WARNING_NEEDS_RESPONSE = "warning_needs_response", _("Inquiry: needs response")
+    WARNING_UNDER_REVIEW = "warning_under_review", _("Inquiry: under review")
+    WARNING_CLOSED = "warning_closed", _("Inquiry: closed")
+    NEEDS_RESPONSE = "needs_response", _("Needs response")
+    UNDER_REVIEW = "under_review", _("Under review")
+    WON = "won", _("Won")
+    LOST = "lost", _("Lost")
+
+
+#: Where a dispute ends.
+DISPUTE_CLOSED_STATUSES = (DisputeStatus.WARNING_CLOSED, DisputeStatus.WON, DisputeStatus.LOST)
+
+
+class Dispute(models.Model):
+    """A Stripe Dispute (a chargeback, or an inquiry that may become one) of a payment."""
+
+    Status = DisputeStatus
+
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, related_name="disputes", verbose_name=_("payment")
+    )
+    stripe_dispute = models.CharField(_("Dispute id"), max_length=255, unique=True)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    reason = models.CharField(_("reason"), max_length=100, blank=True)
+    status = models.CharField(_("status"), max_length=30, choices=DisputeStatus.choices)
+    is_charge_refundable = models.BooleanField(
+        _("charge refundable"), default=False,
+        help_text=_("Stripe's word on whether the payment may still be refunded."),
+    )
+    evidence_due_by = models.DateTimeField(_("evidence due by"), null=True, blank=True)
+    last_event_created = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("dispute")
+        verbose_name_plural = _("disputes")
+
+    def __str__(self) -> str:
+        return f"{self.stripe_dispute} {money.format_amount(self.amount, self.currency)} ({self.status})"
 
 
 class WebhookEventOutcome(models.TextChoices):

@@ -48,6 +48,7 @@ __all__ = [
     "normalize_currency",
     "parse_amount",
     "quantize_for_storage",
+    "refund_minor_units",
     "to_minor_units",
 ]
 
@@ -296,6 +297,27 @@ def to_minor_units(amount: Decimal, currency: str) -> int:
         raise _above_maximum(code)
     minor = _exact_minor_units(amount, code)
     _check_limits(minor, code)
+    return minor
+
+
+def refund_minor_units(amount: Decimal, currency: str) -> int:
+    """Convert a refund's major-unit ``amount`` to Stripe's integer amount for ``currency``.
+
+    The currency's precision rules apply as for a charge, and the maximum; the minimum charge
+    does not (a refund may be one minor unit). ``MoneyError`` otherwise.
+    """
+    if not isinstance(amount, Decimal):
+        raise TypeError(f"refund_minor_units() needs a Decimal, not {type(amount).__name__}")
+    code = normalize_currency(currency)
+    if not amount.is_finite():
+        raise MoneyError("Amount must be a finite number.")
+    if amount <= 0:
+        raise MoneyError("Amount must be greater than zero.")
+    if amount.adjusted() > _MAX_ADJUSTED_EXPONENT:
+        raise _above_maximum(code)
+    minor = _exact_minor_units(amount, code)
+    if minor > max_minor_units(code):
+        raise _above_maximum(code)
     return minor
 
 

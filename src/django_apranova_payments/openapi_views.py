@@ -39,6 +39,8 @@ from .serializers import (
     CreatedPaymentSerializer,
     PaymentCreateSerializer,
     PaymentSerializer,
+    RefundCreateSerializer,
+    RefundSerializer,
     UpdateStatusSerializer,
 )
 from .views import IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY_MAX_LENGTH
@@ -53,6 +55,7 @@ PAYMENT_EXAMPLE = {
     "failureCode": None,
     "failureMessage": None,
     "metadata": {"courseId": "42"},
+    "amountRefunded": "0.00",
     "createdAt": "2026-11-26T10:00:00Z",
     "updatedAt": "2026-11-26T10:00:00Z",
     "livemode": False,
@@ -63,6 +66,31 @@ def _replace(view: Any, method: str, **schema: Any) -> type:
     """A subclass of ``view`` whose ``method`` carries ``schema`` (the view stays untouched)."""
     replacement = type(view.__name__, (view,), {"__doc__": view.__doc__})
     return extend_schema_view(**{method: extend_schema(tags=TAGS, **schema)})(replacement)
+
+
+def idempotency_parameters(what: str) -> list[OpenApiParameter]:
+    """The ``Idempotency-Key`` request header and the ``Idempotent-Replayed`` answer header."""
+    return [
+        OpenApiParameter(
+            IDEMPOTENCY_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER,
+            description=(
+                f"1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable characters, scoped to the "
+                f"user. A retry with the same key and body returns the same {what} "
+                "(201, Idempotent-Replayed: true); the same key with another body answers 422."
+            ),
+        ),
+        OpenApiParameter(
+            "Idempotent-Replayed", OpenApiTypes.STR, OpenApiParameter.HEADER,
+            response=[201], enum=["true"],
+            description=f"Present when the answer replays an earlier request's {what}.",
+        ),
+    ]
+
+
+IDEMPOTENCY_REUSED = error_response(
+    "The Idempotency-Key was used before with a different body.",
+    "This Idempotency-Key was already used with a different request body. Use a new key for a new payment.",
+)
 
 
 class CreatePaymentViewExtension(OpenApiViewExtension):
@@ -80,23 +108,7 @@ class CreatePaymentViewExtension(OpenApiViewExtension):
                 "`PRICE_RESOLVER` the server decides the amount; the client's is not trusted."
             ),
             request=PaymentCreateSerializer,
-            parameters=[
-                OpenApiParameter(
-                    IDEMPOTENCY_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER,
-                    description=(
-                        f"1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable characters, scoped to the "
-                        "user. A retry with the same key and body returns the same payment and "
-                        "client secret (201, Idempotent-Replayed: true); the same key with "
-                        "another body answers 422."
-                    ),
-                ),
-                OpenApiParameter(
-                    "Idempotent-Replayed", OpenApiTypes.STR, OpenApiParameter.HEADER,
-                    response=[201], enum=["true"],
-                    description="Present when the answer replays an earlier request's payment.",
-                ),
-                RETRY_AFTER,
-            ],
+            parameters=[*idempotency_parameters("payment and client secret"), RETRY_AFTER],
             responses={
                 201: OpenApiResponse(CreatedPaymentSerializer, description="The new payment."),
                 400: REJECTED,
@@ -104,11 +116,7 @@ class CreatePaymentViewExtension(OpenApiViewExtension):
                 402: error_response("The card was declined; the message can be shown.", "Your card was declined."),
                 **TOO_LARGE,
                 **MEDIA_TYPE,
-                422: error_response(
-                    "The Idempotency-Key was used before with a different body.",
-                    "This Idempotency-Key was already used with a different request body. "
-                    "Use a new key for a new payment.",
-                ),
+                422: IDEMPOTENCY_REUSED,
                 **GATEWAY,
                 500: error_response(
                     "The server's Stripe key is wrong or revoked, or its PRICE_RESOLVER returned "
@@ -237,4 +245,59 @@ class PaymentCancelViewExtension(OpenApiViewExtension):
                 ),
                 **GATEWAY,
             },
+        )
+
+
+class PaymentRefundViewExtension(OpenApiViewExtension):
+    target_class = "django_apranova_payments.views.PaymentRefundView"
+
+    def view_replacement(self) -> type:
+        return _replace(
+            self.target_class,
+            "post",
+            operation_id="payments_refund",
+            summary="Refund a payment",
+            description=(
+                "Refunds a succeeded payment at Stripe, in full (no amount: all that is left) or "
+                "in part, and returns the refund. What is left is the amount less the refunds "
+                "that succeeded or are pending, decided under a row lock. Allowed by "
+                "`REFUND_PERMISSION_CLASSES` (staff by default); staff may refund any payment, "
+                "anyone else only their own."
+            ),
+            request=RefundCreateSerializer,
+            parameters=[*idempotency_parameters("refund"), RETRY_AFTER],
+            responses={
+                201: OpenApiResponse(RefundSerializer, description="The refund, as Stripe answered it."),
+                400: OpenApiResponse(
+                    FIELD_ERRORS,
+                    description=(
+                        "An amount that is zero, negative, not in the currency's decimals or more "
+                        "than what is left; an unknown reason."
+                    ),
+                    examples=[OpenApiExample("too much", value={"amount": ["At most $5.00 is left to refund."]})],
+                ),
+                **AUTH,
+                **NOT_FOUND,
+                409: error_response(
+                    "The payment has not succeeded, nothing is left of it, or its charge is disputed.",
+                    "Only a payment that succeeded can be refunded.",
+                ),
+                **TOO_LARGE,
+                **MEDIA_TYPE,
+                422: IDEMPOTENCY_REUSED,
+                **GATEWAY,
+            },
+            examples=[
+                OpenApiExample(
+                    "partial refund", request_only=True, value={"amount": "10.00", "reason": "requested_by_customer"}
+                ),
+                OpenApiExample(
+                    "refunded", response_only=True, status_codes=["201"],
+                    value={
+                        "refund": "re_3QxExample0000000000000", "paymentIntent": PI, "amount": "10.00",
+                        "currency": "usd", "status": "succeeded", "reason": "requested_by_customer",
+                        "failureReason": None, "createdAt": "2026-11-27T09:00:00Z",
+                    },
+                ),
+            ],
         )

@@ -10,7 +10,7 @@ from rest_framework import serializers
 from . import money
 from .charges import Charge, ChargeError, clean_metadata
 from .conf import app_settings
-from .models import Payment
+from .models import Payment, Refund, RefundReason
 
 
 class AmountField(serializers.Field):
@@ -49,6 +49,14 @@ def validate_currency(value: Any) -> str:
 def field_errors(exc: ChargeError) -> serializers.ValidationError:
     """A ``ChargeError`` as the 400 DRF answers: ``{field: [message]}``."""
     return serializers.ValidationError({exc.field: [exc.message]}, code="invalid")
+
+
+def major_units(amount: Decimal, currency: str) -> str:
+    """A stored amount as the API writes it: a decimal string with the currency's own
+    number of decimals ("0.00" USD, "0" JPY)."""
+    if not amount:
+        return str(money.from_minor_units(0, currency))
+    return str(money.from_minor_units(money.refund_minor_units(amount, currency), currency))
 
 
 class PaymentCreateSerializer(serializers.Serializer):
@@ -100,13 +108,20 @@ class PaymentSerializer(serializers.ModelSerializer):
         model = Payment
         fields = [
             "paymentIntent", "amount", "currency", "status", "failureCode", "failureMessage",
-            "metadata", "createdAt", "updatedAt", "livemode",
+            "metadata", "amountRefunded", "createdAt", "updatedAt", "livemode",
         ]
         read_only_fields = fields
+
+    amountRefunded = serializers.SerializerMethodField(  # noqa: N815
+        help_text="The sum of the refunds that succeeded, in major units.",
+    )
 
     def get_amount(self, payment: Payment) -> str:
         """Major units as a decimal string, with the currency's own number of decimals."""
         return str(money.from_minor_units(payment.amount_minor, payment.currency))
+
+    def get_amountRefunded(self, payment: Payment) -> str:  # noqa: N802
+        return major_units(payment.amount_refunded, payment.currency)
 
     def get_failureCode(self, payment: Payment) -> str | None:  # noqa: N802
         return payment.failure_code or None
@@ -137,3 +152,47 @@ class CreatedPaymentSerializer(PaymentSerializer):
 
     def get_publishableKey(self, payment: Payment) -> str:  # noqa: N802
         return str(app_settings.STRIPE_PUBLISHABLE_KEY or "")
+
+
+class RefundCreateSerializer(serializers.Serializer):
+    # The refund body: both keys optional. No amount refunds all that is left.
+
+    amount = AmountField(required=False, allow_null=True, default=None)
+    reason = serializers.ChoiceField(choices=RefundReason.choices, required=False, allow_blank=True, default="")
+
+    def validate_amount(self, value: Decimal | int | str | None) -> Decimal | None:
+        if value is None:
+            return None
+        try:
+            return money.parse_amount(value)
+        except money.MoneyError as exc:
+            raise serializers.ValidationError(str(exc), code="invalid") from exc
+
+
+class RefundSerializer(serializers.ModelSerializer):
+    """A refund as the API shows it. The listed keys are a fixed contract; more may follow."""
+
+    refund = serializers.CharField(source="stripe_refund", read_only=True)
+    paymentIntent = serializers.CharField(source="payment.stripe_payment_intent", read_only=True)  # noqa: N815
+    amount = serializers.SerializerMethodField()
+    # Plain strings in the schema: Stripe's values, and "status" would collide with the
+    # payment's status enum (drf-spectacular names enums by field name).
+    status = serializers.CharField(
+        read_only=True, help_text="Stripe's: pending, requires_action, succeeded, failed or canceled."
+    )
+    reason = serializers.CharField(
+        read_only=True, help_text="duplicate, fraudulent, requested_by_customer, Stripe's own, or empty."
+    )
+    failureReason = serializers.SerializerMethodField()  # noqa: N815
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)  # noqa: N815
+
+    class Meta:
+        model = Refund
+        fields = ["refund", "paymentIntent", "amount", "currency", "status", "reason", "failureReason", "createdAt"]
+        read_only_fields = fields
+
+    def get_amount(self, refund: Refund) -> str:
+        return major_units(refund.amount, refund.currency)
+
+    def get_failureReason(self, refund: Refund) -> str | None:  # noqa: N802
+        return refund.failure_reason or None

@@ -40,3 +40,21 @@ payment_canceled = Signal()
 #: committed work goes (a delivery whose processing failed rolled back, so its redelivery
 #: sends it again). Kwargs: ``event`` (the verified Stripe event as a dict).
 webhook_event_received = Signal()
+
+#: A refund succeeded: take back what was paid for here. Once per refund. Kwargs:
+#: ``payment`` (``amount_refunded`` already includes this refund, so ``is_fully_refunded``
+#: tells a full refund from a partial one), ``refund`` (the ``Refund``), ``event``.
+payment_refunded = Signal()
+
+#: A refund ended ``failed`` or ``canceled``; once per refund. When it had succeeded before
+#: (a card closed meanwhile), ``payment.amount_refunded`` no longer includes it: give back
+#: what ``payment_refunded`` took. Kwargs: ``payment``, ``refund``, ``event``.
+refund_failed = Signal()
+
+#: A dispute (a chargeback, or an inquiry) was opened on the payment; once per dispute.
+#: Kwargs: ``payment``, ``dispute`` (the ``Dispute``), ``event``.
+payment_disputed = Signal()
+
+#: A dispute ended: ``dispute.status`` is ``won``, ``lost`` or ``warning_closed``. Once per
+#: dispute. Kwargs: ``payment``, ``dispute``, ``event``.
+dispute_closed = Signal()

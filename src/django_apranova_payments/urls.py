@@ -20,6 +20,7 @@ urlpatterns = [
     path("", views.PaymentListView.as_view(), name="payment-list"),
     re_path(rf"^{PAYMENT_INTENT}/$", views.PaymentDetailView.as_view(), name="payment-detail"),
     re_path(rf"^{PAYMENT_INTENT}/cancel/$", views.PaymentCancelView.as_view(), name="payment-cancel"),
+    re_path(rf"^{PAYMENT_INTENT}/refund/$", views.PaymentRefundView.as_view(), name="payment-refund"),
     # Last: any path without its trailing slash answers a JSON 404 naming the right URL, instead
     # of APPEND_SLASH's redirect (which drops a POST body, or raises under DEBUG).
     re_path(r"^(?P<path>.*[^/])$", views.missing_slash, name="missing-slash"),

@@ -31,6 +31,8 @@ from .serializers import (
     CreatedPaymentSerializer,
     PaymentCreateSerializer,
     PaymentSerializer,
+    RefundCreateSerializer,
+    RefundSerializer,
     UpdateStatusSerializer,
 )
 from .throttling import PaymentRateThrottle
@@ -52,6 +54,19 @@ def missing_slash(request: HttpRequest, path: str) -> JsonResponse:
     except Resolver404:
         return JsonResponse({"detail": "Not found."}, status=404)
     return JsonResponse({"detail": f"Not found. The URL ends with a slash: {request.path}/"}, status=404)
+
+
+def idempotency_key(request: Request) -> str | None:
+    """The request's ``Idempotency-Key`` header, or ``None``; 400 when it is unusable."""
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > IDEMPOTENCY_KEY_MAX_LENGTH or not key.isprintable():
+        raise ValidationError(
+            {IDEMPOTENCY_HEADER: [f"Must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable characters."]}
+        )
+    return key
 
 
 class PaymentPagination(CursorPagination):
@@ -109,7 +124,7 @@ class CreatePaymentView(PaymentAPIView):
     payments_throttle = "create"
 
     def post(self, request: Request) -> Response:
-        key = self._idempotency_key(request)
+        key = idempotency_key(request)
         serializer = PaymentCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         created = services.create_payment(
@@ -121,18 +136,6 @@ class CreatePaymentView(PaymentAPIView):
         body = CreatedPaymentSerializer(created.payment, context={"client_secret": created.client_secret}).data
         headers = {"Idempotent-Replayed": "true"} if created.replayed else {}
         return Response(body, status=status.HTTP_201_CREATED, headers=headers)
-
-    @staticmethod
-    def _idempotency_key(request: Request) -> str | None:
-        key = request.headers.get(IDEMPOTENCY_HEADER)
-        if key is None:
-            return None
-        key = key.strip()
-        if not key or len(key) > IDEMPOTENCY_KEY_MAX_LENGTH or not key.isprintable():
-            raise ValidationError(
-                {IDEMPOTENCY_HEADER: [f"Must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable characters."]}
-            )
-        return key
 
     @staticmethod
     def _charge(request: Request, data: Mapping[str, Any]) -> Charge:
@@ -234,3 +237,36 @@ class PaymentCancelView(PaymentAPIView):
         result = services.cancel_payment(payment)
         return self.payment_response(result.payment)
 
+
+
+class PaymentRefundView(PaymentAPIView):
+    """POST ``{"amount": "10.00", "reason": "requested_by_customer"}`` (both optional): refund
+    a succeeded payment at Stripe; 201 with the refund. ``REFUND_PERMISSION_CLASSES`` decide
+    who may call it (staff, by default); staff may refund any payment, anyone else only
+    their own. ``Idempotency-Key`` works as on create-payment."""
+
+    payments_throttle = "refund"
+
+    def get_permissions(self) -> list[BasePermission]:
+        return [permission() for permission in app_settings.REFUND_PERMISSION_CLASSES]
+
+    def post(self, request: Request, payment_intent: str) -> Response:
+        key = idempotency_key(request)
+        if request.user.is_staff:
+            if not 0 < len(payment_intent) <= 255 or "\x00" in payment_intent:
+                raise Http404
+            payment = get_object_or_404(Payment, stripe_payment_intent=payment_intent)
+        else:
+            payment = self.get_user_payment(payment_intent)
+        serializer = RefundCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        created = services.refund_payment(
+            payment,
+            serializer.validated_data["amount"],
+            serializer.validated_data["reason"],
+            requested_by=request.user,
+            idempotency_key=key,
+            fingerprint=services.request_fingerprint([payment_intent, request.data]) if key is not None else None,
+        )
+        headers = {"Idempotent-Replayed": "true"} if created.replayed else {}
+        return Response(RefundSerializer(created.refund).data, status=status.HTTP_201_CREATED, headers=headers)

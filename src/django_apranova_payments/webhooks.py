@@ -30,7 +30,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 
-from . import exceptions, money, services, signals, signing
+from . import exceptions, money, refunds, services, signals, signing
 from .conf import app_settings
 from .gateway import PaymentIntentData, get_gateway
 from .metadata import Owner, host_metadata, verified_owner
@@ -187,8 +187,11 @@ def _store_recreated(intent: PaymentIntentData, user: Any, owner: Owner, event: 
 
 #: Event types this package acts on; every other verified event is stored and ignored.
 HANDLERS: dict[str, Handler] = {
-    f"payment_intent.{name}": handle_payment_intent
-    for name in ("created", "processing", "requires_action", "succeeded", "payment_failed", "canceled")
+    **{
+        f"payment_intent.{name}": handle_payment_intent
+        for name in ("created", "processing", "requires_action", "succeeded", "payment_failed", "canceled")
+    },
+    **refunds.HANDLERS,
 }
 
 

@@ -2,9 +2,11 @@
 
 Install with the ``testing`` extra (``pip install django-apranova-payments[testing]``).
 
-* ``StripeMock``: Stripe's PaymentIntent API (create, retrieve, cancel) mocked at the HTTP
-  boundary with ``responses``, with state, idempotency keys and injected failures.
-* ``build_payment_intent`` / ``build_event``: realistic ``payment_intent.*`` payloads.
+* ``StripeMock``: Stripe's PaymentIntent API (create, retrieve, cancel) and Refund API
+  (create, list) mocked at the HTTP boundary with ``responses``, with state, idempotency
+  keys, disputes and injected failures.
+* ``build_payment_intent`` / ``build_refund`` / ``build_charge`` / ``build_dispute`` /
+  ``build_event``: realistic payloads of every event type the package handles.
 * ``sign_payload`` and ``post_event``: a valid ``Stripe-Signature`` and a signed delivery
   through Django's test client.
 * ``capture_signals``: a context manager recording every package signal sent in its block.
@@ -14,7 +16,16 @@ Install with the ``testing`` extra (``pip install django-apranova-payments[testi
 from typing import TYPE_CHECKING, Any
 
 from .capture import CapturedSignals, SentSignal, capture_signals
-from .events import EVENT_INTENT_STATUS, build_event, build_payment_intent, post_event, sign_payload
+from .events import (
+    EVENT_INTENT_STATUS,
+    build_charge,
+    build_dispute,
+    build_event,
+    build_payment_intent,
+    build_refund,
+    post_event,
+    sign_payload,
+)
 
 if TYPE_CHECKING:
     from .stripe_mock import StripeMock
@@ -33,8 +44,11 @@ __all__ = [
     "CapturedSignals",
     "SentSignal",
     "StripeMock",
+    "build_charge",
+    "build_dispute",
     "build_event",
     "build_payment_intent",
+    "build_refund",
     "capture_signals",
     "post_event",
     "sign_payload",

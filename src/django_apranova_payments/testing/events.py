@@ -1,4 +1,5 @@
-"""Build, sign and deliver Stripe ``payment_intent.*`` events the way Stripe does."""
+"""Build, sign and deliver Stripe events the way Stripe does: ``payment_intent.*``, refund,
+``charge.refunded`` and dispute events."""
 
 from __future__ import annotations
 
@@ -67,6 +68,123 @@ def build_payment_intent(
     return intent
 
 
+#: The refund status each refund event type carries by default.
+EVENT_REFUND_STATUS = {"refund.created": "succeeded", "refund.updated": "succeeded", "refund.failed": "failed",
+                       "charge.refund.updated": "succeeded"}
+#: The dispute status each dispute event type carries by default.
+EVENT_DISPUTE_STATUS = {
+    "charge.dispute.created": "needs_response",
+    "charge.dispute.updated": "under_review",
+    "charge.dispute.funds_withdrawn": "needs_response",
+    "charge.dispute.funds_reinstated": "won",
+    "charge.dispute.closed": "lost",
+}
+
+
+def _charge_id(payment: Payment) -> str:
+    return f"ch_{payment.stripe_payment_intent.removeprefix('pi_')}"
+
+
+def build_refund(
+    payment: Payment,
+    amount: int | None = None,
+    status: str = "succeeded",
+    *,
+    refund_id: str | None = None,
+    reason: str | None = "requested_by_customer",
+    failure_reason: str | None = None,
+    metadata: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """A Refund of ``payment`` as Stripe renders it: ``amount`` in minor units (default: the
+    whole payment), made outside the package (no metadata of ours) unless ``metadata`` says
+    otherwise."""
+    refund = {
+        "id": refund_id or f"re_{secrets.token_hex(12)}",
+        "object": "refund",
+        "amount": payment.amount_minor if amount is None else amount,
+        "currency": payment.currency,
+        "charge": _charge_id(payment),
+        "payment_intent": payment.stripe_payment_intent,
+        "status": status,
+        "reason": reason,
+        "failure_reason": failure_reason if status == "failed" else None,
+        "metadata": dict(metadata or {}),
+        "created": int(time.time()),
+    }
+    refund.update(overrides)
+    return refund
+
+
+def build_charge(payment: Payment, amount_refunded: int | None = None, **overrides: Any) -> dict[str, Any]:
+    """The Charge of ``payment`` as a ``charge.refunded`` event carries it: ``amount_refunded``
+    in minor units (default: all of it)."""
+    refunded = payment.amount_minor if amount_refunded is None else amount_refunded
+    charge = {
+        "id": _charge_id(payment),
+        "object": "charge",
+        "amount": payment.amount_minor,
+        "amount_refunded": refunded,
+        "currency": payment.currency,
+        "payment_intent": payment.stripe_payment_intent,
+        "refunded": refunded == payment.amount_minor,
+        "disputed": False,
+        "livemode": payment.livemode,
+        "status": "succeeded",
+    }
+    charge.update(overrides)
+    return charge
+
+
+def build_dispute(
+    payment: Payment,
+    status: str = "needs_response",
+    *,
+    dispute_id: str | None = None,
+    reason: str = "fraudulent",
+    amount: int | None = None,
+    is_charge_refundable: bool = False,
+    due_by: int | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """A Dispute of ``payment`` as Stripe renders it (evidence due in a week by default)."""
+    dispute = {
+        "id": dispute_id or f"dp_{secrets.token_hex(12)}",
+        "object": "dispute",
+        "amount": payment.amount_minor if amount is None else amount,
+        "currency": payment.currency,
+        "charge": _charge_id(payment),
+        "payment_intent": payment.stripe_payment_intent,
+        "reason": reason,
+        "status": status,
+        "is_charge_refundable": is_charge_refundable,
+        "evidence_details": {"due_by": int(time.time()) + 7 * 86400 if due_by is None else due_by},
+        "livemode": payment.livemode,
+        "created": int(time.time()),
+    }
+    dispute.update(overrides)
+    return dispute
+
+
+def _object_for(payment: Payment, event_type: str) -> dict[str, Any]:
+    """The ``data.object`` an event of ``event_type`` carries for ``payment``."""
+    if event_type in EVENT_REFUND_STATUS:
+        status = EVENT_REFUND_STATUS[event_type]
+        failure = "expired_or_canceled_card" if status == "failed" else None
+        return build_refund(payment, status=status, failure_reason=failure)
+    if event_type == "charge.refunded":
+        return build_charge(payment)
+    if event_type in EVENT_DISPUTE_STATUS:
+        return build_dispute(payment, EVENT_DISPUTE_STATUS[event_type])
+    status = EVENT_INTENT_STATUS.get(event_type, "requires_payment_method")
+    failed = event_type == "payment_intent.payment_failed"
+    return build_payment_intent(
+        payment, status,
+        failure_code="insufficient_funds" if failed else None,
+        failure_message="Your card has insufficient funds." if failed else None,
+    )
+
+
 def build_event(
     intent: Mapping[str, Any] | Payment,
     event_type: str = "payment_intent.succeeded",
@@ -75,16 +193,14 @@ def build_event(
     created: int | None = None,
     livemode: bool | None = None,
 ) -> dict[str, Any]:
-    """A Stripe event of ``event_type`` whose ``data.object`` is ``intent`` (a PaymentIntent
-    dict, or a ``Payment`` from which one is built with the status the type implies)."""
+    """A Stripe event of ``event_type`` whose ``data.object`` is ``intent``: a PaymentIntent,
+    Refund, Charge or Dispute dict (see ``build_refund`` and its siblings), or a ``Payment``
+    from which the object the type carries is built (a ``refund.*`` event refunds all of it,
+    ``charge.refunded`` reports all of it refunded, a dispute event carries the status its
+    type implies)."""
     if isinstance(intent, Payment):
-        status = EVENT_INTENT_STATUS.get(event_type, "requires_payment_method")
-        failed = event_type == "payment_intent.payment_failed"
-        intent = build_payment_intent(
-            intent, status,
-            failure_code="insufficient_funds" if failed else None,
-            failure_message="Your card has insufficient funds." if failed else None,
-        )
+        livemode = intent.livemode if livemode is None else livemode
+        intent = _object_for(intent, event_type)
     return {
         "id": event_id or f"evt_{secrets.token_hex(12)}",
         "object": "event",

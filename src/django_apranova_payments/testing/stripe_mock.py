@@ -1,4 +1,4 @@
-"""Stripe's PaymentIntent endpoints, mocked at the HTTP boundary with ``responses``.
+"""Stripe's PaymentIntent and Refund endpoints, mocked at the HTTP boundary with ``responses``.
 
 The package's real gateway (stripe-python over ``requests``) talks to this mock exactly as
 it talks to Stripe: form-encoded requests, ``Idempotency-Key`` and ``Stripe-Version``
@@ -8,6 +8,10 @@ headers, Stripe's JSON errors. Use it as a context manager::
         response = client.post(create_url, {"amount": "19.99"}, content_type="application/json")
         intent = stripe_mock.intents[response.json()["paymentIntent"]]
         stripe_mock.set_status(intent["id"], "succeeded")
+
+Refunds follow Stripe's rules: only a succeeded PaymentIntent can be refunded, never for more
+than is left, never while it is disputed (``stripe_mock.dispute(intent_id)``); they succeed at
+once unless ``stripe_mock.refund_status`` says otherwise.
 """
 
 from __future__ import annotations
@@ -62,11 +66,15 @@ def _unflatten(pairs: list[tuple[str, str]]) -> dict[str, Any]:
 
 
 class StripeMock:
-    """A stateful stand-in for Stripe's ``/v1/payment_intents`` API."""
+    """A stateful stand-in for Stripe's ``/v1/payment_intents`` and ``/v1/refunds`` API."""
 
     def __init__(self, api_base: str | None = None) -> None:
         self.api_base = (api_base or app_settings.STRIPE_API_BASE or DEFAULT_API_BASE).rstrip("/")
         self.intents: dict[str, dict[str, Any]] = {}
+        self.refunds: dict[str, dict[str, Any]] = {}
+        #: The status a new refund gets (Stripe's card refunds: ``succeeded`` or ``pending``).
+        self.refund_status = "succeeded"
+        self.disputed: set[str] = set()
         self.calls: list[dict[str, Any]] = []
         self._replies: dict[str, tuple[str, Reply]] = {}
         self._failures: list[_Failure] = []
@@ -76,6 +84,8 @@ class StripeMock:
             ("POST", rf"{base}/v1/payment_intents$", self._create),
             ("GET", rf"{base}/v1/payment_intents/(?P<id>[^/?]+)(\?.*)?$", self._retrieve),
             ("POST", rf"{base}/v1/payment_intents/(?P<id>[^/?]+)/cancel$", self._cancel),
+            ("POST", rf"{base}/v1/refunds$", self._refund),
+            ("GET", rf"{base}/v1/refunds(\?.*)?$", self._list_refunds),
         ]
         for method, pattern, handler in routes:
             self._mock.add_callback(method, re.compile(pattern), callback=self._wrap(handler))
@@ -124,7 +134,7 @@ class StripeMock:
         lost_response: bool = False,
     ) -> None:
         """Make the next ``times`` calls of ``action`` (``"create"``, ``"retrieve"``,
-        ``"cancel"`` or any, for ``None``) fail with Stripe's error JSON, or raise
+        ``"cancel"``, ``"refund"``, ``"list_refunds"`` or any, for ``None``) fail with Stripe's error JSON, or raise
         ``exception`` (e.g. ``requests.ConnectionError``) as a network failure would.
 
         With ``lost_response=True`` Stripe does the work first and only the answer is lost
@@ -152,6 +162,27 @@ class StripeMock:
             if failure_code else None
         )
         return intent
+
+    def dispute(self, intent_id: str) -> None:
+        """Open a chargeback on the PaymentIntent's charge: Stripe refuses its refunds from
+        now on (``charge_disputed``)."""
+        if intent_id not in self.intents:
+            raise KeyError(intent_id)
+        self.disputed.add(intent_id)
+
+    def set_refund_status(self, refund_id: str, status: str, *, failure_reason: str | None = None) -> dict[str, Any]:
+        """Move a mocked refund, as Stripe would (``failed`` with a ``failure_reason``)."""
+        refund = self.refunds[refund_id]
+        refund["status"] = status
+        refund["failure_reason"] = failure_reason if status == "failed" else None
+        return refund
+
+    def refund_in_dashboard(
+        self, intent_id: str, amount: int | None = None, *, reason: str | None = None
+    ) -> dict[str, Any]:
+        """A refund made outside the package (Stripe's Dashboard): no metadata of ours."""
+        intent = self.intents[intent_id]
+        return self._store_refund(intent, amount if amount is not None else self._left(intent), reason, {})
 
     def calls_to(self, action: str) -> list[dict[str, Any]]:
         return [call for call in self.calls if call["action"] == action]
@@ -244,6 +275,86 @@ class StripeMock:
         intent["status"] = "canceled"
         intent["cancellation_reason"] = "requested_by_customer"
         return 200, {}, json.dumps(intent)
+
+    def _refund(self, request: Any) -> Reply:
+        params = request.params_dict
+        key = request.headers.get("Idempotency-Key")
+        fingerprint = json.dumps(params, sort_keys=True)
+        if key and key in self._replies:
+            seen_fingerprint, reply = self._replies[key]
+            if seen_fingerprint != fingerprint:
+                return 400, {}, json.dumps(_error_body(
+                    "idempotency_error", None,
+                    "Keys for idempotent requests can only be used with the same parameters "
+                    "they were first used with.",
+                ))
+            return reply
+        intent = self.intents.get(params.get("payment_intent", ""))
+        if intent is None:
+            return 404, {}, json.dumps(_error_body(
+                "invalid_request_error", "resource_missing", "No such payment_intent.", param="payment_intent"
+            ))
+        if intent["status"] != "succeeded":
+            return 400, {}, json.dumps(_error_body(
+                "invalid_request_error", "payment_intent_unexpected_state",
+                "This PaymentIntent does not have a successful charge to refund.",
+            ))
+        if intent["id"] in self.disputed:
+            return 400, {}, json.dumps(_error_body(
+                "invalid_request_error", "charge_disputed", "Charge has been charged back; cannot issue a refund.",
+            ))
+        left = self._left(intent)
+        if left <= 0:
+            return 400, {}, json.dumps(_error_body(
+                "invalid_request_error", "charge_already_refunded", "Charge has already been refunded.",
+            ))
+        try:
+            amount = int(params.get("amount", left))
+        except ValueError:
+            return self._invalid("amount", "Invalid integer: amount.")
+        if not 0 < amount <= left:
+            return 400, {}, json.dumps(_error_body(
+                "invalid_request_error", None,
+                f"Refund amount ({amount}) is greater than unrefunded amount on charge ({left})", param="amount",
+            ))
+        refund = self._store_refund(intent, amount, params.get("reason"), params.get("metadata", {}))
+        created: Reply = (200, {"Request-Id": f"req_{secrets.token_hex(6)}"}, json.dumps(refund))
+        if key:
+            self._replies[key] = (fingerprint, created)
+        return created
+
+    def _list_refunds(self, request: Any) -> Reply:
+        match = re.search(r"[?&]payment_intent=([^&]+)", request.url)
+        wanted = match.group(1) if match else None
+        data = [r for r in self.refunds.values() if wanted is None or r["payment_intent"] == wanted]
+        return 200, {}, json.dumps({"object": "list", "data": data, "has_more": False, "url": "/v1/refunds"})
+
+    def _left(self, intent: dict[str, Any]) -> int:
+        taken: int = sum(
+            refund["amount"] for refund in self.refunds.values()
+            if refund["payment_intent"] == intent["id"]
+            and refund["status"] in ("pending", "requires_action", "succeeded")
+        )
+        return int(intent["amount"]) - taken
+
+    def _store_refund(
+        self, intent: dict[str, Any], amount: int, reason: str | None, metadata: dict[str, Any]
+    ) -> dict[str, Any]:
+        refund = {
+            "id": f"re_{secrets.token_hex(12)}",
+            "object": "refund",
+            "amount": amount,
+            "currency": intent["currency"],
+            "charge": f"ch_{intent['id'].removeprefix('pi_')}",
+            "payment_intent": intent["id"],
+            "status": self.refund_status,
+            "reason": reason or None,
+            "failure_reason": None,
+            "metadata": metadata,
+            "created": int(time.time()),
+        }
+        self.refunds[refund["id"]] = refund
+        return refund
 
     def _find(self, request: Any) -> dict[str, Any] | None:
         match = re.search(r"/v1/payment_intents/([^/?]+)", request.url)
