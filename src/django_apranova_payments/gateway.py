@@ -241,6 +241,12 @@ class BaseGateway:
         """Every refund of the PaymentIntent, whatever made it."""
         raise NotImplementedError
 
+    def retrieve_refund(self, refund_id: str) -> RefundData:
+        raise NotImplementedError
+
+    def retrieve_dispute(self, dispute_id: str) -> DisputeData:
+        raise NotImplementedError
+
 
 def is_live_key(key: str | None) -> bool:
     return bool(key) and "_live_" in str(key)
@@ -309,6 +315,22 @@ class StripeGateway(BaseGateway):
             page = self._client.v1.refunds.list(params={"payment_intent": payment_intent, "limit": 100})
             refunds = [refund.to_dict() for refund in page.auto_paging_iter()]
         return [self._refund(refund, "list refunds") for refund in refunds]
+
+    @sensitive_variables()
+    def retrieve_refund(self, refund_id: str) -> RefundData:
+        with translate_stripe_errors("retrieve refund"):
+            refund = self._client.v1.refunds.retrieve(refund_id)
+        return self._refund(refund.to_dict(), "retrieve refund")
+
+    @sensitive_variables()
+    def retrieve_dispute(self, dispute_id: str) -> DisputeData:
+        with translate_stripe_errors("retrieve dispute"):
+            dispute = self._client.v1.disputes.retrieve(dispute_id)
+        try:
+            return DisputeData.from_dict(dispute.to_dict())
+        except ValueError as exc:
+            logger.error("Stripe retrieve dispute answered with an unusable Dispute: %s", exc)
+            raise exceptions.GatewayError() from exc
 
     @staticmethod
     def _refund(data: Mapping[str, Any], action: str) -> RefundData:

@@ -75,6 +75,7 @@ class StripeMock:
         #: The status a new refund gets (Stripe's card refunds: ``succeeded`` or ``pending``).
         self.refund_status = "succeeded"
         self.disputed: set[str] = set()
+        self.disputes: dict[str, dict[str, Any]] = {}
         self.calls: list[dict[str, Any]] = []
         self._replies: dict[str, tuple[str, Reply]] = {}
         self._failures: list[_Failure] = []
@@ -86,6 +87,8 @@ class StripeMock:
             ("POST", rf"{base}/v1/payment_intents/(?P<id>[^/?]+)/cancel$", self._cancel),
             ("POST", rf"{base}/v1/refunds$", self._refund),
             ("GET", rf"{base}/v1/refunds(\?.*)?$", self._list_refunds),
+            ("GET", rf"{base}/v1/refunds/(?P<id>[^/?]+)(\?.*)?$", self._retrieve_refund),
+            ("GET", rf"{base}/v1/disputes/(?P<id>[^/?]+)(\?.*)?$", self._retrieve_dispute),
         ]
         for method, pattern, handler in routes:
             self._mock.add_callback(method, re.compile(pattern), callback=self._wrap(handler))
@@ -134,7 +137,8 @@ class StripeMock:
         lost_response: bool = False,
     ) -> None:
         """Make the next ``times`` calls of ``action`` (``"create"``, ``"retrieve"``,
-        ``"cancel"``, ``"refund"``, ``"list_refunds"`` or any, for ``None``) fail with Stripe's error JSON, or raise
+        ``"cancel"``, ``"refund"``, ``"list_refunds"``, ``"retrieve_refund"``,
+        ``"retrieve_dispute"`` or any, for ``None``) fail with Stripe's error JSON, or raise
         ``exception`` (e.g. ``requests.ConnectionError``) as a network failure would.
 
         With ``lost_response=True`` Stripe does the work first and only the answer is lost
@@ -163,12 +167,27 @@ class StripeMock:
         )
         return intent
 
-    def dispute(self, intent_id: str) -> None:
-        """Open a chargeback on the PaymentIntent's charge: Stripe refuses its refunds from
-        now on (``charge_disputed``)."""
-        if intent_id not in self.intents:
-            raise KeyError(intent_id)
+    def dispute(self, intent_id: str, status: str = "needs_response", *, reason: str = "fraudulent") -> dict[str, Any]:
+        """Open a chargeback on the PaymentIntent's charge and return the Dispute: Stripe
+        refuses the charge's refunds from now on (``charge_disputed``)."""
+        intent = self.intents[intent_id]
         self.disputed.add(intent_id)
+        dispute = {
+            "id": f"dp_{secrets.token_hex(12)}",
+            "object": "dispute",
+            "amount": intent["amount"],
+            "currency": intent["currency"],
+            "charge": f"ch_{intent_id.removeprefix('pi_')}",
+            "payment_intent": intent_id,
+            "reason": reason,
+            "status": status,
+            "is_charge_refundable": False,
+            "evidence_details": {"due_by": int(time.time()) + 7 * 86400},
+            "livemode": intent["livemode"],
+            "created": int(time.time()),
+        }
+        self.disputes[dispute["id"]] = dispute
+        return dispute
 
     def set_refund_status(self, refund_id: str, status: str, *, failure_reason: str | None = None) -> dict[str, Any]:
         """Move a mocked refund, as Stripe would (``failed`` with a ``failure_reason``)."""
@@ -328,6 +347,22 @@ class StripeMock:
         wanted = match.group(1) if match else None
         data = [r for r in self.refunds.values() if wanted is None or r["payment_intent"] == wanted]
         return 200, {}, json.dumps({"object": "list", "data": data, "has_more": False, "url": "/v1/refunds"})
+
+    def _retrieve_refund(self, request: Any) -> Reply:
+        return self._retrieve_object(request, "refunds", self.refunds)
+
+    def _retrieve_dispute(self, request: Any) -> Reply:
+        return self._retrieve_object(request, "disputes", self.disputes)
+
+    @staticmethod
+    def _retrieve_object(request: Any, kind: str, store: dict[str, dict[str, Any]]) -> Reply:
+        match = re.search(rf"/v1/{kind}/([^/?]+)", request.url)
+        found = store.get(match.group(1)) if match else None
+        if found is None:
+            return 404, {}, json.dumps(_error_body(
+                "invalid_request_error", "resource_missing", f"No such {kind[:-1]}.", param="id"
+            ))
+        return 200, {}, json.dumps(found)
 
     def _left(self, intent: dict[str, Any]) -> int:
         taken: int = sum(
