@@ -274,7 +274,7 @@ class PaymentRefundViewExtension(OpenApiViewExtension):
                         "An amount that is zero, negative, not in the currency's decimals or more "
                         "than what is left; an unknown reason."
                     ),
-                    examples=[OpenApiExample("too much", value={"amount": ["At most $5.00 is left to refund."]})],
+                    examples=[OpenApiExample("too much", value={"amount": ["At most 5.00 USD is left to refund."]})],
                 ),
                 **AUTH,
                 **NOT_FOUND,
