@@ -5,6 +5,10 @@
  *   3. POST update-status (the server asks Stripe; the browser's word is never used),
  *   4. show success or the error.
  * A declined or unauthenticated payment is retried on the same PaymentIntent.
+ *
+ * Each error is shown once: the card form (Stripe's Payment Element, or the simulator's)
+ * shows what is wrong with a field next to it, and the status line below the button shows
+ * what happened to the payment (declined, failed authentication, a server error).
  */
 (function () {
   "use strict";
@@ -36,14 +40,22 @@
     message.replaceChildren(document.createTextNode(text || ""));
   }
 
+  // The paid state replaces the form: no card fields, no Pay button, no test-card advice.
   function showSuccess() {
     show("Payment succeeded. You are now enrolled in " + config.courseTitle + ". ", "success");
     var link = document.createElement("a");
     link.href = config.myCoursesUrl;
     link.textContent = "Go to my courses";
     message.appendChild(link);
-    form.querySelector("#payment-element").hidden = true;
-    button.hidden = true;
+    form.querySelector("#payment-element").remove();
+    button.remove();
+    var note = document.getElementById("mode-note");
+    if (note) note.remove();
+  }
+
+  // An error about a field (a card number that is not one, say) is the card form's to show.
+  function isFieldError(error) {
+    return Boolean(error && (error.type === "validation_error" || error.param));
   }
 
   async function post(url, body, headers) {
@@ -93,6 +105,7 @@
       idempotencyKey = newKey();
       return show("This payment was canceled. You can pay again.", "error");
     }
+    if (isFieldError(error) && status !== "failed") return show("");
     var text = (error && error.message) || (payment && payment.failureMessage) ||
       (status === "failed" ? "Your payment was declined." : "The payment was not completed. You can try again.");
     show(text, "error");
@@ -100,7 +113,7 @@
 
   async function pay() {
     var submitted = await elements.submit();
-    if (submitted.error) return show(submitted.error.message, "error");
+    if (submitted.error) return show(isFieldError(submitted.error) ? "" : submitted.error.message, "error");
     if (!intent) {
       var created = await post(config.createUrl, {metadata: {course: String(config.courseId)}},
         {"Idempotency-Key": idempotencyKey});
@@ -115,6 +128,20 @@
     });
     render(await updateStatus(intent.id), result.error);
   }
+
+  // The simulator's 3-D Secure dialog: its frame takes the height of the page it shows, so
+  // there is no empty band under the bank's buttons (and no scroll bar on a small screen).
+  new MutationObserver(function () {
+    var frame = document.querySelector("dialog.apranova-sim-3ds iframe");
+    if (!frame || frame.dataset.fitted) return;
+    frame.dataset.fitted = "true";
+    frame.addEventListener("load", function () {
+      var page = frame.contentDocument && frame.contentDocument.documentElement;
+      if (!page) return;
+      frame.style.height = "0";
+      frame.style.height = page.scrollHeight + "px";
+    });
+  }).observe(document.body, {childList: true});
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
