@@ -34,3 +34,7 @@ LOGGING = {
         "django_apranova_payments": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
     },
 }
+
+# A Stripe stand-in on loopback, for the tests whose server calls Stripe (the refund race).
+if os.environ.get("APRANOVA_LOAD_STRIPE_API_BASE"):
+    APRANOVA_PAYMENTS = {**APRANOVA_PAYMENTS, "STRIPE_API_BASE": os.environ["APRANOVA_LOAD_STRIPE_API_BASE"]}  # noqa: F405

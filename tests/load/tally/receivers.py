@@ -4,6 +4,7 @@ subject, so a test can check every payment and every event on its own:
 * ``received:<event id>`` — ``webhook_event_received``
 * ``changed:<pi>:<old>><new>`` — ``payment_status_changed``
 * ``payment_<status>:<pi>`` — ``payment_processing`` / ``_succeeded`` / ``_failed`` / ``_canceled``
+  (and ``payment_refunded``, ``refund_failed``, ``payment_disputed``, ``dispute_closed``)
 * ``created:<pi>`` — ``payment_created``
 
 The count is an ``INSERT … ON CONFLICT DO UPDATE`` on the signal's own connection, so it
@@ -34,6 +35,10 @@ SPECIFIC = {
     "payment_succeeded": signals.payment_succeeded,
     "payment_failed": signals.payment_failed,
     "payment_canceled": signals.payment_canceled,
+    "payment_refunded": signals.payment_refunded,
+    "refund_failed": signals.refund_failed,
+    "payment_disputed": signals.payment_disputed,
+    "dispute_closed": signals.dispute_closed,
 }
 
 
