@@ -56,7 +56,7 @@ class StripeRefundStub:
             amount = int(params.get("amount", left))
             if not 0 < amount <= left:
                 return 400, {"error": {"type": "invalid_request_error", "param": "amount",
-                                       "message": f"Refund amount ({amount}) is greater than unrefunded amount ({left})"}}
+                                       "message": f"Refund amount ({amount}) is more than what is left ({left})"}}
             refund = {"id": f"re_{secrets.token_hex(12)}", "object": "refund", "amount": amount, "currency": currency,
                       "payment_intent": intent, "status": "succeeded", "reason": params.get("reason"),
                       "failure_reason": None, "metadata": {}, "created": int(time.time())}
@@ -68,7 +68,7 @@ class StripeRefundStub:
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
                 params = {key: value for key, value in parse_qsl(body) if not re.match(r"metadata\[", key)}
                 if self.path != "/v1/refunds":
@@ -83,7 +83,7 @@ class StripeRefundStub:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's name
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
         return Handler
