@@ -192,6 +192,7 @@ def test_charge_refunded_that_matches_the_stored_refunds_asks_stripe_nothing(cli
         ({"status": "bogus"}, "not applied: unexpected status 'bogus' at Stripe"),
         ({"amount": 0}, "not applied: mismatch: the refund's amount is not positive"),
         ({"amount": 4001}, "not applied: mismatch: the refunds would exceed the payment"),
+        ({"amount": 10**15}, "not applied: mismatch: the refund's amount cannot be an amount of its currency"),
         ({"amount": "40"}, "data.object is not a usable Refund: refund amount is not a non-negative integer"),
         ({"object": "charge"}, "data.object is not a usable Refund: not a refund object"),
         ({"payment_intent": None}, "Refund names no PaymentIntent"),
@@ -350,3 +351,17 @@ def test_a_dispute_with_an_unknown_status_is_ignored(client, paid):
 
     assert deliver(client, dispute, "charge.dispute.created") == "ignored"
     assert note(dispute["id"]) == "not applied: unexpected status 'bogus' at Stripe"
+
+
+@pytest.mark.parametrize("amount", [10**15, -1, "40"])
+def test_a_dispute_with_an_impossible_amount_is_ignored(client, paid, amount):
+    assert deliver(client, build_dispute(paid, amount=amount), "charge.dispute.created") == "ignored"
+    assert not Dispute.objects.exists()
+
+
+def test_a_three_decimal_refund_that_is_not_a_multiple_of_the_step_is_ignored(client, user):
+    payment = PaymentFactory(user=user, status=Payment.Status.SUCCEEDED, amount=Decimal("5.12"), currency="kwd")
+
+    assert deliver(client, build_refund(payment, 1235), "refund.created") == "ignored"
+    assert deliver(client, build_refund(payment, 1230), "refund.created") == "processed"
+    assert Refund.objects.get().amount == Decimal("1.23")

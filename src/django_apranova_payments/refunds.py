@@ -172,7 +172,19 @@ def _refund_mismatch(payment: Payment, data: RefundData) -> str:
         return f"unexpected status {data.status!r} at Stripe"
     if data.amount <= 0:
         return "mismatch: the refund's amount is not positive"
+    if stored_amount(data.amount, data.currency) is None:
+        return "mismatch: the refund's amount cannot be an amount of its currency"
     return ""
+
+
+def stored_amount(minor: int, currency: str) -> Decimal | None:
+    """Stripe's ``minor`` units as the ``Decimal`` the tables store, or ``None`` when no
+    amount of ``currency`` can be that (a fraction of a three-decimal currency's step, or
+    too large for the column)."""
+    try:
+        return money.quantize_for_storage(money.from_minor_units(minor, currency))
+    except money.MoneyError:
+        return None
 
 
 def _first_seen(
@@ -183,7 +195,8 @@ def _first_seen(
     idempotency_key: str | None,
     fingerprint: str,
 ) -> Applied:
-    amount = money.quantize_for_storage(money.from_minor_units(data.amount, data.currency))
+    amount = stored_amount(data.amount, data.currency)
+    assert amount is not None  # checked by _refund_mismatch
     if data.status == R.SUCCEEDED and payment.amount_refunded + amount > payment.amount:
         logger.error("Refund %s of %s would refund more than payment %s; not applied", data.id, amount, payment.pk)
         return Applied(None, "", "", "mismatch: the refunds would exceed the payment")
@@ -292,9 +305,12 @@ def apply_dispute(
         if data.status not in DISPUTE_STAGE:
             logger.warning("Dispute %s has unexpected status %r: ignored", data.id, data.status)
             return Applied(None, "", "", f"unexpected status {data.status!r} at Stripe")
+        amount = stored_amount(data.amount, data.currency)
+        if amount is None:
+            return Applied(None, "", "", "mismatch: the dispute's amount cannot be an amount of its currency")
         event_created = event_created_at(event)
         values: dict[str, Any] = {
-            "amount": money.quantize_for_storage(money.from_minor_units(data.amount, data.currency)),
+            "amount": amount,
             "reason": data.reason,
             "status": data.status,
             "is_charge_refundable": data.is_charge_refundable,

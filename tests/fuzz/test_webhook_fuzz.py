@@ -116,14 +116,18 @@ def _replace(value: Any, path: tuple, new: Any) -> Any:
 EVENT_TYPES = st.sampled_from([
     "payment_intent.created", "payment_intent.processing", "payment_intent.requires_action",
     "payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled",
+    "refund.created", "refund.updated", "refund.failed", "charge.refund.updated", "charge.refunded",
+    "charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed",
+    "charge.dispute.funds_withdrawn", "charge.dispute.funds_reinstated",
 ])
 
 
 @FUZZ
 @given(data=st.data(), replacement=json_values, event_type=EVENT_TYPES)
 def test_wrong_types_inside_signed_events_never_fail_the_server(
-    client, payments, count_request, data, replacement, event_type
+    client, payments, stripe_mock, count_request, data, replacement, event_type
 ):
+    # stripe_mock: charge.refunded asks Stripe for the refunds it has not seen
     count_request("webhook: signed event with a wrong value")
     event = build_event(data.draw(st.sampled_from(payments)), event_type)
     path = data.draw(st.sampled_from(_paths(event)))
