@@ -15,6 +15,8 @@ class Outcome(StrEnum):
     SUCCEEDS = "succeeds"
     DECLINED = "declined"
     REQUIRES_AUTHENTICATION = "requires_authentication"
+    #: The payment succeeds, then the cardholder disputes it (a fraudulent chargeback).
+    DISPUTED = "disputed"
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,8 @@ class TestCard:
         return " ".join(self.number[i:i + 4] for i in range(0, len(self.number), 4))
 
 
-#: The test cards of the ApraNova LMS's original flow, plus Stripe's generic decline, keyed by number.
+#: The test cards of the ApraNova LMS's original flow, plus Stripe's generic decline and its
+#: dispute card, keyed by number.
 TEST_CARDS: dict[str, TestCard] = {
     card.number: card
     for card in (
@@ -44,6 +47,7 @@ TEST_CARDS: dict[str, TestCard] = {
             "4000000000000002", "Declined: generic decline", Outcome.DECLINED,
             "generic_decline", "Your card was declined.",
         ),
+        TestCard("4000000000000259", "Succeeds, then disputed as fraudulent", Outcome.DISPUTED),
     )
 }
 

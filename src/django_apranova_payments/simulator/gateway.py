@@ -10,9 +10,20 @@ It behaves as Stripe does for a one-time card payment with automatic capture:
   same PaymentIntent is allowed), or asks for authentication (``requires_action``);
 * ``authenticate`` completes or fails the 3-D Secure step;
 * ``cancel`` refuses ``processing`` and ``succeeded`` (and ``canceled``) with
-  ``PaymentNotCancelable``, as the Stripe gateway does.
+  ``PaymentNotCancelable``, as the Stripe gateway does;
+* ``create_refund`` refunds a ``succeeded`` PaymentIntent's charge, at once
+  (``succeeded``), never for more than is left (the amount less the refunds that succeeded
+  or may still succeed), never while a chargeback stops refunds (``ChargeDisputed``), with
+  the idempotency key honoured as for PaymentIntents; ``list_refunds``, ``retrieve_refund``
+  and ``retrieve_dispute`` answer from the database;
+* Stripe's dispute card, ``4000 0000 0000 0259``, succeeds, then opens a fraudulent
+  chargeback (``needs_response``); staff close it as won or lost (``close_dispute``), fail
+  a refund as a closed card would (``fail_refund``), or refund as Stripe's Dashboard does
+  (``dashboard_refund``), from the simulator's admin.
 
-Every change sends its signed webhook event after the commit (``sender``).
+Every change sends its signed webhook events after the commit (``sender``): a refund
+``refund.created`` and ``charge.refunded``, a failed one ``refund.updated`` and
+``refund.failed``, a dispute ``charge.dispute.created`` and ``charge.dispute.closed``.
 
 It refuses to run whenever ``settings.DEBUG`` is off, read on every call: each method raises
 ``GatewayConfigurationError`` (a generic 500 for API clients) and logs why. The system check
@@ -24,21 +35,41 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import uuid
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
 
 from .. import exceptions
-from ..gateway import BaseGateway, PaymentIntentData
+from ..gateway import BaseGateway, DisputeData, PaymentIntentData, RefundData
 from . import sender
 from .cards import Card, Outcome
-from .models import SimulatedPaymentIntent, SimulatedStatus
+from .models import (
+    REFUND_HOLDING_STATUSES,
+    SimulatedCharge,
+    SimulatedDispute,
+    SimulatedDisputeStatus,
+    SimulatedPaymentIntent,
+    SimulatedRefund,
+    SimulatedRefundStatus,
+    SimulatedStatus,
+)
 
 logger = logging.getLogger(__name__)
 
 S = SimulatedStatus
+RS = SimulatedRefundStatus
+DS = SimulatedDisputeStatus
+
+#: Stripe's refund reasons a request may give.
+REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
+#: Days Stripe gives to answer a chargeback in the simulator (Stripe's vary by network).
+EVIDENCE_DAYS = 7
 
 AUTHENTICATION_FAILED = {
     "type": "card_error",
@@ -65,6 +96,18 @@ class UnexpectedState(exceptions.GatewayRejected):
     ``payment_intent_unexpected_state``)."""
 
     default_code = "payment_intent_unexpected_state"
+
+
+class UnexpectedRefundState(exceptions.GatewayRejected):
+    """The refund's status does not allow the change."""
+
+    default_code = "refund_unexpected_state"
+
+
+class UnexpectedDisputeState(exceptions.GatewayRejected):
+    """The dispute is closed already."""
+
+    default_code = "dispute_unexpected_state"
 
 
 class SimulatorGateway(BaseGateway):
@@ -134,7 +177,7 @@ class SimulatorGateway(BaseGateway):
                 raise UnexpectedState(f"This PaymentIntent cannot be confirmed: its status is {intent.status}.")
             intent.card_brand, intent.card_last4 = card.brand, card.last4
             test_card = card.card
-            if test_card.outcome == Outcome.SUCCEEDS:
+            if test_card.outcome in (Outcome.SUCCEEDS, Outcome.DISPUTED):
                 return _succeed(intent)
             if test_card.outcome == Outcome.REQUIRES_AUTHENTICATION:
                 intent.status, intent.last_payment_error = S.REQUIRES_ACTION, None
@@ -144,7 +187,7 @@ class SimulatorGateway(BaseGateway):
                 "decline_code": test_card.decline_code, "message": test_card.message,
             })
 
-        return self._change(intent_id, confirm)
+        return self._change(intent_id, confirm, then=_open_dispute if card.card.outcome == Outcome.DISPUTED else None)
 
     def authenticate_payment_intent(self, intent_id: str, *, success: bool) -> SimulatedPaymentIntent:
         """Complete (``success``) or fail the 3-D Secure step of a ``requires_action`` intent."""
@@ -157,8 +200,13 @@ class SimulatorGateway(BaseGateway):
         return self._change(intent_id, authenticate)
 
     @staticmethod
-    def _change(intent_id: str, change: Callable[[SimulatedPaymentIntent], str]) -> SimulatedPaymentIntent:
-        """Apply ``change`` under a row lock, save, and queue the event it names."""
+    def _change(
+        intent_id: str,
+        change: Callable[[SimulatedPaymentIntent], str],
+        then: Callable[[SimulatedPaymentIntent], None] | None = None,
+    ) -> SimulatedPaymentIntent:
+        """Apply ``change`` under a row lock, save, and queue the event it names; then, once
+        the PaymentIntent has succeeded, ``then`` (in the same transaction, its events after)."""
         refuse_without_debug()  # cancel, confirm and authenticate all come through here
         with transaction.atomic():
             intent = SimulatedPaymentIntent.objects.select_for_update().filter(intent_id=intent_id).first()
@@ -167,8 +215,97 @@ class SimulatorGateway(BaseGateway):
             event_type = change(intent)
             intent.save()
             sender.send_event(intent, event_type)
+            if then is not None and intent.status == S.SUCCEEDED:
+                then(intent)
         logger.info("Simulated PaymentIntent %s is now %s", intent.intent_id, intent.status)
         return intent
+
+    # -- refunds and disputes ---------------------------------------------------------------
+
+    def create_refund(
+        self, *, payment_intent: str, amount: int, reason: str, metadata: Mapping[str, str], idempotency_key: str
+    ) -> RefundData:
+        refuse_without_debug()
+        params = {"payment_intent": payment_intent, "amount": amount, "reason": reason or "",
+                  "metadata": dict(metadata)}
+        fingerprint = _fingerprint(params)
+        existing = SimulatedRefund.objects.select_related("intent").filter(idempotency_key=idempotency_key).first()
+        if existing is None:
+            try:
+                with transaction.atomic():
+                    refund = _refund(payment_intent, amount, reason or "", dict(metadata), idempotency_key,
+                                     fingerprint)
+                return _refund_data(refund)
+            except IntegrityError:  # the same key, refunded concurrently
+                existing = SimulatedRefund.objects.select_related("intent").get(idempotency_key=idempotency_key)
+        if existing.request_fingerprint != fingerprint:
+            raise exceptions.IdempotencyConflict()
+        return _refund_data(existing)
+
+    def list_refunds(self, payment_intent: str) -> list[RefundData]:
+        intent = self.get(payment_intent)
+        return [_refund_data(refund) for refund in intent.refunds.all()]
+
+    def retrieve_refund(self, refund_id: str) -> RefundData:
+        refuse_without_debug()
+        refund = SimulatedRefund.objects.select_related("intent").filter(refund_id=refund_id).first()
+        if refund is None:
+            raise exceptions.GatewayRejected(code="resource_missing")
+        return _refund_data(refund)
+
+    def retrieve_dispute(self, dispute_id: str) -> DisputeData:
+        refuse_without_debug()
+        dispute = SimulatedDispute.objects.select_related("intent").filter(dispute_id=dispute_id).first()
+        if dispute is None:
+            raise exceptions.GatewayRejected(code="resource_missing")
+        return DisputeData.from_dict(dispute.to_stripe())
+
+    # -- what staff do in Stripe's Dashboard (the simulator's admin) -------------------------
+
+    def dashboard_refund(
+        self, intent_id: str, amount: int | None = None, reason: str = "requested_by_customer"
+    ) -> RefundData:
+        """Refund as Stripe's Dashboard does: no metadata of the package's (so the refund is
+        recorded with nobody as its requester), ``amount`` minor units or all that is left."""
+        refuse_without_debug()
+        if amount is None:
+            amount = _left(self.get(intent_id))  # nothing left, or not succeeded: refused as Stripe does
+        return self.create_refund(payment_intent=intent_id, amount=amount, reason=reason, metadata={},
+                                  idempotency_key=f"dashboard-{uuid.uuid4()}")
+
+    def fail_refund(self, refund_id: str, failure_reason: str = "expired_or_canceled_card") -> SimulatedRefund:
+        """A refund that fails, even after it succeeded (the card was closed): the funds
+        return to the balance, and ``refund.updated`` and ``refund.failed`` are sent."""
+        refuse_without_debug()
+        with transaction.atomic():
+            refund = SimulatedRefund.objects.select_for_update().select_related("intent").filter(
+                refund_id=refund_id).first()
+            if refund is None:
+                raise exceptions.GatewayRejected(code="resource_missing")
+            if refund.status not in (RS.PENDING, RS.SUCCEEDED):
+                raise UnexpectedRefundState(f"This refund cannot fail: its status is {refund.status}.")
+            refund.status, refund.failure_reason = RS.FAILED, failure_reason
+            refund.save(update_fields=["status", "failure_reason", "updated_at"])
+            sender.send_event(refund, "refund.updated")
+            sender.send_event(refund, "refund.failed")
+        logger.info("Simulated refund %s failed (%s)", refund.refund_id, failure_reason)
+        return refund
+
+    def close_dispute(self, dispute_id: str, *, won: bool) -> SimulatedDispute:
+        """Close an open dispute as ``won`` or ``lost``; ``charge.dispute.closed`` is sent."""
+        refuse_without_debug()
+        with transaction.atomic():
+            dispute = SimulatedDispute.objects.select_for_update().select_related("intent").filter(
+                dispute_id=dispute_id).first()
+            if dispute is None:
+                raise exceptions.GatewayRejected(code="resource_missing")
+            if not dispute.is_open:
+                raise UnexpectedDisputeState(f"This dispute is closed already: its status is {dispute.status}.")
+            dispute.status = DS.WON if won else DS.LOST
+            dispute.save(update_fields=["status", "updated_at"])
+            sender.send_event(dispute, "charge.dispute.closed")
+        logger.info("Simulated dispute %s closed: %s", dispute.dispute_id, dispute.status)
+        return dispute
 
 
 def _succeed(intent: SimulatedPaymentIntent) -> str:
@@ -185,3 +322,63 @@ def _fail(intent: SimulatedPaymentIntent, error: dict[str, Any]) -> str:
 
 def _data(intent: SimulatedPaymentIntent) -> PaymentIntentData:
     return PaymentIntentData.from_dict(intent.to_stripe(include_secret=True))
+
+
+def _fingerprint(params: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
+
+
+def _left(intent: SimulatedPaymentIntent) -> int:
+    """What a new refund may take: the amount less every refund that succeeded or may still."""
+    held = intent.refunds.filter(status__in=REFUND_HOLDING_STATUSES).aggregate(total=Sum("amount"))["total"]
+    return intent.amount - (held or 0)
+
+
+def _refund(
+    intent_id: str, amount: int, reason: str, metadata: dict[str, Any], idempotency_key: str, fingerprint: str
+) -> SimulatedRefund:
+    """Stripe's rules for ``POST /v1/refunds``, under the PaymentIntent's row lock (in the
+    caller's transaction), then the refund, succeeded at once, and its events."""
+    intent = SimulatedPaymentIntent.objects.select_for_update().filter(intent_id=intent_id).first()
+    if intent is None:
+        raise exceptions.GatewayRejected(code="resource_missing")
+    if intent.status != S.SUCCEEDED:
+        logger.warning("Simulated refund refused: PaymentIntent %s is %s, not succeeded", intent_id, intent.status)
+        raise exceptions.PaymentNotRefundable()
+    if intent.disputes.filter(is_charge_refundable=False).exists():
+        logger.warning("Simulated refund refused: PaymentIntent %s's charge is disputed (charge_disputed)", intent_id)
+        raise exceptions.ChargeDisputed()
+    left = _left(intent)
+    if left <= 0:
+        logger.warning("Simulated refund refused: PaymentIntent %s is refunded already", intent_id)
+        raise exceptions.PaymentNotRefundable(exceptions.PaymentNotRefundable.nothing_left)
+    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= left:
+        logger.warning("Simulated refund refused: refund amount (%s) is greater than unrefunded amount on charge "
+                       "(%s) or not positive", amount, left)
+        raise exceptions.GatewayRejected()
+    if reason and reason not in REFUND_REASONS:
+        logger.warning("Simulated refund refused: invalid reason %r", reason[:40])
+        raise exceptions.GatewayRejected()
+    refund = SimulatedRefund.objects.create(
+        intent=intent, amount=amount, currency=intent.currency, status=RS.SUCCEEDED, reason=reason,
+        metadata=metadata, idempotency_key=idempotency_key, request_fingerprint=fingerprint,
+    )
+    sender.send_event(refund, "refund.created")
+    sender.send_event(SimulatedCharge(intent), "charge.refunded")
+    logger.info("Simulated refund %s of %s: %s %s", refund.refund_id, intent_id, amount, intent.currency)
+    return refund
+
+
+def _refund_data(refund: SimulatedRefund) -> RefundData:
+    return RefundData.from_dict(refund.to_stripe())
+
+
+def _open_dispute(intent: SimulatedPaymentIntent) -> None:
+    """The dispute card's chargeback: fraudulent, needs a response, refunds refused."""
+    dispute = SimulatedDispute.objects.create(
+        intent=intent, amount=intent.amount, currency=intent.currency, reason="fraudulent",
+        status=DS.NEEDS_RESPONSE, is_charge_refundable=False,
+        evidence_due_by=timezone.now() + timedelta(days=EVIDENCE_DAYS),
+    )
+    sender.send_event(dispute, "charge.dispute.created")
+    logger.info("Simulated dispute %s opened on %s", dispute.dispute_id, intent.intent_id)

@@ -1,8 +1,11 @@
-"""The simulator's PaymentIntents, stored in the host's database.
+"""The simulator's PaymentIntents, refunds and disputes, stored in the host's database.
 
 A row is what Stripe keeps for a PaymentIntent: amount in minor units, currency, status,
 metadata, the last payment error and the client secret. It lives in the database, not in
 memory, so the state survives a restart and every process of a server sees the same one.
+``SimulatedRefund`` and ``SimulatedDispute`` are Stripe's Refunds and Disputes of a
+simulated PaymentIntent's charge (the charge itself is not stored: ``SimulatedCharge``
+renders it from the PaymentIntent and its refunds).
 
 The table belongs to the simulator's own app (``apranova_simulator``): importing this module
 without ``"django_apranova_payments.simulator"`` in ``INSTALLED_APPS`` raises
@@ -12,6 +15,7 @@ without ``"django_apranova_payments.simulator"`` in ``INSTALLED_APPS`` raises
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
@@ -91,6 +95,11 @@ class SimulatedPaymentIntent(models.Model):
             self.client_secret = f"{self.intent_id}_secret_{secrets.token_hex(16)}"
         super().save(*args, **kwargs)
 
+    @property
+    def charge_id(self) -> str:
+        """The id of the PaymentIntent's charge (``ch_sim…``), once it has succeeded."""
+        return f"ch_{self.intent_id.removeprefix('pi_')}"
+
     def to_stripe(self, *, include_secret: bool = False, next_action_url: str | None = None) -> dict[str, Any]:
         """The PaymentIntent as Stripe's API renders it (``client_secret`` only for the
         API's answers to the browser, never in webhook events)."""
@@ -107,6 +116,7 @@ class SimulatedPaymentIntent(models.Model):
             "currency": self.currency,
             "last_payment_error": self.last_payment_error,
             "livemode": False,
+            "latest_charge": self.charge_id if succeeded else None,
             "metadata": dict(self.metadata),
             "next_action": None,
             "payment_method": f"pm_sim_{self.card_brand}_{self.card_last4}" if self.card_last4 else None,
@@ -120,3 +130,184 @@ class SimulatedPaymentIntent(models.Model):
         if include_secret:
             intent["client_secret"] = self.client_secret
         return intent
+
+
+def new_refund_id() -> str:
+    return f"re_sim{secrets.token_hex(12)}"
+
+
+def new_dispute_id() -> str:
+    return f"dp_sim{secrets.token_hex(12)}"
+
+
+class SimulatedRefundStatus(models.TextChoices):
+    """Stripe's Refund statuses (card refunds use ``pending``, ``succeeded`` and ``failed``)."""
+
+    PENDING = "pending"
+    REQUIRES_ACTION = "requires_action"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+#: Refunds that hold part of the charge: Stripe counts them against what is left.
+REFUND_HOLDING_STATUSES = (
+    SimulatedRefundStatus.PENDING, SimulatedRefundStatus.REQUIRES_ACTION, SimulatedRefundStatus.SUCCEEDED,
+)
+
+
+class SimulatedRefund(models.Model):
+    """A Refund of a simulated PaymentIntent's charge."""
+
+    Status = SimulatedRefundStatus
+
+    refund_id = models.CharField(_("Refund id"), max_length=64, unique=True, default=new_refund_id)
+    intent = models.ForeignKey(
+        SimulatedPaymentIntent, on_delete=models.CASCADE, related_name="refunds", verbose_name=_("PaymentIntent")
+    )
+    amount = models.PositiveBigIntegerField(_("amount (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3)
+    status = models.CharField(
+        _("status"), max_length=32, choices=SimulatedRefundStatus.choices, default=SimulatedRefundStatus.SUCCEEDED
+    )
+    reason = models.CharField(_("reason"), max_length=40, blank=True)
+    failure_reason = models.CharField(_("failure reason"), max_length=40, blank=True)
+    metadata = models.JSONField(_("metadata"), default=dict, blank=True)
+    idempotency_key = models.CharField(  # NULL: no key, outside the unique index
+        max_length=255, null=True, blank=True, unique=True, editable=False
+    )
+    request_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        app_label = APP_LABEL
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("simulated refund")
+        verbose_name_plural = _("simulated refunds")
+
+    def __str__(self) -> str:
+        return f"{self.refund_id} {self.amount} {self.currency} ({self.status})"
+
+    def to_stripe(self) -> dict[str, Any]:
+        """The Refund as Stripe's API renders it."""
+        return {
+            "id": self.refund_id,
+            "object": "refund",
+            "amount": self.amount,
+            "balance_transaction": None,
+            "charge": self.intent.charge_id,
+            "created": int(self.created_at.timestamp()),
+            "currency": self.currency,
+            "failure_reason": self.failure_reason or None,
+            "metadata": dict(self.metadata),
+            "payment_intent": self.intent.intent_id,
+            "reason": self.reason or None,
+            "receipt_number": None,
+            "status": self.status,
+        }
+
+
+class SimulatedDisputeStatus(models.TextChoices):
+    """Stripe's Dispute statuses (the simulator opens chargebacks: ``needs_response``)."""
+
+    WARNING_NEEDS_RESPONSE = "warning_needs_response"
+    WARNING_UNDER_REVIEW = "warning_under_review"
+    WARNING_CLOSED = "warning_closed"
+    NEEDS_RESPONSE = "needs_response"
+    UNDER_REVIEW = "under_review"
+    WON = "won"
+    LOST = "lost"
+
+
+#: Disputes that are over.
+DISPUTE_CLOSED = (SimulatedDisputeStatus.WARNING_CLOSED, SimulatedDisputeStatus.WON, SimulatedDisputeStatus.LOST)
+
+
+class SimulatedDispute(models.Model):
+    """A Dispute (chargeback) of a simulated PaymentIntent's charge."""
+
+    Status = SimulatedDisputeStatus
+
+    dispute_id = models.CharField(_("Dispute id"), max_length=64, unique=True, default=new_dispute_id)
+    intent = models.ForeignKey(
+        SimulatedPaymentIntent, on_delete=models.CASCADE, related_name="disputes", verbose_name=_("PaymentIntent")
+    )
+    amount = models.PositiveBigIntegerField(_("amount (minor units)"))
+    currency = models.CharField(_("currency"), max_length=3)
+    reason = models.CharField(_("reason"), max_length=40, default="fraudulent")
+    status = models.CharField(
+        _("status"), max_length=32, choices=SimulatedDisputeStatus.choices,
+        default=SimulatedDisputeStatus.NEEDS_RESPONSE,
+    )
+    is_charge_refundable = models.BooleanField(_("charge refundable"), default=False)
+    evidence_due_by = models.DateTimeField(_("evidence due by"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        app_label = APP_LABEL
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("simulated dispute")
+        verbose_name_plural = _("simulated disputes")
+
+    def __str__(self) -> str:
+        return f"{self.dispute_id} {self.amount} {self.currency} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in DISPUTE_CLOSED
+
+    def to_stripe(self) -> dict[str, Any]:
+        """The Dispute as Stripe's API renders it."""
+        due_by = int(self.evidence_due_by.timestamp()) if self.evidence_due_by else None
+        return {
+            "id": self.dispute_id,
+            "object": "dispute",
+            "amount": self.amount,
+            "charge": self.intent.charge_id,
+            "created": int(self.created_at.timestamp()),
+            "currency": self.currency,
+            "evidence_details": {
+                "due_by": due_by, "has_evidence": False, "past_due": False, "submission_count": 0,
+            },
+            "is_charge_refundable": self.is_charge_refundable,
+            "livemode": False,
+            "metadata": {},
+            "payment_intent": self.intent.intent_id,
+            "reason": self.reason,
+            "status": self.status,
+        }
+
+
+@dataclass(frozen=True)
+class SimulatedCharge:
+    """The charge of a succeeded simulated PaymentIntent, as a ``charge.*`` event carries it:
+    ``amount_refunded`` counts its refunds that succeeded or may still succeed."""
+
+    intent: SimulatedPaymentIntent
+
+    @property
+    def charge_id(self) -> str:
+        return self.intent.charge_id
+
+    def to_stripe(self) -> dict[str, Any]:
+        intent = self.intent
+        refunded = sum(intent.refunds.filter(status__in=REFUND_HOLDING_STATUSES).values_list("amount", flat=True))
+        return {
+            "id": intent.charge_id,
+            "object": "charge",
+            "amount": intent.amount,
+            "amount_captured": intent.amount,
+            "amount_refunded": refunded,
+            "captured": True,
+            "created": int(intent.created_at.timestamp()),
+            "currency": intent.currency,
+            "disputed": intent.disputes.exists(),
+            "livemode": False,
+            "metadata": dict(intent.metadata),
+            "paid": True,
+            "payment_intent": intent.intent_id,
+            "refunded": refunded == intent.amount,
+            "status": "succeeded",
+        }

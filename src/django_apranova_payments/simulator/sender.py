@@ -1,6 +1,7 @@
 """Signed webhook events, delivered to the package's own webhook endpoint as Stripe would.
 
-Each change of a simulated PaymentIntent builds its ``payment_intent.*`` event inside the
+Each change of a simulated PaymentIntent, Refund or Dispute builds its event
+(``payment_intent.*``, ``refund.*``, ``charge.refunded``, ``charge.dispute.*``) inside the
 transaction that made the change (the snapshot Stripe would send) and queues it when that
 transaction commits. One background thread per process posts the queued events in order,
 each signed at send time with the first ``STRIPE_WEBHOOK_SECRET``, exactly as Stripe signs
@@ -26,7 +27,7 @@ import queue
 import secrets
 import threading
 import time
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
@@ -35,7 +36,6 @@ from django.db import transaction
 
 from .. import signing
 from ..conf import STRIPE_API_VERSION, app_settings
-from .models import SimulatedPaymentIntent
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +53,14 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
-def build_event(intent: SimulatedPaymentIntent, event_type: str) -> dict[str, Any]:
-    """The Stripe event of ``event_type`` for ``intent`` as it is now."""
+class StripeObject(Protocol):
+    """A simulated PaymentIntent, Refund, Dispute or Charge: anything Stripe renders."""
+
+    def to_stripe(self) -> dict[str, Any]: ...
+
+
+def build_event(obj: StripeObject, event_type: str) -> dict[str, Any]:
+    """The Stripe event of ``event_type`` for ``obj`` as it is now."""
     return {
         "id": f"evt_sim{secrets.token_hex(12)}",
         "object": "event",
@@ -64,21 +70,28 @@ def build_event(intent: SimulatedPaymentIntent, event_type: str) -> dict[str, An
         "pending_webhooks": 1,
         "request": {"id": None, "idempotency_key": None},
         "type": event_type,
-        "data": {"object": intent.to_stripe()},
+        "data": {"object": obj.to_stripe()},
     }
 
 
-def send_event(intent: SimulatedPaymentIntent, event_type: str) -> None:
+def send_event(obj: StripeObject, event_type: str) -> None:
     """Queue the event for delivery once the current transaction commits."""
     if not settings.DEBUG:
-        logger.error("DEBUG is False: simulator event %s for %s not sent", event_type, intent.intent_id)
+        logger.error("DEBUG is False: simulator event %s for %s not sent", event_type, _id(obj))
         return
     url = app_settings.SIMULATOR_WEBHOOK_URL
     if not url:
-        logger.debug("No SIMULATOR_WEBHOOK_URL: event %s for %s not sent", event_type, intent.intent_id)
+        logger.debug("No SIMULATOR_WEBHOOK_URL: event %s for %s not sent", event_type, _id(obj))
         return
-    body = json.dumps(build_event(intent, event_type)).encode()
+    body = json.dumps(build_event(obj, event_type)).encode()
     transaction.on_commit(lambda: _dispatcher.submit(str(url), body))
+
+
+def _id(obj: StripeObject) -> str:
+    for name in ("refund_id", "dispute_id", "intent_id", "charge_id"):  # a refund has an intent_id too
+        if hasattr(obj, name):
+            return str(getattr(obj, name))
+    return type(obj).__name__
 
 
 def deliver(url: str, body: bytes) -> int | None:
