@@ -1,5 +1,6 @@
-"""SQL statements per new webhook event, per duplicate event, per create-payment (against
-StripeMock) and per list page, on PostgreSQL, counted with ``CaptureQueriesContext``.
+"""SQL statements per new webhook event, per duplicate event, per refund and dispute event,
+per create-payment and refund request (against StripeMock) and per list page, on PostgreSQL,
+counted with ``CaptureQueriesContext``.
 
 "data" excludes transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE); "all"
 includes it. Create-payment is counted without authentication (``force_authenticate``) and,
@@ -19,7 +20,8 @@ from typing import Any
 from _common import django_on_fresh_database, report
 
 CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT)\b", re.I)
-TARGETS = {"new event": 4, "duplicate event": 2, "create-payment": 3}
+TARGETS = {"new event": 4, "duplicate event": 2, "create-payment": 3, "new refund event": 4,
+           "duplicate refund event": 1}
 
 
 def count(action: Callable[[], Any], expect_status: int) -> tuple[int, int, list[str]]:
@@ -65,6 +67,27 @@ def main() -> None:
                                "status": "succeeded", "metadata": {}}, "payment_intent.succeeded")
         rows.append(("event for an unknown PaymentIntent", *count(lambda: post_event(client, unknown), 200)))
 
+        # Refund events of succeeded payments: a refund made in Stripe's Dashboard, as Stripe
+        # sends it (refund.created, succeeded), the same event again; then a pending one and its
+        # status change.
+        from django_apranova_payments.models import Payment
+        from django_apranova_payments.testing import build_dispute, build_refund
+
+        def succeeded() -> Any:
+            return PaymentFactory(user=user, status=Payment.Status.SUCCEEDED)
+
+        post_event(client, build_event(build_refund(succeeded()), "refund.created"))  # warm-up
+        refund_event = build_event(build_refund(succeeded(), 500), "refund.created")
+        rows.append(("new refund event", *count(lambda: post_event(client, refund_event), 200)))
+        rows.append(("duplicate refund event", *count(lambda: post_event(client, refund_event), 200)))
+        refund = build_refund(succeeded(), 500, status="pending")
+        pending = build_event(refund, "refund.created")
+        rows.append(("new refund event, pending", *count(lambda: post_event(client, pending), 200)))
+        moved = build_event({**refund, "status": "succeeded"}, "refund.updated")
+        rows.append(("refund.updated, pending -> succeeded", *count(lambda: post_event(client, moved), 200)))
+        dispute_event = build_event(build_dispute(succeeded()), "charge.dispute.created")
+        rows.append(("new dispute event", *count(lambda: post_event(client, dispute_event), 200)))
+
         create_url = reverse("apranova_payments:create-payment")
         body = {"amount": "19.99", "currency": "usd", "metadata": {"course": "12"}}
         api = APIClient()
@@ -78,6 +101,19 @@ def main() -> None:
             session.force_login(user)
             measure("create-payment, session login (incl. auth)",
                     lambda: session.post(create_url, body, format="json"), 201)
+
+        staff = APIClient()
+        staff.force_authenticate(UserFactory(is_staff=True))
+        with StripeMock() as stripe_mock:
+            from django_apranova_payments.testing import build_payment_intent
+
+            def refundable() -> str:
+                payment = succeeded()
+                stripe_mock.intents[payment.stripe_payment_intent] = build_payment_intent(payment, "succeeded")
+                return reverse("apranova_payments:payment-refund", args=[payment.stripe_payment_intent])
+
+            urls = iter([refundable(), refundable()])  # the payments exist before the count
+            measure("refund request", lambda: staff.post(next(urls), {"amount": "5.00"}, format="json"), 201)
 
         list_url = reverse("apranova_payments:payment-list")
         for size in (5, 50, 500):

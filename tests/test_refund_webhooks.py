@@ -365,3 +365,36 @@ def test_a_three_decimal_refund_that_is_not_a_multiple_of_the_step_is_ignored(cl
     assert deliver(client, build_refund(payment, 1235), "refund.created") == "ignored"
     assert deliver(client, build_refund(payment, 1230), "refund.created") == "processed"
     assert Refund.objects.get().amount == Decimal("1.23")
+
+
+def data_statements(client: Any, event: dict[str, Any]) -> list[str]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert post_event(client, event).status_code == 200
+    control = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+    return [q["sql"] for q in captured.captured_queries if not q["sql"].lstrip().upper().startswith(control)]
+
+
+def test_a_new_dashboard_refund_costs_four_statements_and_a_duplicate_one(client, paid, user):
+    post_event(client, build_event(build_refund(PaymentFactory(user=user, status="succeeded")), "refund.created"))
+    event = build_event(build_refund(paid, 1000), "refund.created")
+
+    new, duplicate = data_statements(client, event), data_statements(client, event)
+
+    assert len(new) == 4, new  # claim, lock the payment, insert the refund, update amount_refunded
+    assert len(duplicate) == 1, duplicate
+    paid.refresh_from_db()
+    assert paid.amount_refunded == Decimal("10.00")
+
+
+def test_a_refund_created_after_charge_refunded_stored_it_is_applied_once(client, paid, stripe_mock, captured_signals):
+    stripe_mock.intents[paid.stripe_payment_intent] = build_payment_intent(paid, "succeeded")
+    refund = stripe_mock.refund_in_dashboard(paid.stripe_payment_intent, 1000)
+    deliver(client, build_charge(paid, 1000), "charge.refunded", T0)
+
+    outcome = deliver(client, refund, "refund.created", T0 - 1)
+
+    assert outcome == "processed"
+    assert Refund.objects.count() == 1 and captured_signals.count("payment_refunded") == 1

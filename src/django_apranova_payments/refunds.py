@@ -26,7 +26,7 @@ from django.db.models import Model
 
 from . import money, signals
 from .gateway import ChargeData, DisputeData, RefundData, get_gateway
-from .metadata import REFUND, Owner, refund_binding, verified_owner
+from .metadata import MARK, REFUND, Owner, refund_binding, verified_owner
 from .models import (
     DISPUTE_CLOSED_STATUSES,
     REFUND_OPEN_STATUSES,
@@ -37,6 +37,7 @@ from .models import (
     RefundStatus,
     WebhookEvent,
     event_created_at,
+    insert_unless_exists,
 )
 
 logger = logging.getLogger(__name__)
@@ -151,9 +152,15 @@ def apply_refund(
         refused = _refund_mismatch(payment, data)
         if refused:
             return Applied(None, "", "", refused)
-        refund = Refund.objects.filter(stripe_refund=data.id).first()
+        # A refund.created without our mark (a Dashboard refund) is new: insert it first and
+        # spare the lookup; anything else is most likely stored already.
+        likely_new = event is not None and event.get("type") == "refund.created" and MARK not in data.metadata
+        refund = None if likely_new else Refund.objects.filter(stripe_refund=data.id).first()
         if refund is None:
-            return _first_seen(payment, data, event, requested_by, idempotency_key, fingerprint)
+            first = _first_seen(payment, data, event, requested_by, idempotency_key, fingerprint)
+            if first is not None:
+                return first
+            refund = Refund.objects.get(stripe_refund=data.id)
         if refund.payment_id != payment.pk or money.refund_minor_units(refund.amount, refund.currency) != data.amount:
             logger.error("Refund %s does not match the stored refund of payment %s; not applied", data.id, payment.pk)
             return Applied(refund, refund.status, refund.status, "mismatch: the stored refund differs from Stripe's")
@@ -194,7 +201,9 @@ def _first_seen(
     requested_by: Any,
     idempotency_key: str | None,
     fingerprint: str,
-) -> Applied:
+) -> Applied | None:
+    """Store a refund seen for the first time and apply its status; ``None`` when it turns
+    out to be stored already."""
     amount = stored_amount(data.amount, data.currency)
     assert amount is not None  # checked by _refund_mismatch
     if data.status == R.SUCCEEDED and payment.amount_refunded + amount > payment.amount:
@@ -202,7 +211,7 @@ def _first_seen(
         return Applied(None, "", "", "mismatch: the refunds would exceed the payment")
     if requested_by is None and event is not None:
         requested_by, idempotency_key, fingerprint = _requester(data)
-    refund = Refund.objects.create(
+    refund = Refund(
         payment=payment,
         stripe_refund=data.id,
         amount=amount,
@@ -216,6 +225,8 @@ def _first_seen(
         request_fingerprint=fingerprint if idempotency_key is not None else "",
         last_event_created=event_created_at(event),
     )
+    if not insert_unless_exists(refund, "stripe_refund"):
+        return None
     logger.info("Refund %s of payment %s stored (%s)", data.id, payment.pk, data.status)
     _refund_changed(payment, refund, "", data.status, event)
     return Applied(refund, "", data.status, created=True)
