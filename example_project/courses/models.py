@@ -1,4 +1,5 @@
-"""Courses a student can buy, and the enrollments a successful payment creates."""
+"""Courses a student can buy, the enrollments a successful payment creates, and the ones a
+refund or a chargeback took away."""
 
 from __future__ import annotations
 
@@ -60,3 +61,28 @@ class Enrollment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.course}"
+
+
+class RevokedEnrollment(models.Model):
+    """An enrollment taken away because its payment was refunded in full or disputed: what
+    "My courses" lists as refunded, and what a refund that fails after all gives back."""
+
+    class Reason(models.TextChoices):
+        REFUNDED = "refunded", "Refunded"
+        DISPUTED = "disputed", "Disputed"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="revoked_enrollments")
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="+")
+    payment = models.OneToOneField(
+        "apranova_payments.Payment", on_delete=models.CASCADE, related_name="+",
+        help_text="The payment that had granted the enrollment.",
+    )
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    enrolled_at = models.DateTimeField(help_text="When the enrollment was made.")
+    revoked_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-revoked_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.course} ({self.get_reason_display()})"

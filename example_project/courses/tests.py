@@ -17,20 +17,22 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client, TestCase, TransactionTestCase, override_settings
 from django.urls import reverse
 from example_site.simulator_secret import simulator_webhook_secret
 
-from django_apranova_payments import signals, signing
-from django_apranova_payments.models import Payment, WebhookEvent
+from django_apranova_payments import services, signals, signing
+from django_apranova_payments.models import Dispute, Payment, Refund, WebhookEvent
 from django_apranova_payments.simulator import sender
-from django_apranova_payments.simulator.models import SimulatedPaymentIntent
+from django_apranova_payments.simulator.gateway import SimulatorGateway
+from django_apranova_payments.simulator.models import SimulatedDispute, SimulatedPaymentIntent, SimulatedRefund
 
 from .ids import parse_course_id
-from .models import Course, Enrollment
-from .receivers import enroll_after_payment
+from .models import Course, Enrollment, RevokedEnrollment
+from .receivers import enroll_after_payment, restore, revoke, unenroll_after_full_refund
 
 SECRET = "whsec_example_tests"  # noqa: S105
 PASSWORD = "pw"  # noqa: S105
@@ -44,6 +46,7 @@ OFFLINE = override_settings(
     },
 )
 SUCCEEDS, DECLINED, AUTHENTICATE = "4242424242424242", "4000000000009995", "4000002500003155"
+DISPUTED = "4000000000000259"
 
 
 class Checkout:
@@ -88,6 +91,9 @@ class Checkout:
         intent = SimulatedPaymentIntent.objects.get(intent_id=self.intent["paymentIntent"])
         return json.dumps(sender.build_event(intent, event_type)).encode()
 
+    def payment(self) -> Payment:
+        return Payment.objects.get(stripe_payment_intent=self.intent["paymentIntent"])
+
     def deliver(self, body: bytes) -> str:
         response = Client().post(reverse("apranova_payments:webhook"), data=body, content_type="application/json",
                                  HTTP_STRIPE_SIGNATURE=signing.signature_header(body, SECRET))
@@ -108,6 +114,7 @@ class SignalCount:
 class CheckoutMixin:
     def setUp(self) -> None:
         super().setUp()  # type: ignore[misc]
+        cache.clear()  # the per-user throttles count in the cache, and user ids repeat between tests
         self.user = get_user_model().objects.create_user("student", password=PASSWORD)
         self.course = Course.objects.create(title="Python for Data Science", slug="python", price=Decimal("19.99"),
                                             currency="usd")
@@ -439,3 +446,193 @@ class SeedDemoTests(TestCase):
         self.assertEqual(Course.objects.count(), 4)
         self.assertTrue(self.client.login(username="demo", password="other"))  # noqa: S106
         self.assertEqual(Course.objects.get(slug="python-for-data-science").amount_minor, 1999)
+
+
+def event_of(obj: Any, event_type: str) -> bytes:
+    """The event the simulator sends for a simulated refund or dispute as it is now."""
+    return json.dumps(sender.build_event(obj, event_type)).encode()
+
+
+@OFFLINE
+class RefundAndDisputeTests(CheckoutMixin, TestCase):
+    """A full refund or a dispute takes the course away; a refund that fails after all, or a
+    dispute won, gives it back; a partial refund keeps it. Through the simulator's refunds,
+    its dispute card and signed deliveries of its events to the webhook endpoint."""
+
+    def paid(self, number: str = SUCCEEDS, key: str = "checkout-1") -> Payment:
+        self.checkout.create(key=key)
+        self.assertEqual(self.checkout.pay(number).status_code, 200)
+        self.assertEqual(self.checkout.update_status()["status"], "succeeded")
+        return self.checkout.payment()
+
+    def my_courses(self) -> str:
+        return self.client.get(reverse("my-courses")).content.decode()
+
+    def test_a_full_refund_takes_the_course_away_once_and_my_courses_lists_it_as_refunded(self):
+        payment = self.paid()
+        self.assertEqual(self.enrollments(), 1)
+
+        services.refund_payment(payment, reason="requested_by_customer")
+        refund = SimulatedRefund.objects.get()
+        for body in (event_of(refund, "refund.created"), event_of(refund, "refund.created")):
+            self.checkout.deliver(body)
+
+        self.assertEqual(self.enrollments(), 0)
+        revoked = RevokedEnrollment.objects.get()
+        self.assertEqual((revoked.user, revoked.course, revoked.payment, revoked.reason),
+                         (self.user, self.course, payment, "refunded"))
+        page = self.my_courses()
+        self.assertIn("Refunded purchases", page)
+        self.assertIn("Python for Data Science", page.split("Refunded purchases")[1])
+        self.assertIn("You are not enrolled in any course yet.", page)
+        self.assertEqual(self.checkout.create(key="buy-again").status_code, 201)  # may buy it again
+
+    def test_a_partial_refund_keeps_the_course(self):
+        payment = self.paid()
+
+        services.refund_payment(payment, Decimal("5.00"))
+        services.refund_payment(payment, Decimal("5.00"))
+
+        payment.refresh_from_db()
+        self.assertEqual(payment.amount_refunded, Decimal("10.00"))
+        self.assertEqual(self.enrollments(), 1)
+        self.assertFalse(RevokedEnrollment.objects.exists())
+        page = self.my_courses()
+        self.assertIn("partly refunded (10.00 USD)", page)
+        self.assertNotIn("Refunded purchases", page)
+
+    def test_the_last_partial_refund_that_completes_it_takes_the_course_away(self):
+        payment = self.paid()
+
+        services.refund_payment(payment, Decimal("19.00"))
+        self.assertEqual(self.enrollments(), 1)
+        services.refund_payment(payment)
+
+        self.assertEqual(self.enrollments(), 0)
+
+    def test_a_refund_that_fails_after_it_succeeded_gives_the_course_back_once(self):
+        payment = self.paid()
+        services.refund_payment(payment)
+        self.assertEqual(self.enrollments(), 0)
+
+        failed = SimulatorGateway().fail_refund(SimulatedRefund.objects.get().refund_id)
+        body = event_of(failed, "refund.failed")
+        outcomes = [self.checkout.deliver(body), self.checkout.deliver(event_of(failed, "refund.updated")),
+                    self.checkout.deliver(body)]
+
+        self.assertEqual(outcomes, ["processed", "processed", "duplicate"])
+        self.assertEqual(Refund.objects.get().status, "failed")
+        self.assertEqual(self.enrollments(), 1)
+        self.assertEqual(Enrollment.objects.get().payment, payment)
+        self.assertFalse(RevokedEnrollment.objects.exists())
+        self.assertNotIn("Refunded purchases", self.my_courses())
+
+    def test_a_failed_partial_refund_changes_nothing(self):
+        payment = self.paid()
+        services.refund_payment(payment, Decimal("5.00"))
+
+        failed = SimulatorGateway().fail_refund(SimulatedRefund.objects.get().refund_id)
+        self.checkout.deliver(event_of(failed, "refund.failed"))
+
+        self.assertEqual(self.enrollments(), 1)
+        self.assertFalse(RevokedEnrollment.objects.exists())
+
+    def test_a_dashboard_refund_seen_only_in_its_events_takes_the_course_away(self):
+        payment = self.paid()
+
+        SimulatorGateway().dashboard_refund(payment.stripe_payment_intent)
+        refund = SimulatedRefund.objects.get()
+        self.checkout.deliver(event_of(refund, "refund.created"))
+
+        self.assertIsNone(Refund.objects.get().requested_by)
+        self.assertEqual(self.enrollments(), 0)
+        self.assertEqual(RevokedEnrollment.objects.get().reason, "refunded")
+
+    def test_the_dispute_card_takes_the_course_away_and_a_won_dispute_gives_it_back(self):
+        payment = self.paid(DISPUTED)
+        self.assertEqual(self.enrollments(), 1)  # update-status saw the success first
+        dispute = SimulatedDispute.objects.get()
+
+        for _ in range(2):
+            self.checkout.deliver(event_of(dispute, "charge.dispute.created"))
+
+        self.assertEqual(self.enrollments(), 0)
+        self.assertEqual(RevokedEnrollment.objects.get().reason, "disputed")
+        self.assertIn("Disputed", self.my_courses().split("Refunded purchases")[1])
+
+        closed = SimulatorGateway().close_dispute(dispute.dispute_id, won=True)
+        self.checkout.deliver(event_of(closed, "charge.dispute.closed"))
+
+        self.assertEqual(Dispute.objects.get(payment=payment).status, "won")
+        self.assertEqual(self.enrollments(), 1)
+        self.assertFalse(RevokedEnrollment.objects.exists())
+
+    def test_a_lost_dispute_keeps_the_course_away(self):
+        self.paid(DISPUTED)
+        dispute = SimulatedDispute.objects.get()
+        self.checkout.deliver(event_of(dispute, "charge.dispute.created"))
+
+        closed = SimulatorGateway().close_dispute(dispute.dispute_id, won=False)
+        self.checkout.deliver(event_of(closed, "charge.dispute.closed"))
+
+        self.assertEqual(self.enrollments(), 0)
+        self.assertEqual(RevokedEnrollment.objects.get().reason, "disputed")
+
+    def test_a_dispute_that_arrives_before_the_success_enrolls_nobody_until_it_is_won(self):
+        self.checkout.create()
+        self.checkout.pay(DISPUTED)
+        dispute = SimulatedDispute.objects.get()
+
+        self.checkout.deliver(event_of(dispute, "charge.dispute.created"))  # Stripe does not promise order
+        self.checkout.deliver(self.checkout.event("payment_intent.succeeded"))
+
+        self.assertEqual(self.succeeded.count, 1)
+        self.assertEqual(self.enrollments(), 0)
+        self.assertEqual(RevokedEnrollment.objects.get().reason, "disputed")
+
+        closed = SimulatorGateway().close_dispute(dispute.dispute_id, won=True)
+        self.checkout.deliver(event_of(closed, "charge.dispute.closed"))
+        self.assertEqual(self.enrollments(), 1)
+
+    def test_another_payment_for_the_course_keeps_the_enrollment(self):
+        other_tab = Checkout(self.client, self.course)
+        self.checkout.create(key="tab-1")
+        other_tab.create(key="tab-2")  # two tabs, both paid before either enrolled
+        for tab in (self.checkout, other_tab):
+            tab.pay(SUCCEEDS)
+            tab.update_status()
+        first, second = self.checkout.payment(), other_tab.payment()
+        self.assertEqual(Enrollment.objects.get().payment, first)
+
+        services.refund_payment(first)
+
+        self.assertEqual(Enrollment.objects.get().payment, second)
+        self.assertFalse(RevokedEnrollment.objects.exists())
+        services.refund_payment(second)
+        self.assertEqual(self.enrollments(), 0)
+        self.assertEqual(RevokedEnrollment.objects.get().payment, second)
+
+    def test_the_receivers_are_idempotent(self):
+        payment = self.paid()
+        Payment.objects.filter(pk=payment.pk).update(amount_refunded=payment.amount)
+        payment.refresh_from_db()
+
+        for _ in range(2):
+            unenroll_after_full_refund(sender=Payment, payment=payment, refund=None, event=None)
+        self.assertEqual((self.enrollments(), RevokedEnrollment.objects.count()), (0, 1))
+
+        Payment.objects.filter(pk=payment.pk).update(amount_refunded=0)
+        payment.refresh_from_db()
+        for _ in range(2):
+            restore(payment)
+        self.assertEqual((self.enrollments(), RevokedEnrollment.objects.count()), (1, 0))
+
+    def test_an_enrollment_made_by_hand_is_not_a_refunds_to_take(self):
+        payment = self.paid()
+        Enrollment.objects.update(payment=None)
+        Payment.objects.filter(pk=payment.pk).update(amount_refunded=payment.amount)
+        payment.refresh_from_db()
+
+        revoke(payment, RevokedEnrollment.Reason.REFUNDED)
+
+        self.assertEqual(self.enrollments(), 1)
