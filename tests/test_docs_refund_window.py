@@ -3,7 +3,8 @@ refund endpoint.
 
 The permission class is taken from the page's ``courses/refund_permissions.py`` block and
 compiled as it stands, so the docs cannot drift from what the endpoint does: which method of
-a permission it asks (``has_permission`` only), that a learner reaches only their own
+a permission it asks (``has_permission``, then ``has_object_permission`` with the payment),
+that a learner reaches only their own
 payments, and the answers the page promises (201, 403 with the permission's message, 404,
 409).
 """
@@ -180,7 +181,7 @@ class OnlyObjectPermission(BasePermission):
 
 
 @pytest.mark.django_db
-def test_the_endpoint_never_asks_has_object_permission_as_the_page_warns(
+def test_the_endpoint_asks_has_object_permission_with_the_payment_as_the_page_says(
     settings: Any, user: Any, stripe_mock: Any
 ) -> None:
     settings.APRANOVA_PAYMENTS = {**settings.APRANOVA_PAYMENTS, "REFUND_PERMISSION_CLASSES": [OnlyObjectPermission]}
@@ -188,4 +189,5 @@ def test_the_endpoint_never_asks_has_object_permission_as_the_page_warns(
 
     response = refund(user, payment.stripe_payment_intent)
 
-    assert response.status_code == 201  # let in: BasePermission.has_permission says yes
+    assert response.status_code == 403
+    assert stripe_mock.calls_to("refund") == []

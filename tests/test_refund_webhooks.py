@@ -100,6 +100,14 @@ def test_a_succeeded_refund_that_fails_later_gives_the_amount_back(client, paid,
         "payment_refunded", "refund_failed"]
     failed = captured_signals.of("refund_failed")[0]
     assert failed["payment"].amount_refunded == 0 and failed["refund"].status == "failed"
+    assert failed["old_status"] == "succeeded"
+
+
+def test_a_refund_first_seen_failed_says_so(client, paid, captured_signals):
+    deliver(client, build_refund(paid, 1000, status="failed", failure_reason="unknown"), "refund.failed")
+
+    (failed,) = captured_signals.of("refund_failed")
+    assert failed["old_status"] == "" and captured_signals.count("payment_refunded") == 0
 
 
 def test_a_late_pending_after_succeeded_is_ignored(client, paid, captured_signals):

@@ -241,7 +241,7 @@ def test_a_disputed_payment_is_a_409_before_stripe_is_asked(admin_api, stripe_mo
     response = admin_api.post(refund_url(payment), {}, format="json")
 
     assert response.status_code == 409
-    assert response.json()["detail"] == "This payment is disputed and cannot be refunded while the dispute is open."
+    assert response.json()["detail"] == "This payment is disputed: Stripe does not refund a disputed charge."
     assert stripe_mock.calls_to("refund") == []
 
 
@@ -472,3 +472,63 @@ def test_stripe_answering_with_another_amount_is_a_gateway_error_and_stores_noth
     with pytest.raises(exceptions.GatewayError):
         services.refund_payment(payment)
     assert not Refund.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("status", "refundable", "blocked"),
+    [
+        ("needs_response", False, True), ("under_review", False, True), ("lost", False, True),
+        ("won", False, False), ("warning_needs_response", True, False), ("warning_closed", False, False),
+    ],
+)
+def test_which_disputes_stop_a_refund(admin_api, stripe_mock, status, refundable, blocked):
+    payment = paid(stripe_mock)
+    Dispute.objects.create(payment=payment, stripe_dispute="dp_1", amount=payment.amount, currency="usd",
+                           status=status, is_charge_refundable=refundable)
+
+    response = admin_api.post(refund_url(payment), {}, format="json")
+
+    assert payment.is_disputed is blocked
+    assert response.status_code == (409 if blocked else 201)
+
+
+def test_stripe_refusing_a_refund_for_its_state_is_a_refund_409_not_a_cancel_one(admin_api, stripe_mock):
+    payment = paid(stripe_mock)
+    stripe_mock.fail_next("refund", status=400, error_type="invalid_request_error",
+                          code="payment_intent_unexpected_state", message="No successful charge.")
+
+    response = admin_api.post(refund_url(payment), {}, format="json")
+
+    assert response.status_code == 409
+    assert response.json()["detail"] == "Only a payment that succeeded can be refunded."
+
+
+def test_a_reused_refund_key_says_refund(admin_api, stripe_mock):
+    payment = paid(stripe_mock, amount=Decimal("30.00"))
+    admin_api.post(refund_url(payment), {"amount": "1.00"}, format="json", HTTP_IDEMPOTENCY_KEY="r")
+
+    response = admin_api.post(refund_url(payment), {"amount": "2.00"}, format="json", HTTP_IDEMPOTENCY_KEY="r")
+
+    assert response.status_code == 422 and response.json()["detail"].endswith("Use a new key for a new refund.")
+
+
+class OnlyEuroPayments:
+    """An object permission: what REFUND_PERMISSION_CLASSES may decide about the payment."""
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return bool(request.user and request.user.is_staff)
+
+    def has_object_permission(self, request: Any, view: Any, obj: Any) -> bool:
+        return obj.currency == "eur"
+
+
+def test_refund_permission_classes_judge_the_payment_too(admin_api, stripe_mock):
+    euro, dollar = paid(stripe_mock, currency="eur"), paid(stripe_mock)
+
+    with override_settings(APRANOVA_PAYMENTS={**settings.APRANOVA_PAYMENTS,
+                                              "REFUND_PERMISSION_CLASSES": [OnlyEuroPayments]}):
+        allowed = admin_api.post(refund_url(euro), {}, format="json")
+        refused = admin_api.post(refund_url(dollar), {}, format="json")
+
+    assert (allowed.status_code, refused.status_code) == (201, 403)
+    assert [c["params"]["payment_intent"] for c in stripe_mock.calls_to("refund")] == [euro.stripe_payment_intent]

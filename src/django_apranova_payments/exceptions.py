@@ -121,7 +121,7 @@ class PaymentNotRefundable(PaymentsAPIError):
 class ChargeDisputed(PaymentNotRefundable):
     """The payment's charge is disputed: Stripe refuses refunds until the dispute is settled."""
 
-    default_detail = _("This payment is disputed and cannot be refunded while the dispute is open.")
+    default_detail = _("This payment is disputed: Stripe does not refund a disputed charge.")
     default_code = "charge_disputed"
 
 
@@ -134,6 +134,10 @@ class IdempotencyConflict(PaymentsAPIError):
         "Use a new key for a new payment."
     )
     default_code = "idempotency_key_reused"
+    refund_detail = _(
+        "This Idempotency-Key was already used with a different request body. "
+        "Use a new key for a new refund."
+    )
 
 
 class PriceResolverError(PaymentsAPIError):

@@ -357,7 +357,7 @@ def translate_stripe_errors(action: str) -> Iterator[None]:
     try:
         yield
     except stripe.StripeError as exc:
-        translated = _translate(exc)
+        translated = _translate(exc, action)
         log = logger.error if isinstance(translated, exceptions.GatewayConfigurationError) else logger.warning
         log(
             "Stripe %s failed: %s (http %s, code %s, request %s)%s",
@@ -374,7 +374,7 @@ def _cause(exc: stripe.StripeError) -> str:
     return f": {' '.join(str(exc).split())[:300]}"
 
 
-def _translate(exc: stripe.StripeError) -> exceptions.PaymentsAPIError:
+def _translate(exc: stripe.StripeError, action: str = "") -> exceptions.PaymentsAPIError:
     code = exc.code or None
     if isinstance(exc, stripe.CardError):
         decline = getattr(exc.error, "decline_code", None) if exc.error else None
@@ -387,7 +387,8 @@ def _translate(exc: stripe.StripeError) -> exceptions.PaymentsAPIError:
         return exceptions.GatewayConfigurationError()
     if isinstance(exc, stripe.InvalidRequestError):
         if code == "payment_intent_unexpected_state":
-            return exceptions.PaymentNotCancelable()
+            # a refund of a PaymentIntent with no successful charge, or a cancel too late
+            return exceptions.PaymentNotRefundable() if action == "refund" else exceptions.PaymentNotCancelable()
         if code == "charge_disputed":
             return exceptions.ChargeDisputed()
         if code == "charge_already_refunded":

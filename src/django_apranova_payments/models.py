@@ -172,8 +172,13 @@ class Payment(models.Model):
 
     @property
     def is_disputed(self) -> bool:
-        """Whether a dispute stops refunds (Stripe's ``is_charge_refundable`` is false)."""
-        return self.disputes.filter(is_charge_refundable=False).exists()
+        """Whether a dispute stops refunds: one still open whose charge Stripe says cannot be
+        refunded (``is_charge_refundable`` false), or one lost (the customer has the money
+        back already). An inquiry, or a dispute won, does not."""
+        blocking = Q(status=DisputeStatus.LOST) | (
+            ~Q(status__in=DISPUTE_CLOSED_STATUSES) & Q(is_charge_refundable=False)
+        )
+        return self.disputes.filter(blocking).exists()
 
 
 def insert_unless_exists(instance: models.Model, unique_field: str) -> bool:

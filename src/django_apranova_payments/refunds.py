@@ -287,7 +287,7 @@ def _refund_changed(payment: Payment, refund: Refund, old: str, new: str, event:
     if new == R.SUCCEEDED:
         signals.payment_refunded.send(sender=Payment, payment=payment, refund=refund, event=event)
     elif new in REFUND_ENDED and old not in REFUND_ENDED:
-        signals.refund_failed.send(sender=Payment, payment=payment, refund=refund, event=event)
+        signals.refund_failed.send(sender=Payment, payment=payment, refund=refund, event=event, old_status=old)
 
 
 def refunded_or_open_minor(payment: Payment) -> int:

@@ -238,7 +238,7 @@ def refund_payment(
             existing = Refund.objects.filter(requested_by=requested_by, idempotency_key=idempotency_key).first()
             if existing is not None:
                 if existing.request_fingerprint != fingerprint:
-                    raise exceptions.IdempotencyConflict()
+                    raise exceptions.IdempotencyConflict(exceptions.IdempotencyConflict.refund_detail)
                 return CreatedRefund(existing, replayed=True)
         minor = _refund_minor_units(payment, amount)
         requester_pk = "" if requested_by is None else requested_by.pk

@@ -47,8 +47,10 @@ webhook_event_received = Signal()
 payment_refunded = Signal()
 
 #: A refund ended ``failed`` or ``canceled``; once per refund. When it had succeeded before
-#: (a card closed meanwhile), ``payment.amount_refunded`` no longer includes it: give back
-#: what ``payment_refunded`` took. Kwargs: ``payment``, ``refund``, ``event``.
+#: (a card closed meanwhile: ``old_status == "succeeded"``), ``payment.amount_refunded`` no
+#: longer includes it: give back what ``payment_refunded`` took. Kwargs: ``payment``,
+#: ``refund``, ``event``, ``old_status`` (the refund's status before, ``""`` when it was
+#: first seen failed).
 refund_failed = Signal()
 
 #: A dispute (a chargeback, or an inquiry) was opened on the payment; once per dispute.

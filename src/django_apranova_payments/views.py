@@ -258,6 +258,7 @@ class PaymentRefundView(PaymentAPIView):
             payment = get_object_or_404(Payment, stripe_payment_intent=payment_intent)
         else:
             payment = self.get_user_payment(payment_intent)
+        self.check_object_permissions(request, payment)  # REFUND_PERMISSION_CLASSES may judge the payment
         serializer = RefundCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         created = services.refund_payment(
