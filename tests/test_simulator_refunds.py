@@ -31,7 +31,7 @@ from django_apranova_payments.exceptions import (
     PaymentNotRefundable,
 )
 from django_apranova_payments.gateway import ChargeData, DisputeData, RefundData
-from django_apranova_payments.models import Dispute, Payment, Refund
+from django_apranova_payments.models import Dispute, Payment, Refund, WebhookEvent
 from django_apranova_payments.simulator import sender
 from django_apranova_payments.simulator.cards import TEST_CARDS, Outcome
 from django_apranova_payments.simulator.gateway import SimulatorGateway, UnexpectedDisputeState, UnexpectedRefundState
@@ -611,3 +611,34 @@ def test_simultaneous_refunds_at_the_simulator_never_exceed_the_charge(settings)
 
     assert sorted(results) == ["ok"] * 3 + ["refused"] * 5
     assert sum(SimulatedRefund.objects.values_list("amount", flat=True)) == 1500
+
+
+# -- through a live server: real posts, applied by the server's own thread ------------------------------
+
+
+@pytest.mark.postgres  # SQLite's in-memory test database is one connection, shared by the server's thread
+@pytest.mark.django_db(transaction=True)
+def test_through_a_live_server_refunds_and_disputes_reach_the_package_once(live_server, settings, captured_signals):
+    settings.APRANOVA_PAYMENTS = {**settings.APRANOVA_PAYMENTS,
+                                  "SIMULATOR_WEBHOOK_URL": live_server.url + reverse("apranova_payments:webhook")}
+    user = get_user_model().objects.create_user("live")
+    api = APIClient()
+    api.force_authenticate(user)
+    gateway = SimulatorGateway()
+
+    refunded = pay(api)
+    services.refund_payment(refunded, Decimal("4.99"), requested_by=user)
+    services.refund_payment(refunded, requested_by=user)
+    disputed = pay(api, DISPUTED)
+    assert sender.wait_for_deliveries(30)
+    gateway.close_dispute(SimulatedDispute.objects.get().dispute_id, won=False)
+    assert sender.wait_for_deliveries(30)
+
+    refunded.refresh_from_db()
+    assert refunded.amount_refunded == Decimal("19.99") and refunded.is_fully_refunded
+    assert Dispute.objects.get(payment=disputed).status == "lost"
+    events = list(WebhookEvent.objects.order_by("received_at").values_list("type", "outcome"))
+    assert [t for t, _ in events].count("refund.created") == 2 and ("charge.dispute.closed", "processed") in events
+    assert {outcome for _, outcome in events} == {"processed"}
+    assert captured_signals.count("payment_refunded") == 2 and captured_signals.count("payment_disputed") == 1
+    assert captured_signals.count("dispute_closed") == 1
