@@ -22,7 +22,7 @@ from django.urls import include, path, reverse
 from rest_framework.exceptions import ValidationError
 from rest_framework.test import APIClient
 
-from django_apranova_payments import services
+from django_apranova_payments import services, signals
 from django_apranova_payments.exceptions import (
     ChargeDisputed,
     GatewayConfigurationError,
@@ -256,6 +256,26 @@ def test_a_refund_that_fails_after_it_succeeded(api, client, user, admin_client_
     assert services.refund_payment(payment, Decimal("1.00"), requested_by=user).refund.status == "succeeded"
     with pytest.raises(UnexpectedRefundState):
         SimulatorGateway().fail_refund(simulated.refund_id)
+
+
+def test_a_receiver_that_raises_rolls_the_simulated_refund_back_with_the_request(api, user, outbox):
+    """The documented difference from Stripe: the simulator's refund is in the same
+    transaction as the request that asked for it."""
+    payment = pay(api)
+    outbox()
+
+    def refuse(**kwargs: Any) -> None:
+        raise RuntimeError("receiver failed")
+
+    signals.payment_refunded.connect(refuse, weak=False)
+    try:
+        with pytest.raises(RuntimeError):
+            services.refund_payment(payment, requested_by=user)
+    finally:
+        signals.payment_refunded.disconnect(refuse)
+
+    assert outbox() == [] and not SimulatedRefund.objects.exists() and not Refund.objects.exists()
+    assert services.refund_payment(payment, requested_by=user).refund.status == "succeeded"
 
 
 # -- Stripe's rules ----------------------------------------------------------------------------------
