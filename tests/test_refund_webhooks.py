@@ -406,3 +406,37 @@ def test_a_refund_created_after_charge_refunded_stored_it_is_applied_once(client
 
     assert outcome == "processed"
     assert Refund.objects.count() == 1 and captured_signals.count("payment_refunded") == 1
+
+
+def test_decide_refund_says_what_apply_refund_would_do_and_changes_nothing(client, paid, captured_signals):
+    from django_apranova_payments.gateway import RefundData
+    from django_apranova_payments.refunds import apply_refund, decide_refund
+
+    refund = build_refund(paid, 1000, status="pending")
+    first = decide_refund(paid, RefundData.from_dict(refund))
+    too_much = decide_refund(paid, RefundData.from_dict(build_refund(paid, 4001)))
+    deliver(client, {**refund, "status": "succeeded"}, "refund.created", T0 + 5)
+    late = {**refund, "status": "pending"}
+    before = (Refund.objects.get().status, Payment.objects.get(pk=paid.pk).amount_refunded)
+
+    dry = decide_refund(paid, RefundData.from_dict(late))
+    real = apply_refund(paid, RefundData.from_dict(late))
+
+    assert (first.created, first.new_status, first.refused) == (True, "pending", "")
+    assert too_much.refused == "mismatch: the refunds would exceed the payment"
+    assert dry.refused == real.refused == "not allowed: refund is succeeded, Stripe says pending"
+    assert (Refund.objects.get().status, Payment.objects.get(pk=paid.pk).amount_refunded) == before
+
+
+def test_decide_dispute_says_what_apply_dispute_would_do_and_changes_nothing(client, paid, captured_signals):
+    from django_apranova_payments.gateway import DisputeData
+    from django_apranova_payments.refunds import decide_dispute
+
+    dispute = build_dispute(paid, "needs_response")
+    new = decide_dispute(paid, DisputeData.from_dict(dispute))
+    deliver(client, {**dispute, "status": "won"}, "charge.dispute.closed")
+    back = decide_dispute(paid, DisputeData.from_dict(dispute))
+
+    assert (new.created, new.new_status) == (True, "needs_response")
+    assert back.refused == "not allowed: dispute is won, Stripe says needs_response"
+    assert captured_signals.count("payment_disputed") == 1 and Dispute.objects.get().status == "won"

@@ -149,22 +149,67 @@ def apply_refund(
     """
     with transaction.atomic(savepoint=False):
         payment = _lock(payment, locked)
-        refused = _refund_mismatch(payment, data)
-        if refused:
-            return Applied(None, "", "", refused)
         # A refund.created without our mark (a Dashboard refund) is new: insert it first and
         # spare the lookup; anything else is most likely stored already.
         likely_new = event is not None and event.get("type") == "refund.created" and MARK not in data.metadata
         refund = None if likely_new else Refund.objects.filter(stripe_refund=data.id).first()
         if refund is None:
-            first = _first_seen(payment, data, event, requested_by, idempotency_key, fingerprint)
+            decision = _judge_first(payment, data)
+            if not decision.applied:
+                return decision
+            first = _store_first(payment, data, event, requested_by, idempotency_key, fingerprint)
             if first is not None:
                 return first
             refund = Refund.objects.get(stripe_refund=data.id)
-        if refund.payment_id != payment.pk or money.refund_minor_units(refund.amount, refund.currency) != data.amount:
-            logger.error("Refund %s does not match the stored refund of payment %s; not applied", data.id, payment.pk)
-            return Applied(refund, refund.status, refund.status, "mismatch: the stored refund differs from Stripe's")
-        return _move_refund(payment, refund, data, event)
+        decision = _judge_move(payment, refund, data, event)
+        if decision.applied:
+            _move_refund(payment, refund, data, event)
+        return decision
+
+
+def decide_refund(payment: Payment, data: RefundData, *, event: Mapping[str, Any] | None = None) -> Applied:
+    """What ``apply_refund`` would do with ``data`` and ``payment`` as they are, without
+    locking, writing or signalling anything (a dry run): every guard applies (the refund is
+    of this payment and in its currency, a known status, the status machine, staleness, never
+    more than the payment)."""
+    refund = Refund.objects.filter(stripe_refund=data.id).first()
+    if refund is None:
+        return _judge_first(payment, data)
+    return _judge_move(payment, refund, data, event)
+
+
+def _judge_first(payment: Payment, data: RefundData) -> Applied:
+    refused = _refund_mismatch(payment, data)
+    if refused:
+        return Applied(None, "", "", refused)
+    amount = stored_amount(data.amount, data.currency)
+    if amount is None or (data.status == R.SUCCEEDED and payment.amount_refunded + amount > payment.amount):
+        logger.error("Refund %s of %s would refund more than payment %s; not applied", data.id, amount, payment.pk)
+        return Applied(None, "", "", EXCEEDS)
+    return Applied(None, "", data.status, created=True)
+
+
+#: The note of a refund that would take the payment's refunds past its amount.
+EXCEEDS = "mismatch: the refunds would exceed the payment"
+
+
+def _judge_move(payment: Payment, refund: Refund, data: RefundData, event: Mapping[str, Any] | None) -> Applied:
+    refused = _refund_mismatch(payment, data)
+    if refused:
+        return Applied(refund, refund.status, refund.status, refused)
+    old, new = refund.status, data.status
+    if refund.payment_id != payment.pk or money.refund_minor_units(refund.amount, refund.currency) != data.amount:
+        logger.error("Refund %s does not match the stored refund of payment %s; not applied", data.id, payment.pk)
+        return Applied(refund, old, old, "mismatch: the stored refund differs from Stripe's")
+    if not refund_can_move(old, new):
+        logger.info("Refund %s: %s -> %s is not allowed, ignored", refund.stripe_refund, old, new)
+        return Applied(refund, old, old, f"not allowed: refund is {old}, Stripe says {new}")
+    if new not in (R.SUCCEEDED, *REFUND_ENDED) and _is_stale(refund, event_created_at(event)):
+        return Applied(refund, old, old, f"stale: the event is older than the last one applied ({old} -> {new})")
+    if new == R.SUCCEEDED and old != R.SUCCEEDED and payment.amount_refunded + refund.amount > payment.amount:
+        logger.error("Refund %s would refund more than payment %s; not applied", refund.stripe_refund, payment.pk)
+        return Applied(refund, old, old, EXCEEDS)
+    return Applied(refund, old, new)
 
 
 def _refund_mismatch(payment: Payment, data: RefundData) -> str:
@@ -194,7 +239,7 @@ def stored_amount(minor: int, currency: str) -> Decimal | None:
         return None
 
 
-def _first_seen(
+def _store_first(
     payment: Payment,
     data: RefundData,
     event: Mapping[str, Any] | None,
@@ -202,19 +247,14 @@ def _first_seen(
     idempotency_key: str | None,
     fingerprint: str,
 ) -> Applied | None:
-    """Store a refund seen for the first time and apply its status; ``None`` when it turns
-    out to be stored already."""
-    amount = stored_amount(data.amount, data.currency)
-    assert amount is not None  # checked by _refund_mismatch
-    if data.status == R.SUCCEEDED and payment.amount_refunded + amount > payment.amount:
-        logger.error("Refund %s of %s would refund more than payment %s; not applied", data.id, amount, payment.pk)
-        return Applied(None, "", "", "mismatch: the refunds would exceed the payment")
+    """Store a refund seen for the first time (``_judge_first`` allowed it) and apply its
+    status; ``None`` when it turns out to be stored already."""
     if requested_by is None and event is not None:
         requested_by, idempotency_key, fingerprint = _requester(data)
     refund = Refund(
         payment=payment,
         stripe_refund=data.id,
-        amount=amount,
+        amount=stored_amount(data.amount, data.currency) or Decimal(0),  # never 0: _judge_first checked it
         currency=data.currency,
         status=data.status,
         reason=data.reason,
@@ -250,26 +290,17 @@ def _requester(data: RefundData) -> tuple[Any, str | None, str]:
     return user, owner.idempotency_key, owner.fingerprint
 
 
-def _move_refund(payment: Payment, refund: Refund, data: RefundData, event: Mapping[str, Any] | None) -> Applied:
+def _move_refund(payment: Payment, refund: Refund, data: RefundData, event: Mapping[str, Any] | None) -> None:
+    """Apply a move ``_judge_move`` allowed."""
     old, new = refund.status, data.status
-    event_created = event_created_at(event)
-    if not refund_can_move(old, new):
-        logger.info("Refund %s: %s -> %s is not allowed, ignored", refund.stripe_refund, old, new)
-        return Applied(refund, old, old, f"not allowed: refund is {old}, Stripe says {new}")
-    if new not in (R.SUCCEEDED, *REFUND_ENDED) and _is_stale(refund, event_created):
-        return Applied(refund, old, old, f"stale: the event is older than the last one applied ({old} -> {new})")
-    values: dict[str, Any] = {"status": new, **_newer(refund, event_created)}
+    values: dict[str, Any] = {"status": new, **_newer(refund, event_created_at(event))}
     if data.failure_reason or new in REFUND_ENDED:
         values["failure_reason"] = data.failure_reason
     if data.reason:
         values["reason"] = data.reason
-    if new == R.SUCCEEDED and old != R.SUCCEEDED and payment.amount_refunded + refund.amount > payment.amount:
-        logger.error("Refund %s would refund more than payment %s; not applied", refund.stripe_refund, payment.pk)
-        return Applied(refund, old, old, "mismatch: the refunds would exceed the payment")
     _save(refund, values)
     if new != old:
         _refund_changed(payment, refund, old, new, event)
-    return Applied(refund, old, new)
 
 
 def _refund_changed(payment: Payment, refund: Refund, old: str, new: str, event: Mapping[str, Any] | None) -> None:
@@ -310,18 +341,13 @@ def apply_dispute(
     ``warning_closed``. A dispute never moves back to an earlier stage."""
     with transaction.atomic(savepoint=False):
         payment = _lock(payment, locked)
-        if data.payment_intent not in (None, payment.stripe_payment_intent) or data.currency != payment.currency:
-            logger.error("Dispute %s is not a dispute of payment %s; not applied", data.id, payment.pk)
-            return Applied(None, "", "", "mismatch: the dispute is not of this payment or not in its currency")
-        if data.status not in DISPUTE_STAGE:
-            logger.warning("Dispute %s has unexpected status %r: ignored", data.id, data.status)
-            return Applied(None, "", "", f"unexpected status {data.status!r} at Stripe")
-        amount = stored_amount(data.amount, data.currency)
-        if amount is None:
-            return Applied(None, "", "", "mismatch: the dispute's amount cannot be an amount of its currency")
+        dispute = Dispute.objects.filter(stripe_dispute=data.id).first()
+        decision = _judge_dispute(payment, dispute, data, event)
+        if not decision.applied:
+            return decision
         event_created = event_created_at(event)
         values: dict[str, Any] = {
-            "amount": amount,
+            "amount": stored_amount(data.amount, data.currency),
             "reason": data.reason,
             "status": data.status,
             "is_charge_refundable": data.is_charge_refundable,
@@ -329,7 +355,6 @@ def apply_dispute(
                 datetime.fromtimestamp(data.evidence_due_by, tz=UTC) if data.evidence_due_by is not None else None
             ),
         }
-        dispute = Dispute.objects.filter(stripe_dispute=data.id).first()
         if dispute is None:
             dispute = Dispute.objects.create(
                 payment=payment, stripe_dispute=data.id, currency=data.currency,
@@ -342,19 +367,42 @@ def apply_dispute(
                 signals.dispute_closed.send(sender=Payment, payment=payment, dispute=dispute, event=event)
             return Applied(dispute, "", dispute.status, created=True)
         old = dispute.status
-        if dispute.payment_id != payment.pk:
-            return Applied(dispute, old, old, "mismatch: the stored dispute is of another payment")
-        if not dispute_can_move(old, data.status):
-            logger.info("Dispute %s: %s -> %s is not allowed, ignored", data.id, old, data.status)
-            return Applied(dispute, old, old, f"not allowed: dispute is {old}, Stripe says {data.status}")
-        if _is_stale(dispute, event_created):
-            return Applied(dispute, old, old, "stale: the event is older than the last one applied")
         _save(dispute, {**values, **_newer(dispute, event_created)})
         if old != dispute.status:
             logger.info("Dispute %s of payment %s: %s -> %s", data.id, payment.pk, old, dispute.status)
             if dispute.status in DISPUTE_CLOSED_STATUSES:
                 signals.dispute_closed.send(sender=Payment, payment=payment, dispute=dispute, event=event)
         return Applied(dispute, old, dispute.status)
+
+
+def decide_dispute(payment: Payment, data: DisputeData, *, event: Mapping[str, Any] | None = None) -> Applied:
+    """What ``apply_dispute`` would do, without locking, writing or signalling (a dry run)."""
+    return _judge_dispute(payment, Dispute.objects.filter(stripe_dispute=data.id).first(), data, event)
+
+
+def _judge_dispute(
+    payment: Payment, dispute: Dispute | None, data: DisputeData, event: Mapping[str, Any] | None
+) -> Applied:
+    old = "" if dispute is None else dispute.status
+    refused = ""
+    if data.payment_intent not in (None, payment.stripe_payment_intent) or data.currency != payment.currency:
+        logger.error("Dispute %s is not a dispute of payment %s; not applied", data.id, payment.pk)
+        refused = "mismatch: the dispute is not of this payment or not in its currency"
+    elif data.status not in DISPUTE_STAGE:
+        logger.warning("Dispute %s has unexpected status %r: ignored", data.id, data.status)
+        refused = f"unexpected status {data.status!r} at Stripe"
+    elif stored_amount(data.amount, data.currency) is None:
+        refused = "mismatch: the dispute's amount cannot be an amount of its currency"
+    elif dispute is not None and dispute.payment_id != payment.pk:
+        refused = "mismatch: the stored dispute is of another payment"
+    elif dispute is not None and not dispute_can_move(old, data.status):
+        logger.info("Dispute %s: %s -> %s is not allowed, ignored", data.id, old, data.status)
+        refused = f"not allowed: dispute is {old}, Stripe says {data.status}"
+    elif dispute is not None and _is_stale(dispute, event_created_at(event)):
+        refused = "stale: the event is older than the last one applied"
+    if refused:
+        return Applied(dispute, old, old, refused)
+    return Applied(dispute, old, data.status, created=dispute is None)
 
 
 # ---------------------------------------------------------------------------------------
