@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from django_apranova_payments import admin as payments_admin
-from django_apranova_payments import signals
+from django_apranova_payments import exceptions, signals
 from django_apranova_payments.conf import app_settings
 from django_apranova_payments.gateway import DisputeData
 from django_apranova_payments.models import Dispute, Payment, Refund
@@ -132,7 +132,9 @@ def test_payment_page_shows_its_refunds_and_disputes_read_only(admin_client, str
     text = response.content.decode()
     assert response.status_code == 200
     assert made.stripe_refund in text and dispute.stripe_dispute in text
-    assert "10.00 USD" in text and "Needs response" in text
+    assert "10.00 USD" in text and "Needs response" in text and "Requested by customer" in text
+    assert "field-amount_refunded" not in text  # once, with its currency:
+    assert re.search(r'field-display_refunded">.*?<div class="readonly">10.00 USD</div>', text, re.S)
     assert f'href="{change_url(made)}"' in text and f'href="{change_url(dispute)}"' in text
     form = text.split('id="content-main"')[1].split('class="submit-row"')[0]
     inputs = re.findall(r"<(?:input|textarea|select)\b[^>]*>", form)
@@ -295,7 +297,7 @@ def test_action_shows_a_confirmation_with_what_is_left_then_refunds(admin_client
 
     assert response.redirect_chain[-1][0] == reverse(CHANGELIST)
     made = Refund.objects.order_by("created_at", "pk").last()
-    assert messages_of(response) == [f"{payment.stripe_payment_intent}: refunded 20.00 USD ({made.stripe_refund}, "
+    assert messages_of(response) == [f"Refunded {payment.stripe_payment_intent}: 20.00 USD ({made.stripe_refund}, "
                                      "succeeded)."]
     assert (made.amount, made.reason, made.requested_by, made.status) == (Decimal("20.00"), "duplicate", superuser,
                                                                          "succeeded")
@@ -315,7 +317,7 @@ def test_an_empty_amount_refunds_all_that_is_left_and_sends_the_signal_once(admi
     payment.refresh_from_db()
     assert payment.is_fully_refunded
     assert [kw["refund"].amount for kw in sent.of("payment_refunded")] == [Decimal("100.00")]
-    assert messages_of(response)[0].startswith(f"{payment.stripe_payment_intent}: refunded 100.00 USD")
+    assert messages_of(response)[0].startswith(f"Refunded {payment.stripe_payment_intent}: 100.00 USD")
 
 
 def test_several_payments_are_each_refunded_in_full_with_a_message_each(admin_client, stripe_mock, user):
@@ -341,9 +343,9 @@ def test_a_double_submit_refunds_once(admin_client, stripe_mock, user):
 
     assert Refund.objects.count() == 1 and len(stripe_mock.calls_to("refund")) == 1
     made = Refund.objects.get()
-    assert messages_of(first) == [f"{payment.stripe_payment_intent}: refunded 10.00 USD ({made.stripe_refund}, "
+    assert messages_of(first) == [f"Refunded {payment.stripe_payment_intent}: 10.00 USD ({made.stripe_refund}, "
                                   "succeeded)."]
-    assert messages_of(second) == [f"{payment.stripe_payment_intent}: already refunded by this page: 10.00 USD "
+    assert messages_of(second) == [f"Already refunded {payment.stripe_payment_intent} from this page: 10.00 USD "
                                    f"({made.stripe_refund}, succeeded). Nothing was refunded twice."]
     payment.refresh_from_db()
     assert payment.amount_refunded == Decimal("10.00")
@@ -357,8 +359,9 @@ def test_the_same_page_with_another_amount_is_refused_not_refunded_again(admin_c
     again = submit(admin_client, page, amount="20.00")
 
     assert Refund.objects.count() == 1
-    assert messages_of(again) == [f"{payment.stripe_payment_intent}: this page was already used for another refund "
-                                  "of it. Start again."]
+    assert messages_of(again) == [
+        f"Not refunded {payment.stripe_payment_intent}: this page was already used for another refund of it. "
+        "Start again."]
 
 
 def test_a_new_page_makes_a_new_refund(admin_client, stripe_mock, user):
@@ -384,18 +387,18 @@ def test_each_payment_gets_its_result_and_a_second_submit_retries_only_what_fail
 
     assert first.status_code == 200  # the page again, not a redirect: something failed
     assert messages_of(first) == [
-        f"{flaky.stripe_payment_intent}: The payment provider is unavailable. Try again shortly.",
-        f"{good.stripe_payment_intent}: refunded 100.00 USD ({Refund.objects.get().stripe_refund}, succeeded).",
-        f"{pending.stripe_payment_intent}: Only a payment that succeeded can be refunded.",
-        f"{fought.stripe_payment_intent}: This payment is disputed and cannot be refunded while the dispute is open.",
+        f"Not refunded {flaky.stripe_payment_intent}: {exceptions.GatewayUnavailable.default_detail}",
+        f"Refunded {good.stripe_payment_intent}: 100.00 USD ({Refund.objects.get().stripe_refund}, succeeded).",
+        f"Not refunded {pending.stripe_payment_intent}: {exceptions.PaymentNotRefundable.default_detail}",
+        f"Not refunded {fought.stripe_payment_intent}: {exceptions.ChargeDisputed.default_detail}",
     ]
     assert first.context["form"]["token"].value() == confirmation(page)["token"]
 
     second = submit(admin_client, first, follow=False)
 
     again = messages_of(second)
-    assert any(m.startswith(f"{good.stripe_payment_intent}: already refunded by this page") for m in again)
-    assert any(m.startswith(f"{flaky.stripe_payment_intent}: refunded 100.00 USD") for m in again)
+    assert any(m.startswith(f"Already refunded {good.stripe_payment_intent} from this page") for m in again)
+    assert any(m.startswith(f"Refunded {flaky.stripe_payment_intent}: 100.00 USD") for m in again)
     assert Refund.objects.filter(payment__in=[good, flaky]).count() == 2
     assert not Refund.objects.filter(payment__in=[pending, fought]).exists()
 
@@ -408,7 +411,8 @@ def test_nothing_left_is_a_409_message(admin_client, stripe_mock, user):
     assert page.context["rows"][0][3] == "nothing left to refund"
     response = submit(admin_client, page, amount=None)
 
-    assert f"{payment.stripe_payment_intent}: Nothing is left to refund on this payment." in messages_of(response)
+    nothing_left = exceptions.PaymentNotRefundable.nothing_left
+    assert f"Not refunded {payment.stripe_payment_intent}: {nothing_left}" in messages_of(response)
     assert Refund.objects.count() == 1
 
 
@@ -420,7 +424,8 @@ def test_stripes_own_refusal_is_reported_without_its_words(admin_client, stripe_
     response = refund(admin_client, [payment], amount="10.00")
 
     text = response.content.decode()
-    assert f"{payment.stripe_payment_intent}: The payment provider rejected the request." in messages_of(response)
+    rejected = exceptions.GatewayRejected.default_detail
+    assert f"Not refunded {payment.stripe_payment_intent}: {rejected}" in messages_of(response)
     assert "sk_test_do_not_show" not in text and "Traceback" not in text
     assert not Refund.objects.exists()
 
@@ -441,8 +446,8 @@ def test_a_failing_receiver_is_reported_generically_and_logged(admin_client, str
     text = response.content.decode()
     assert "hunter2" not in text and "RuntimeError" not in text
     assert messages_of(response) == [
-        f"{payment.stripe_payment_intent}: the refund failed on the server (the error is in the server log). "
-        "Check the payment's refunds before trying again."]
+        f"Not refunded {payment.stripe_payment_intent}: the refund failed on the server (the error is in the "
+        "server log). Check the payment's refunds before trying again."]
     assert "Refund of payment" in caplog.text and "hunter2" in caplog.text
 
 

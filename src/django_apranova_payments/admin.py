@@ -65,6 +65,12 @@ def _amount(obj: Payment | Refund | Dispute) -> str:
     return money.format_amount(obj.amount, obj.currency)
 
 
+def _reason(refund: Refund) -> str:
+    """Our reasons by their label; Stripe's own as Stripe spells them."""
+    labels = dict(RefundReason.choices)
+    return str(labels.get(refund.reason, refund.reason or "—"))
+
+
 class RecordAdmin(admin.ModelAdmin):
     """A record nobody adds, edits or deletes by hand.
 
@@ -187,11 +193,15 @@ class RecordInline(admin.TabularInline):
     def display_amount(self, obj: Refund | Dispute) -> str:
         return _amount(obj)
 
+    @admin.display(description=_("reason"))
+    def display_reason(self, refund: Refund) -> str:
+        return _reason(refund)
+
 
 class RefundInline(RecordInline):
     model = Refund
     fields = readonly_fields = (
-        "stripe_refund", "display_amount", "status", "reason", "failure_reason", "requested_by", "created_at",
+        "stripe_refund", "display_amount", "status", "display_reason", "failure_reason", "requested_by", "created_at",
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Refund]:
@@ -236,18 +246,24 @@ class OfPaymentAdmin(RecordAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(OfPaymentAdmin):
-    list_display = ["stripe_refund", "payment_link", "display_amount", "status", "reason", "requester", "created_at"]
+    list_display = [
+        "stripe_refund", "payment_link", "display_amount", "status", "display_reason", "requester", "created_at",
+    ]
     list_filter = ["status", "reason", "currency", MadeInFilter, ("created_at", admin.DateFieldListFilter)]
     list_select_related = ["payment", "requested_by"]
     date_hierarchy = "created_at"
     fields = (
-        "stripe_refund", "payment_link", "display_amount", "status", "reason", "failure_reason", "requester",
-        "metadata", "created_at", "updated_at",
+        "stripe_refund", "payment_link", "display_amount", "status", "display_reason", "failure_reason",
+        "requester", "metadata", "created_at", "updated_at",
     )
     readonly_fields = (*fields, "payment_intent")
 
     def get_search_fields(self, request: HttpRequest) -> list[str]:
         return ["=stripe_refund", "=payment__stripe_payment_intent", *_user_search_fields("requested_by")]
+
+    @admin.display(description=_("reason"), ordering="reason")
+    def display_reason(self, refund: Refund) -> str:
+        return _reason(refund)
 
     @admin.display(description=_("requested by"), ordering="requested_by")
     def requester(self, refund: Refund) -> str:
@@ -361,6 +377,7 @@ class PaymentAdmin(RecordAdmin):
         "failure_code", "failure_message", "metadata", "livemode", "created_at", "updated_at",
         "succeeded_at", "webhook_events",
     ]
+    exclude = ["amount_refunded"]  # shown with its currency, as display_refunded
     links = {"webhook_events": WebhookEvent}
     inlines = [RefundInline, DisputeInline]
     actions = ["refresh_from_stripe", "refund"]
@@ -485,9 +502,9 @@ class PaymentAdmin(RecordAdmin):
             refund = created.refund
             shown = f"{_amount(refund)} ({refund.stripe_refund}, {refund.status})"
             if created.replayed:
-                text = _("%(payment)s: already refunded by this page: %(refund)s. Nothing was refunded twice.")
+                text = _("Already refunded %(payment)s from this page: %(refund)s. Nothing was refunded twice.")
             else:
-                text = _("%(payment)s: refunded %(refund)s.")
+                text = _("Refunded %(payment)s: %(refund)s.")
                 self.log_change(request, payment, f"Refunded {shown}.")
             self.message_user(request, text % {"payment": payment.stripe_payment_intent, "refund": shown},
                               messages.SUCCESS)
@@ -506,7 +523,9 @@ class PaymentAdmin(RecordAdmin):
             logger.exception("Refund of payment %s from the admin failed", payment.pk)
             text = str(_("the refund failed on the server (the error is in the server log). "
                          "Check the payment's refunds before trying again."))
-        self.message_user(request, f"{payment.stripe_payment_intent}: {text}", messages.ERROR)
+        # Messages start with a word: the admin capitalises the first letter of each.
+        self.message_user(request, _("Not refunded %(payment)s: %(why)s") % {
+            "payment": payment.stripe_payment_intent, "why": text}, messages.ERROR)
 
 
 @admin.register(WebhookEvent)
