@@ -425,3 +425,13 @@ def test_conf_keeps_the_secrets_out_of_error_reports(changes, call, where):
     assert where in report  # the frame is in the report, its secrets are not
     assert SECRET_KEY_VALUE not in report
     assert WEBHOOK_SECRET_VALUE not in report
+
+
+@pytest.mark.parametrize("name", ["REFUND_PERMISSION_CLASSES", "ANALYTICS_PERMISSION_CLASSES"])
+def test_the_refund_and_analytics_permission_classes_are_checked_like_the_others(name):
+    from django.core.checks import run_checks
+
+    with override_settings(APRANOVA_PAYMENTS={**settings.APRANOVA_PAYMENTS, name: "rest_framework.permissions.IsAdminUser"}):
+        errors = [m for m in run_checks() if m.id == "apranova_payments.E010"]
+
+    assert len(errors) == 1 and name in errors[0].msg

@@ -13,7 +13,8 @@ E007      ``DEFAULT_CURRENCY`` is not one of ``CURRENCIES``
 E008      ``GATEWAY`` or ``PRICE_RESOLVER`` imports but is not callable (or ``GATEWAY``
           is not a ``BaseGateway`` subclass)
 E010      a setting has a value the package cannot use: ``THROTTLE_RATES`` (a bad
-          rate), ``PERMISSION_CLASSES`` or ``REFUND_PERMISSION_CLASSES``, a number that is not one
+          rate), ``PERMISSION_CLASSES``, ``REFUND_PERMISSION_CLASSES`` or
+          ``ANALYTICS_PERMISSION_CLASSES``, a number that is not one
           (``WEBHOOK_TOLERANCE``, ``WEBHOOK_MAX_BYTES``, ``STRIPE_TIMEOUT``,
           ``STRIPE_MAX_NETWORK_RETRIES``), or a webhook secret that is not a string
 W001      webhook secret missing or not ``whsec_…``

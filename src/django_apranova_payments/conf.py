@@ -48,6 +48,8 @@ DEFAULTS: dict[str, Any] = {
     # The refund endpoint: staff by default. Whoever they let in, a caller who is not staff
     # may only refund their own payments.
     "REFUND_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    # The analytics endpoint and the admin's analytics page: staff by default.
+    "ANALYTICS_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "GATEWAY": "django_apranova_payments.gateway.StripeGateway",
     # Per-user DRF rates of the endpoints that call Stripe; None turns one off. A dict given
     # by the host is merged over this one, so it names only what it changes.
@@ -64,7 +66,7 @@ DEFAULTS: dict[str, Any] = {
 TOP_LEVEL_FALLBACKS = ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET")
 
 #: Keys holding lists of DRF permission classes (dotted paths imported on access).
-PERMISSION_SETTINGS = ("PERMISSION_CLASSES", "REFUND_PERMISSION_CLASSES")
+PERMISSION_SETTINGS = ("PERMISSION_CLASSES", "REFUND_PERMISSION_CLASSES", "ANALYTICS_PERMISSION_CLASSES")
 
 #: Keys holding dotted paths that are imported on access.
 IMPORT_STRINGS = ("PRICE_RESOLVER", "GATEWAY")
