@@ -431,7 +431,8 @@ def test_conf_keeps_the_secrets_out_of_error_reports(changes, call, where):
 def test_the_refund_and_analytics_permission_classes_are_checked_like_the_others(name):
     from django.core.checks import run_checks
 
-    with override_settings(APRANOVA_PAYMENTS={**settings.APRANOVA_PAYMENTS, name: "rest_framework.permissions.IsAdminUser"}):
+    as_a_string = {**settings.APRANOVA_PAYMENTS, name: "rest_framework.permissions.IsAdminUser"}
+    with override_settings(APRANOVA_PAYMENTS=as_a_string):
         errors = [m for m in run_checks() if m.id == "apranova_payments.E010"]
 
     assert len(errors) == 1 and name in errors[0].msg
