@@ -5,6 +5,8 @@ CSRF, forged amounts, a tampered selection, a double submit)."""
 from __future__ import annotations
 
 import re
+import threading
+import time
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -12,6 +14,7 @@ from typing import Any
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -19,7 +22,7 @@ from django.utils import timezone
 from django_apranova_payments import admin as payments_admin
 from django_apranova_payments import exceptions, signals
 from django_apranova_payments.conf import app_settings
-from django_apranova_payments.gateway import DisputeData
+from django_apranova_payments.gateway import DisputeData, StripeGateway
 from django_apranova_payments.models import Dispute, Payment, Refund
 from django_apranova_payments.refunds import apply_dispute
 from django_apranova_payments.testing import build_payment_intent, capture_signals
@@ -699,3 +702,46 @@ def test_the_confirmation_page_needs_no_inline_script_or_style_and_nothing_from_
         assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", text) == []  # every script is a file
         assert " style=" not in text and "<style" not in text
         assert re.findall(r'(?:src|href)="(?:https?:)?//', text) == []
+
+
+# -- a double click on PostgreSQL, with real threads and row locks -----------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_same_page_submitted_three_times_at_once_refunds_once(stripe_mock, monkeypatch):
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    payment = paid(stripe_mock, UserFactory())
+    client = Client()
+    client.force_login(staff)
+    page = start(client, [payment])
+    data = {**{k: v for k, v in confirmation(page).items() if v}, "amount": "10.00", "confirm": "on", "apply": "1"}
+    create_refund = StripeGateway.create_refund
+
+    def slow_create_refund(self: StripeGateway, **kwargs: Any) -> Any:
+        time.sleep(0.3)  # the other submits reach the payment's row lock meanwhile
+        return create_refund(self, **kwargs)
+
+    monkeypatch.setattr(StripeGateway, "create_refund", slow_create_refund)
+    start_together = threading.Barrier(3)
+    answers: list[int] = []
+
+    def submit_once() -> None:
+        try:
+            browser = Client()
+            browser.force_login(staff)
+            start_together.wait(10)
+            answers.append(browser.post(reverse(CHANGELIST), data).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit_once) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert answers == [302, 302, 302]  # each one done: refunded once, replayed twice
+    assert len(stripe_mock.calls_to("refund")) == 1
+    assert Refund.objects.count() == 1
+    assert Payment.objects.get(pk=payment.pk).amount_refunded == Decimal("10.00")
