@@ -21,6 +21,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.exceptions import PermissionDenied
@@ -452,7 +453,7 @@ class PaymentAdmin(RecordAdmin):
         """The payment page's "Refund…" button: the same confirmation, for one payment."""
         if not self.has_change_permission(request):
             raise PermissionDenied
-        payment = self.get_object(request, object_id)
+        payment = self.get_object(request, unquote(object_id))
         if payment is None:
             raise Http404
         done_url = reverse("admin:apranova_payments_payment_change", args=[payment.pk])
