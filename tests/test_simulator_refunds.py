@@ -496,6 +496,23 @@ def test_staff_close_a_dispute_in_the_simulator_admin(api, client, admin_client_
         SimulatorGateway().close_dispute(simulated.dispute_id, won=True)
 
 
+@pytest.mark.parametrize(("won", "refundable"), [(True, True), (False, False)])
+def test_a_dispute_won_allows_refunds_again_and_a_lost_one_never(api, user, won, refundable):
+    payment = pay(api, DISPUTED)
+    gateway = SimulatorGateway()
+    args = {"payment_intent": payment.stripe_payment_intent, "amount": 100, "reason": "", "metadata": {}}
+    with pytest.raises(ChargeDisputed):
+        gateway.create_refund(**args, idempotency_key="while-open")
+
+    gateway.close_dispute(SimulatedDispute.objects.get().dispute_id, won=won)
+
+    if refundable:
+        assert gateway.create_refund(**args, idempotency_key="after").status == "succeeded"
+    else:
+        with pytest.raises(ChargeDisputed):
+            gateway.create_refund(**args, idempotency_key="after")
+
+
 def test_the_simulator_admin_lists_read_only_and_never_shows_a_client_secret(api, admin_client_):
     pay(api, DISPUTED)
     intent = SimulatedPaymentIntent.objects.get()

@@ -13,7 +13,8 @@ It behaves as Stripe does for a one-time card payment with automatic capture:
   ``PaymentNotCancelable``, as the Stripe gateway does;
 * ``create_refund`` refunds a ``succeeded`` PaymentIntent's charge, at once
   (``succeeded``), never for more than is left (the amount less the refunds that succeeded
-  or may still succeed), never while a chargeback stops refunds (``ChargeDisputed``), with
+  or may still succeed), never while a chargeback is open or after one was lost
+  (``ChargeDisputed``; a dispute won no longer stops refunds), with
   the idempotency key honoured as for PaymentIntents; ``list_refunds``, ``retrieve_refund``
   and ``retrieve_dispute`` answer from the database;
 * Stripe's dispute card, ``4000 0000 0000 0259``, succeeds, then opens a fraudulent
@@ -42,7 +43,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from .. import exceptions
@@ -50,6 +51,7 @@ from ..gateway import BaseGateway, DisputeData, PaymentIntentData, RefundData
 from . import sender
 from .cards import Card, Outcome
 from .models import (
+    DISPUTE_CLOSED,
     REFUND_HOLDING_STATUSES,
     SimulatedCharge,
     SimulatedDispute,
@@ -345,7 +347,7 @@ def _refund(
     if intent.status != S.SUCCEEDED:
         logger.warning("Simulated refund refused: PaymentIntent %s is %s, not succeeded", intent_id, intent.status)
         raise exceptions.PaymentNotRefundable()
-    if intent.disputes.filter(is_charge_refundable=False).exists():
+    if intent.disputes.filter(Q(status=DS.LOST) | (Q(is_charge_refundable=False) & ~Q(status__in=DISPUTE_CLOSED))):
         logger.warning("Simulated refund refused: PaymentIntent %s's charge is disputed (charge_disputed)", intent_id)
         raise exceptions.ChargeDisputed()
     left = _left(intent)
