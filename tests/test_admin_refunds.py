@@ -560,13 +560,20 @@ def test_an_expired_page_is_refused(admin_client, stripe_mock, user, monkeypatch
     assert stripe_mock.calls_to("refund") == []
 
 
-@pytest.mark.parametrize("ids", [["abc"], ["1 OR 1=1"], ["-1"], ["99999999"]])
-def test_a_forged_selection_refunds_nothing_and_is_never_a_500(admin_client, stripe_mock, user, ids):
+NOT_VALID = "The selection is not valid. Nothing was done."
+NOT_LISTED = "None of the selected payments is in the list. Nothing was refunded."
+
+
+@pytest.mark.parametrize(("ids", "message"), [
+    (["abc"], NOT_VALID), (["1 OR 1=1"], NOT_VALID), (["-1"], NOT_LISTED), (["99999999"], NOT_LISTED),
+])
+def test_a_forged_selection_refunds_nothing_and_is_never_a_500(admin_client, stripe_mock, user, ids, message):
     paid(stripe_mock, user)
 
     response = admin_client.post(reverse(CHANGELIST), {"action": "refund", "_selected_action": ids}, follow=True)
 
-    assert response.status_code == 200
+    assert response.status_code == 200 and "rows" not in response.context
+    assert messages_of(response) == [message]
     assert stripe_mock.calls_to("refund") == []
 
 

@@ -443,6 +443,10 @@ class PaymentAdmin(RecordAdmin):
     @admin.action(description=_("Refund selected payments…"), permissions=["change"])
     def refund(self, request: HttpRequest, queryset: QuerySet[Payment]) -> HttpResponse | None:
         payments = list(queryset.order_by("pk")[: MAX_REFUNDS_AT_ONCE + 1])
+        if not payments:  # ids of payments that do not exist, or not in the filtered list
+            self.message_user(request, _("None of the selected payments is in the list. Nothing was refunded."),
+                              messages.ERROR)
+            return None
         if len(payments) > MAX_REFUNDS_AT_ONCE:
             self.message_user(request, _("Refund at most %(max)d payments at once. Nothing was refunded.")
                               % {"max": MAX_REFUNDS_AT_ONCE}, messages.ERROR)
