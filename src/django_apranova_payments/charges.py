@@ -9,6 +9,7 @@ limits less the package's own keys. Nothing here depends on DRF.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -64,6 +65,44 @@ class Charge:
             minor_units=minor,
             metadata=MappingProxyType(clean_metadata({} if metadata is None else metadata)),
         )
+
+
+    @classmethod
+    def free(cls, currency: object, metadata: object = None) -> Charge:
+        """A charge of nothing (``ALLOW_FREE``): no one is called, the payment is stored as
+        succeeded. The currency and metadata follow the same rules as ``Charge.of``."""
+        try:
+            code = money.normalize_currency(currency)
+        except money.MoneyError as exc:
+            raise ChargeError("currency", str(exc)) from exc
+        return cls(
+            amount=money.from_minor_units(0, code),
+            currency=code,
+            minor_units=0,
+            metadata=MappingProxyType(clean_metadata({} if metadata is None else metadata)),
+        )
+
+    @property
+    def is_free(self) -> bool:
+        return self.minor_units == 0
+
+
+_PLAIN_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
+
+
+def is_zero_amount(amount: object) -> bool:
+    """Whether ``amount`` (as ``Charge.of`` takes it: a ``Decimal``, an ``int`` or a plain
+    decimal string, never a float) is exactly zero: ``0``, ``"0.00"``, ``Decimal("0")``."""
+    if isinstance(amount, bool):
+        return False
+    if isinstance(amount, int):
+        return amount == 0
+    if isinstance(amount, str):
+        text = amount.strip()
+        if len(text) > 32 or not _PLAIN_DECIMAL.fullmatch(text):
+            return False
+        amount = Decimal(text)
+    return isinstance(amount, Decimal) and amount.is_finite() and amount == 0
 
 
 def clean_metadata(value: object) -> dict[str, str]:

@@ -54,6 +54,12 @@ DEFAULTS: dict[str, Any] = {
     # Per-user DRF rates of the endpoints that call Stripe; None turns one off. A dict given
     # by the host is merged over this one, so it names only what it changes.
     "THROTTLE_RATES": {"create": "20/min", "update_status": "60/min", "cancel": "20/min", "refund": "20/min"},
+    # A price of 0 from PRICE_RESOLVER (never from the client) makes a free payment: stored
+    # succeeded, its signals sent, no one called.
+    "ALLOW_FREE": False,
+    # Send the paying user's e-mail address as the PaymentIntent's receipt_email, so Stripe
+    # e-mails a receipt when the payment succeeds (and when it is refunded).
+    "RECEIPT_EMAIL": False,
     # The offline simulator (GATEWAY = "django_apranova_payments.simulator.gateway.SimulatorGateway",
     # app "django_apranova_payments.simulator"): where it posts its signed webhook events
     # (loopback only), and how long it waits.

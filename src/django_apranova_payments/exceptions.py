@@ -116,6 +116,7 @@ class PaymentNotRefundable(PaymentsAPIError):
     default_detail = _("Only a payment that succeeded can be refunded.")
     default_code = "not_refundable"
     nothing_left = _("Nothing is left to refund on this payment.")
+    free = _("A free payment has nothing to refund.")
 
 
 class ChargeDisputed(PaymentNotRefundable):

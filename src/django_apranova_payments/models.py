@@ -152,7 +152,10 @@ class Payment(models.Model):
 
     @property
     def amount_minor(self) -> int:
-        """The amount in Stripe's integer minor units for this currency."""
+        """The amount in Stripe's integer minor units for this currency (0 for a free
+        payment)."""
+        if self.amount == 0:
+            return 0
         return money.to_minor_units(self.amount, self.currency)
 
     @property
@@ -160,8 +163,14 @@ class Payment(models.Model):
         return self.status in TERMINAL_STATUSES
 
     @property
+    def is_free(self) -> bool:
+        """A free payment (``ALLOW_FREE``): no PaymentIntent, stored succeeded at once."""
+        return self.stripe_payment_intent.startswith("free_")
+
+    @property
     def is_fully_refunded(self) -> bool:
-        return self.amount_refunded == self.amount
+        """Every unit of the amount is refunded (never true of a free payment)."""
+        return self.amount > 0 and self.amount_refunded == self.amount
 
     @property
     def amount_left_to_refund(self) -> Decimal:

@@ -137,7 +137,8 @@ class CreatedPaymentSerializer(PaymentSerializer):
     # context={"client_secret": …}): it is never read from, or written to, the database.
 
     clientSecret = serializers.SerializerMethodField(  # noqa: N815 - the public JSON key
-        help_text="The PaymentIntent's client secret, for the Payment Element. Never log it.",
+        help_text="The PaymentIntent's client secret, for the Payment Element. Never log it. "
+        "null for a free payment (ALLOW_FREE): it is already succeeded.",
     )
     publishableKey = serializers.SerializerMethodField(  # noqa: N815
         help_text="The Stripe publishable key (pk_test_… or pk_live_…).",
@@ -147,8 +148,9 @@ class CreatedPaymentSerializer(PaymentSerializer):
         fields = [*PaymentSerializer.Meta.fields, "clientSecret", "publishableKey"]
         read_only_fields = fields
 
-    def get_clientSecret(self, payment: Payment) -> str:  # noqa: N802
-        return str(self.context["client_secret"])
+    def get_clientSecret(self, payment: Payment) -> str | None:  # noqa: N802
+        secret = self.context["client_secret"]
+        return None if secret is None else str(secret)  # None: a free payment, nothing to confirm
 
     def get_publishableKey(self, payment: Payment) -> str:  # noqa: N802
         return str(app_settings.STRIPE_PUBLISHABLE_KEY or "")

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from . import exceptions, money, signals
@@ -73,6 +74,8 @@ def create_payment(
         existing = Payment.objects.filter(user=user, idempotency_key=idempotency_key).first()
         if existing is not None:
             return _replay(existing, fingerprint)
+    if charge.is_free:
+        return _create_free(user, charge, idempotency_key, fingerprint)
     intent = get_gateway().create_payment_intent(
         amount=charge.minor_units,
         currency=charge.currency,
@@ -146,9 +149,50 @@ def _stored_meanwhile(
     return CreatedPayment(payment, intent.client_secret, replayed=True)
 
 
+#: The prefix of a free payment's id, where a paid one has Stripe's ``pi_``.
+FREE_PREFIX = "free_"
+
+
+def _create_free(user: Any, charge: Charge, idempotency_key: str | None, fingerprint: str) -> CreatedPayment:
+    """Store a free payment as succeeded (``ALLOW_FREE``), calling no one, and send
+    ``payment_created``, ``payment_status_changed`` and ``payment_succeeded`` (``event=None``)
+    in the same transaction: the host's enrollment receiver needs no second path."""
+    try:
+        with transaction.atomic():
+            payment = Payment.objects.create(
+                user=user,
+                stripe_payment_intent=f"{FREE_PREFIX}{uuid.uuid4().hex}",
+                amount=money.quantize_for_storage(charge.amount),
+                currency=charge.currency,
+                status=Payment.Status.PENDING,
+                livemode=get_gateway().livemode,
+                metadata=dict(charge.metadata),
+                idempotency_key=idempotency_key,
+                request_fingerprint=fingerprint if idempotency_key is not None else "",
+            )
+            signals.payment_created.send(sender=Payment, payment=payment, event=None)
+            payment.status = Payment.Status.SUCCEEDED
+            payment.succeeded_at = timezone.now()
+            payment.save(update_fields=["status", "succeeded_at", "updated_at"])
+            signals.payment_status_changed.send(
+                sender=Payment, payment=payment, old_status=Payment.Status.PENDING,
+                new_status=Payment.Status.SUCCEEDED, event=None,
+            )
+            signals.payment_succeeded.send(sender=Payment, payment=payment, event=None)
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        # a concurrent request with the same Idempotency-Key stored it first
+        return _replay(Payment.objects.get(user=user, idempotency_key=idempotency_key), fingerprint)
+    logger.info("Free payment %s (%s) stored for user %s", payment.pk, payment.stripe_payment_intent, user.pk)
+    return CreatedPayment(payment, None, replayed=False)
+
+
 def _replay(payment: Payment, fingerprint: str) -> CreatedPayment:
     if payment.request_fingerprint != fingerprint:
         raise exceptions.IdempotencyConflict()
+    if payment.is_free:
+        return CreatedPayment(payment, None, replayed=True)
     intent = get_gateway().retrieve_payment_intent(payment.stripe_payment_intent)
     return CreatedPayment(payment, intent.client_secret, replayed=True)
 
@@ -270,6 +314,8 @@ def refund_payment(
 
 def _refund_minor_units(payment: Payment, amount: Decimal | None) -> int:
     """The refund's amount in minor units, checked against what is left (row locked)."""
+    if payment.is_free:
+        raise exceptions.PaymentNotRefundable(exceptions.PaymentNotRefundable.free)
     if payment.status != Payment.Status.SUCCEEDED:
         raise exceptions.PaymentNotRefundable()
     if payment.is_disputed:

@@ -23,7 +23,7 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from . import exceptions, services
-from .charges import Charge, ChargeError
+from .charges import Charge, ChargeError, is_zero_amount
 from .conf import app_settings
 from .models import TERMINAL_STATUSES, Payment, PaymentStatus
 from .parsers import DecimalJSONParser
@@ -142,8 +142,9 @@ class CreatePaymentView(PaymentAPIView):
         """What to charge: the client's validated charge, or what ``PRICE_RESOLVER`` decides.
 
         The resolver receives ``{"amount": Decimal | None, "currency", "metadata"}`` and may
-        refuse with DRF's ``ValidationError`` (400). Anything unusable it returns is the
-        host's bug: logged naming ``PRICE_RESOLVER``, and a generic 500.
+        refuse with DRF's ``ValidationError`` (400). With ``ALLOW_FREE``, an amount of 0 makes
+        a free charge. Anything unusable it returns (0 included, without ``ALLOW_FREE``) is
+        the host's bug: logged naming ``PRICE_RESOLVER``, and a generic 500.
         """
         client: Charge | None = data["charge"]
         resolver = app_settings.PRICE_RESOLVER
@@ -162,6 +163,8 @@ class CreatePaymentView(PaymentAPIView):
         if not isinstance(answer, Mapping):
             raise _resolver_bug(resolver, f"it returned {type(answer).__name__}, not a mapping")
         try:
+            if app_settings.ALLOW_FREE and is_zero_amount(answer.get("amount")):
+                return Charge.free(answer.get("currency"), answer.get("metadata"))
             return Charge.of(answer.get("amount"), answer.get("currency"), answer.get("metadata"))
         except ChargeError as exc:
             raise _resolver_bug(resolver, f"{exc.field} {_short_repr(answer.get(exc.field))}: {exc.message}") from exc
