@@ -40,6 +40,7 @@ __all__ = [
     "WHOLE_UNITS_SENT_AS_CENTS",
     "ZERO_DECIMAL",
     "MoneyError",
+    "amount_text",
     "decimal_places",
     "format_amount",
     "from_minor_units",
@@ -378,11 +379,17 @@ def format_amount(amount: Decimal, currency: str) -> str:
     amount with more precision than its currency allows is shown exactly, not rounded.
     """
     code = currency.strip().lower() if isinstance(currency, str) else str(currency)
+    return f"{amount_text(amount, code)} {code.upper()}"
+
+
+def amount_text(amount: Decimal, currency: str) -> str:
+    """``'19.99'``: the number alone, as :func:`format_amount` writes it (any size: a total
+    of many payments is not held to Stripe's maximum charge)."""
+    code = currency.strip().lower() if isinstance(currency, str) else str(currency)
     places = decimal_places(code) if code in STRIPE_CURRENCIES else 2
     exact = amount.is_finite() and _fits_places(amount, places)
     # Mutation: "F" for "f" is equivalent, Decimal spells Infinity and NaN alike in both.
-    text = format(amount, f".{places}f") if exact else format(amount, "f")  # pragma: no mutate (equivalent: see above)
-    return f"{text} {code.upper()}"
+    return format(amount, f".{places}f") if exact else format(amount, "f")  # pragma: no mutate (equivalent: see above)
 
 
 def _fits_places(amount: Decimal, places: int) -> bool:
