@@ -468,3 +468,17 @@ def test_the_most_host_metadata_fits_stripes_limit_with_the_packages_own_keys(ap
     assert response.status_code == 201, response.content
     sent = stripe_mock.intents[response.json()["paymentIntent"]]["metadata"]
     assert len(sent) == 50  # Stripe's maximum: 46 of the host's and the package's 4
+
+
+def test_receipt_email_sends_the_users_address_to_stripe_only_when_on(api, user, stripe_mock):
+    body = {"amount": "19.99", "currency": "usd"}
+    address = user.email
+    api.post(reverse("apranova_payments:create-payment"), body, format="json")
+    with override_settings(APRANOVA_PAYMENTS={**_base(), "RECEIPT_EMAIL": True}):
+        api.post(reverse("apranova_payments:create-payment"), body, format="json")
+        user.email = ""
+        user.save()
+        api.post(reverse("apranova_payments:create-payment"), body, format="json")
+
+    sent = [call["params"].get("receipt_email") for call in stripe_mock.calls_to("create")]
+    assert sent == [None, address, None] and "@" in address

@@ -220,8 +220,16 @@ class BaseGateway:
         raise NotImplementedError
 
     def create_payment_intent(
-        self, *, amount: int, currency: str, metadata: Mapping[str, str], idempotency_key: str
+        self,
+        *,
+        amount: int,
+        currency: str,
+        metadata: Mapping[str, str],
+        idempotency_key: str,
+        receipt_email: str | None = None,
     ) -> PaymentIntentData:
+        """Create a PaymentIntent; ``receipt_email`` (``RECEIPT_EMAIL``) is where Stripe sends
+        its receipt."""
         raise NotImplementedError
 
     def retrieve_payment_intent(self, intent_id: str) -> PaymentIntentData:
@@ -274,14 +282,22 @@ class StripeGateway(BaseGateway):
         return self._live
 
     def create_payment_intent(
-        self, *, amount: int, currency: str, metadata: Mapping[str, str], idempotency_key: str
+        self,
+        *,
+        amount: int,
+        currency: str,
+        metadata: Mapping[str, str],
+        idempotency_key: str,
+        receipt_email: str | None = None,
     ) -> PaymentIntentData:
-        params = {
+        params: dict[str, Any] = {
             "amount": amount,
             "currency": currency,
             "metadata": dict(metadata),
             "automatic_payment_methods": {"enabled": True},
         }
+        if receipt_email:
+            params["receipt_email"] = receipt_email
         return self._call(
             "create", lambda: self._client.v1.payment_intents.create(
                 params=params,  # type: ignore[arg-type]

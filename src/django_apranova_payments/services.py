@@ -22,6 +22,7 @@ from rest_framework.exceptions import ValidationError
 
 from . import exceptions, money, signals
 from .charges import Charge
+from .conf import app_settings
 from .gateway import PaymentIntentData, get_gateway
 from .metadata import REFUND, own_metadata, refund_binding
 from .models import Payment, Refund, RefundReason
@@ -87,6 +88,7 @@ def create_payment(
             ),
         },
         idempotency_key=_stripe_idempotency_key(user, idempotency_key),
+        receipt_email=_receipt_email(user),
     )
     if intent.amount != charge.minor_units or intent.currency != charge.currency:
         logger.error("PaymentIntent %s came back as %s %s", intent.id, intent.amount, intent.currency)
@@ -100,6 +102,15 @@ def create_payment(
         return _stored_meanwhile(user, intent, idempotency_key, fingerprint)
     logger.info("Payment %s created for PaymentIntent %s", payment.pk, intent.id)
     return CreatedPayment(payment, intent.client_secret, replayed=False)
+
+
+def _receipt_email(user: Any) -> str | None:
+    """The user's e-mail address for Stripe's receipt when ``RECEIPT_EMAIL`` is on."""
+    if not app_settings.RECEIPT_EMAIL:
+        return None
+    field = user.get_email_field_name() if hasattr(user, "get_email_field_name") else "email"
+    email = getattr(user, field, "") or ""
+    return email if isinstance(email, str) and "@" in email else None
 
 
 def store_payment(

@@ -126,7 +126,13 @@ class SimulatorGateway(BaseGateway):
     # -- the gateway interface (server side) ---------------------------------------------
 
     def create_payment_intent(
-        self, *, amount: int, currency: str, metadata: Mapping[str, str], idempotency_key: str
+        self,
+        *,
+        amount: int,
+        currency: str,
+        metadata: Mapping[str, str],
+        idempotency_key: str,
+        receipt_email: str | None = None,  # the simulator sends no e-mail
     ) -> PaymentIntentData:
         refuse_without_debug()
         params = {"amount": amount, "currency": currency, "metadata": dict(metadata)}
