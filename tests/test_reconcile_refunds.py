@@ -134,7 +134,7 @@ def test_a_refund_stripe_reports_differently_is_not_applied(stripe_mock, payment
     refund.refresh_from_db()
     assert refund.status == "pending" and sent.of("payment_refunded") == []
     assert "unchanged (pending, mismatch: the stored refund differs from Stripe's)" in out
-    assert "unchanged (pending, mismatch: Stripe's refund differs from the stored one)" in dry
+    assert "unchanged (pending, mismatch: the stored refund differs from Stripe's)" in dry
 
 
 # -- disputes --------------------------------------------------------------------------------------

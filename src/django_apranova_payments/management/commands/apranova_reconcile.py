@@ -25,9 +25,9 @@ from django.utils import timezone
 
 from ... import money
 from ...exceptions import PaymentsError
-from ...gateway import DisputeData, PaymentIntentData, RefundData, get_gateway
-from ...models import DISPUTE_CLOSED_STATUSES, REFUND_OPEN_STATUSES, Dispute, Payment, Refund, RefundStatus
-from ...refunds import DISPUTE_STAGE, Applied, apply_dispute, apply_refund, dispute_can_move, refund_can_move
+from ...gateway import PaymentIntentData, get_gateway
+from ...models import DISPUTE_CLOSED_STATUSES, REFUND_OPEN_STATUSES, Dispute, Payment, Refund
+from ...refunds import Applied, apply_dispute, apply_refund, decide_dispute, decide_refund
 from ...transitions import TransitionResult, apply_intent, decide, status_for_intent
 from ..base import PaymentsCommand, clean, minutes, positive
 
@@ -156,7 +156,7 @@ class Command(PaymentsCommand):
         stored = refund.status
         try:
             data = get_gateway().retrieve_refund(refund.stripe_refund)
-            result = _judge_refund(refund, data) if dry_run else apply_refund(refund.payment, data)
+            result = decide_refund(refund.payment, data) if dry_run else apply_refund(refund.payment, data)
         except PaymentsError as exc:
             return self._failed(prefix, exc)
         failure = f", failure reason {data.failure_reason}" if data.failure_reason else ""
@@ -167,7 +167,7 @@ class Command(PaymentsCommand):
         stored = dispute.status
         try:
             data = get_gateway().retrieve_dispute(dispute.stripe_dispute)
-            result = _judge_dispute(dispute, data) if dry_run else apply_dispute(dispute.payment, data)
+            result = decide_dispute(dispute.payment, data) if dry_run else apply_dispute(dispute.payment, data)
         except PaymentsError as exc:
             return self._failed(prefix, exc)
         refundable = "yes" if data.is_charge_refundable else "no"
@@ -211,28 +211,3 @@ def _label(row: Model) -> str:
     assert isinstance(row, Payment)
     return row.stripe_payment_intent
 
-
-def _judge_refund(refund: Refund, data: RefundData) -> Applied:
-    """What ``apply_refund`` would do with Stripe's view of a stored refund, without locking
-    or writing (the dry run)."""
-    old, new = refund.status, data.status
-    if (data.payment_intent not in (None, refund.payment.stripe_payment_intent) or data.currency != refund.currency
-            or data.amount != money.refund_minor_units(refund.amount, refund.currency)):
-        return Applied(refund, old, old, "mismatch: Stripe's refund differs from the stored one")
-    if new not in RefundStatus.values:
-        return Applied(refund, old, old, f"unexpected status {new!r} at Stripe")
-    if not refund_can_move(old, new):
-        return Applied(refund, old, old, f"not allowed: refund is {old}, Stripe says {new}")
-    return Applied(refund, old, new)
-
-
-def _judge_dispute(dispute: Dispute, data: DisputeData) -> Applied:
-    """What ``apply_dispute`` would do with Stripe's view of a stored dispute (the dry run)."""
-    old, new = dispute.status, data.status
-    if data.payment_intent not in (None, dispute.payment.stripe_payment_intent) or data.currency != dispute.currency:
-        return Applied(dispute, old, old, "mismatch: the dispute is not of this payment or not in its currency")
-    if new not in DISPUTE_STAGE:
-        return Applied(dispute, old, old, f"unexpected status {new!r} at Stripe")
-    if not dispute_can_move(old, new):
-        return Applied(dispute, old, old, f"not allowed: dispute is {old}, Stripe says {new}")
-    return Applied(dispute, old, new)
