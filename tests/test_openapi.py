@@ -44,9 +44,10 @@ def test_schema_is_valid_openapi(schema):
 def test_every_payment_endpoint_is_described_and_the_webhook_is_not(schema):
     assert {path.removeprefix(PREFIX) for path in schema["paths"]} == {
         "", "create-payment/", "update-status/", "{payment_intent}/", "{payment_intent}/cancel/",
-        "{payment_intent}/refund/",
+        "{payment_intent}/refund/", "analytics/",
     }
     assert set(schema["paths"][PREFIX]) == {"get"}
+    assert set(schema["paths"][PREFIX + "analytics/"]) == {"get"}
     assert set(schema["paths"][PREFIX + "create-payment/"]) == {"post"}
 
 
@@ -58,10 +59,11 @@ def test_operation_ids_are_stable(schema):
         operation(schema, "{payment_intent}/", "get")["operationId"],
         operation(schema, "{payment_intent}/cancel/", "post")["operationId"],
         operation(schema, "{payment_intent}/refund/", "post")["operationId"],
+        operation(schema, "analytics/", "get")["operationId"],
     }
     assert ids == {
         "payments_list", "payments_create", "payments_update_status", "payments_retrieve", "payments_cancel",
-        "payments_refund",
+        "payments_refund", "payments_analytics",
     }
 
 
@@ -115,6 +117,7 @@ def test_create_documents_the_idempotency_key_header(schema):
         ("{payment_intent}/", "get", {"200", "401", "403", "404"}),
         ("{payment_intent}/cancel/", "post", {"200", "401", "403", "404", "409", "429", "500", "503"}),
         ("{payment_intent}/refund/", "post", {"201", "400", "401", "403", "404", "409", "422", "429", "500", "503"}),
+        ("analytics/", "get", {"200", "400", "401", "403"}),
     ],
 )
 def test_error_responses_are_documented(schema, path, method, codes):
@@ -163,3 +166,20 @@ def test_update_status_says_final_payments_are_answered_from_the_database(schema
 
 def test_create_documents_the_price_resolver_500(schema):
     assert "PRICE_RESOLVER" in operation(schema, "create-payment/", "post")["responses"]["500"]["description"]
+
+
+def test_analytics_takes_from_to_and_interval_and_answers_the_documented_shape(schema):
+    get = operation(schema, "analytics/", "get")
+    names = {p["name"]: p for p in get["parameters"]}
+    assert set(names) == {"from", "to", "interval"}
+    assert names["from"]["schema"] == {"type": "string", "format": "date"}
+    assert names["interval"]["schema"]["enum"] == ["day", "month"]
+    assert get["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Analytics"}
+    body = component(schema, "Analytics")
+    assert set(body["properties"]) == {"from", "to", "interval", "currencies", "series", "failureCodes"}
+    figures = component(schema, "AnalyticsCurrency")["properties"]
+    assert set(figures) == {"gross", "refunded", "net", "payments", "succeeded", "failed", "canceled", "disputed"}
+    assert figures["net"]["type"] == "string" and figures["net"]["format"] == "decimal"
+    period = component(schema, "AnalyticsPeriod")["properties"]
+    assert set(period) == {"period", "currency", "gross", "refunded", "net", "succeeded", "failed"}

@@ -25,7 +25,7 @@ from typing import Any, Self, TypeVar
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Count, Sum
+from django.db.models import Count, F, Sum
 from django.db.models.functions import TruncDay, TruncMonth
 from django.utils import timezone
 
@@ -240,7 +240,7 @@ class AnalyticsQuerySet(models.QuerySet[_M]):
 
     def figures_by_currency(self) -> dict[str, CurrencyFigures]:
         """``{"usd": CurrencyFigures(...), ...}``: every currency with a payment, sorted."""
-        rows = self._grouped("currency", "status")
+        rows = self._grouped()
         totals = _currencies(row["currency"] for row in rows)
         for row in rows:
             totals[row["currency"]].add(row["status"], row["count"], row["gross"], row["refunded"])
@@ -253,7 +253,7 @@ class AnalyticsQuerySet(models.QuerySet[_M]):
         oldest first; only the periods with payments (``analytics()`` fills in the others)."""
         if interval not in _TRUNC:
             raise ValueError(f"interval must be one of {', '.join(INTERVALS)}, not {interval!r}")
-        rows = self._grouped("currency", "status", period=interval)
+        rows = self._grouped(interval)
         found: dict[tuple[date, str], PeriodFigures] = {}
         for row in rows:
             key = (row["period"], row["currency"])
@@ -282,7 +282,7 @@ class AnalyticsQuerySet(models.QuerySet[_M]):
         and the failure codes."""
         found = ReportRange.of(date_from, date_to, interval)
         payments = self.created_between(found.date_from, found.date_to)
-        rows = payments._grouped("currency", "status", period=found.interval)
+        rows = payments._grouped(found.interval)
         currencies = _currencies(row["currency"] for row in rows)
         series = {(period, code): PeriodFigures(currency=code, period=period)
                   for period in found.periods() for code in currencies}
@@ -294,16 +294,18 @@ class AnalyticsQuerySet(models.QuerySet[_M]):
             currencies[currency].disputed = count
         return Report(found, currencies, [series[key] for key in sorted(series)], payments.failure_code_counts())
 
-    def _grouped(self, *keys: str, period: str | None = None) -> list[dict[str, Any]]:
-        """One ``GROUP BY`` over ``keys`` (and the local period): count, amount and amount
-        refunded of each group. An index-only scan of ``apranova_pay_created_figs_idx``."""
-        queryset: models.QuerySet[Any] = self.order_by()
+    def _grouped(self, period: str | None = None) -> list[dict[str, Any]]:
+        """One ``GROUP BY`` of the local period (when given), currency and status: the count,
+        amount and amount refunded of each group, from an index-only scan of
+        ``apranova_pay_created_figs_idx``. The period is grouped (so sorted) first, as the
+        index returns the rows: the grouped columns are annotations, which keep their order."""
+        keys: dict[str, Any] = {}
         if period is not None:
-            trunc = _TRUNC[period]("created_at", tzinfo=report_time_zone(), output_field=models.DateField())
-            queryset = queryset.annotate(period=trunc)
-            keys = ("period", *keys)
-        return list(queryset.values(*keys).annotate(count=Count("*"), gross=Sum("amount"),
-                                                     refunded=Sum("amount_refunded")))
+            keys["period"] = _TRUNC[period]("created_at", tzinfo=report_time_zone(), output_field=models.DateField())
+        keys |= {"of_currency": F("currency"), "of_status": F("status")}
+        rows = self.order_by().values(**keys).annotate(count=Count("*"), gross=Sum("amount"),
+                                                        refunded=Sum("amount_refunded"))
+        return [{**row, "currency": row["of_currency"], "status": row["of_status"]} for row in rows]
 
 
 def _currencies(codes: Iterable[str]) -> dict[str, CurrencyFigures]:

@@ -8,6 +8,7 @@ from typing import Any
 from rest_framework import serializers
 
 from . import money
+from .analytics import INTERVALS, RangeError, ReportRange
 from .charges import Charge, ChargeError, clean_metadata
 from .conf import app_settings
 from .models import Payment, Refund, RefundReason
@@ -198,3 +199,22 @@ class RefundSerializer(serializers.ModelSerializer):
 
     def get_failureReason(self, refund: Refund) -> str | None:  # noqa: N802
         return refund.failure_reason or None
+
+
+class AnalyticsQuerySerializer(serializers.Serializer):
+    # The analytics query string: from, to (YYYY-MM-DD, local dates, inclusive) and interval.
+    # validated_data is {"range": ReportRange}, its defaults filled in.
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # "from" is a Python keyword: the fields are named here rather than as attributes.
+        return {
+            "from": serializers.DateField(required=False, input_formats=["%Y-%m-%d"]),
+            "to": serializers.DateField(required=False, input_formats=["%Y-%m-%d"]),
+            "interval": serializers.ChoiceField(choices=INTERVALS, required=False),
+        }
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return {"range": ReportRange.of(attrs.get("from"), attrs.get("to"), attrs.get("interval"))}
+        except RangeError as exc:
+            raise serializers.ValidationError({exc.field: [exc.message]}, code="invalid") from exc

@@ -18,6 +18,8 @@ urlpatterns = [
     path("update-status/", views.UpdateStatusView.as_view(), name="update-status"),
     path("webhook/", webhooks.StripeWebhookView.as_view(), name="webhook"),
     path("", views.PaymentListView.as_view(), name="payment-list"),
+    # Before the PaymentIntent routes: "analytics" is never taken for a PaymentIntent id.
+    path("analytics/", views.AnalyticsView.as_view(), name="analytics"),
     re_path(rf"^{PAYMENT_INTENT}/$", views.PaymentDetailView.as_view(), name="payment-detail"),
     re_path(rf"^{PAYMENT_INTENT}/cancel/$", views.PaymentCancelView.as_view(), name="payment-cancel"),
     re_path(rf"^{PAYMENT_INTENT}/refund/$", views.PaymentRefundView.as_view(), name="payment-refund"),

@@ -28,6 +28,7 @@ from .conf import app_settings
 from .models import TERMINAL_STATUSES, Payment, PaymentStatus
 from .parsers import DecimalJSONParser
 from .serializers import (
+    AnalyticsQuerySerializer,
     CreatedPaymentSerializer,
     PaymentCreateSerializer,
     PaymentSerializer,
@@ -274,3 +275,20 @@ class PaymentRefundView(PaymentAPIView):
         )
         headers = {"Idempotent-Replayed": "true"} if created.replayed else {}
         return Response(RefundSerializer(created.refund).data, status=status.HTTP_201_CREATED, headers=headers)
+
+
+class AnalyticsView(PaymentAPIView):
+    """GET ``?from=YYYY-MM-DD&to=YYYY-MM-DD&interval=day|month``: every user's payments
+    created in the range, counted per currency, per period and per failure code (see
+    ``Payment.objects.analytics``). ``ANALYTICS_PERMISSION_CLASSES`` decide who may call it
+    (staff, by default)."""
+
+    def get_permissions(self) -> list[BasePermission]:
+        return [permission() for permission in app_settings.ANALYTICS_PERMISSION_CLASSES]
+
+    def get(self, request: Request) -> Response:
+        serializer = AnalyticsQuerySerializer(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        found = serializer.validated_data["range"]
+        report = Payment.objects.analytics(found.date_from, found.date_to, found.interval)
+        return Response(report.as_dict())
