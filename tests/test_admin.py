@@ -565,3 +565,15 @@ def test_without_secrets_walks_nested_dicts_and_lists_and_keeps_the_rest():
         "a": [{"client_secret": "[removed]", "b": 1}], "client_secret": "[removed]", "c": {"d": "client_secret"},
     }
     assert payload["client_secret"] == "s2"  # the stored payload is not touched
+
+
+def test_the_price_filter_tells_free_payments_from_paid_ones(admin_client):
+    free = PaymentFactory(stripe_payment_intent="free_0123456789abcdef", amount="0.00", status="succeeded")
+    paid = PaymentFactory(status="succeeded")
+    url = reverse("admin:apranova_payments_payment_changelist")
+
+    only_free = admin_client.get(url, {"price": "free"}).content.decode()
+    only_paid = admin_client.get(url, {"price": "paid"}).content.decode()
+
+    assert free.stripe_payment_intent in only_free and paid.stripe_payment_intent not in only_free
+    assert paid.stripe_payment_intent in only_paid and free.stripe_payment_intent not in only_paid

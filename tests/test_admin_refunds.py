@@ -19,8 +19,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from django_apranova_payments import admin as payments_admin
-from django_apranova_payments import exceptions, signals
+from django_apranova_payments import admin_refunds, exceptions, signals
 from django_apranova_payments.conf import app_settings
 from django_apranova_payments.gateway import DisputeData, StripeGateway
 from django_apranova_payments.models import Dispute, Payment, Refund
@@ -552,7 +551,7 @@ def test_another_users_page_is_refused(client, stripe_mock, user):
 def test_an_expired_page_is_refused(admin_client, stripe_mock, user, monkeypatch):
     payment = paid(stripe_mock, user)
     page = start(admin_client, [payment])
-    monkeypatch.setattr(payments_admin, "CONFIRMATION_MAX_AGE", -1)
+    monkeypatch.setattr(admin_refunds, "CONFIRMATION_MAX_AGE", -1)
 
     response = submit(admin_client, page, follow=False)
 
