@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from tests.factories import PaymentFactory, UserFactory
 
-pytest_plugins = ["django_apranova_payments.testing.pytest_plugin"]
+pytest_plugins = ["django_apranova_payments.testing.pytest_plugin", "tests.webhook_modes"]
 
 
 @pytest.fixture

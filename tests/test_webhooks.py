@@ -1,5 +1,5 @@
 """POST webhook/: every answer in the webhook reference's table (docs/reference/webhook.md),
-secret rotation, failures."""
+secret rotation, failures; each test in both WEBHOOK_PROCESSING modes (``webhook_mode``)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ from django_apranova_payments.testing import (
     sign_payload,
 )
 from tests.factories import PaymentFactory
+
+pytestmark = pytest.mark.usefixtures("webhook_mode")
 
 URL = reverse("apranova_payments:webhook")
 SECRET = settings.STRIPE_TEST_WEBHOOK_SECRET
@@ -152,13 +154,14 @@ def test_no_webhook_secret_configured_refuses_everything(csrf_client, payment):
 # -- stored and answered 200 ------------------------------------------------------------------
 
 
-def test_succeeded_event_moves_the_payment_and_fires_signals_once(csrf_client, payment, captured_signals):
+def test_succeeded_event_moves_the_payment_and_fires_signals_once(csrf_client, payment, captured_signals,
+                                                                 webhook_mode):
     event = build_event(payment, "payment_intent.succeeded")
 
     response = post_event(csrf_client, event)
 
     assert response.status_code == 200
-    assert response.json() == {"received": True, "outcome": "processed"}
+    assert response.json() == {"received": True, "outcome": webhook_mode.answer("processed")}
     payment.refresh_from_db()
     assert payment.status == "succeeded" and payment.succeeded_at is not None
     assert captured_signals.names() == ["webhook_event_received", "payment_status_changed", "payment_succeeded"]
@@ -274,7 +277,11 @@ def test_created_event_never_moves_a_status(csrf_client, payment):
 # -- failures -----------------------------------------------------------------------------------
 
 
-def test_receiver_that_raises_rolls_back_answers_500_and_redelivery_applies_once(csrf_client, payment):
+def test_receiver_that_raises_rolls_back_answers_500_and_redelivery_applies_once(csrf_client, payment, webhook_mode,
+                                                                                settings):
+    """In task mode the delivery is answered before the task runs (200, queued); with one
+    attempt allowed, the failed event waits for Stripe's redelivery just as inline."""
+    settings.APRANOVA_PAYMENTS = {**settings.APRANOVA_PAYMENTS, "TASK_MAX_ATTEMPTS": 1}
     calls = []
 
     def flaky_enrollment(sender, payment, event, **kwargs):
@@ -288,7 +295,7 @@ def test_receiver_that_raises_rolls_back_answers_500_and_redelivery_applies_once
         first = post_event(csrf_client, event)
         payment.refresh_from_db()
         stored = WebhookEvent.objects.get()
-        assert first.status_code == 500
+        assert first.status_code == (200 if webhook_mode.is_task else 500)
         assert "enrollment service down" not in first.content.decode()
         assert payment.status == "pending"
         assert (stored.outcome, stored.attempts) == ("failed", 1)
@@ -300,6 +307,7 @@ def test_receiver_that_raises_rolls_back_answers_500_and_redelivery_applies_once
         signals.payment_succeeded.disconnect(flaky_enrollment)
 
     assert second.status_code == third.status_code == 200
+    assert [second.json()["outcome"], third.json()["outcome"]] == [webhook_mode.answer("processed"), "duplicate"]
     payment.refresh_from_db()
     stored.refresh_from_db()
     assert payment.status == "succeeded"

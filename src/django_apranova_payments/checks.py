@@ -12,11 +12,16 @@ E006      ``GATEWAY`` or ``PRICE_RESOLVER`` cannot be imported
 E007      ``DEFAULT_CURRENCY`` is not one of ``CURRENCIES``
 E008      ``GATEWAY`` or ``PRICE_RESOLVER`` imports but is not callable (or ``GATEWAY``
           is not a ``BaseGateway`` subclass)
+E009      ``WEBHOOK_PROCESSING = "task"`` without a usable task backend or queue (no task
+          framework, an unknown ``TASK_BACKEND`` alias, a ``TASK_QUEUE`` the backend does
+          not serve, or a backend that never runs tasks)
 E010      a setting has a value the package cannot use: ``THROTTLE_RATES`` (a bad
           rate), ``PERMISSION_CLASSES``, ``REFUND_PERMISSION_CLASSES`` or
           ``ANALYTICS_PERMISSION_CLASSES``, a number that is not one
           (``WEBHOOK_TOLERANCE``, ``WEBHOOK_MAX_BYTES``, ``STRIPE_TIMEOUT``,
-          ``STRIPE_MAX_NETWORK_RETRIES``), or a webhook secret that is not a string
+          ``STRIPE_MAX_NETWORK_RETRIES``, ``TASK_MAX_ATTEMPTS``), a
+          ``WEBHOOK_PROCESSING`` other than ``"inline"`` or ``"task"``, or a webhook secret
+          that is not a string
 W001      webhook secret missing or not ``whsec_…``
 W002      live keys while ``DEBUG`` is on
 W003      an unknown key in ``APRANOVA_PAYMENTS`` or in its ``THROTTLE_RATES``
@@ -72,7 +77,32 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     messages += check_currencies()
     messages += check_webhook_secret()
     messages += check_values()
+    messages += check_task_mode()
     return messages
+
+
+def check_task_mode() -> list[CheckMessage]:
+    """E009: task mode whose webhook task could not be enqueued or would never run."""
+    if app_settings.WEBHOOK_PROCESSING != "task":
+        return []
+    problem: str | None
+    try:
+        from .tasks import usable_backend_problem
+    except Exception as exc:  # no task framework (Django 5.2 without django-tasks), a bad TASKS
+        problem = f"{type(exc).__name__}: {exc}"
+    else:
+        problem = usable_backend_problem()
+    if problem is None:
+        return []
+    return [Error(
+        f"{_setting('WEBHOOK_PROCESSING')} is 'task', but the webhook task cannot run on "
+        f"{_setting('TASK_BACKEND')} = {app_settings.TASK_BACKEND!r}, {_setting('TASK_QUEUE')} = "
+        f"{app_settings.TASK_QUEUE!r}: {problem}",
+        hint="Name a backend of settings.TASKS (django-tasks-db, Celery, …) that serves that queue, "
+             "install django-tasks on Django 5.2 (the [tasks] extra), or leave WEBHOOK_PROCESSING out "
+             "to apply events in the request.",
+        id=ID.format("E009"),
+    )]
 
 
 #: Numeric settings: (smallest value allowed, whether a float is fine).
@@ -81,6 +111,7 @@ NUMBERS = {
     "WEBHOOK_MAX_BYTES": (1, False),
     "STRIPE_TIMEOUT": (0.001, True),
     "STRIPE_MAX_NETWORK_RETRIES": (0, False),
+    "TASK_MAX_ATTEMPTS": (1, False),
 }
 
 
@@ -103,6 +134,12 @@ def check_values() -> list[CheckMessage]:
                 hint=f"Leave it out for the default, {DEFAULTS[name]!r}.",
                 id=ID.format("E010"),
             ))
+    if app_settings.WEBHOOK_PROCESSING not in ("inline", "task"):
+        messages.append(Error(
+            f"{_setting('WEBHOOK_PROCESSING')} = {app_settings.WEBHOOK_PROCESSING!r:.40} is neither "
+            "'inline' nor 'task'; events are applied in the request.",
+            id=ID.format("E010"),
+        ))
     if not _secrets_are_strings(app_settings.STRIPE_WEBHOOK_SECRET):
         messages.append(Error(
             f"{_setting('STRIPE_WEBHOOK_SECRET')} must be a string or a list of strings; a value of "

@@ -60,6 +60,14 @@ DEFAULTS: dict[str, Any] = {
     # Send the paying user's e-mail address as the PaymentIntent's receipt_email, so Stripe
     # e-mails a receipt when the payment succeeds (and when it is refunded).
     "RECEIPT_EMAIL": False,
+    # "inline": the webhook request applies the event; "task": it stores the event and
+    # django_apranova_payments.tasks.process_webhook_event applies it, enqueued on
+    # TASK_BACKEND (an alias of the host's TASKS setting) and TASK_QUEUE, tried up to
+    # TASK_MAX_ATTEMPTS times before it waits for a replay.
+    "WEBHOOK_PROCESSING": "inline",
+    "TASK_BACKEND": "default",
+    "TASK_QUEUE": "default",
+    "TASK_MAX_ATTEMPTS": 5,
     # The offline simulator (GATEWAY = "django_apranova_payments.simulator.gateway.SimulatorGateway",
     # app "django_apranova_payments.simulator"): where it posts its signed webhook events
     # (loopback only), and how long it waits.

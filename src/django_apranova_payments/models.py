@@ -3,6 +3,7 @@ that moved them."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -395,6 +396,88 @@ class WebhookEventQuerySet(models.QuerySet["WebhookEvent"]):
         """Set the outcome of a claimed event (ignored, or processed with a note)."""
         self.filter(pk=pk).update(outcome=outcome, note=note[:255], error="", processed_at=timezone.now())
 
+    # -- task mode (WEBHOOK_PROCESSING = "task") ---------------------------------------------
+
+    def receive(self, event: Mapping[str, Any]) -> int | None:
+        """Store a verified ``event`` as ``received`` (one statement when it is new) and
+        return its id for the task to apply; the id of the stored row when it is still
+        ``received`` or ``failed`` (a redelivery enqueues it again); ``None`` when it is done.
+
+        ``INSERT … SELECT … WHERE NOT EXISTS``: a redelivery never tries the insert, so it
+        does not wait on the row lock of a worker applying the same event right now."""
+        connection = connections[self.db]
+        quote = connection.ops.quote_name
+        meta = self.model._meta
+        table = quote(meta.db_table)
+        values = {**_event_columns(event), "outcome": WebhookEventOutcome.RECEIVED, "error": "", "note": "",
+                  "attempts": 0}
+        params = [
+            _concrete_field(meta.get_field(name)).get_db_prep_save(value, connection) for name, value in values.items()
+        ]
+        sql = (
+            f"INSERT INTO {table} ({', '.join(quote(name) for name in values)}) "  # noqa: S608
+            f"SELECT {', '.join(['%s'] * len(values))} "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {quote('stripe_id')} = %s) "
+            f"ON CONFLICT ({quote('stripe_id')}) DO NOTHING RETURNING {quote('id')}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, event["id"]])
+            row = cursor.fetchone()
+        if row:
+            return int(row[0])
+        stored = self.filter(stripe_id=event["id"]).values_list("pk", "outcome").first()
+        if stored is None or stored[1] in DONE_OUTCOMES:
+            return None
+        return int(stored[0])
+
+    def claim_stored(self, pk: int, *, skip_locked: bool = False) -> dict[str, Any] | None:
+        """Claim a stored event that is not done yet, in the caller's transaction (the one
+        that applies it): mark it processed, count the attempt and return its payload. A
+        worker applying the same event at the same moment waits on the row, then finds it
+        done (``None``). ``skip_locked`` (PostgreSQL) returns ``None`` at once for a row
+        another transaction holds, so many sweeps can run side by side."""
+        connection = connections[self.db]
+        quote = connection.ops.quote_name
+        table = quote(self.model._meta.db_table)
+        done = ", ".join(f"'{outcome}'" for outcome in DONE_OUTCOMES)
+        which = f"{quote('id')} = %s AND {quote('outcome')} NOT IN ({done})"
+        if connection.features.has_select_for_update_skip_locked and skip_locked:
+            which = f"{quote('id')} = (SELECT {quote('id')} FROM {table} WHERE {which} FOR UPDATE SKIP LOCKED)"  # noqa: S608
+        field = _concrete_field(self.model._meta.get_field("processed_at"))
+        sql = (
+            f"UPDATE {table} SET {quote('outcome')} = %s, {quote('processed_at')} = %s, "  # noqa: S608
+            f"{quote('error')} = '', {quote('note')} = '', {quote('attempts')} = {quote('attempts')} + 1 "
+            f"WHERE {which} RETURNING {quote('payload')}"
+        )
+        params = [WebhookEventOutcome.PROCESSED, field.get_db_prep_save(timezone.now(), connection), pk]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        payload = row[0]
+        return json.loads(payload) if isinstance(payload, str | bytes) else dict(payload)
+
+    def fail(self, pk: int, error: str) -> int | None:
+        """Record a failed attempt of a stored event (whose transaction rolled back) in a
+        transaction of its own; its attempts so far, or ``None`` when a concurrent attempt
+        finished it meanwhile."""
+        with transaction.atomic(using=self.db):
+            updated = self.filter(pk=pk).exclude(outcome__in=DONE_OUTCOMES).update(
+                outcome=WebhookEventOutcome.FAILED, error=error[:10_000], note="", attempts=F("attempts") + 1,
+            )
+            if not updated:
+                return None
+            return int(self.filter(pk=pk).values_list("attempts", flat=True).get())
+
+    def waiting(self, older_than: datetime | None = None) -> WebhookEventQuerySet:
+        """Events still ``received`` (stored, not yet applied), received before
+        ``older_than`` when given, oldest first."""
+        events = self.filter(outcome=WebhookEventOutcome.RECEIVED)
+        if older_than is not None:
+            events = events.filter(received_at__lt=older_than)
+        return events.order_by(*REPLAY_ORDER)
+
     def _upsert(self, event: Mapping[str, Any], extra: Mapping[str, Any], update: tuple[str, ...]) -> int | None:
         """The id of the row inserted, or of the existing one updated (``update`` from the new
         values, one more attempt) because it was not done yet; ``None`` when it was done."""
@@ -480,3 +563,4 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stripe_id} {self.type} ({self.outcome})"
+

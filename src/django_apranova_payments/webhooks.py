@@ -8,6 +8,10 @@ on several servers at once is processed by exactly one of them, and the others s
 already processed. Processing happens in the same transaction as the claim; when it raises,
 the transaction rolls back, the failure is written to the event row in a transaction of its
 own, and the endpoint answers 500 so Stripe delivers again.
+
+With ``WEBHOOK_PROCESSING = "task"`` the endpoint only stores the verified event
+(``received``) and enqueues ``tasks.process_webhook_event`` after the commit; the task
+applies it through ``apply_stored``, which claims the stored row the same way.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import logging
 import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -224,6 +229,47 @@ def process_event(event: Mapping[str, Any], *, force: bool = False) -> str:
         raise
 
 
+#: The answer of task mode for an event stored and enqueued, not yet applied.
+QUEUED = "queued"
+
+
+def queue_event(event: Mapping[str, Any]) -> str:
+    """Task mode: store a verified event as ``received`` and enqueue its task after the
+    commit; ``"queued"``, or ``"duplicate"`` when it was applied already. A redelivery of an
+    event still ``received`` or ``failed`` enqueues it again (the task applies it once)."""
+    from . import tasks  # the task framework is needed in task mode only
+
+    event_pk = WebhookEvent.objects.receive(event)
+    if event_pk is None:
+        return DUPLICATE
+    transaction.on_commit(partial(tasks.enqueue, event_pk))
+    return QUEUED
+
+
+def apply_stored(event_pk: int, *, skip_locked: bool = False) -> str:
+    """Apply a stored event exactly once (the task, and ``apranova_process_events``): claim
+    it under its row lock, announce it and dispatch it in one transaction; its outcome, or
+    ``"duplicate"`` when it was done already (or, with ``skip_locked``, held by another
+    transaction). A failure rolls that back, is recorded on the event and raised."""
+    try:
+        with transaction.atomic():
+            event = WebhookEvent.objects.claim_stored(event_pk, skip_locked=skip_locked)
+            if event is None:
+                return DUPLICATE
+            signals.webhook_event_received.send(sender=Payment, event=event)
+            outcome, note = _dispatch(event)
+            if outcome != Outcome.PROCESSED or note:
+                WebhookEvent.objects.finish(event_pk, outcome, note)
+            return outcome
+    except Exception as exc:
+        logger.exception("Processing stored event %s failed", event_pk)
+        try:
+            WebhookEvent.objects.fail(event_pk, f"{type(exc).__name__}: {exc}")
+        except Exception:  # the database itself may be what failed
+            logger.exception("Could not record the failure of stored event %s", event_pk)
+        raise
+
+
 @dataclass(frozen=True)
 class Replayed:
     """One stored event processed again: its outcome, and the error when it failed again
@@ -302,6 +348,13 @@ class StripeWebhookView(View):
             # a clock off by minutes). The reason never carries the secret or the body.
             logger.warning("Webhook refused (%s): %s", exc.status_code, exc)
             return _error(str(exc), exc.status_code)
+        if app_settings.WEBHOOK_PROCESSING == "task":
+            try:
+                outcome = queue_event(event)
+            except Exception:
+                logger.exception("Queueing event %s (%s) failed", event["id"], event["type"])
+                return _error("Queueing the event failed; it will be retried.", 500)
+            return JsonResponse({"received": True, "outcome": outcome})
         try:
             outcome = process_event(event)
         except Exception:
