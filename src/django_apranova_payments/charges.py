@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
 
+from django.utils.translation import gettext as _
+
 from . import money
 from .metadata import HOST_MAX_KEYS, MAX_KEY_LENGTH, MAX_VALUE_LENGTH, RESERVED_PREFIX
 
@@ -53,7 +55,9 @@ class Charge:
             raise ChargeError("currency", str(exc)) from exc
         if isinstance(amount, (float, bool)) or not isinstance(amount, (Decimal, int, str)):
             raise ChargeError(
-                "amount", f"amount is {type(amount).__name__}: a Decimal, an int or a decimal string is required"
+                "amount",
+                _("amount is %(type)s: a Decimal, an int or a decimal string is required")
+                % {"type": type(amount).__name__},
             )
         try:
             minor = money.to_minor_units(money.parse_amount(amount), code)
@@ -108,9 +112,9 @@ def is_zero_amount(amount: object) -> bool:
 def clean_metadata(value: object) -> dict[str, str]:
     """Stripe's metadata rules for the host's keys, values made strings; ``ChargeError``."""
     if not isinstance(value, Mapping):
-        raise ChargeError("metadata", "Metadata must be a JSON object.")
+        raise ChargeError("metadata", _("Metadata must be a JSON object."))
     if len(value) > HOST_MAX_KEYS:
-        raise ChargeError("metadata", f"Metadata can have at most {HOST_MAX_KEYS} keys.")
+        raise ChargeError("metadata", _("Metadata can have at most %(count)d keys.") % {"count": HOST_MAX_KEYS})
     return {_key(key): _value(key, item) for key, item in value.items()}
 
 
@@ -125,22 +129,32 @@ def _storable(text: str) -> bool:
 
 def _key(key: object) -> str:
     if not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH:
-        raise ChargeError("metadata", f"Metadata keys must be 1 to {MAX_KEY_LENGTH} characters long.")
+        raise ChargeError(
+            "metadata", _("Metadata keys must be 1 to %(length)d characters long.") % {"length": MAX_KEY_LENGTH}
+        )
     if not _storable(key):
-        raise ChargeError("metadata", "Metadata keys cannot contain NUL characters or invalid Unicode.")
+        raise ChargeError("metadata", _("Metadata keys cannot contain NUL characters or invalid Unicode."))
     if "[" in key or "]" in key:
-        raise ChargeError("metadata", "Metadata keys cannot contain square brackets.")
+        raise ChargeError("metadata", _("Metadata keys cannot contain square brackets."))
     if key.startswith(RESERVED_PREFIX):
-        raise ChargeError("metadata", f"Metadata keys starting with '{RESERVED_PREFIX}' are reserved.")
+        raise ChargeError(
+            "metadata", _("Metadata keys starting with '%(prefix)s' are reserved.") % {"prefix": RESERVED_PREFIX}
+        )
     return key
 
 
 def _value(key: str, value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
-        raise ChargeError("metadata", f"Metadata value for '{key}' must be a string or a number.")
+        raise ChargeError("metadata", _("Metadata value for '%(key)s' must be a string or a number.") % {"key": key})
     text = str(value)
     if not _storable(text):
-        raise ChargeError("metadata", f"Metadata value for '{key}' contains NUL characters or invalid Unicode.")
+        raise ChargeError(
+            "metadata", _("Metadata value for '%(key)s' contains NUL characters or invalid Unicode.") % {"key": key}
+        )
     if len(text) > MAX_VALUE_LENGTH:
-        raise ChargeError("metadata", f"Metadata value for '{key}' is longer than {MAX_VALUE_LENGTH} characters.")
+        raise ChargeError(
+            "metadata",
+            _("Metadata value for '%(key)s' is longer than %(length)d characters.")
+            % {"key": key, "length": MAX_VALUE_LENGTH},
+        )
     return text

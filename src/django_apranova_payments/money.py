@@ -31,6 +31,8 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 
+from django.utils.translation import gettext as _
+
 __all__ = [
     "MAX_MINOR_UNITS",
     "MAX_MINOR_UNITS_IDR",
@@ -149,10 +151,10 @@ _STORAGE_MAX_DIGITS = 14
 def normalize_currency(code: object) -> str:
     """Return ``code`` as the lowercase code Stripe expects, or raise :class:`MoneyError`."""
     if not isinstance(code, str) or not _CURRENCY_RE.fullmatch(code.strip()):
-        raise MoneyError("Currency must be a three-letter ISO 4217 code, such as 'usd'.")
+        raise MoneyError(_("Currency must be a three-letter ISO 4217 code, such as 'usd'."))
     normalized = code.strip().lower()
     if normalized not in STRIPE_CURRENCIES:
-        raise MoneyError(f"'{normalized}' is not a currency Stripe supports.")
+        raise MoneyError(_("'%(code)s' is not a currency Stripe supports.") % {"code": normalized})
     return normalized
 
 
@@ -205,9 +207,9 @@ def parse_amount(value: object) -> Decimal:
     if isinstance(value, float):
         raise TypeError("parse_amount() refuses float; parse JSON numbers as Decimal")
     if value is None:
-        raise MoneyError("Amount is required.")
+        raise MoneyError(_("Amount is required."))
     if isinstance(value, bool):
-        raise MoneyError("Amount must be a number, not true or false.")
+        raise MoneyError(_("Amount must be a number, not true or false."))
     if isinstance(value, int):
         amount = _decimal_from_int(value)
     elif isinstance(value, str):
@@ -215,7 +217,7 @@ def parse_amount(value: object) -> Decimal:
     elif isinstance(value, Decimal):
         amount = value
     else:
-        raise MoneyError("Amount must be a number, such as 19.99.")
+        raise MoneyError(_("Amount must be a number, such as 19.99."))
     _check_amount(amount)
     return amount
 
@@ -224,38 +226,38 @@ def _decimal_from_int(value: int) -> Decimal:
     # Compare before converting: turning a gigantic int into a Decimal is the costly part.
     # Mutation: a looser bound on either line is equivalent, _check_amount refuses the rest with the same message.
     if value <= 0:  # pragma: no mutate (equivalent when looser, see above)
-        raise MoneyError("Amount must be greater than zero.")
+        raise MoneyError(_("Amount must be greater than zero."))
     if value >= 10 ** (_MAX_ADJUSTED_EXPONENT + 1):  # pragma: no mutate (equivalent when looser, see above)
-        raise MoneyError("Amount is too large.")
+        raise MoneyError(_("Amount is too large."))
     return Decimal(value)
 
 
 def _decimal_from_str(value: str) -> Decimal:
     text = value.strip()
     if not text:
-        raise MoneyError("Amount must not be blank.")
+        raise MoneyError(_("Amount must not be blank."))
     if len(text) > _MAX_AMOUNT_CHARS:
-        raise MoneyError("Amount has too many characters.")
+        raise MoneyError(_("Amount has too many characters."))
     if text.lstrip("+-").lower() in _NON_FINITE_WORDS:
-        raise MoneyError("Amount must be a finite number.")
+        raise MoneyError(_("Amount must be a finite number."))
     if not _AMOUNT_RE.fullmatch(text):
-        raise MoneyError("Amount must be a number, such as 19.99.")
+        raise MoneyError(_("Amount must be a number, such as 19.99."))
     try:
         return Decimal(text)
     except InvalidOperation:  # exponents beyond what decimal can represent
-        raise MoneyError("Amount is out of range.") from None
+        raise MoneyError(_("Amount is out of range.")) from None
 
 
 def _check_amount(amount: Decimal) -> None:
     """Refuse non-finite, non-positive, oversized or over-long amounts."""
     if not amount.is_finite():
-        raise MoneyError("Amount must be a finite number.")
+        raise MoneyError(_("Amount must be a finite number."))
     if amount <= 0:
-        raise MoneyError("Amount must be greater than zero.")
+        raise MoneyError(_("Amount must be greater than zero."))
     if amount.adjusted() > _MAX_ADJUSTED_EXPONENT:
-        raise MoneyError("Amount is too large.")
+        raise MoneyError(_("Amount is too large."))
     if len(amount.as_tuple().digits) > _MAX_AMOUNT_DIGITS:
-        raise MoneyError("Amount has too many digits.")
+        raise MoneyError(_("Amount has too many digits."))
 
 
 def _scaled_integer(amount: Decimal, places: int) -> int | None:
@@ -265,7 +267,7 @@ def _scaled_integer(amount: Decimal, places: int) -> int | None:
     treats trailing zeros by value: ``Decimal("19.990")`` has two decimal places, not three.
     """
     if not amount.is_finite() or amount.adjusted() > _MAX_ADJUSTED_EXPONENT:
-        raise MoneyError("Amount is too large.")
+        raise MoneyError(_("Amount is too large."))
     if not amount:
         return 0
     sign, digits, exponent = amount.as_tuple()
@@ -291,9 +293,9 @@ def to_minor_units(amount: Decimal, currency: str) -> int:
         raise TypeError(f"to_minor_units() needs a Decimal, not {type(amount).__name__}")
     code = normalize_currency(currency)
     if not amount.is_finite():
-        raise MoneyError("Amount must be a finite number.")
+        raise MoneyError(_("Amount must be a finite number."))
     if amount <= 0:
-        raise MoneyError("Amount must be greater than zero.")
+        raise MoneyError(_("Amount must be greater than zero."))
     if amount.adjusted() > _MAX_ADJUSTED_EXPONENT:
         raise _above_maximum(code)
     minor = _exact_minor_units(amount, code)
@@ -311,9 +313,9 @@ def refund_minor_units(amount: Decimal, currency: str) -> int:
         raise TypeError(f"refund_minor_units() needs a Decimal, not {type(amount).__name__}")
     code = normalize_currency(currency)
     if not amount.is_finite():
-        raise MoneyError("Amount must be a finite number.")
+        raise MoneyError(_("Amount must be a finite number."))
     if amount <= 0:
-        raise MoneyError("Amount must be greater than zero.")
+        raise MoneyError(_("Amount must be greater than zero."))
     if amount.adjusted() > _MAX_ADJUSTED_EXPONENT:
         raise _above_maximum(code)
     minor = _exact_minor_units(amount, code)
@@ -327,12 +329,17 @@ def _exact_minor_units(amount: Decimal, code: str) -> int:
     scaled = _scaled_integer(amount, places)
     if scaled is None:
         if places == 0:
-            raise MoneyError(f"{code.upper()} amounts cannot have a fractional part.")
-        raise MoneyError(f"{code.upper()} amounts can have at most {places} decimal places.")
+            raise MoneyError(_("%(currency)s amounts cannot have a fractional part.") % {"currency": code.upper()})
+        raise MoneyError(
+            _("%(currency)s amounts can have at most %(places)d decimal places.")
+            % {"currency": code.upper(), "places": places}
+        )
     minor = scaled * _pow10(minor_unit_exponent(code) - places)
     if minor % _minor_step(code):  # only three-decimal currencies get here
         step = from_minor_units(_minor_step(code), code)
-        raise MoneyError(f"{code.upper()} amounts must be a multiple of {step}.")
+        raise MoneyError(
+            _("%(currency)s amounts must be a multiple of %(step)s.") % {"currency": code.upper(), "step": step}
+        )
     return minor
 
 
@@ -341,7 +348,7 @@ def _check_limits(minor: int, code: str) -> None:
     smallest = _minor_step(code) if minimum is None else _exact_minor_units(minimum, code)
     if minor < smallest:
         shown = format_amount(from_minor_units(smallest, code), code)
-        raise MoneyError(f"Amount must be at least {shown}.")
+        raise MoneyError(_("Amount must be at least %(amount)s.") % {"amount": shown})
     if minor > max_minor_units(code):
         raise _above_maximum(code)
 
@@ -349,7 +356,8 @@ def _check_limits(minor: int, code: str) -> None:
 def _above_maximum(code: str) -> MoneyError:
     step = _minor_step(code)
     largest = max_minor_units(code) // step * step
-    return MoneyError(f"Amount must be at most {format_amount(from_minor_units(largest, code), code)}.")
+    shown = format_amount(from_minor_units(largest, code), code)
+    return MoneyError(_("Amount must be at most %(amount)s.") % {"amount": shown})
 
 
 def from_minor_units(minor: int, currency: str) -> Decimal:
@@ -408,10 +416,10 @@ def quantize_for_storage(amount: Decimal) -> Decimal:
     if not isinstance(amount, Decimal):
         raise TypeError(f"quantize_for_storage() needs a Decimal, not {type(amount).__name__}")
     if not amount.is_finite():
-        raise MoneyError("Amount must be a finite number.")
+        raise MoneyError(_("Amount must be a finite number."))
     cents = _scaled_integer(amount, _STORAGE_PLACES)
     if cents is None:
-        raise MoneyError(f"Amount cannot be stored with {_STORAGE_PLACES} decimal places.")
+        raise MoneyError(_("Amount cannot be stored with %(places)d decimal places.") % {"places": _STORAGE_PLACES})
     if abs(cents) >= 10**_STORAGE_MAX_DIGITS:
-        raise MoneyError("Amount is too large.")
+        raise MoneyError(_("Amount is too large."))
     return Decimal(f"{cents}E-{_STORAGE_PLACES}")
