@@ -28,9 +28,21 @@ class Course(models.Model):
     def clean(self) -> None:
         self.currency = self.currency.lower()
         try:
+            money.normalize_currency(self.currency)
+        except money.MoneyError as exc:
+            raise ValidationError({"currency": str(exc)}) from exc
+        if self.is_free:
+            return  # no charge to check: the package makes a free payment (ALLOW_FREE)
+        try:
             money.to_minor_units(Decimal(self.price), self.currency)
         except money.MoneyError as exc:
             raise ValidationError({"price": str(exc)}) from exc
+
+    @property
+    def is_free(self) -> bool:
+        """A price of 0: the resolver answers 0 and the package stores a succeeded ``free_…``
+        payment (``ALLOW_FREE``), so the same ``payment_succeeded`` receiver enrolls."""
+        return self.price is not None and Decimal(self.price) == 0
 
     @property
     def formatted_price(self) -> str:
@@ -38,8 +50,9 @@ class Course(models.Model):
 
     @property
     def amount_minor(self) -> int:
-        """The price in the currency's minor units, as Stripe.js' Payment Element wants it."""
-        return money.to_minor_units(self.price, self.currency)
+        """The price in the currency's minor units, as Stripe.js' Payment Element wants it
+        (0 for a free course, which has no Payment Element)."""
+        return 0 if self.is_free else money.to_minor_units(self.price, self.currency)
 
 
 class Enrollment(models.Model):

@@ -31,6 +31,7 @@ from django_apranova_payments.simulator.gateway import SimulatorGateway
 from django_apranova_payments.simulator.models import SimulatedDispute, SimulatedPaymentIntent, SimulatedRefund
 
 from .ids import parse_course_id
+from .management.commands.seed_demo import DEMO_COURSES
 from .models import Course, Enrollment, RevokedEnrollment
 from .receivers import enroll_after_payment, restore, revoke, unenroll_after_full_refund
 
@@ -443,7 +444,7 @@ class SeedDemoTests(TestCase):
         call_command("seed_demo", "--password", "other", stdout=io.StringIO())
 
         self.assertEqual(get_user_model().objects.count(), 1)
-        self.assertEqual(Course.objects.count(), 4)
+        self.assertEqual(Course.objects.count(), len(DEMO_COURSES))
         self.assertTrue(self.client.login(username="demo", password="other"))  # noqa: S106
         self.assertEqual(Course.objects.get(slug="python-for-data-science").amount_minor, 1999)
 

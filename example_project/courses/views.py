@@ -46,6 +46,7 @@ def checkout(request: HttpRequest, slug: str) -> HttpResponse:
         "myCoursesUrl": reverse("my-courses"),
         "courseId": course.pk,
         "courseTitle": course.title,
+        "free": course.is_free,
         "amountMinor": course.amount_minor,
         "currency": course.currency,
         "returnUrl": request.build_absolute_uri(),

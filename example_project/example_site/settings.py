@@ -135,6 +135,9 @@ SIMULATOR_GATEWAY = "django_apranova_payments.simulator.gateway.SimulatorGateway
 APRANOVA_PAYMENTS = {
     "CURRENCIES": ["usd", "eur", "inr", "gbp"],
     "PRICE_RESOLVER": "courses.pricing.resolve_course_price",
+    # A course priced 0 is free: the resolver answers 0, the package stores a succeeded
+    # free_… payment and sends payment_succeeded, and the same receiver enrolls.
+    "ALLOW_FREE": True,
 }
 if PAYMENTS_MODE == "stripe":
     APRANOVA_PAYMENTS |= {

@@ -6,6 +6,9 @@
  *   4. show success or the error.
  * A declined or unauthenticated payment is retried on the same PaymentIntent.
  *
+ * A free course (config.free) has no card form: its one button asks create-payment, which
+ * answers a succeeded free payment with clientSecret null, so there is nothing to confirm.
+ *
  * Each error is shown once: the card form (Stripe's Payment Element, or the simulator's)
  * shows what is wrong with a field next to it, and the status line below the button shows
  * what happened to the payment (declined, failed authentication, a server error).
@@ -21,11 +24,15 @@
   var idempotencyKey = newKey();
   var intent = null; // {id, clientSecret} once created
 
-  var provider = config.mode === "stripe" ? window.Stripe(config.publishableKey) : window.ApranovaSimulator();
-  var elements = config.mode === "stripe"
-    ? provider.elements({mode: "payment", amount: config.amountMinor, currency: config.currency})
-    : provider.elements();
-  elements.create("payment").mount("#payment-element");
+  var provider = null;
+  var elements = null;
+  if (!config.free) {
+    provider = config.mode === "stripe" ? window.Stripe(config.publishableKey) : window.ApranovaSimulator();
+    elements = config.mode === "stripe"
+      ? provider.elements({mode: "payment", amount: config.amountMinor, currency: config.currency})
+      : provider.elements();
+    elements.create("payment").mount("#payment-element");
+  }
 
   function newKey() {
     if (window.crypto && window.crypto.randomUUID) return "checkout-" + window.crypto.randomUUID();
@@ -40,14 +47,15 @@
     message.replaceChildren(document.createTextNode(text || ""));
   }
 
-  // The paid state replaces the form: no card fields, no Pay button, no test-card advice.
-  function showSuccess() {
-    show("Payment succeeded. You are now enrolled in " + config.courseTitle + ". ", "success");
+  // The paid (or free) state replaces the form: no card fields, no button, no test-card advice.
+  function showSuccess(free) {
+    show((free ? "" : "Payment succeeded. ") + "You are now enrolled in " + config.courseTitle + ". ", "success");
     var link = document.createElement("a");
     link.href = config.myCoursesUrl;
     link.textContent = "Go to my courses";
     message.appendChild(link);
-    form.querySelector("#payment-element").remove();
+    var element = form.querySelector("#payment-element");
+    if (element) element.remove();
     button.remove();
     var note = document.getElementById("mode-note");
     if (note) note.remove();
@@ -95,10 +103,10 @@
     return response.ok ? response.body : null;
   }
 
-  function render(payment, error) {
+  function render(payment, error, free) {
     var status = payment ? payment.status : null;
     form.dataset.status = status || "unknown";
-    if (status === "succeeded") return showSuccess();
+    if (status === "succeeded") return showSuccess(free);
     if (status === "processing") return show("Your payment is processing. You will be enrolled as soon as it completes.", "info");
     if (status === "canceled") {
       intent = null; // Stripe never reopens a canceled PaymentIntent: the next try is a new payment
@@ -112,12 +120,17 @@
   }
 
   async function pay() {
-    var submitted = await elements.submit();
-    if (submitted.error) return show(isFieldError(submitted.error) ? "" : submitted.error.message, "error");
+    if (elements) {
+      var submitted = await elements.submit();
+      if (submitted.error) return show(isFieldError(submitted.error) ? "" : submitted.error.message, "error");
+    }
     if (!intent) {
       var created = await post(config.createUrl, {metadata: {course: String(config.courseId)}},
         {"Idempotency-Key": idempotencyKey});
       if (!created.ok) return show(apiError(created), "error");
+      // A free payment: stored as succeeded, the enrollment made, nothing to confirm.
+      if (created.body.clientSecret === null) return render(created.body, null, true);
+      if (!elements) return show("This course is no longer free. Reload the page to pay for it.", "error");
       intent = {id: created.body.paymentIntent, clientSecret: created.body.clientSecret};
     }
     var result = await provider.confirmPayment({
@@ -146,7 +159,7 @@
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     button.disabled = true;
-    show("Processing your payment\u2026", "info");
+    show(config.free ? "Enrolling you\u2026" : "Processing your payment\u2026", "info");
     pay().catch(function () {
       show("Something went wrong. Please check your connection and try again.", "error");
     }).finally(function () {
