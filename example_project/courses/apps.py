@@ -6,4 +6,4 @@ class CoursesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401  (connects the enrollment receiver)
+        from . import notifications, receivers  # noqa: F401  (connect the enrollment and e-mail receivers)

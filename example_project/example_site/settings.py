@@ -167,6 +167,17 @@ else:
         ),
     }
 
+# -- e-mail -------------------------------------------------------------------------------------
+
+# The failure notice (courses/notifications.py) goes through Django's e-mail framework. In
+# development it is printed on the console that runs the server, so no mail leaves the
+# machine; a deployment sets EXAMPLE_EMAIL_BACKEND (and Django's EMAIL_HOST settings) to
+# "django.core.mail.backends.smtp.EmailBackend".
+EMAIL_BACKEND = os.environ.get("EXAMPLE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("EXAMPLE_FROM_EMAIL", "ApraNova <courses@apranova.example>")
+#: Where the links in e-mails point (the e-mails are sent after the request, if any, is gone).
+SITE_URL = os.environ.get("EXAMPLE_SITE_URL", "http://127.0.0.1:8000")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
