@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 from django.conf import settings
@@ -43,6 +43,14 @@ def since(value: str) -> datetime:
     if not settings.USE_TZ:
         return timezone.make_naive(moment) if timezone.is_aware(moment) else moment
     return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
+
+
+def day(value: str) -> date:
+    """A ``--from`` or ``--to`` value: a date, ``YYYY-MM-DD``."""
+    try:
+        return datetime.strptime(value.strip(), "%Y-%m-%d").date()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes a date, YYYY-MM-DD, not {value!r}") from None
 
 
 def _whole_number(value: str, minimum: int, what: str) -> int:

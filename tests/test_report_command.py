@@ -1,0 +1,117 @@
+"""``manage.py apranova_report``: the figures of ``GET analytics/`` as a table, JSON or CSV."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from django_apranova_payments.management.commands.apranova_report import Command
+from django_apranova_payments.models import Payment
+from tests.factories import PaymentFactory
+
+
+def run(*args: str, **options: Any) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command("apranova_report", *args, stdout=out, stderr=err, **options)
+    return out.getvalue(), err.getvalue()
+
+
+def made(created: datetime, amount: str, currency: str = "usd", status: str = "succeeded", **extra: Any) -> Payment:
+    payment = PaymentFactory(amount=Decimal(amount), currency=currency, status=status, **extra)
+    Payment.objects.filter(pk=payment.pk).update(created_at=created)
+    return payment
+
+
+@pytest.fixture
+def november(db: Any) -> None:
+    made(datetime(2026, 11, 1, 9, tzinfo=UTC), "999.00", amount_refunded=Decimal("99.00"))
+    made(datetime(2026, 11, 2, 9, tzinfo=UTC), "1000", "jpy")
+    made(datetime(2026, 11, 2, 10, tzinfo=UTC), "49.00", status="failed", failure_code="card_declined")
+    made(datetime(2026, 11, 2, 11, tzinfo=UTC), "49.00", status="failed", failure_code="=HYPERLINK(\"x\")")
+
+
+def test_json_is_the_endpoints_body(november):
+    out, _ = run("--from", "2026-11-01", "--to", "2026-11-02", "--format", "json")
+    body = json.loads(out)
+    assert body == Payment.objects.analytics(datetime(2026, 11, 1).date(), datetime(2026, 11, 2).date()).as_dict()
+    assert body["currencies"]["usd"]["net"] == "900.00"
+
+
+def test_the_table_has_a_line_per_currency_and_the_failure_codes(november):
+    out, _ = run("--from", "2026-11-01", "--to", "2026-11-02")
+    lines = out.splitlines()
+    assert lines[0] == "Payments created 2026-11-01 to 2026-11-02 (UTC), by day"
+    assert lines[1].split() == ["currency", "gross", "refunded", "net", "payments", "succeeded", "failed",
+                                "canceled", "disputed", "success"]
+    assert lines[2].split() == ["JPY", "1000", "0", "1000", "1", "1", "0", "0", "0", "100.0%"]
+    assert lines[3].split() == ["USD", "999.00", "99.00", "900.00", "3", "1", "2", "0", "0", "33.3%"]
+    assert lines[4] == 'Failure codes: =HYPERLINK("x") 1, card_declined 1'
+    assert len(lines) == 5
+
+
+def test_verbosity_2_adds_the_series_and_0_leaves_only_the_figures(november):
+    detailed, _ = run("--from", "2026-11-01", "--to", "2026-11-02", verbosity=2)
+    series = [line.split() for line in detailed.splitlines() if line.startswith("    ")]
+    assert series[1] == ["period", "currency", "gross", "refunded", "net", "payments", "succeeded", "failed"]
+    assert series[-1] == ["2026-11-02", "USD", "0.00", "0.00", "0.00", "2", "0", "2"]
+    quiet, _ = run("--from", "2026-11-01", "--to", "2026-11-02", verbosity=0)
+    assert [line.split()[0] for line in quiet.splitlines()] == ["currency", "JPY", "USD"]
+
+
+def test_csv_has_a_row_per_period_and_currency_then_the_totals(november):
+    out, _ = run("--from", "2026-11-01", "--to", "2026-11-02", "--interval", "day", "--format", "csv")
+    rows = list(csv.reader(StringIO(out)))
+    assert rows[0] == ["period", "currency", "gross", "refunded", "net", "payments", "succeeded", "failed",
+                       "canceled", "disputed"]
+    assert rows[1:] == [
+        ["2026-11-01", "jpy", "0", "0", "0", "0", "0", "0", "0", ""],
+        ["2026-11-01", "usd", "999.00", "99.00", "900.00", "1", "1", "0", "0", ""],
+        ["2026-11-02", "jpy", "1000", "0", "1000", "1", "1", "0", "0", ""],
+        ["2026-11-02", "usd", "0.00", "0.00", "0.00", "2", "0", "2", "0", ""],
+        ["total", "jpy", "1000", "0", "1000", "1", "1", "0", "0", "0"],
+        ["total", "usd", "999.00", "99.00", "900.00", "3", "1", "2", "0", "0"],
+    ]
+
+
+def test_an_empty_range_says_so(db):
+    out, _ = run("--from", "2026-11-01", "--to", "2026-11-02")
+    assert out.splitlines()[1] == "No payments."
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--from", "yesterday"), "Error: argument --from: takes a date, YYYY-MM-DD, not 'yesterday'"),
+        (("--from", "2026-11-02", "--to", "2026-11-01"),
+         "Error: argument --to: Must be on or after from (2026-11-02)."),
+        (("--from", "2020-01-01", "--to", "2026-11-01"),
+         "Error: argument --to: A range by day covers at most 366 days; this one covers 2497. "
+         "Use interval=month for a longer range."),
+    ],
+)
+def test_bad_arguments_are_one_line_command_errors(db, args, message):
+    with pytest.raises(CommandError) as raised:
+        run(*args)
+    assert str(raised.value) == message
+
+
+def test_bad_keyword_options_are_command_errors_too(db):
+    with pytest.raises(CommandError, match="argument --to: takes a date"):
+        call_command("apranova_report", date_to="soon", stdout=StringIO())
+    with pytest.raises(CommandError, match="argument --format: invalid choice: 'xml'"):
+        call_command("apranova_report", format="xml", stdout=StringIO())
+
+
+def test_a_bad_date_on_the_command_line_is_argparses_error(db, capsys):
+    with pytest.raises(SystemExit) as exited:
+        Command().run_from_argv(["manage.py", "apranova_report", "--to", "2026-02-30"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "manage.py apranova_report: error: argument --to: takes a date, YYYY-MM-DD, not '2026-02-30'")
