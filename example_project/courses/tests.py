@@ -21,6 +21,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client, TestCase, TransactionTestCase, override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from example_site.simulator_secret import simulator_webhook_secret
 
@@ -637,3 +638,60 @@ class RefundAndDisputeTests(CheckoutMixin, TestCase):
         revoke(payment, RevokedEnrollment.Reason.REFUNDED)
 
         self.assertEqual(self.enrollments(), 1)
+
+
+class MyCoursesQueriesTests(TestCase):
+    """"My courses" reads its rows in a fixed number of queries, however many there are; the
+    admin shows revoked enrollments without letting anyone change them."""
+
+    def setUp(self) -> None:
+        self.user = get_user_model().objects.create_user("student", password=PASSWORD, is_staff=True,
+                                                         is_superuser=True)
+        self.client.force_login(self.user)
+        self.number = 0
+
+    def add_rows(self, count: int) -> None:
+        for _ in range(count):
+            self.number += 1
+            n = self.number
+            course = Course.objects.create(title=f"Course {n}", slug=f"course-{n}", price=Decimal("10.00"))
+            paid = Payment.objects.create(user=self.user, stripe_payment_intent=f"pi_{n}", amount=Decimal("10.00"),
+                                          currency="usd", amount_refunded=Decimal("1.00"))
+            Enrollment.objects.create(user=self.user, course=course, payment=paid)
+            gone = Course.objects.create(title=f"Gone {n}", slug=f"gone-{n}", price=Decimal("10.00"))
+            refunded = Payment.objects.create(user=self.user, stripe_payment_intent=f"pi_gone_{n}",
+                                              amount=Decimal("10.00"), currency="usd")
+            RevokedEnrollment.objects.create(user=self.user, course=gone, payment=refunded, reason="refunded",
+                                             enrolled_at=refunded.created_at)
+
+    def queries_for_my_courses(self) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = self.client.get(reverse("my-courses"))
+        self.assertEqual(response.status_code, 200)
+        return len(captured.captured_queries)
+
+    def test_my_courses_costs_the_same_queries_for_one_row_or_five(self):
+        self.add_rows(1)
+        one = self.queries_for_my_courses()
+        self.add_rows(4)
+
+        page = self.client.get(reverse("my-courses")).content.decode()
+        self.assertEqual(self.queries_for_my_courses(), one)
+        self.assertEqual(page.count('class="enrollment revoked"'), 5)
+        self.assertEqual(page.count("partly refunded (1.00 USD)"), 5)
+
+    def test_the_admin_lists_revoked_enrollments_read_only(self):
+        self.add_rows(1)
+        revoked = RevokedEnrollment.objects.get()
+
+        listing = self.client.get(reverse("admin:courses_revokedenrollment_changelist"))
+        detail = self.client.get(reverse("admin:courses_revokedenrollment_change", args=[revoked.pk]))
+        post = self.client.post(reverse("admin:courses_revokedenrollment_change", args=[revoked.pk]),
+                                {"reason": "disputed"})
+
+        self.assertContains(listing, "Gone 1")
+        self.assertContains(detail, "Gone 1")
+        self.assertNotContains(detail, 'name="_save"')
+        self.assertEqual(post.status_code, 403)
+        self.assertEqual(self.client.get(reverse("admin:courses_revokedenrollment_add")).status_code, 403)
+        self.assertEqual(RevokedEnrollment.objects.get().reason, "refunded")

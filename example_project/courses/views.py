@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from .models import Course, Enrollment
+from .models import Course, Enrollment, RevokedEnrollment
 
 
 def payments_mode(request: HttpRequest) -> dict[str, Any]:
@@ -29,8 +29,9 @@ def course_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def my_courses(request: HttpRequest) -> HttpResponse:
-    enrollments = Enrollment.objects.filter(user_id=request.user.pk).select_related("course")
-    return render(request, "courses/my_courses.html", {"enrollments": enrollments})
+    enrollments = Enrollment.objects.filter(user_id=request.user.pk).select_related("course", "payment")
+    revoked = RevokedEnrollment.objects.filter(user_id=request.user.pk).select_related("course")
+    return render(request, "courses/my_courses.html", {"enrollments": enrollments, "revoked": revoked})
 
 
 @login_required
