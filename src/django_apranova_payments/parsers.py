@@ -8,6 +8,9 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as gettext_now
+from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import APIException, ParseError, UnsupportedMediaType
 from rest_framework.parsers import JSONParser
 
@@ -17,7 +20,7 @@ MAX_BODY_BYTES = 64 * 1024
 
 class RequestTooLarge(APIException):
     status_code = 413
-    default_detail = f"Request body is larger than {MAX_BODY_BYTES} bytes."
+    default_detail = format_lazy(_("Request body is larger than {bytes} bytes."), bytes=MAX_BODY_BYTES)
     default_code = "request_too_large"
 
 
@@ -59,7 +62,8 @@ def _require_utf8(encoding: str | None, media_type: str | None) -> None:
     if name not in ("utf-8", "ascii"):
         raise UnsupportedMediaType(
             media_type or "application/json",
-            detail=f"Unsupported charset {encoding[:40]!r}: send JSON as UTF-8.",
+            detail=gettext_now("Unsupported charset %(charset)s: send JSON as UTF-8.")
+            % {"charset": repr(encoding[:40])},
         )
 
 
@@ -71,7 +75,7 @@ class DecimalJSONParser(JSONParser):
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
-                raise ParseError("Invalid Content-Length header.") from None
+                raise ParseError(gettext_now("Invalid Content-Length header.")) from None
             if length > MAX_BODY_BYTES:
                 raise RequestTooLarge()
         _require_utf8(parser_context.get("encoding"), media_type)
@@ -81,7 +85,7 @@ class DecimalJSONParser(JSONParser):
         try:
             data = json.loads(body.decode("utf-8"), parse_float=Decimal, parse_constant=_refuse_constant)
         except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-            raise ParseError(f"JSON parse error - {exc}") from None
+            raise ParseError(gettext_now("JSON parse error - %(error)s") % {"error": exc}) from None
         if not is_storable(data):
-            raise ParseError("JSON contains NUL characters or invalid Unicode.")
+            raise ParseError(gettext_now("JSON contains NUL characters or invalid Unicode."))
         return data

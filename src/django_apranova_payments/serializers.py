@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from . import money
@@ -22,7 +23,7 @@ class AmountField(serializers.Field):
     currency's rules (decimal places, minimum, maximum) once the currency is known.
     """
 
-    default_error_messages = {"invalid": "A positive decimal amount, such as \"999.00\", is required."}
+    default_error_messages = {"invalid": _('A positive decimal amount, such as "999.00", is required.')}
 
     def to_internal_value(self, data: Any) -> Decimal | int | str:
         if isinstance(data, (float, bool)) or not isinstance(data, (Decimal, int, str)):
@@ -91,7 +92,7 @@ class PaymentCreateSerializer(serializers.Serializer):
 class UpdateStatusSerializer(serializers.Serializer):
     paymentIntent = serializers.RegexField(  # noqa: N815 - the public JSON key
         r"^pi_[A-Za-z0-9_]{1,250}$",
-        error_messages={"invalid": "A PaymentIntent id such as \"pi_123\" is required."},
+        error_messages={"invalid": _('A PaymentIntent id such as "pi_123" is required.')},
     )
 
 

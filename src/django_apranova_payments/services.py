@@ -18,6 +18,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 
 from . import exceptions, money, signals
@@ -279,7 +280,9 @@ def refund_payment(
     the payment, amount and reason) raises ``IdempotencyConflict``.
     """
     if reason not in ("", *RefundReason.values):
-        raise ValidationError({"reason": [f"Must be one of: {', '.join(RefundReason.values)}."]}, code="invalid")
+        raise ValidationError(
+            {"reason": [_("Must be one of: %(values)s.") % {"values": ", ".join(RefundReason.values)}]}, code="invalid"
+        )
     if idempotency_key is None:
         fingerprint = ""
     elif fingerprint is None:
@@ -342,7 +345,8 @@ def _refund_minor_units(payment: Payment, amount: Decimal | None) -> int:
         raise ValidationError({"amount": [str(exc)]}, code="invalid") from None
     if minor > money.refund_minor_units(left, payment.currency):
         shown = money.format_amount(left, payment.currency)
-        raise ValidationError({"amount": [f"At most {shown} is left to refund."]}, code="invalid")
+        left_message = _("At most %(amount)s is left to refund.") % {"amount": shown}
+        raise ValidationError({"amount": [left_message]}, code="invalid")
     return minor
 
 

@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import Resolver404, resolve
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import generics, status
 from rest_framework.exceptions import NotAuthenticated, ValidationError
@@ -53,8 +54,10 @@ def missing_slash(request: HttpRequest, path: str) -> JsonResponse:
     try:
         resolve(f"{request.path_info}/")
     except Resolver404:
-        return JsonResponse({"detail": "Not found."}, status=404)
-    return JsonResponse({"detail": f"Not found. The URL ends with a slash: {request.path}/"}, status=404)
+        return JsonResponse({"detail": _("Not found.")}, status=404)
+    return JsonResponse(
+        {"detail": _("Not found. The URL ends with a slash: %(url)s") % {"url": f"{request.path}/"}}, status=404
+    )
 
 
 def idempotency_key(request: Request) -> str | None:
@@ -65,7 +68,9 @@ def idempotency_key(request: Request) -> str | None:
     key = key.strip()
     if not key or len(key) > IDEMPOTENCY_KEY_MAX_LENGTH or not key.isprintable():
         raise ValidationError(
-            {IDEMPOTENCY_HEADER: [f"Must be 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable characters."]}
+            {IDEMPOTENCY_HEADER: [
+                _("Must be 1 to %(length)d printable characters.") % {"length": IDEMPOTENCY_KEY_MAX_LENGTH}
+            ]}
         )
     return key
 
@@ -151,7 +156,7 @@ class CreatePaymentView(PaymentAPIView):
         resolver = app_settings.PRICE_RESOLVER
         if resolver is None:
             if client is None:
-                raise ValidationError({"amount": ["This field is required."]}, code="required")
+                raise ValidationError({"amount": [_("This field is required.")]}, code="required")
             return client
         if not callable(resolver):
             raise _resolver_bug(resolver, "it is not callable")
@@ -218,7 +223,7 @@ class PaymentListView(PaymentAPIView, generics.ListAPIView):
         if wanted is not None:
             if wanted not in PaymentStatus.values:
                 raise ValidationError(
-                    {"status": [f"Must be one of: {', '.join(PaymentStatus.values)}."]}
+                    {"status": [_("Must be one of: %(values)s.") % {"values": ", ".join(PaymentStatus.values)}]}
                 )
             queryset = queryset.filter(status=wanted)
         return queryset
