@@ -142,20 +142,6 @@
     render(await updateStatus(intent.id), result.error);
   }
 
-  // The simulator's 3-D Secure dialog: its frame takes the height of the page it shows, so
-  // there is no empty band under the bank's buttons (and no scroll bar on a small screen).
-  new MutationObserver(function () {
-    var frame = document.querySelector("dialog.apranova-sim-3ds iframe");
-    if (!frame || frame.dataset.fitted) return;
-    frame.dataset.fitted = "true";
-    frame.addEventListener("load", function () {
-      var page = frame.contentDocument && frame.contentDocument.documentElement;
-      if (!page) return;
-      frame.style.height = "0";
-      frame.style.height = page.scrollHeight + "px";
-    });
-  }).observe(document.body, {childList: true});
-
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     button.disabled = true;

@@ -25,13 +25,15 @@
     ".apranova-sim-row{display:grid;grid-template-columns:1fr 1fr;gap:.6rem}",
     ".apranova-sim-cards{font-size:.85rem;color:#4f566b}",
     ".apranova-sim-cards button{font:inherit;font-family:ui-monospace,monospace;border:0;background:none;color:#635bff;cursor:pointer;padding:0;text-decoration:underline}",
+    ".apranova-sim-cards ul{margin:.35rem 0 0;padding-left:1.25rem}",
     ".apranova-sim-cards li{margin:.15rem 0}",
-    ".apranova-sim-error{color:#df1b41;margin:0;min-height:1.2em;font-size:.9rem}",
+    ".apranova-sim-error{color:#df1b41;margin:0;font-size:.9rem}",
+    ".apranova-sim-error:empty{display:none}",
     ".apranova-sim-3ds{border:0;border-radius:.6rem;padding:0;width:min(92vw,460px);box-shadow:0 10px 40px rgba(0,0,0,.3)}",
     ".apranova-sim-3ds::backdrop{background:rgba(26,31,54,.55)}",
     ".apranova-sim-3ds header{display:flex;justify-content:space-between;align-items:center;padding:.5rem .9rem;background:#f6f8fa;font-size:.85rem}",
     ".apranova-sim-3ds header button{font:inherit;border:0;background:none;color:inherit;cursor:pointer;padding:.2rem .4rem}",
-    ".apranova-sim-3ds iframe{display:block;border:0;width:100%;height:300px}"
+    ".apranova-sim-3ds iframe{display:block;border:0;width:100%;height:240px}"
   ].join("\n");
 
   function api(path) {
@@ -147,9 +149,23 @@
 
   // -- the 3-D Secure dialog ---------------------------------------------------------------
 
+  // The frame takes the height of the page it shows (the challenge, then the "finished" page),
+  // so there is no empty band under the bank's buttons and no scroll bar on a small screen.
+  // Shrunk first, or the page would measure at least the frame's current height.
+  function fitToPage(iframe) {
+    var page = null;
+    try { page = iframe.contentDocument && iframe.contentDocument.documentElement; } catch (e) { /* cross-origin */ }
+    if (!page) return;  // keep the stylesheet's height
+    iframe.style.height = "0";
+    iframe.style.height = page.scrollHeight + "px";
+  }
+
   function authenticate(url, id, clientSecret) {
     return new Promise(function (resolve) {
       var iframe = el("iframe", {src: url, title: "3-D Secure authentication"});
+      function fit() { fitToPage(iframe); }
+      iframe.addEventListener("load", fit);
+      window.addEventListener("resize", fit);
       var close = el("button", {type: "button", "aria-label": "Cancel authentication", text: "\u2715"});
       var dialog = el("dialog", {"class": "apranova-sim-3ds", "aria-label": "3-D Secure authentication"}, [
         el("header", {}, [el("span", {text: "Simulator \u00b7 3-D Secure"}), close]), iframe
@@ -159,6 +175,7 @@
         if (done) return;
         done = true;
         window.removeEventListener("message", onMessage);
+        window.removeEventListener("resize", fit);
         dialog.close();
         dialog.remove();
         resolve();
