@@ -97,6 +97,16 @@ class FailureNoticeTests(CheckoutMixin, TransactionTestCase):
         self.checkout.update_status()
         self.assertEqual((len(mail.outbox), self.enrollments()), (2, 1))
 
+    def test_two_declines_in_a_row_with_nothing_seen_between_them_are_one_failure(self):
+        self.checkout.create()
+        self.checkout.deliver(self.decline())
+        self.checkout.update_status()
+
+        self.checkout.deliver(self.decline())  # failed -> failed: no transition, no payment_failed
+        self.checkout.update_status()
+
+        self.assertEqual(len(mail.outbox), 1)
+
     def test_a_failure_rolled_back_sends_nothing_and_its_redelivery_sends_once(self):
         self.checkout.create()
         event = self.decline()
