@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import exceptions, money, services, webhooks
+from .admin_analytics import AnalyticsAdminMixin
 from .admin_refunds import RefundActionMixin
 from .models import Dispute, Payment, Refund, RefundReason, WebhookEvent
 from .services import FREE_PREFIX
@@ -301,7 +302,7 @@ class DisputeAdmin(OfPaymentAdmin):
 # Payments, and refunding them from the admin
 
 @admin.register(Payment)
-class PaymentAdmin(RefundActionMixin, RecordAdmin):
+class PaymentAdmin(AnalyticsAdminMixin, RefundActionMixin, RecordAdmin):
     list_display = [
         "stripe_payment_intent", "user", "display_amount", "display_refunded", "status", "livemode", "created_at",
     ]
