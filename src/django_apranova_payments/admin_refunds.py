@@ -125,7 +125,10 @@ class RefundActionMixin(_Base):
         if not payment.amount_refunded:
             return "—"
         shown = money.format_amount(payment.amount_refunded, payment.currency)
-        return f"{shown} ({_('all')})" if payment.is_fully_refunded else shown
+        if not payment.is_fully_refunded:
+            return shown
+        everything = _("all")  # not inside the f-string: makemessages would not find it there
+        return f"{shown} ({everything})"
 
     def get_urls(self) -> list[URLPattern]:
         refund = path(
@@ -199,7 +202,7 @@ class RefundActionMixin(_Base):
                 self._refund_failed(request, payment, form, exc)
                 continue
             refund = created.refund
-            shown = f"{_shown(refund)} ({refund.stripe_refund}, {refund.status})"
+            shown = f"{_shown(refund)} ({refund.stripe_refund}, {refund.get_status_display().lower()})"
             if created.replayed:
                 text = _("Already refunded %(payment)s from this page: %(refund)s. Nothing was refunded twice.")
             else:
