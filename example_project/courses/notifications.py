@@ -24,6 +24,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.dispatch import receiver
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from django_apranova_payments.models import Payment
@@ -53,7 +54,14 @@ def notify_payment_failed(sender: Any, payment: Payment, event: Any = None, **kw
 
 
 def failure_notice(payment: Payment, course: Course, user: Any, address: str) -> EmailMessage:
-    """The notice, in the active language (built now, while the signal's request is here)."""
+    """The notice, in the site's language (``LANGUAGE_CODE``), whichever path saw the
+    failure: the webhook has no reader, and the student's own update-status request must not
+    make the same failure's notice read differently."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _notice(payment, course, user, address)
+
+
+def _notice(payment: Payment, course: Course, user: Any, address: str) -> EmailMessage:
     values = {
         "name": user.get_short_name() or user.get_username(),
         "amount": price(payment.amount, payment.currency),

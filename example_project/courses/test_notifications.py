@@ -13,6 +13,7 @@ from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.test import Client, TransactionTestCase, override_settings
 from django.urls import reverse
+from django.utils import translation
 
 from django_apranova_payments import signals, signing
 from django_apranova_payments.models import Payment
@@ -152,6 +153,19 @@ class FailureNoticeTests(CheckoutMixin, TransactionTestCase):
         signals.payment_failed.send(sender=Payment, payment=other, event=None)
 
         self.assertEqual(mail.outbox, [])
+
+    @override_settings(LANGUAGE_CODE="hi")
+    def test_the_notice_is_in_the_sites_language_whichever_path_saw_the_failure(self):
+        self.checkout.create()
+        event = self.decline()
+        with translation.override("en"):  # the student's own request, in another language
+            self.checkout.update_status()
+        self.checkout.deliver(event)
+
+        [notice] = mail.outbox
+        self.assertEqual(notice.subject, "Python for Data Science के लिए आपका भुगतान पूरा नहीं हुआ")
+        self.assertIn("नमस्ते Asha,", notice.body)
+        self.assertIn("आपका $19.99 का भुगतान पूरा नहीं हुआ: Your card has insufficient funds.", notice.body)
 
     def test_no_notice_when_the_payment_succeeds(self):
         self.checkout.create()
