@@ -149,7 +149,7 @@ class AnalyticsAdminMixin(_Base):
             raise PermissionDenied
         form = AnalyticsForm(request.GET or None)
         found = ReportRange.of() if not form.is_bound else form.cleaned_data["range"] if form.is_valid() else None
-        if found is not None and not form.is_bound:
+        if found is not None:  # the form shows the range shown, its defaults filled in
             form = AnalyticsForm(initial={"from": found.date_from, "to": found.date_to, "interval": found.interval})
         if found is None:
             messages.error(request, _("The range cannot be shown: see the form below."))
