@@ -140,29 +140,39 @@ class ServerUnderTest:
         migrate(self.settings_module, self.db_name)
         self.start_gunicorn(boot_timeout)
 
-    def start_gunicorn(self, boot_timeout: float = 120) -> None:
+    def start_gunicorn(self, boot_timeout: float = 120, port: int = 0) -> None:
         worker_class = ["--worker-class", "gthread", "--threads", str(self.threads)] if self.threads > 1 else [
             "--worker-class", "sync"]
         command = [
             sys.executable, "-m", "gunicorn", self.wsgi,
             "--config", str(GUNICORN_CONF),
-            "--bind", f"{self.host}:0",
+            "--bind", f"{self.host}:{port}",
             "--workers", str(self.workers), *worker_class,
             "--timeout", str(self.worker_timeout), "--graceful-timeout", "10",
             "--preload", "--log-level", "info", "--error-logfile", str(self.log_path),
         ]
+        log_start = len(self.log())  # a restart appends to the same log
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
                 command, env=subprocess_env(self.settings_module, self.db_name), cwd=ROOT,
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
             )
-        self._wait_until_serving(time.monotonic() + boot_timeout)
+        self._wait_until_serving(time.monotonic() + boot_timeout, log_start)
 
-    def _wait_until_serving(self, deadline: float) -> None:
+    def restart_gunicorn(self, timeout: float = 30) -> None:
+        """Stop gunicorn gracefully (SIGTERM: its workers finish their requests) and start it
+        again on the same port; the database stays. Requests in between are refused."""
+        process, self.process = self.process, None
+        assert process is not None
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout)
+        self.start_gunicorn(port=self.port)
+
+    def _wait_until_serving(self, deadline: float, log_start: int = 0) -> None:
         while time.monotonic() < deadline:
             if self.process is None or self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited during boot:\n{self.log_tail()}")
-            log = self.log()
+            log = self.log()[log_start:]
             match = LISTENING.search(log)
             if match and len(self.worker_pids()) >= self.workers and self._responds(int(match.group(1))):
                 self.port = int(match.group(1))

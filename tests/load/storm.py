@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import random
 import secrets
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -150,3 +150,50 @@ def replay(events: Iterable[Mapping[str, Any]], status: str = P) -> Replay:
 def specific_counts(transitions: Iterable[tuple[str, str]]) -> Counter[str]:
     """How often each status-specific signal should fire for these transitions."""
     return Counter(f"payment_{new}" for _, new in transitions if new != P)
+
+
+def is_walk(moves: Counter, final: str, position: str = P) -> bool:
+    """Whether ``moves`` (a multiset of (old, new)) is exactly one path through the status
+    machine from ``position`` to ``final``, using each move as often as it was signalled."""
+    if not +moves:
+        return position == final
+    for old, new in +moves:
+        if old == position and new in ALLOWED[old]:
+            if is_walk(moves - Counter({(old, new): 1}), final, new):
+                return True
+    return False
+
+
+def check_signals(storm: Storm, counted: Mapping[str, int], context: str) -> int:
+    """Assert what the storm's signal counts (``tallies``) must show; the number of transitions.
+
+    One ``webhook_event_received`` per event. Per payment, the signalled transitions must be
+    one walk of the status machine from pending to the final status, every move allowed and
+    each signalled once, with the status-specific signal once per move into that status.
+    Which walk it is depends on the order in which the payment's row lock let the events in
+    (failed then succeeded is two moves, succeeded first is one), which no client observes;
+    ``replay`` of every event, in any order, must end in the same final status."""
+    from tests.load.tally.receivers import received_key
+
+    event_ids = [event["id"] for event in storm.events]
+    assert {received_key(i): counted.get(received_key(i)) for i in event_ids} == {
+        received_key(i): 1 for i in event_ids}, context
+    by_payment = defaultdict(list)
+    for event in storm.events:
+        by_payment[event["data"]["object"]["id"]].append(event)
+    moves: dict[str, Counter] = defaultdict(Counter)
+    specific: dict[str, Counter] = defaultdict(Counter)
+    for name, n in counted.items():
+        kind, _, rest = name.partition(":")
+        if kind == "changed":
+            pi, _, move = rest.partition(":")
+            moves[pi][tuple(move.split(">"))] += n
+        elif kind != "received":
+            specific[rest][kind] += n
+    transitions = 0
+    for pi, final in storm.expected_final.items():
+        assert replay(by_payment[pi]).final == final, (context, pi, storm.scenario_of[pi])
+        assert is_walk(moves[pi], final), (context, pi, storm.scenario_of[pi], moves[pi])
+        assert specific[pi] == specific_counts(moves[pi].elements()), (context, pi, specific[pi], moves[pi])
+        transitions += sum(moves[pi].values())
+    return transitions
