@@ -170,7 +170,9 @@ def extract(tmp_path: Path) -> dict[tuple[str, str | None], dict[str, Any]]:
     copy = tmp_path / "django_apranova_payments"
     shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "locale"))
     (copy / "locale").mkdir()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(ROOT),
+           "PYTHONWARNINGS": "ignore"}  # Python's own warnings; gettext's are what must not appear
+    env.pop("PYTHONDEVMODE", None)
     done = subprocess.run(
         [sys.executable, "-m", "django", "makemessages", "-l", "hi", "--no-obsolete"],
         cwd=copy, env=env, capture_output=True, text=True, timeout=300, check=False,
