@@ -18,7 +18,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 
-from django_apranova_payments import exports
+from django_apranova_payments import charts, exports
 from django_apranova_payments.models import Dispute, Payment
 from tests.factories import PaymentFactory, UserFactory
 
@@ -227,3 +227,18 @@ def test_an_export_of_100000_payments_streams_in_chunks_without_holding_the_rows
 def test_the_admin_url_names(db):
     assert reverse("admin:apranova_payments_payment_analytics") == ANALYTICS
     assert reverse("admin:apranova_payments_payment_export") == EXPORT
+
+
+@pytest.mark.parametrize(("value", "top"), [("0", "1"), ("0.3", "0.5"), ("7", "10"), ("147", "200"), ("230", "250"),
+                                            ("1019.49", "2000"), ("4999", "5000"), ("5001", "10000")])
+def test_a_charts_top_is_a_round_number_at_least_its_largest_bar(value, top):
+    assert charts.nice_ceiling(Decimal(value)) == Decimal(top)
+
+
+def test_a_chart_labels_its_first_middle_and_last_periods_and_titles_every_bar():
+    bars = [charts.Bar(label=f"d{n}", title=f"day {n}", segments=[(n, "net")]) for n in range(5)]
+    svg = str(charts.bar_chart(bars, chart_id="c1", label="A <chart>", tick_text=str))
+    assert re.findall(r'<text class="period (\w+)"[^>]*>(d\d)</text>', svg) == [
+        ("start", "d0"), ("middle", "d2"), ("end", "d4")]
+    assert svg.count("<title>day ") == 5 and '<title id="c1">A &lt;chart&gt;</title>' in svg
+    assert svg.count('<rect class="net"') == 4  # no rectangle for a zero

@@ -113,6 +113,12 @@ def test_anonymous_callers_are_refused(db):
     assert APIClient().get(URL).status_code in (401, 403)
 
 
+def test_anonymous_callers_are_refused_whatever_the_permission_classes(db):
+    anyone = {"STRIPE_SECRET_KEY": "sk_test_x", "ANALYTICS_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"]}
+    with override_settings(APRANOVA_PAYMENTS=anyone):
+        assert APIClient().get(URL).status_code in (401, 403)
+
+
 def test_users_who_are_not_staff_are_refused(api):
     assert api.get(URL).status_code == 403
 

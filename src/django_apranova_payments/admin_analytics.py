@@ -41,6 +41,7 @@ from .charts import Bar, bar_chart
 from .conf import app_settings
 from .exports import csv_lines, payment_rows
 from .models import Payment
+from .views import AnalyticsView
 
 if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin
@@ -56,14 +57,12 @@ TOP_CODES = 10
 def may_see_analytics(request: HttpRequest) -> bool:
     """Active staff whom every ``ANALYTICS_PERMISSION_CLASSES`` lets in, asked with a DRF
     request made from this one (as the ``analytics/`` endpoint asks them)."""
-    from .views import AnalyticsView  # the permission classes may look at the view
-
     user = request.user
     if not (user.is_active and user.is_staff):
         return False
     api_request = Request(request)
     api_request.user = user
-    view = AnalyticsView()
+    view = AnalyticsView()  # the permission classes may look at the view
     classes = app_settings.ANALYTICS_PERMISSION_CLASSES
     return all(permission().has_permission(api_request, view) for permission in classes)
 
@@ -148,7 +147,10 @@ class AnalyticsAdminMixin(_Base):
         if not may_see_analytics(request):
             raise PermissionDenied
         form = AnalyticsForm(request.GET or None)
-        found = ReportRange.of() if not form.is_bound else form.cleaned_data["range"] if form.is_valid() else None
+        if not form.is_bound:
+            found: ReportRange | None = ReportRange.of()
+        else:
+            found = form.cleaned_data["range"] if form.is_valid() else None
         if found is not None:  # the form shows the range shown, its defaults filled in
             form = AnalyticsForm(initial={"from": found.date_from, "to": found.date_to, "interval": found.interval})
         if found is None:
@@ -216,7 +218,8 @@ def _revenue_chart(report: Report, currency: str) -> SafeString:
             segments=[(row.net, "net"), (row.refunded, "refunded")])
         for row in report.series_of(currency)
     ]
-    return bar_chart(bars, label=f"{currency.upper()} revenue by {report.range.interval}: net and refunded",
+    return bar_chart(bars, chart_id=f"apranova-chart-{currency}",
+                     label=f"{currency.upper()} revenue by {report.range.interval}: net and refunded",
                      tick_text=lambda value: _tick(value, currency), css_class="revenue")
 
 
@@ -232,7 +235,8 @@ def _outcome_chart(report: Report) -> SafeString:
             segments=[(succeeded, "succeeded"), (failed, "failed")])
         for period, (succeeded, failed) in sorted(per_period.items())
     ]
-    return bar_chart(bars, label=f"Succeeded and failed payments by {report.range.interval}",
+    return bar_chart(bars, chart_id="apranova-chart-outcomes",
+                     label=f"Succeeded and failed payments by {report.range.interval}",
                      tick_text=lambda value: f"{value.normalize():f}" if value == value.to_integral() else "",
                      css_class="outcomes")
 

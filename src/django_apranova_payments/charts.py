@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from itertools import count
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
@@ -21,8 +20,6 @@ WIDTH, HEIGHT = 720, 240
 LEFT, RIGHT, TOP, BOTTOM = 72, 8, 12, 30
 #: Horizontal grid lines above zero.
 TICKS = 4
-
-_ids = count(1)
 
 
 @dataclass(frozen=True)
@@ -49,10 +46,11 @@ def nice_ceiling(value: Decimal) -> Decimal:
     return power * 10  # pragma: no cover - 10 is always enough
 
 
-def bar_chart(bars: Sequence[Bar], *, label: str, tick_text: Callable[[Decimal], str],
+def bar_chart(bars: Sequence[Bar], *, chart_id: str, label: str, tick_text: Callable[[Decimal], str],
               css_class: str = "") -> SafeString:
     """A bar chart of ``bars`` (oldest first) with ``TICKS`` grid lines labelled by
-    ``tick_text`` and the first, middle and last periods under the axis."""
+    ``tick_text`` and the first, middle and last periods under the axis; ``chart_id`` (unique
+    in the page) names its title for ``aria-labelledby``."""
     top = nice_ceiling(max((bar.total for bar in bars), default=Decimal(0)))
     plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = Decimal(plot_width) / max(len(bars), 1)
@@ -82,7 +80,6 @@ def bar_chart(bars: Sequence[Bar], *, label: str, tick_text: Callable[[Decimal],
     labels = format_html_join("", '<text class="period {}" x="{}" y="{}">{}</text>', (
         (anchor, _n(LEFT + slot * index + slot / 2), HEIGHT - 10, bars[index].label)
         for index, anchor in _label_positions(len(bars))))
-    chart_id = f"apranova-chart-{next(_ids)}"
     return format_html(
         '<svg class="apranova-chart {}" viewBox="0 0 {} {}" role="img" aria-labelledby="{}" '
         'xmlns="http://www.w3.org/2000/svg"><title id="{}">{}</title>{}<g class="bars">{}</g>'
