@@ -31,7 +31,8 @@ from .models import WebhookEvent
 if TYPE_CHECKING or find_spec("django.tasks"):  # Django 6.0+
     from django.tasks import Task, TaskResult, task, task_backends
 else:  # Django 5.2: the django-tasks backport (the [tasks] extra)
-    from django_tasks import Task, TaskResult, task, task_backends
+    from django_tasks import TaskResult, task, task_backends
+    from django_tasks.base import Task
 
 __all__ = ["enqueue", "process_webhook_event", "retry_delay", "task_backends", "webhook_task"]
 
