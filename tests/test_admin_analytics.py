@@ -28,9 +28,7 @@ CHANGELIST = "/admin/apranova_payments/payment/"
 
 
 def made(created: datetime, amount: str, currency: str = "usd", status: str = "succeeded", **extra: Any) -> Payment:
-    payment = PaymentFactory(amount=Decimal(amount), currency=currency, status=status, **extra)
-    Payment.objects.filter(pk=payment.pk).update(created_at=created)
-    return payment
+    return PaymentFactory(created_at=created, amount=Decimal(amount), currency=currency, status=status, **extra)
 
 
 @pytest.fixture

@@ -26,11 +26,10 @@ def at(day: date, hour: int = 12, minute: int = 0, tz: Any = UTC) -> datetime:
 
 def made(created: datetime, amount: str = "10.00", currency: str = "usd", status: str = "succeeded", *,
          refunded: str = "0.00", failure_code: str = "", user: Any = None) -> Payment:
-    """A payment created at ``created`` (``auto_now_add`` is overwritten after the insert)."""
+    """A payment created at ``created``, with its succeeded refund when ``refunded``."""
     extra = {"user": user} if user is not None else {}
-    payment = PaymentFactory(amount=Decimal(amount), currency=currency, status=status,
+    payment = PaymentFactory(created_at=created, amount=Decimal(amount), currency=currency, status=status,
                              amount_refunded=Decimal(refunded), failure_code=failure_code, **extra)
-    Payment.objects.filter(pk=payment.pk).update(created_at=created)
     if Decimal(refunded):
         Refund.objects.create(payment=payment, stripe_refund=f"re_{payment.pk}", amount=Decimal(refunded),
                               currency=currency, status="succeeded")
@@ -247,3 +246,9 @@ def test_without_use_tz_dates_are_naive_local_days(db):
     report = Payment.objects.analytics(NOV, NOV)
     assert report.currencies["usd"].succeeded == 1
     assert report.range.bounds() == (datetime(2026, 11, 1), datetime(2026, 11, 2))
+
+
+def test_the_payment_factory_dates_a_payment_despite_auto_now_add(db):
+    moment = datetime(2026, 11, 1, 23, 30, tzinfo=UTC)
+    payment = PaymentFactory(created_at=moment)
+    assert payment.created_at == moment == Payment.objects.get(pk=payment.pk).created_at

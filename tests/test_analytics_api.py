@@ -27,9 +27,7 @@ def staff(db: Any) -> APIClient:
 
 
 def made(created: datetime, amount: str, currency: str = "usd", status: str = "succeeded", **extra: Any) -> Payment:
-    payment = PaymentFactory(amount=Decimal(amount), currency=currency, status=status, **extra)
-    Payment.objects.filter(pk=payment.pk).update(created_at=created)
-    return payment
+    return PaymentFactory(created_at=created, amount=Decimal(amount), currency=currency, status=status, **extra)
 
 
 def test_the_url_is_named_analytics_in_the_namespace():

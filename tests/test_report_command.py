@@ -24,9 +24,7 @@ def run(*args: str, **options: Any) -> tuple[str, str]:
 
 
 def made(created: datetime, amount: str, currency: str = "usd", status: str = "succeeded", **extra: Any) -> Payment:
-    payment = PaymentFactory(amount=Decimal(amount), currency=currency, status=status, **extra)
-    Payment.objects.filter(pk=payment.pk).update(created_at=created)
-    return payment
+    return PaymentFactory(created_at=created, amount=Decimal(amount), currency=currency, status=status, **extra)
 
 
 @pytest.fixture

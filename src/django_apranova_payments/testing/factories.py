@@ -33,7 +33,8 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 class PaymentFactory(factory.django.DjangoModelFactory):
-    """A pending USD payment with a unique ``pi_…`` id."""
+    """A pending USD payment with a unique ``pi_…`` id. ``created_at=…`` dates it (the field is
+    ``auto_now_add``, so it is set by an update after the insert)."""
 
     class Meta:
         model = Payment
@@ -45,6 +46,15 @@ class PaymentFactory(factory.django.DjangoModelFactory):
     status = Payment.Status.PENDING
     stripe_status = "requires_payment_method"
     metadata = factory.LazyFunction(dict)
+
+    @classmethod
+    def _create(cls, model_class: Any, *args: Any, **kwargs: Any) -> Any:
+        created_at = kwargs.pop("created_at", None)
+        payment = super()._create(model_class, *args, **kwargs)
+        if created_at is not None:
+            model_class._default_manager.filter(pk=payment.pk).update(created_at=created_at)
+            payment.created_at = created_at
+        return payment
 
 
 class WebhookEventFactory(factory.django.DjangoModelFactory):
