@@ -348,3 +348,24 @@ def test_unusable_task_settings_are_e010(settings, key, value):
     messages = [m for m in checks.check_values() if m.id == "apranova_payments.E010"]
 
     assert len(messages) == 1 and key in messages[0].msg
+
+
+# -- the admin ------------------------------------------------------------------------------------
+
+
+def test_the_admin_event_list_shows_the_queue_lag_and_the_counts_by_outcome(admin_client, waiting):
+    from django.urls import reverse
+
+    WebhookEvent.objects.filter(stripe_id=waiting[3]["id"]).update(outcome="failed")
+    html = admin_client.get(reverse("admin:apranova_payments_webhookevent_changelist")).content.decode()
+
+    assert "3 events waiting to be applied, queue lag 20\xa0minutes." in html
+    assert "Received: 3 · Processed: 0 · Ignored: 0 · Failed: 1" in html
+
+
+def test_the_admin_event_list_without_waiting_events_shows_no_lag(admin_client, db):
+    from django.urls import reverse
+
+    html = admin_client.get(reverse("admin:apranova_payments_webhookevent_changelist")).content.decode()
+
+    assert "0 events waiting to be applied." in html and "queue lag" not in html

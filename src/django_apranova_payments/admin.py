@@ -377,6 +377,11 @@ class WebhookEventAdmin(RecordAdmin):
     links = {"payment": Payment}
     actions = ["process_again"]
 
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        # Task mode's queue above the list: events waiting, the queue lag, counts by outcome.
+        queue = {"apranova_queue": WebhookEvent.objects.queue_figures()}
+        return super().changelist_view(request, {**queue, **(extra_context or {})})
+
     @admin.action(description=_("Process selected events again"), permissions=["change"])
     def process_again(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
         outcomes: Counter[str] = Counter()

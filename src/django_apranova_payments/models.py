@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connections, models, router, transaction
-from django.db.models import Count, F, ForeignObjectRel, Q, Sum
+from django.db.models import Count, F, ForeignObjectRel, Min, Q, Sum
 from django.db.models.functions import TruncDay, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -469,6 +469,15 @@ class WebhookEventQuerySet(models.QuerySet["WebhookEvent"]):
             if not updated:
                 return None
             return int(self.filter(pk=pk).values_list("attempts", flat=True).get())
+
+    def queue_figures(self) -> dict[str, Any]:
+        """What the admin shows above the event list (task mode's queue): ``waiting``, the
+        events still ``received``; ``oldest``, when the oldest of them was received (the
+        queue lag), or ``None``; ``counts``, (label, count) of each outcome, in choice order."""
+        counts = dict(self.order_by().values_list("outcome").annotate(n=Count("pk")).values_list("outcome", "n"))
+        oldest = self.waiting().aggregate(oldest=Min("received_at"))["oldest"]
+        return {"waiting": counts.get(WebhookEventOutcome.RECEIVED, 0), "oldest": oldest,
+                "counts": [(label, counts.get(value, 0)) for value, label in WebhookEventOutcome.choices]}
 
     def waiting(self, older_than: datetime | None = None) -> WebhookEventQuerySet:
         """Events still ``received`` (stored, not yet applied), received before
