@@ -3,6 +3,7 @@ currencies with refunds and disputes, counted on the local day a payment was cre
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -252,3 +253,12 @@ def test_the_payment_factory_dates_a_payment_despite_auto_now_add(db):
     moment = datetime(2026, 11, 1, 23, 30, tzinfo=UTC)
     payment = PaymentFactory(created_at=moment)
     assert payment.created_at == moment == Payment.objects.get(pk=payment.pk).created_at
+
+
+def test_a_range_of_thousands_of_years_is_refused_without_listing_its_days():
+    started = time.perf_counter()
+    with pytest.raises(RangeError, match="this one covers 2932896"):
+        ReportRange.of(date(1970, 1, 1), date(9999, 12, 30))
+    assert time.perf_counter() - started < 0.5  # listing its 2.9 million days takes seconds
+    assert ReportRange(date(2026, 1, 31), date(2026, 3, 1), "month").periods() == [
+        date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)]

@@ -16,7 +16,6 @@ per currency are their sums), the disputed payments, and the failure codes.
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -101,7 +100,7 @@ class ReportRange:
         if date_from > date_to:
             raise RangeError("to", f"Must be on or after from ({date_from}).")
         found = cls(date_from, date_to, interval)
-        periods, most = len(found.periods()), MAX_PERIODS[interval]
+        periods, most = found.period_count(), MAX_PERIODS[interval]
         if periods > most:
             longer = " Use interval=month for a longer range." if interval == "day" else ""
             raise RangeError("to", f"A range by {interval} covers at most {most} {interval}s; this one covers "
@@ -115,19 +114,19 @@ class ReportRange:
     def period_of(self, day: date) -> date:
         return day if self.interval == "day" else month_start(day)
 
+    def period_count(self) -> int:
+        """How many periods the range has (counted, not listed: a hostile range of 8,000 years
+        is refused without building it)."""
+        if self.interval == "day":
+            return (self.date_to - self.date_from).days + 1
+        first, last = self.date_from, self.date_to
+        return (last.year - first.year) * 12 + last.month - first.month + 1
+
     def periods(self) -> list[date]:
         """Every period of the range, oldest first: each day, or the first of each month."""
         if self.interval == "day":
-            return [self.date_from + timedelta(days=n) for n in range((self.date_to - self.date_from).days + 1)]
-        first, last = month_start(self.date_from), month_start(self.date_to)
-        count = (last.year - first.year) * 12 + last.month - first.month + 1
-        return [add_months(first, n) for n in range(count)]
-
-    def period_end(self, period: date) -> date:
-        """The last day of ``period`` inside the range."""
-        if self.interval == "day":
-            return period
-        return min(period.replace(day=calendar.monthrange(period.year, period.month)[1]), self.date_to)
+            return [self.date_from + timedelta(days=n) for n in range(self.period_count())]
+        return [add_months(self.date_from, n) for n in range(self.period_count())]
 
 
 def local_midnight(day: date) -> datetime:
