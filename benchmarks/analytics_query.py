@@ -184,6 +184,7 @@ def main() -> None:
 
     with django_on_fresh_database("apranova_bench_analytics"):
         from django.contrib.auth import get_user_model
+        from django.db import connection
         from django.test.utils import override_settings
 
         from django_apranova_payments.analytics import add_months
@@ -225,6 +226,13 @@ def main() -> None:
                 case.check()
                 results.append(case.measure(args.repetitions))
             plans = cases[0].plans()
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_relation_size('apranova_pay_created_figs_idx'), "
+                               "pg_relation_size(%s), pg_indexes_size(%s)", [tables[0], tables[0]])
+                index_size, table_size, all_indexes = cursor.fetchone()
+            mib = 2**20
+            out.append(f"   apranova_pay_created_figs_idx: {index_size / mib:.0f} MiB (the table "
+                       f"{table_size / mib:.0f} MiB, all its indexes {all_indexes / mib:.0f} MiB)")
             rows_in = {case.name: case.orm().currencies for case in (small, *cases)}
 
     out += line(small.name, small_times)
