@@ -5,7 +5,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python}
-for script in webhook_ingest sql_statements list_pagination revenue_query analytics_query; do
+for script in webhook_ingest sql_statements list_pagination revenue_query analytics_query analytics_index_cost; do
     "$PYTHON" "benchmarks/$script.py"
 done
 APRANOVA_LOAD_FULL=1 APRANOVA_TEST_DB=postgres "$PYTHON" -m pytest -q -s -p no:cacheprovider tests/load/test_storm.py
