@@ -22,6 +22,15 @@ def resolve_course_price(request: Any, data: dict[str, Any]) -> dict[str, Any]:
     course = Course.objects.filter(pk=course_id).first()
     if course is None:
         raise ValidationError({"metadata": {"course": ["There is no such course."]}})
-    if Enrollment.objects.filter(user_id=request.user.pk, course=course).exists():
+    enrolled = Enrollment.objects.filter(user_id=request.user.pk, course=course)
+    if enrolled.exists() and not _retry_of_the_enrolling_request(request, enrolled):
         raise ValidationError({"course": [f"You are already enrolled in {course.title}."]})
     return {**data, "amount": course.price, "currency": course.currency, "metadata": {"course": str(course.pk)}}
+
+
+def _retry_of_the_enrolling_request(request: Any, enrolled: Any) -> bool:
+    """A retry, with the same ``Idempotency-Key``, of the request whose payment made the
+    enrollment (its answer was lost): let it through, and the package answers that payment
+    again, as it does for any retry."""
+    key = request.headers.get("Idempotency-Key")
+    return bool(key) and enrolled.filter(payment__idempotency_key=key).exists()

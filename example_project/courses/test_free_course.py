@@ -40,20 +40,24 @@ class FreeCourseTests(CheckoutMixin, TestCase):
         self.assertEqual(self.succeeded.count, 1)
         self.assertFalse(SimulatedPaymentIntent.objects.exists())  # no one was called
 
-    def test_enrolling_twice_is_refused_and_makes_nothing_more(self):
-        self.checkout.create(key="free-1")
+    def test_a_retry_with_the_same_key_answers_the_same_enrollment_and_another_request_is_refused(self):
+        first = self.checkout.create(key="free-1").json()
 
-        # The resolver refuses an enrolled student before the package looks at the key, so a
-        # retry (same key or a new one) is told so, and nothing is stored or signalled again.
-        for key in ("free-1", "free-2"):
-            again = self.checkout.create(key=key)
-            self.assertEqual(again.status_code, 400)
-            self.assertIn("You are already enrolled in Git Basics.", again.json()["course"])
+        replay = self.checkout.create(key="free-1")  # the first answer was lost
+        again = self.checkout.create(key="free-2")
+
+        self.assertEqual(replay.status_code, 201, replay.content)
+        body = replay.json()
+        self.assertEqual((body["paymentIntent"], body["clientSecret"]), (first["paymentIntent"], None))
+        self.assertEqual(replay["Idempotent-Replayed"], "true")
+        self.assertEqual(again.status_code, 400)
+        self.assertIn("You are already enrolled in Git Basics.", again.json()["course"])
         self.assertEqual((Payment.objects.count(), Enrollment.objects.count(), self.succeeded.count), (1, 1, 1))
 
     def test_without_allow_free_a_free_course_is_refused_and_nobody_is_enrolled(self):
         with self.settings(APRANOVA_PAYMENTS={**settings.APRANOVA_PAYMENTS, "ALLOW_FREE": False}), \
-                self.assertLogs("django_apranova_payments.views", "ERROR") as logged:
+                self.assertLogs("django_apranova_payments.views", "ERROR") as logged, \
+                self.assertLogs("django.request", "ERROR"):
             response = self.checkout.create()
 
         self.assertEqual(response.status_code, 500)  # the resolver's 0 is unusable: the host's bug

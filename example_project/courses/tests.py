@@ -321,6 +321,21 @@ class EnrollmentTests(CheckoutMixin, TestCase):
         self.assertEqual(self.enrollments(), 1)
         self.assertEqual(Payment.objects.count(), 1)
 
+    def test_a_retry_of_the_paying_request_after_enrollment_answers_the_same_payment(self):
+        self.checkout.create(key="checkout-1")
+        self.checkout.pay(SUCCEEDS)
+        self.checkout.update_status()
+        first = self.checkout.intent
+
+        replay = self.checkout.create(key="checkout-1")  # its first answer was lost
+        another = self.checkout.create(key="checkout-2")
+
+        self.assertEqual(replay.status_code, 201, replay.content)
+        self.assertEqual(replay.json()["paymentIntent"], first["paymentIntent"])
+        self.assertEqual(replay.json()["status"], "succeeded")
+        self.assertEqual(another.status_code, 400)
+        self.assertEqual((Payment.objects.count(), self.enrollments()), (1, 1))
+
     def test_3d_secure_enrolls_after_authentication_only(self):
         self.checkout.create()
 
