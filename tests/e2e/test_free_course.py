@@ -6,17 +6,33 @@ one, and no PaymentIntent is made."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 from typing import Any
 
 import pytest
 
-from .conftest import USERNAME, ExampleServer
-from .test_checkout import enrollments, expect, log_in, screenshot
+from .conftest import EXAMPLE, ExampleServer
+from .test_checkout import expect, screenshot
 
 pytestmark = pytest.mark.browser
 
 TITLE = "Git Basics"
+#: A student of its own, so the other journeys' "My courses" never see this enrollment.
+STUDENT, PASSWORD = "e2e-free-student", "e2e-free-password"
+
+
+@pytest.fixture
+def student(example_server: ExampleServer) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "EXAMPLE_", "SIMULATOR_", "DJANGO_"))}
+    env.update(DJANGO_SETTINGS_MODULE="example_site.settings", EXAMPLE_DB_PATH=str(example_server.db_path))
+    subprocess.run(  # noqa: S603 - our own manage.py
+        [sys.executable, "manage.py", "seed_demo", "--username", STUDENT, "--password", PASSWORD, "--no-admin"],
+        cwd=EXAMPLE, env=env, check=True, capture_output=True, timeout=120,
+    )
+    return STUDENT
 
 
 @pytest.fixture
@@ -34,15 +50,26 @@ def free_payments(server: ExampleServer) -> list[tuple[str, str, str]]:
     return server.query(
         "SELECT p.stripe_payment_intent, p.status, CAST(p.amount AS TEXT) FROM apranova_payments_payment p "
         "JOIN auth_user u ON u.id = p.user_id JOIN courses_course c ON CAST(c.id AS TEXT) = "
-        "json_extract(p.metadata, '$.course') WHERE u.username = ? AND c.slug = 'git-basics'", USERNAME,
+        "json_extract(p.metadata, '$.course') WHERE u.username = ? AND c.slug = 'git-basics'", STUDENT,
     )
 
 
+def enrollments(server: ExampleServer) -> int:
+    return server.query(
+        "SELECT COUNT(*) FROM courses_enrollment e JOIN auth_user u ON u.id = e.user_id "
+        "JOIN courses_course c ON c.id = e.course_id WHERE u.username = ? AND c.slug = 'git-basics'", STUDENT,
+    )[0][0]
+
+
 def test_enroll_in_a_free_course_with_one_button_and_no_card(page: Any, example_server: ExampleServer,
-                                                             free_course: str) -> None:
+                                                             free_course: str, student: str) -> None:
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
-    log_in(page)
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(student)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Courses")).to_be_visible()
     course = page.locator("li.course", has_text=free_course)
     expect(course.locator(".price")).to_have_text("Free")
     course.get_by_role("link", name=f"Enroll in {free_course}").click()
@@ -63,7 +90,7 @@ def test_enroll_in_a_free_course_with_one_button_and_no_card(page: Any, example_
 
     [(intent, status, amount)] = free_payments(example_server)
     assert (intent[:5], status, float(amount)) == ("free_", "succeeded", 0)
-    assert enrollments(example_server, free_course) == 1
+    assert enrollments(example_server) == 1
     assert not any("/simulator/" in url for url in requests), "a free enrollment calls no payment provider"
 
     message.get_by_role("link", name="Go to my courses").click()
