@@ -320,7 +320,7 @@ class PaymentAdmin(AnalyticsAdminMixin, RefundActionMixin, RecordAdmin):
     exclude = ["amount_refunded"]  # shown with its currency, as display_refunded
     links = {"webhook_events": WebhookEvent}
     inlines = [RefundInline, DisputeInline]
-    actions = ["refresh_from_stripe", "refund"]
+    actions = ["refresh_from_stripe", "refund", "export_csv"]
 
     def get_search_fields(self, request: HttpRequest) -> list[str]:
         return ["=stripe_payment_intent", *_user_search_fields()]

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.options import IS_POPUP_VAR, IncorrectLookupParameters
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ERROR_FLAG, ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -109,14 +109,6 @@ class AnalyticsAdminMixin(_Base):
             path("export/", self.admin_site.admin_view(self.export_view), name="apranova_payments_payment_export"),
         ]
         return [*own, *super().get_urls()]
-
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        actions = super().get_actions(request)
-        if self.actions is not None and IS_POPUP_VAR not in request.GET and self.has_view_permission(request):
-            action = self.get_action("export_csv")
-            if action is not None:
-                actions[action[1]] = action
-        return actions
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         links: dict[str, str] = {}
