@@ -361,7 +361,8 @@ class PaymentAdmin(AnalyticsAdminMixin, RefundActionMixin, RecordAdmin):
                 continue
             changed += result.changed
             unchanged += not result.changed
-        self.message_user(request, f"Refreshed from Stripe: {changed} changed, {unchanged} unchanged.")
+        self.message_user(request, _("Refreshed from Stripe: %(changed)d changed, %(unchanged)d unchanged.") % {
+            "changed": changed, "unchanged": unchanged})
 
 
 @admin.register(WebhookEvent)
@@ -390,8 +391,10 @@ class WebhookEventAdmin(RecordAdmin):
                 error = f"{type(replayed.error).__name__}: {replayed.error}"
                 self.message_user(request, f"{replayed.event.stripe_id}: {error}", messages.ERROR)
             outcomes[replayed.outcome] += 1
-        summary = ", ".join(f"{count} {name}" for name, count in sorted(outcomes.items()))
-        self.message_user(request, f"Processed again: {summary or 'nothing'}.")
+        summary = ", ".join(
+            f"{count} {str(WebhookEvent.Outcome(name).label).lower()}" for name, count in sorted(outcomes.items())
+        )
+        self.message_user(request, _("Processed again: %(summary)s.") % {"summary": summary or _("nothing")})
 
     @admin.display(description=_("payment"))
     def payment(self, event: WebhookEvent) -> str:

@@ -32,6 +32,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import formats, timezone
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework.request import Request
 
@@ -169,6 +170,7 @@ def page_context(report: Report) -> dict[str, Any]:
     return {
         "report": report,
         "range_text": _range_text(found),
+        "interval_label": _("day") if found.interval == "day" else _("month"),
         "time_zone": report_time_zone(),
         "payments_url": f"{changelist}?{urlencode(window)}",
         "currencies": [_currency(report, figures) for figures in report.currencies.values()],
@@ -203,15 +205,19 @@ def _currency(report: Report, figures: CurrencyFigures) -> dict[str, Any]:
 def _revenue_chart(report: Report, currency: str) -> SafeString:
     bars = [
         Bar(label=_period_label(row.period, report.range.interval),
-            title=f"{_period_label(row.period, report.range.interval, full=True)}: "
-                  f"net {money.format_amount(row.net, currency)}, "
-                  f"refunded {money.format_amount(row.refunded, currency)}, "
-                  f"{row.succeeded} succeeded",
+            title=gettext("%(period)s: net %(net)s, refunded %(refunded)s, %(succeeded)d succeeded") % {
+                "period": _period_label(row.period, report.range.interval, full=True),
+                "net": money.format_amount(row.net, currency),
+                "refunded": money.format_amount(row.refunded, currency),
+                "succeeded": row.succeeded,
+            },
             segments=[(row.net, "net"), (row.refunded, "refunded")])
         for row in report.series_of(currency)
     ]
     return bar_chart(bars, chart_id=f"apranova-chart-{currency}",
-                     label=f"{currency.upper()} revenue by {report.range.interval}: net and refunded",
+                     label=(gettext("%(currency)s revenue by day: net and refunded") if report.range.interval == "day"
+                            else gettext("%(currency)s revenue by month: net and refunded"))
+                     % {"currency": currency.upper()},
                      tick_text=lambda value: _tick(value, currency), css_class="revenue")
 
 
@@ -223,12 +229,16 @@ def _outcome_chart(report: Report) -> SafeString:
         per_period[row.period] = (succeeded + row.succeeded, failed + row.failed)
     bars = [
         Bar(label=_period_label(period, report.range.interval),
-            title=f"{_period_label(period, report.range.interval, full=True)}: {succeeded} succeeded, {failed} failed",
+            title=gettext("%(period)s: %(succeeded)d succeeded, %(failed)d failed") % {
+                "period": _period_label(period, report.range.interval, full=True),
+                "succeeded": succeeded, "failed": failed,
+            },
             segments=[(succeeded, "succeeded"), (failed, "failed")])
         for period, (succeeded, failed) in sorted(per_period.items())
     ]
     return bar_chart(bars, chart_id="apranova-chart-outcomes",
-                     label=f"Succeeded and failed payments by {report.range.interval}",
+                     label=(gettext("Succeeded and failed payments by day") if report.range.interval == "day"
+                            else gettext("Succeeded and failed payments by month")),
                      tick_text=lambda value: f"{value.normalize():f}" if value == value.to_integral() else "",
                      css_class="outcomes")
 

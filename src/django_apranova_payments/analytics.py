@@ -27,6 +27,7 @@ from django.db import models
 from django.db.models import Count, F, Sum
 from django.db.models.functions import TruncDay, TruncMonth
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from . import money
 
@@ -88,23 +89,27 @@ class ReportRange:
         reported: an unknown interval, ``from`` after ``to``, more than ``MAX_PERIODS``."""
         interval = interval or "day"
         if interval not in INTERVALS:
-            raise RangeError("interval", f"Must be one of: {', '.join(INTERVALS)}.")
+            raise RangeError("interval", _("Must be one of: %(values)s.") % {"values": ", ".join(INTERVALS)})
         for name, value in (("from", date_from), ("to", date_to)):
             if value is not None and not FIRST_DATE <= value <= LAST_DATE:
-                raise RangeError(name, f"Must be a date from {FIRST_DATE} to {LAST_DATE}.")
+                raise RangeError(name, _("Must be a date from %(first)s to %(last)s.") % {
+                    "first": FIRST_DATE, "last": LAST_DATE})
         date_to = date_to or min(today or local_today(), LAST_DATE)
         if date_from is None:
             back = DEFAULT_PERIODS[interval] - 1
             date_from = date_to - timedelta(days=back) if interval == "day" else add_months(date_to, -back)
             date_from = max(date_from, FIRST_DATE)
         if date_from > date_to:
-            raise RangeError("to", f"Must be on or after from ({date_from}).")
+            raise RangeError("to", _("Must be on or after from (%(date)s).") % {"date": date_from})
         found = cls(date_from, date_to, interval)
         periods, most = found.period_count(), MAX_PERIODS[interval]
         if periods > most:
-            longer = " Use interval=month for a longer range." if interval == "day" else ""
-            raise RangeError("to", f"A range by {interval} covers at most {most} {interval}s; this one covers "
-                                   f"{periods}.{longer}")
+            if interval == "day":
+                text = _("A range by day covers at most %(most)d days; this one covers %(periods)d. "
+                         "Use interval=month for a longer range.")
+            else:
+                text = _("A range by month covers at most %(most)d months; this one covers %(periods)d.")
+            raise RangeError("to", text % {"most": most, "periods": periods})
         return found
 
     def bounds(self) -> tuple[datetime, datetime]:

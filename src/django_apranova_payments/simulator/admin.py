@@ -24,6 +24,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .. import exceptions
 from ..gateway import get_gateway
@@ -65,7 +66,7 @@ class SimulatorAdmin(admin.ModelAdmin):
         return running_simulator() is not None and super().has_change_permission(request)
 
     def run(self, request: HttpRequest, queryset: QuerySet[Any], action: Callable[[SimulatorGateway, Any], object],
-            done: str) -> None:
+            done: Callable[[int], str]) -> None:
         """``action`` on each selected row, reporting what was done and every refusal."""
         gateway = running_simulator()
         if gateway is None:
@@ -80,7 +81,7 @@ class SimulatorAdmin(admin.ModelAdmin):
             else:
                 count += 1
         if count:
-            self.message_user(request, done.format(count=count), messages.SUCCESS)
+            self.message_user(request, done(count) % {"count": count}, messages.SUCCESS)
 
 
 @admin.register(SimulatedPaymentIntent)
@@ -93,7 +94,7 @@ class SimulatedPaymentIntentAdmin(SimulatorAdmin):
     @admin.action(description=_("Refund in full, as in Stripe's Dashboard"), permissions=["simulate"])
     def dashboard_refund(self, request: HttpRequest, queryset: QuerySet[SimulatedPaymentIntent]) -> None:
         self.run(request, queryset, lambda gateway, intent: gateway.dashboard_refund(intent.intent_id),
-                 "{count} PaymentIntent(s) refunded.")
+                 lambda n: ngettext("%(count)d PaymentIntent refunded.", "%(count)d PaymentIntents refunded.", n))
 
 
 @admin.register(SimulatedRefund)
@@ -107,7 +108,7 @@ class SimulatedRefundAdmin(SimulatorAdmin):
     @admin.action(description=_("Fail it (the card was closed)"), permissions=["simulate"])
     def fail_refund(self, request: HttpRequest, queryset: QuerySet[SimulatedRefund]) -> None:
         self.run(request, queryset, lambda gateway, refund: gateway.fail_refund(refund.refund_id),
-                 "{count} refund(s) failed.")
+                 lambda n: ngettext("%(count)d refund failed.", "%(count)d refunds failed.", n))
 
 
 @admin.register(SimulatedDispute)
@@ -121,9 +122,9 @@ class SimulatedDisputeAdmin(SimulatorAdmin):
     @admin.action(description=_("Close as won"), permissions=["simulate"])
     def close_won(self, request: HttpRequest, queryset: QuerySet[SimulatedDispute]) -> None:
         self.run(request, queryset, lambda gateway, dispute: gateway.close_dispute(dispute.dispute_id, won=True),
-                 "{count} dispute(s) closed as won.")
+                 lambda n: ngettext("%(count)d dispute closed as won.", "%(count)d disputes closed as won.", n))
 
     @admin.action(description=_("Close as lost"), permissions=["simulate"])
     def close_lost(self, request: HttpRequest, queryset: QuerySet[SimulatedDispute]) -> None:
         self.run(request, queryset, lambda gateway, dispute: gateway.close_dispute(dispute.dispute_id, won=False),
-                 "{count} dispute(s) closed as lost.")
+                 lambda n: ngettext("%(count)d dispute closed as lost.", "%(count)d disputes closed as lost.", n))

@@ -40,8 +40,11 @@ from .gateway import SimulatorGateway, UnexpectedState
 from .models import SimulatedPaymentIntent
 
 HERE = Path(__file__).resolve().parent
-#: A template engine of the simulator's own: its pages need nothing from the host.
-ENGINE = Engine(dirs=[str(HERE / "templates")], autoescape=True)
+#: A template engine of the simulator's own: its pages need nothing from the host (but speak
+#: the request's language, through Django's i18n tags).
+ENGINE = Engine(
+    dirs=[str(HERE / "templates")], autoescape=True, libraries={"i18n": "django.templatetags.i18n"}
+)
 NAMESPACE = "apranova_payments_simulator"
 #: Client secrets as ``SimulatedPaymentIntent`` makes them (``pi_…_secret_…``).
 CLIENT_SECRET = re.compile(r"[A-Za-z0-9_]{1,128}")
