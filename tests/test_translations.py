@@ -1,6 +1,8 @@
 """Translations: API errors come back in Hindi with ``Accept-Language: hi``, and the shipped
 ``hi`` catalogue is complete, current and compiled.
 
+System check messages (``manage.py check``) are translated too: in Hindi under ``hi``.
+
 The catalogue tests run Django's ``makemessages`` on a copy of the package (the work tree is
 never touched) and GNU gettext's ``msgfmt``; they are skipped only where gettext is not
 installed.
@@ -20,6 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.core.checks import run_checks
+from django.test import override_settings
 from django.urls import reverse
 from django.utils import translation
 from rest_framework.test import APIClient
@@ -247,3 +252,43 @@ def test_the_committed_mo_is_the_po_compiled(tmp_path):
         "in src/django_apranova_payments"
     )
     assert len(compiled) > 200
+
+
+# -- (d) system check messages, in Hindi and in English -------------------------------------------
+
+
+def test_check_messages_are_in_hindi_under_hi_and_in_english_otherwise():
+    config = {**settings.APRANOVA_PAYMENTS, "PRICE_RESOLVERS": "typo", "CURRENCIES": ["usd"],
+              "DEFAULT_CURRENCY": "inr"}
+
+    def ours() -> dict[str, tuple[str, str]]:
+        with override_settings(APRANOVA_PAYMENTS=config):
+            messages = run_checks()
+        return {m.id: (m.msg, m.hint) for m in messages if m.id in ("apranova_payments.W003",
+                                                                       "apranova_payments.E007")}
+
+    with translation.override("hi"):
+        hindi = ours()
+    english = ours()
+
+    setting = "APRANOVA_PAYMENTS['PRICE_RESOLVERS']"
+    assert hindi["apranova_payments.W003"] == (
+        in_hindi("%(setting)s is not a setting of django-apranova-payments; it is ignored.", setting=setting),
+        in_hindi("Did you mean %(key)s?", key="'PRICE_RESOLVER'"),
+    )
+    assert hindi["apranova_payments.E007"] == (
+        in_hindi("DEFAULT_CURRENCY %(currency)s is not one of CURRENCIES, so every request that names no "
+                 "currency is refused.", currency="'inr'"),
+        in_hindi("Add it to %(currencies)s or change %(default)s.",
+                 currencies="APRANOVA_PAYMENTS['CURRENCIES']", default="APRANOVA_PAYMENTS['DEFAULT_CURRENCY']"),
+    )
+    assert setting in hindi["apranova_payments.W003"][0]  # setting names stay as they are
+    assert english == {
+        "apranova_payments.W003": (f"{setting} is not a setting of django-apranova-payments; it is ignored.",
+                                   "Did you mean 'PRICE_RESOLVER'?"),
+        "apranova_payments.E007": (
+            "DEFAULT_CURRENCY 'inr' is not one of CURRENCIES, so every request that names no currency is "
+            "refused.",
+            "Add it to APRANOVA_PAYMENTS['CURRENCIES'] or change APRANOVA_PAYMENTS['DEFAULT_CURRENCY'].",
+        ),
+    }

@@ -31,6 +31,11 @@ W004      no ``PRICE_RESOLVER``, so clients choose what they pay
 
 The checks are advice: every protection also holds at run time, whether or not
 ``manage.py check`` ran. Functions that read a secret are ``sensitive_variables``.
+
+Messages and hints are translated (``gettext``, when the checks run: in the active language,
+else ``LANGUAGE_CODE``); setting names, dotted paths, key prefixes and values are placeholders
+or literal text, never translated. Messages taken from an exception (``str(exc)``) are the
+exception's.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from typing import Any, TypeGuard
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from . import money
@@ -68,8 +74,9 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     is_simulator = gateway_class is not None and gateway_class.is_simulator
     if is_simulator and not settings.DEBUG:
         messages.append(Error(
-            "The offline payment simulator is configured while DEBUG is False.",
-            hint=f"Set {_setting('GATEWAY')} to the Stripe gateway (the default) in production.",
+            _("The offline payment simulator is configured while DEBUG is False."),
+            hint=_("Set %(setting)s to the Stripe gateway (the default) in production.")
+            % {"setting": _setting("GATEWAY")},
             id=ID.format("E005"),
         ))
     if "PRICE_RESOLVER" in imported and not imported["PRICE_RESOLVER"] and not is_simulator:
@@ -95,12 +102,16 @@ def check_task_mode() -> list[CheckMessage]:
     if problem is None:
         return []
     return [Error(
-        f"{_setting('WEBHOOK_PROCESSING')} is 'task', but the webhook task cannot run on "
-        f"{_setting('TASK_BACKEND')} = {app_settings.TASK_BACKEND!r}, {_setting('TASK_QUEUE')} = "
-        f"{app_settings.TASK_QUEUE!r}: {problem}",
-        hint="Name a backend of settings.TASKS (django-tasks-db, Celery, …) that serves that queue, "
-             "install django-tasks on Django 5.2 (the [tasks] extra), or leave WEBHOOK_PROCESSING out "
-             "to apply events in the request.",
+        _("%(processing)s is 'task', but the webhook task cannot run on %(backend)s = "
+          "%(backend_value)s, %(queue)s = %(queue_value)s: %(problem)s") % {
+            "processing": _setting("WEBHOOK_PROCESSING"),
+            "backend": _setting("TASK_BACKEND"), "backend_value": repr(app_settings.TASK_BACKEND),
+            "queue": _setting("TASK_QUEUE"), "queue_value": repr(app_settings.TASK_QUEUE),
+            "problem": problem,
+        },
+        hint=_("Name a backend of settings.TASKS (django-tasks-db, Celery, …) that serves that queue, "
+               "install django-tasks on Django 5.2 (the [tasks] extra), or leave WEBHOOK_PROCESSING out "
+               "to apply events in the request."),
         id=ID.format("E009"),
     )]
 
@@ -128,22 +139,24 @@ def check_values() -> list[CheckMessage]:
         value = getattr(app_settings, name)
         kinds = (int, float) if floats else (int,)
         if isinstance(value, bool) or not isinstance(value, kinds) or not least <= value < float("inf"):
-            kind = "a number" if floats else "a whole number"
+            params = {"setting": _setting(name), "value": f"{value!r:.40}", "least": least}
             messages.append(Error(
-                f"{_setting(name)} = {value!r:.40} is not {kind} of at least {least}.",
-                hint=f"Leave it out for the default, {DEFAULTS[name]!r}.",
+                (_("%(setting)s = %(value)s is not a number of at least %(least)s.") if floats
+                 else _("%(setting)s = %(value)s is not a whole number of at least %(least)s.")) % params,
+                hint=_("Leave it out for the default, %(default)s.") % {"default": repr(DEFAULTS[name])},
                 id=ID.format("E010"),
             ))
     if app_settings.WEBHOOK_PROCESSING not in ("inline", "task"):
         messages.append(Error(
-            f"{_setting('WEBHOOK_PROCESSING')} = {app_settings.WEBHOOK_PROCESSING!r:.40} is neither "
-            "'inline' nor 'task'; events are applied in the request.",
+            _("%(setting)s = %(value)s is neither 'inline' nor 'task'; events are applied in the "
+              "request.") % {"setting": _setting("WEBHOOK_PROCESSING"),
+                             "value": f"{app_settings.WEBHOOK_PROCESSING!r:.40}"},
             id=ID.format("E010"),
         ))
     if not _secrets_are_strings(app_settings.STRIPE_WEBHOOK_SECRET):
         messages.append(Error(
-            f"{_setting('STRIPE_WEBHOOK_SECRET')} must be a string or a list of strings; a value of "
-            "another type is never used to verify a delivery.",
+            _("%(setting)s must be a string or a list of strings; a value of another type is never "
+              "used to verify a delivery.") % {"setting": _setting("STRIPE_WEBHOOK_SECRET")},
             id=ID.format("E010"),
         ))
     return messages
@@ -178,15 +191,17 @@ def check_callables(imported: Mapping[str, Any]) -> list[CheckMessage]:
     resolver = imported.get("PRICE_RESOLVER")
     if resolver is not None and not callable(resolver):
         messages.append(Error(
-            f"{_setting('PRICE_RESOLVER')} is not callable (it is a {type(resolver).__name__}).",
-            hint="Point it at a function taking (request, data) and returning the data to charge.",
+            _("%(setting)s is not callable (it is a %(type)s).")
+            % {"setting": _setting("PRICE_RESOLVER"), "type": type(resolver).__name__},
+            hint=_("Point it at a function taking (request, data) and returning the data to charge."),
             id=ID.format("E008"),
         ))
     if "GATEWAY" in imported and not _is_gateway_class(imported["GATEWAY"]):
         messages.append(Error(
-            f"{_setting('GATEWAY')} is not a gateway class (it is a {type(imported['GATEWAY']).__name__}).",
-            hint="Point it at a subclass of django_apranova_payments.gateway.BaseGateway, "
-            "such as the default django_apranova_payments.gateway.StripeGateway.",
+            _("%(setting)s is not a gateway class (it is a %(type)s).")
+            % {"setting": _setting("GATEWAY"), "type": type(imported["GATEWAY"]).__name__},
+            hint=_("Point it at a subclass of django_apranova_payments.gateway.BaseGateway, "
+                   "such as the default django_apranova_payments.gateway.StripeGateway."),
             id=ID.format("E008"),
         ))
     return messages
@@ -194,10 +209,10 @@ def check_callables(imported: Mapping[str, Any]) -> list[CheckMessage]:
 
 def _no_price_resolver() -> CheckMessage:
     return Warning(
-        "No PRICE_RESOLVER is set, so each client chooses the amount it pays.",
-        hint=f"Set {_setting('PRICE_RESOLVER')} to a function that decides the price on the "
-        "server. Where clients are meant to choose the amount (donations, say), silence this "
-        "with SILENCED_SYSTEM_CHECKS = ['apranova_payments.W004'].",
+        _("No PRICE_RESOLVER is set, so each client chooses the amount it pays."),
+        hint=_("Set %(setting)s to a function that decides the price on the server. Where clients "
+               "are meant to choose the amount (donations, say), silence this with "
+               "SILENCED_SYSTEM_CHECKS = ['apranova_payments.W004'].") % {"setting": _setting("PRICE_RESOLVER")},
         id=ID.format("W004"),
     )
 
@@ -226,11 +241,11 @@ def check_unknown_keys() -> list[CheckMessage]:
 def _unknown_key(where: str, key: Any, known: Mapping[str, Any]) -> CheckMessage:
     close = difflib.get_close_matches(key, list(known), n=1) if isinstance(key, str) else []
     hint = (
-        f"Did you mean {close[0]!r}?" if close
-        else f"Known keys: {', '.join(sorted(known))}."
+        _("Did you mean %(key)s?") % {"key": repr(close[0])} if close
+        else _("Known keys: %(keys)s.") % {"keys": ", ".join(sorted(known))}
     )
-    return Warning(f"{where} is not a setting of django-apranova-payments; it is ignored.",
-                   hint=hint, id=ID.format("W003"))
+    return Warning(_("%(setting)s is not a setting of django-apranova-payments; it is ignored.")
+                   % {"setting": where}, hint=hint, id=ID.format("W003"))
 
 
 SECRET_PREFIXES = ("sk_test_", "sk_live_", "rk_test_", "rk_live_")
@@ -245,35 +260,36 @@ def check_keys() -> list[CheckMessage]:
     secret_ok = str(secret).startswith(SECRET_PREFIXES)
     publishable_ok = str(publishable).startswith(PUBLISHABLE_PREFIXES)
     swapped = str(secret).startswith(PUBLISHABLE_PREFIXES) and str(publishable).startswith(SECRET_PREFIXES)
-    swap_hint = (
-        f" They look swapped: {_setting('STRIPE_SECRET_KEY')} holds a pk_… key and "
-        f"{_setting('STRIPE_PUBLISHABLE_KEY')} an sk_…/rk_… key."
-    ) if swapped else ""
+    swap_hint = " " + _(
+        "They look swapped: %(secret)s holds a pk_… key and %(publishable)s an sk_…/rk_… key."
+    ) % {
+        "secret": _setting("STRIPE_SECRET_KEY"), "publishable": _setting("STRIPE_PUBLISHABLE_KEY"),
+    } if swapped else ""
     if not secret_ok:
         messages.append(Error(
-            "The Stripe secret key is missing or is not a Stripe secret key." + swap_hint,
-            hint=f"Set {_setting('STRIPE_SECRET_KEY')} (or settings.STRIPE_SECRET_KEY) "
-            "to your sk_test_… / sk_live_… or restricted rk_… key.",
+            _("The Stripe secret key is missing or is not a Stripe secret key.") + swap_hint,
+            hint=_("Set %(setting)s (or settings.STRIPE_SECRET_KEY) to your sk_test_… / sk_live_… "
+                   "or restricted rk_… key.") % {"setting": _setting("STRIPE_SECRET_KEY")},
             id=ID.format("E001"),
         ))
     if not publishable_ok:
         messages.append(Error(
-            "The Stripe publishable key is missing or is not a publishable key." + swap_hint,
-            hint=f"Set {_setting('STRIPE_PUBLISHABLE_KEY')} to your pk_test_… / pk_live_… key; "
-            "it is sent to browsers, so never put a secret key there.",
+            _("The Stripe publishable key is missing or is not a publishable key.") + swap_hint,
+            hint=_("Set %(setting)s to your pk_test_… / pk_live_… key; it is sent to browsers, so "
+                   "never put a secret key there.") % {"setting": _setting("STRIPE_PUBLISHABLE_KEY")},
             id=ID.format("E002"),
         ))
     modes = {"_live_" in str(key) for key in (secret, publishable) if key}
     if len(modes) > 1:
         messages.append(Error(
-            "A Stripe test key is configured together with a live key.",
-            hint="Use sk_test_/pk_test_ together, or sk_live_/pk_live_ together.",
+            _("A Stripe test key is configured together with a live key."),
+            hint=_("Use sk_test_/pk_test_ together, or sk_live_/pk_live_ together."),
             id=ID.format("E003"),
         ))
     elif modes == {True} and settings.DEBUG:
         messages.append(Warning(
-            "Live Stripe keys are configured while DEBUG is True.",
-            hint="Use test keys in development; real cards are charged with live keys.",
+            _("Live Stripe keys are configured while DEBUG is True."),
+            hint=_("Use test keys in development; real cards are charged with live keys."),
             id=ID.format("W002"),
         ))
     return messages
@@ -290,18 +306,21 @@ def check_currencies() -> list[CheckMessage]:
     messages: list[CheckMessage] = []
     if unknown:
         messages.append(Error(
-            f"Stripe does not support these currencies: {', '.join(map(repr, unknown))}.",
-            hint=f"Fix {_setting('CURRENCIES')} / {_setting('DEFAULT_CURRENCY')}; "
-            "use lowercase ISO 4217 codes Stripe lists at docs.stripe.com/currencies.",
+            _("Stripe does not support these currencies: %(currencies)s.")
+            % {"currencies": ", ".join(map(repr, unknown))},
+            hint=_("Fix %(currencies)s / %(default)s; use lowercase ISO 4217 codes Stripe lists at "
+                   "docs.stripe.com/currencies.")
+            % {"currencies": _setting("CURRENCIES"), "default": _setting("DEFAULT_CURRENCY")},
             id=ID.format("E004"),
         ))
     default = str(app_settings.DEFAULT_CURRENCY).lower()
     listed = [str(code).lower() for code in app_settings.CURRENCIES]
     if app_settings.DEFAULT_CURRENCY not in unknown and default not in listed:
         messages.append(Error(
-            f"DEFAULT_CURRENCY {default!r} is not one of CURRENCIES, so every request that "
-            "names no currency is refused.",
-            hint=f"Add it to {_setting('CURRENCIES')} or change {_setting('DEFAULT_CURRENCY')}.",
+            _("DEFAULT_CURRENCY %(currency)s is not one of CURRENCIES, so every request that names "
+              "no currency is refused.") % {"currency": repr(default)},
+            hint=_("Add it to %(currencies)s or change %(default)s.")
+            % {"currencies": _setting("CURRENCIES"), "default": _setting("DEFAULT_CURRENCY")},
             id=ID.format("E007"),
         ))
     return messages
@@ -313,9 +332,9 @@ def check_webhook_secret() -> list[CheckMessage]:
     if secrets and all(isinstance(s, str) and s.startswith("whsec_") for s in secrets):
         return []
     return [Warning(
-        "The Stripe webhook secret is missing or is not a whsec_… secret; "
-        "the webhook endpoint will refuse every delivery.",
-        hint=f"Set {_setting('STRIPE_WEBHOOK_SECRET')} to the endpoint's signing secret "
-        "(a list is accepted while you roll the secret).",
+        _("The Stripe webhook secret is missing or is not a whsec_… secret; the webhook endpoint "
+          "will refuse every delivery."),
+        hint=_("Set %(setting)s to the endpoint's signing secret (a list is accepted while you roll "
+               "the secret).") % {"setting": _setting("STRIPE_WEBHOOK_SECRET")},
         id=ID.format("W001"),
     )]
