@@ -24,6 +24,7 @@ from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from .conf import app_settings
 from .models import WebhookEvent
@@ -110,5 +111,6 @@ def usable_backend_problem() -> str | None:
     except Exception as exc:  # InvalidTask, InvalidTaskBackend, ImportError of a backend
         return f"{type(exc).__name__}: {exc}"
     if type(backend).__name__ == "DummyBackend":
-        return f"TASKS[{app_settings.TASK_BACKEND!r}] is DummyBackend, which never runs a task"
+        return gettext("TASKS[%(alias)s] is DummyBackend, which never runs a task") % {
+            "alias": repr(app_settings.TASK_BACKEND)}
     return None
