@@ -190,3 +190,11 @@ def test_simultaneous_requests_with_one_key_make_one_free_payment():
     assert sorted(a.status_code for a in answers) == [201] * 8
     assert len({a.json()["paymentIntent"] for a in answers}) == 1
     assert Payment.objects.filter(user=user).count() == 1
+
+
+@pytest.mark.parametrize("typo", ["False", "True", 1])
+def test_allow_free_set_to_anything_but_true_makes_nothing_free(api, stripe_mock, typo):
+    with free(allow=typo):
+        response = api.post(CREATE, {"metadata": {"course": "free-course"}}, format="json")
+
+    assert response.status_code == 500 and not Payment.objects.exists()

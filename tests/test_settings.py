@@ -436,3 +436,16 @@ def test_the_refund_and_analytics_permission_classes_are_checked_like_the_others
         errors = [m for m in run_checks() if m.id == "apranova_payments.E010"]
 
     assert len(errors) == 1 and name in errors[0].msg
+
+
+@pytest.mark.parametrize("name", ["ALLOW_FREE", "RECEIPT_EMAIL"])
+@pytest.mark.parametrize("value", ["False", "yes", 1, None])
+def test_a_switch_that_is_not_a_bool_is_e010_and_stays_off(name, value):
+    from django.core.checks import run_checks
+
+    with override_settings(APRANOVA_PAYMENTS={**settings.APRANOVA_PAYMENTS, name: value}):
+        errors = [m for m in run_checks() if m.id == "apranova_payments.E010"]
+        on = getattr(app_settings, name) is True
+
+    assert len(errors) == 1 and name in errors[0].msg and "counts as False" in errors[0].msg
+    assert not on

@@ -20,8 +20,9 @@ E010      a setting has a value the package cannot use: ``THROTTLE_RATES`` (a ba
           ``ANALYTICS_PERMISSION_CLASSES``, a number that is not one
           (``WEBHOOK_TOLERANCE``, ``WEBHOOK_MAX_BYTES``, ``STRIPE_TIMEOUT``,
           ``STRIPE_MAX_NETWORK_RETRIES``, ``TASK_MAX_ATTEMPTS``), a
-          ``WEBHOOK_PROCESSING`` other than ``"inline"`` or ``"task"``, or a webhook secret
-          that is not a string
+          ``WEBHOOK_PROCESSING`` other than ``"inline"`` or ``"task"``, ``ALLOW_FREE`` or
+          ``RECEIPT_EMAIL`` that is not ``True`` or ``False``, or a webhook secret that is
+          not a string
 W001      webhook secret missing or not ``whsec_…``
 W002      live keys while ``DEBUG`` is on
 W003      an unknown key in ``APRANOVA_PAYMENTS`` or in its ``THROTTLE_RATES``
@@ -126,6 +127,11 @@ NUMBERS = {
 }
 
 
+#: Settings that are on only when they are ``True``: a typo such as ``"False"`` (a true
+#: string) never turns one on.
+SWITCHES = ("ALLOW_FREE", "RECEIPT_EMAIL")
+
+
 def check_values() -> list[CheckMessage]:
     """E010: values that would make every request fail at run time (a 500, or an endpoint
     that refuses everything), found before the first request instead."""
@@ -144,6 +150,14 @@ def check_values() -> list[CheckMessage]:
                 (_("%(setting)s = %(value)s is not a number of at least %(least)s.") if floats
                  else _("%(setting)s = %(value)s is not a whole number of at least %(least)s.")) % params,
                 hint=_("Leave it out for the default, %(default)s.") % {"default": repr(DEFAULTS[name])},
+                id=ID.format("E010"),
+            ))
+    for name in SWITCHES:
+        value = getattr(app_settings, name)
+        if not isinstance(value, bool):
+            messages.append(Error(
+                _("%(setting)s = %(value)s is not True or False; it counts as False.")
+                % {"setting": _setting(name), "value": f"{value!r:.40}"},
                 id=ID.format("E010"),
             ))
     if app_settings.WEBHOOK_PROCESSING not in ("inline", "task"):

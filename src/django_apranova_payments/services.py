@@ -107,7 +107,7 @@ def create_payment(
 
 def _receipt_email(user: Any) -> str | None:
     """The user's e-mail address for Stripe's receipt when ``RECEIPT_EMAIL`` is on."""
-    if not app_settings.RECEIPT_EMAIL:
+    if app_settings.RECEIPT_EMAIL is not True:
         return None
     field = user.get_email_field_name() if hasattr(user, "get_email_field_name") else "email"
     email = getattr(user, field, "") or ""

@@ -169,7 +169,7 @@ class CreatePaymentView(PaymentAPIView):
         if not isinstance(answer, Mapping):
             raise _resolver_bug(resolver, f"it returned {type(answer).__name__}, not a mapping")
         try:
-            if app_settings.ALLOW_FREE and is_zero_amount(answer.get("amount")):
+            if app_settings.ALLOW_FREE is True and is_zero_amount(answer.get("amount")):
                 return Charge.free(answer.get("currency"), answer.get("metadata"))
             return Charge.of(answer.get("amount"), answer.get("currency"), answer.get("metadata"))
         except ChargeError as exc:
