@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import stripe
 from django.core.signals import setting_changed
@@ -256,6 +256,19 @@ class BaseGateway:
         raise NotImplementedError
 
 
+_Parsed = TypeVar("_Parsed", "RefundData", "DisputeData")
+
+
+def _parsed(kind: type[_Parsed], data: Mapping[str, Any], action: str) -> _Parsed:
+    """``kind.from_dict(data)`` for an answer of Stripe's, or ``GatewayError`` (logged) when
+    the answer is not a usable object of that kind."""
+    try:
+        return kind.from_dict(data)
+    except ValueError as exc:
+        logger.error("Stripe %s answered with an unusable %s: %s", action, kind.__name__, exc)
+        raise exceptions.GatewayError() from exc
+
+
 def is_live_key(key: str | None) -> bool:
     return bool(key) and "_live_" in str(key)
 
@@ -342,19 +355,11 @@ class StripeGateway(BaseGateway):
     def retrieve_dispute(self, dispute_id: str) -> DisputeData:
         with translate_stripe_errors("retrieve dispute"):
             dispute = self._client.v1.disputes.retrieve(dispute_id)
-        try:
-            return DisputeData.from_dict(dispute.to_dict())
-        except ValueError as exc:
-            logger.error("Stripe retrieve dispute answered with an unusable Dispute: %s", exc)
-            raise exceptions.GatewayError() from exc
+        return _parsed(DisputeData, dispute.to_dict(), "retrieve dispute")
 
     @staticmethod
     def _refund(data: Mapping[str, Any], action: str) -> RefundData:
-        try:
-            return RefundData.from_dict(data)
-        except ValueError as exc:
-            logger.error("Stripe %s answered with an unusable Refund: %s", action, exc)
-            raise exceptions.GatewayError() from exc
+        return _parsed(RefundData, data, action)
 
     @sensitive_variables()  # stripe-python's frames below hold the API key
     def _call(self, action: str, request: Callable[[], stripe.PaymentIntent]) -> PaymentIntentData:

@@ -29,7 +29,6 @@ from .gateway import ChargeData, DisputeData, RefundData, get_gateway
 from .metadata import MARK, REFUND, Owner, refund_binding, verified_owner
 from .models import (
     DISPUTE_CLOSED_STATUSES,
-    REFUND_OPEN_STATUSES,
     Dispute,
     DisputeStatus,
     Payment,
@@ -323,9 +322,7 @@ def _refund_changed(payment: Payment, refund: Refund, old: str, new: str, event:
 
 def refunded_or_open_minor(payment: Payment) -> int:
     """The minor units of the payment's refunds that succeeded or may still succeed."""
-    total = payment.amount_refunded + sum(
-        (refund.amount for refund in payment.refunds.filter(status__in=REFUND_OPEN_STATUSES)), Decimal(0)
-    )
+    total = payment.amount - payment.amount_left_to_refund
     return money.refund_minor_units(total, payment.currency) if total else 0
 
 

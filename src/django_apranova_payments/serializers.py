@@ -53,14 +53,6 @@ def field_errors(exc: ChargeError) -> serializers.ValidationError:
     return serializers.ValidationError({exc.field: [exc.message]}, code="invalid")
 
 
-def major_units(amount: Decimal, currency: str) -> str:
-    """A stored amount as the API writes it: a decimal string with the currency's own
-    number of decimals ("0.00" USD, "0" JPY)."""
-    if not amount:
-        return str(money.from_minor_units(0, currency))
-    return str(money.from_minor_units(money.refund_minor_units(amount, currency), currency))
-
-
 class PaymentCreateSerializer(serializers.Serializer):
     # The create-payment body. validated_data holds "charge" (a Charge, or None when the
     # client sent no amount), "currency" and "metadata" (cleaned).
@@ -123,7 +115,7 @@ class PaymentSerializer(serializers.ModelSerializer):
         return str(money.from_minor_units(payment.amount_minor, payment.currency))
 
     def get_amountRefunded(self, payment: Payment) -> str:  # noqa: N802
-        return major_units(payment.amount_refunded, payment.currency)
+        return money.amount_text(payment.amount_refunded, payment.currency)
 
     def get_failureCode(self, payment: Payment) -> str | None:  # noqa: N802
         return payment.failure_code or None
@@ -196,7 +188,7 @@ class RefundSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_amount(self, refund: Refund) -> str:
-        return major_units(refund.amount, refund.currency)
+        return money.amount_text(refund.amount, refund.currency)
 
     def get_failureReason(self, refund: Refund) -> str | None:  # noqa: N802
         return refund.failure_reason or None

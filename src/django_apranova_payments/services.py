@@ -88,7 +88,7 @@ def create_payment(
                 idempotency_key=idempotency_key, fingerprint=fingerprint,
             ),
         },
-        idempotency_key=_stripe_idempotency_key(user, idempotency_key),
+        idempotency_key=_stripe_key("apranova-", idempotency_key, user.pk),
         receipt_email=_receipt_email(user),
     )
     if intent.amount != charge.minor_units or intent.currency != charge.currency:
@@ -209,14 +209,14 @@ def _replay(payment: Payment, fingerprint: str) -> CreatedPayment:
     return CreatedPayment(payment, intent.client_secret, replayed=True)
 
 
-def _stripe_idempotency_key(user: Any, idempotency_key: str | None) -> str:
-    """Stripe's key: derived from the user and the client's key, so a retry after a crash
-    gets the same PaymentIntent (and a different body gets Stripe's idempotency error), or
-    random for a request without one."""
+def _stripe_key(prefix: str, idempotency_key: str | None, *scope: object) -> str:
+    """Stripe's idempotency key: derived from ``scope`` (whose request it is) and the
+    client's key, so a retry after a crash gets the same PaymentIntent or refund (and a
+    different body gets Stripe's idempotency error), or random for a request without one."""
     if idempotency_key is None:
-        return f"apranova-{uuid.uuid4()}"
-    digest = hashlib.sha256(f"{user.pk}\0{idempotency_key}".encode()).hexdigest()
-    return f"apranova-{digest}"
+        return f"{prefix}{uuid.uuid4()}"
+    digest = hashlib.sha256("\0".join([*map(str, scope), idempotency_key]).encode()).hexdigest()
+    return f"{prefix}{digest}"
 
 
 def refresh_payment(payment: Payment) -> TransitionResult:
@@ -309,7 +309,9 @@ def refund_payment(
                 host=refund_binding(payment.stripe_payment_intent),
                 idempotency_key=idempotency_key, fingerprint=fingerprint, kind=REFUND,
             ),
-            idempotency_key=_stripe_refund_key(payment, requester_pk, idempotency_key),
+            idempotency_key=_stripe_key(
+                "apranova-refund-", idempotency_key, requester_pk, payment.stripe_payment_intent
+            ),
         )
         if data.amount != minor or data.currency != payment.currency or data.payment_intent not in (
             None, payment.stripe_payment_intent,
@@ -349,11 +351,3 @@ def _refund_minor_units(payment: Payment, amount: Decimal | None) -> int:
         raise ValidationError({"amount": [left_message]}, code="invalid")
     return minor
 
-
-def _stripe_refund_key(payment: Payment, requester_pk: object, idempotency_key: str | None) -> str:
-    """Stripe's key for a refund: derived from the requester, the payment and the client's
-    key (a retry after a crash gets the same refund), or random without one."""
-    if idempotency_key is None:
-        return f"apranova-refund-{uuid.uuid4()}"
-    digest = hashlib.sha256(f"{requester_pk}\0{payment.stripe_payment_intent}\0{idempotency_key}".encode()).hexdigest()
-    return f"apranova-refund-{digest}"

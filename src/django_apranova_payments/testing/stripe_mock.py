@@ -239,19 +239,26 @@ class StripeMock:
                 return self._failures.pop(index)
         return None
 
+    def _replayed(self, key: str | None, fingerprint: str) -> Reply | None:
+        """Stripe's answer to a request repeating an Idempotency-Key: the first answer again,
+        or an idempotency error for other parameters; ``None`` for a new key."""
+        if not key or key not in self._replies:
+            return None
+        seen_fingerprint, reply = self._replies[key]
+        if seen_fingerprint != fingerprint:
+            return 400, {}, json.dumps(_error_body(
+                "idempotency_error", None,
+                "Keys for idempotent requests can only be used with the same parameters "
+                "they were first used with.",
+            ))
+        return reply
+
     def _create(self, request: Any) -> Reply:
         params = request.params_dict
-        key = request.headers.get("Idempotency-Key")
-        fingerprint = json.dumps(params, sort_keys=True)
-        if key and key in self._replies:
-            seen_fingerprint, reply = self._replies[key]
-            if seen_fingerprint != fingerprint:
-                return 400, {}, json.dumps(_error_body(
-                    "idempotency_error", None,
-                    "Keys for idempotent requests can only be used with the same parameters "
-                    "they were first used with.",
-                ))
-            return reply
+        key, fingerprint = request.headers.get("Idempotency-Key"), json.dumps(params, sort_keys=True)
+        replayed = self._replayed(key, fingerprint)
+        if replayed is not None:
+            return replayed
         try:
             amount = int(params["amount"])
         except (KeyError, ValueError):
@@ -297,17 +304,10 @@ class StripeMock:
 
     def _refund(self, request: Any) -> Reply:
         params = request.params_dict
-        key = request.headers.get("Idempotency-Key")
-        fingerprint = json.dumps(params, sort_keys=True)
-        if key and key in self._replies:
-            seen_fingerprint, reply = self._replies[key]
-            if seen_fingerprint != fingerprint:
-                return 400, {}, json.dumps(_error_body(
-                    "idempotency_error", None,
-                    "Keys for idempotent requests can only be used with the same parameters "
-                    "they were first used with.",
-                ))
-            return reply
+        key, fingerprint = request.headers.get("Idempotency-Key"), json.dumps(params, sort_keys=True)
+        replayed = self._replayed(key, fingerprint)
+        if replayed is not None:
+            return replayed
         intent = self.intents.get(params.get("payment_intent", ""))
         if intent is None:
             return 404, {}, json.dumps(_error_body(
