@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
 from django.db import connections, models, router, transaction
@@ -362,6 +362,15 @@ def event_created_at(event: Mapping[str, Any] | None) -> datetime | None:
     return datetime.fromtimestamp(created, tz=UTC)
 
 
+class Claimed(NamedTuple):
+    """A claimed event's id; with ``locked`` (``WebhookEventQuerySet.claim_locking``), its
+    PaymentIntent's payment, locked for the claiming transaction (``None``: there is none)."""
+
+    pk: int
+    payment: Payment | None = None
+    locked: bool = False
+
+
 class WebhookEventQuerySet(models.QuerySet["WebhookEvent"]):
     """The event store's writes, each one SQL statement: ``claim`` and ``record_failure``
     upsert on Stripe's event id (``INSERT … ON CONFLICT (stripe_id) DO UPDATE … WHERE …
@@ -373,12 +382,47 @@ class WebhookEventQuerySet(models.QuerySet["WebhookEvent"]):
         processes it): the row is only seen, as processed, once that transaction commits. A
         concurrent delivery of the same event waits on the row, then finds it done
         (``None``); a new, failed or interrupted event is (re)claimed and returns its id."""
-        now = timezone.now()
-        return self._upsert(
-            event,
-            {"outcome": WebhookEventOutcome.PROCESSED, "processed_at": now, "error": "", "note": "", "attempts": 1},
-            update=("outcome", "processed_at", "error"),
+        return self._returned_id(*self._claim_sql(event))
+
+    def claim_locking(self, event: Mapping[str, Any], payment_intent: str) -> Claimed | None:
+        """``claim``, and lock the payment of ``payment_intent`` for the same transaction,
+        in one round trip on PostgreSQL: ``WITH claimed AS (INSERT … RETURNING id)``, then
+        ``SELECT … FOR UPDATE`` of the payment, gated on ``EXISTS (SELECT 1 FROM
+        claimed)``. The gate makes PostgreSQL run the claim first (it may wait there on a
+        concurrent delivery of the same event) and lock nothing for a duplicate: the same
+        order and the same locks as the two statements it replaces, so the same exactly-once
+        guarantee. ``None`` for a duplicate; the payment is ``None`` when there is none.
+        Other databases run the two statements."""
+        connection = connections[self.db]
+        if connection.vendor != "postgresql":
+            pk = self.claim(event)
+            if pk is None:
+                return None
+            payment = Payment.objects.using(self.db).select_for_update().filter(stripe_payment_intent=payment_intent)
+            return Claimed(pk, payment.first(), locked=True)
+        quote = connection.ops.quote_name
+        claim_sql, params = self._claim_sql(event)
+        fields = Payment._meta.concrete_fields
+        payments = quote(Payment._meta.db_table)
+        columns = ", ".join(f"{payments}.{quote(str(f.column))}" for f in fields)
+        sql = (
+            f"WITH claimed AS ({claim_sql}), locked AS MATERIALIZED ("  # noqa: S608 - identifiers only
+            f"SELECT {columns} FROM {payments} "
+            f"WHERE {payments}.{quote('stripe_payment_intent')} = %s AND EXISTS (SELECT 1 FROM claimed) "
+            f"FOR UPDATE OF {payments}) "
+            f"SELECT claimed.{quote('id')}, locked.* FROM claimed LEFT JOIN locked ON TRUE"
         )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, payment_intent])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        if row[1] is None:  # the payment's id: no payment for this PaymentIntent
+            return Claimed(int(row[0]), None, locked=True)
+        compiler = Payment.objects.using(self.db).none().query.get_compiler(self.db)
+        converters = compiler.get_converters([f.get_col(Payment._meta.db_table) for f in fields])
+        values = next(iter(compiler.apply_converters([list(row[1:])], converters))) if converters else row[1:]
+        return Claimed(int(row[0]), Payment.from_db(self.db, [f.attname for f in fields], values), locked=True)
 
     def record_failure(self, event: Mapping[str, Any], error: str) -> None:
         """Keep the audit row of a failed attempt (whose transaction rolled back) in a
@@ -487,9 +531,29 @@ class WebhookEventQuerySet(models.QuerySet["WebhookEvent"]):
             events = events.filter(received_at__lt=older_than)
         return events.order_by(*REPLAY_ORDER)
 
+    def _claim_sql(self, event: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        return self._upsert_sql(
+            event,
+            {"outcome": WebhookEventOutcome.PROCESSED, "processed_at": timezone.now(), "error": "", "note": "",
+             "attempts": 1},
+            update=("outcome", "processed_at", "error"),
+        )
+
     def _upsert(self, event: Mapping[str, Any], extra: Mapping[str, Any], update: tuple[str, ...]) -> int | None:
         """The id of the row inserted, or of the existing one updated (``update`` from the new
         values, one more attempt) because it was not done yet; ``None`` when it was done."""
+        return self._returned_id(*self._upsert_sql(event, extra, update))
+
+    def _returned_id(self, sql: str, params: list[Any]) -> int | None:
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        return int(row[0]) if row else None
+
+    def _upsert_sql(
+        self, event: Mapping[str, Any], extra: Mapping[str, Any], update: tuple[str, ...]
+    ) -> tuple[str, list[Any]]:
+        """``INSERT … ON CONFLICT (stripe_id) DO UPDATE … WHERE <not done> RETURNING id``."""
         connection = connections[self.db]
         quote = connection.ops.quote_name
         meta = self.model._meta
@@ -509,10 +573,7 @@ class WebhookEventQuerySet(models.QuerySet["WebhookEvent"]):
             f"WHERE {table}.{quote('outcome')} NOT IN ({done}) "
             f"RETURNING {quote('id')}"
         )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-        return int(row[0]) if row else None
+        return sql, params
 
 
 def _concrete_field(field: models.Field[Any, Any] | ForeignObjectRel) -> models.Field[Any, Any]:
@@ -541,12 +602,12 @@ class WebhookEvent(models.Model):
 
     Outcome = WebhookEventOutcome
 
-    stripe_id = models.CharField(_("event id"), max_length=255, unique=True)
-    type = models.CharField(_("type"), max_length=100, db_index=True)
+    stripe_id = models.CharField(_("event id"), max_length=255)
+    type = models.CharField(_("type"), max_length=100)
     api_version = models.CharField(_("API version"), max_length=64, blank=True)
     livemode = models.BooleanField(_("live mode"), default=False)
     object_id = models.CharField(
-        _("object id"), max_length=255, blank=True, db_index=True,
+        _("object id"), max_length=255, blank=True,
         help_text=_("The id of data.object, e.g. the PaymentIntent."),
     )
     payload = models.JSONField(_("payload"))
@@ -555,7 +616,7 @@ class WebhookEvent(models.Model):
     processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
     outcome = models.CharField(
         _("outcome"), max_length=20, choices=WebhookEventOutcome.choices,
-        default=WebhookEventOutcome.RECEIVED, db_index=True,
+        default=WebhookEventOutcome.RECEIVED,
     )
     error = models.TextField(_("error"), blank=True, help_text=_("Why the last attempt failed."))
     note = models.CharField(
@@ -567,6 +628,19 @@ class WebhookEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at"]
+        # Every delivery inserts a row, so the table keeps only the indexes its lookups need
+        # (docs/explanation/performance.md): the event id, the object id (a payment's events),
+        # and the events still waiting or failed (task mode's queue; inline mode never
+        # stores a row as received, so that index stays empty there). No pattern-ops
+        # copies, no index on type.
+        constraints = [models.UniqueConstraint(fields=["stripe_id"], name="apranova_event_stripe_id_uniq")]
+        indexes = [
+            models.Index(fields=["object_id"], name="apranova_event_object_id_idx"),
+            models.Index(
+                fields=["outcome", "received_at"], name="apranova_event_waiting_idx",
+                condition=Q(outcome__in=[WebhookEventOutcome.RECEIVED, WebhookEventOutcome.FAILED]),
+            ),
+        ]
         verbose_name = _("webhook event")
         verbose_name_plural = _("webhook events")
 

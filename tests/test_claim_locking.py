@@ -1,0 +1,140 @@
+"""``WebhookEvent.objects.claim_locking``: the inline path's claim of a PaymentIntent event,
+which on PostgreSQL also locks the event's payment in the same statement. It must hand back
+the payment exactly as the ORM would load it, lock nothing for a duplicate, and lock the
+payment for a new event (the guarantees of the claim-then-lock it replaces)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from django.db import OperationalError, connection, transaction
+
+from django_apranova_payments.models import Payment, WebhookEvent
+from django_apranova_payments.testing import build_event, post_event
+from tests.factories import PaymentFactory, UserFactory
+
+
+def field_values(payment: Payment) -> dict[str, object]:
+    return {field.attname: getattr(payment, field.attname) for field in Payment._meta.concrete_fields}
+
+
+@pytest.mark.django_db
+def test_the_locked_payment_is_the_row_as_the_orm_loads_it():
+    payment = PaymentFactory(
+        user=UserFactory(), amount=Decimal("1234.50"), currency="inr", metadata={"course": "c-1", "n": [1, 2]},
+        failure_message="declined, retried", succeeded_at=datetime(2026, 11, 1, 9, 30, tzinfo=UTC),
+        last_event_created=datetime(2026, 11, 1, 9, 29, tzinfo=UTC), amount_refunded=Decimal("10.05"),
+    )
+    event = build_event(payment, "payment_intent.processing")
+
+    with transaction.atomic():
+        claimed = WebhookEvent.objects.claim_locking(event, payment.stripe_payment_intent)
+
+        assert claimed is not None and claimed.locked
+        assert claimed.pk == WebhookEvent.objects.get(stripe_id=event["id"]).pk
+        loaded = claimed.payment
+        assert isinstance(loaded, Payment)
+        assert field_values(loaded) == field_values(Payment.objects.get(pk=payment.pk))
+        assert isinstance(loaded.amount, Decimal) and loaded.metadata == {"course": "c-1", "n": [1, 2]}
+        assert loaded._state.adding is False and loaded._state.db == "default"
+        loaded.failure_code = "card_declined"
+        loaded.save(update_fields=["failure_code"])  # a loaded row, not a new one
+
+    assert Payment.objects.get(pk=payment.pk).failure_code == "card_declined"
+    assert Payment.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_an_unknown_payment_intent_is_claimed_with_no_payment():
+    payment = PaymentFactory(user=UserFactory())
+    event = build_event(payment, "payment_intent.succeeded")
+
+    with transaction.atomic():
+        claimed = WebhookEvent.objects.claim_locking(event, "pi_unknown")
+
+    assert claimed is not None and claimed.locked and claimed.payment is None
+    assert WebhookEvent.objects.filter(pk=claimed.pk, outcome=WebhookEvent.Outcome.PROCESSED).exists()
+
+
+@pytest.mark.django_db
+def test_a_processed_event_is_a_duplicate():
+    payment = PaymentFactory(user=UserFactory())
+    event = build_event(payment, "payment_intent.succeeded")
+    with transaction.atomic():
+        assert WebhookEvent.objects.claim_locking(event, payment.stripe_payment_intent) is not None
+
+    with transaction.atomic():
+        assert WebhookEvent.objects.claim_locking(event, payment.stripe_payment_intent) is None
+
+    assert WebhookEvent.objects.get(stripe_id=event["id"]).attempts == 1
+
+
+def hold_payment_lock(pk: int, locked: threading.Event, release: threading.Event) -> None:
+    """In another connection: lock the payment's row until ``release`` is set."""
+    try:
+        with transaction.atomic():
+            Payment.objects.select_for_update().get(pk=pk)
+            locked.set()
+            release.wait(timeout=30)
+    finally:
+        connection.close()
+
+
+def claim_with_lock_timeout(event: dict, payment_intent: str, timeout_ms: int) -> object:
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = {int(timeout_ms)}")
+        return WebhookEvent.objects.claim_locking(event, payment_intent)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_duplicate_never_waits_on_the_payment_and_a_new_event_locks_it():
+    """The claim runs first, in the same statement, and gates the lock: a duplicate returns
+    at once while another transaction holds the payment (a refund, another event), and a new
+    event waits for that payment (here until ``lock_timeout``)."""
+    payment = PaymentFactory(user=UserFactory())
+    done = build_event(payment, "payment_intent.processing")
+    with transaction.atomic():
+        assert WebhookEvent.objects.claim_locking(done, payment.stripe_payment_intent) is not None
+    locked, release = threading.Event(), threading.Event()
+    holder = threading.Thread(target=hold_payment_lock, args=(payment.pk, locked, release))
+    holder.start()
+    try:
+        assert locked.wait(timeout=10)
+
+        assert claim_with_lock_timeout(done, payment.stripe_payment_intent, 2000) is None
+
+        new = build_event(payment, "payment_intent.succeeded")
+        with pytest.raises(OperationalError, match="lock timeout"):
+            claim_with_lock_timeout(new, payment.stripe_payment_intent, 200)
+        assert not WebhookEvent.objects.filter(stripe_id=new["id"]).exists()  # rolled back, whole
+    finally:
+        release.set()
+        holder.join(timeout=30)
+
+    claimed = claim_with_lock_timeout(new, payment.stripe_payment_intent, 2000)
+    assert claimed is not None and claimed.payment is not None and claimed.payment.pk == payment.pk
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_claim_runs_as_a_prepared_statement_where_the_host_enables_them(client, settings):
+    """With ``server_side_binding`` and a ``prepare_threshold`` in the database ``OPTIONS``
+    (``APRANOVA_TEST_PREPARED``), psycopg prepares the claim after its fifth run on the
+    connection: its text is the same for every event."""
+    if settings.DATABASES["default"].get("OPTIONS", {}).get("prepare_threshold") is None:
+        pytest.skip("prepared statements are off (APRANOVA_TEST_PREPARED=1 turns them on)")
+    user = UserFactory()
+    for _ in range(6):
+        payment = PaymentFactory(user=user)
+        assert post_event(client, build_event(payment, "payment_intent.succeeded")).json()["outcome"] == "processed"
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert [text for text in prepared if text.startswith("WITH claimed AS (INSERT INTO")]
+    assert Payment.objects.filter(status=Payment.Status.SUCCEEDED).count() == 6
