@@ -18,6 +18,10 @@ database's share is not measured there).
     python benchmarks/webhook_ingest.py [--events 2000] [--repetitions 5] [--workers 4]
                                         [--threads 1] [--concurrency 8]
                                         [--mode inline|task] [--engine db|celery] [--drain-workers 2]
+                                        [--prepared]
+
+``--prepared`` runs every process (gunicorn, the workers) with psycopg's server-side binding
+and prepared statements, as a host enables them in ``DATABASES["default"]["OPTIONS"]``.
 """
 
 from __future__ import annotations
@@ -155,7 +159,11 @@ def main() -> None:
     parser.add_argument("--mode", choices=["inline", "task"], default="inline", help="WEBHOOK_PROCESSING")
     parser.add_argument("--engine", choices=["db", "celery"], default="db", help="the task engine of --mode task")
     parser.add_argument("--drain-workers", type=int, default=2, help="worker processes draining the queue (task mode)")
+    parser.add_argument("--prepared", action="store_true",
+                        help="server-side binding and prepared statements for every process (benchmarks/settings.py)")
     args = parser.parse_args()
+    if args.prepared:
+        os.environ["APRANOVA_BENCH_PREPARED"] = "1"
     task_mode = args.mode == "task"
     settings = args.settings or ("benchmarks.task_settings" if task_mode else "benchmarks.settings")
     new_outcome = "queued" if task_mode else "processed"
@@ -213,7 +221,8 @@ def main() -> None:
     report(f"Webhook ingest ({mode}): gunicorn + PostgreSQL", [
         f"   gunicorn {args.workers} workers x {args.threads} thread(s), {args.concurrency} client threads, "
         f"{args.events} new events per run, {args.repetitions} runs each after a {args.warmup}-event warm-up; "
-        "medians",
+        "medians; " + ("prepared statements (server-side binding)" if args.prepared else "Django's default "
+                       "connection options (client-side binding, no prepared statements)"),
         line(f"ours, {mode} (new)", figures[OURS]),
         line("floor (verify + 1 UPDATE)", figures[FLOOR]),
         line("ours (duplicates)", duplicates),
