@@ -15,6 +15,7 @@ import argparse
 import json
 import re
 from collections.abc import Callable
+from importlib.util import find_spec
 from typing import Any
 
 from _common import django_on_fresh_database, report
@@ -22,6 +23,17 @@ from _common import django_on_fresh_database, report
 CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT)\b", re.I)
 TARGETS = {"new event": 4, "duplicate event": 2, "create-payment": 3, "new refund event": 4,
            "duplicate refund event": 1}
+
+
+TASKS_PACKAGE = "django.tasks" if find_spec("django.tasks") else "django_tasks"
+
+
+class Applied:
+    """The task's outcome, answered like a request so ``count`` can check it."""
+
+    def __init__(self, outcome: str) -> None:
+        self.status_code = 200 if outcome == "processed" else 500
+        self.content = outcome.encode()
 
 
 def count(action: Callable[[], Any], expect_status: int) -> tuple[int, int, list[str]]:
@@ -42,6 +54,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with django_on_fresh_database("apranova_bench_sql"):
+        from django.conf import settings
         from django.test import Client
         from django.urls import reverse
         from rest_framework.test import APIClient
@@ -66,6 +79,26 @@ def main() -> None:
         unknown = build_event({"id": "pi_unknown", "object": "payment_intent", "amount": 100, "currency": "usd",
                                "status": "succeeded", "metadata": {}}, "payment_intent.succeeded")
         rows.append(("event for an unknown PaymentIntent", *count(lambda: post_event(client, unknown), 200)))
+
+        # Task mode (WEBHOOK_PROCESSING = "task"): the request, whose enqueue DummyBackend keeps
+        # in memory (a real backend adds its own: django-tasks-db one INSERT, Celery a publish),
+        # then the task, applying the stored event.
+        from django.test import override_settings
+
+        from django_apranova_payments.models import WebhookEvent
+        from django_apranova_payments.webhooks import apply_stored
+
+        task_mode = override_settings(
+            TASKS={"default": {"BACKEND": f"{TASKS_PACKAGE}.backends.dummy.DummyBackend"}},
+            APRANOVA_PAYMENTS={**settings.APRANOVA_PAYMENTS, "WEBHOOK_PROCESSING": "task"},
+        )
+        with task_mode:
+            queued = build_event(PaymentFactory(user=user), "payment_intent.succeeded")
+            rows.append(("new event, task mode: the request", *count(lambda: post_event(client, queued), 200)))
+            stored = WebhookEvent.objects.get(stripe_id=queued["id"]).pk
+            rows.append(("new event, task mode: the task", *count(lambda: Applied(apply_stored(stored)), 200)))
+            rows.append(("duplicate event, task mode: the request",
+                         *count(lambda: post_event(client, queued), 200)))
 
         # Refund events of succeeded payments: a refund made in Stripe's Dashboard, as Stripe
         # sends it (refund.created, succeeded), the same event again; then a pending one and its

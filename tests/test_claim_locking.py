@@ -1,7 +1,8 @@
-"""``WebhookEvent.objects.claim_locking``: the inline path's claim of a PaymentIntent event,
-which on PostgreSQL also locks the event's payment in the same statement. It must hand back
-the payment exactly as the ORM would load it, lock nothing for a duplicate, and lock the
-payment for a new event (the guarantees of the claim-then-lock it replaces)."""
+"""The claims that lock the payment too: ``WebhookEvent.objects.claim_locking`` (inline, a
+PaymentIntent event) and ``claim_stored(…, lock_payment_of=…)`` (task mode), one statement
+each on PostgreSQL. They must hand back the payment exactly as the ORM would load it, lock
+nothing for an event already done, and lock the payment for a new one (the guarantees of the
+claim-then-lock they replace)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from django.db import OperationalError, connection, transaction
 
 from django_apranova_payments.models import Payment, WebhookEvent
 from django_apranova_payments.testing import build_event, post_event
+from django_apranova_payments.webhooks import PAYMENT_INTENT_TYPES
 from tests.factories import PaymentFactory, UserFactory
 
 
@@ -138,3 +140,77 @@ def test_the_claim_runs_as_a_prepared_statement_where_the_host_enables_them(clie
         prepared = [row[0] for row in cursor.fetchall()]
     assert [text for text in prepared if text.startswith("WITH claimed AS (INSERT INTO")]
     assert Payment.objects.filter(status=Payment.Status.SUCCEEDED).count() == 6
+
+
+# -- task mode: the stored event's claim --------------------------------------------------
+
+
+def stored(event: dict) -> int:
+    pk = WebhookEvent.objects.receive(event)
+    assert pk is not None
+    return pk
+
+
+@pytest.mark.django_db
+def test_a_stored_payment_intent_event_is_claimed_with_its_payment_locked():
+    payment = PaymentFactory(user=UserFactory(), metadata={"course": "c-2"})
+    event = build_event(payment, "payment_intent.succeeded")
+    pk = stored(event)
+
+    with transaction.atomic():
+        claimed = WebhookEvent.objects.claim_stored(pk, lock_payment_of=PAYMENT_INTENT_TYPES)
+        assert claimed is not None
+        payload, claim = claimed
+        assert payload == WebhookEvent.objects.get(pk=pk).payload and payload["id"] == event["id"]
+        assert claim.pk == pk and claim.locked
+        assert claim.payment is not None
+        assert field_values(claim.payment) == field_values(Payment.objects.get(pk=payment.pk))
+
+    with transaction.atomic():
+        assert WebhookEvent.objects.claim_stored(pk, lock_payment_of=PAYMENT_INTENT_TYPES) is None
+
+
+@pytest.mark.django_db
+def test_a_stored_event_of_another_type_locks_nothing():
+    payment = PaymentFactory(user=UserFactory())
+    event = build_event(payment, "payment_intent.succeeded")
+    event["type"] = "charge.refunded"
+    pk = stored(event)
+
+    with transaction.atomic():
+        claimed = WebhookEvent.objects.claim_stored(pk, lock_payment_of=PAYMENT_INTENT_TYPES)
+
+    assert claimed is not None
+    assert claimed[1].locked is False and claimed[1].payment is None
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_stored_event_done_never_waits_on_the_payment_and_a_waiting_one_locks_it():
+    payment = PaymentFactory(user=UserFactory())
+    done_pk = stored(build_event(payment, "payment_intent.processing"))
+    with transaction.atomic():
+        assert WebhookEvent.objects.claim_stored(done_pk, lock_payment_of=PAYMENT_INTENT_TYPES) is not None
+    waiting_pk = stored(build_event(payment, "payment_intent.succeeded"))
+    locked, release = threading.Event(), threading.Event()
+    holder = threading.Thread(target=hold_payment_lock, args=(payment.pk, locked, release))
+    holder.start()
+    try:
+        assert locked.wait(timeout=10)
+        assert claim_stored_with_lock_timeout(done_pk, 2000) is None
+        with pytest.raises(OperationalError, match="lock timeout"):
+            claim_stored_with_lock_timeout(waiting_pk, 200)
+        assert WebhookEvent.objects.get(pk=waiting_pk).outcome == WebhookEvent.Outcome.RECEIVED  # rolled back
+    finally:
+        release.set()
+        holder.join(timeout=30)
+
+    claimed = claim_stored_with_lock_timeout(waiting_pk, 2000)
+    assert claimed is not None and claimed[1].payment is not None and claimed[1].payment.pk == payment.pk
+
+
+def claim_stored_with_lock_timeout(pk: int, timeout_ms: int) -> object:
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = {int(timeout_ms)}")
+        return WebhookEvent.objects.claim_stored(pk, lock_payment_of=PAYMENT_INTENT_TYPES)

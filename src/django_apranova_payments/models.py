@@ -4,7 +4,7 @@ that moved them."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -386,43 +386,68 @@ class WebhookEventQuerySet(models.QuerySet["WebhookEvent"]):
 
     def claim_locking(self, event: Mapping[str, Any], payment_intent: str) -> Claimed | None:
         """``claim``, and lock the payment of ``payment_intent`` for the same transaction,
-        in one round trip on PostgreSQL: ``WITH claimed AS (INSERT … RETURNING id)``, then
-        ``SELECT … FOR UPDATE`` of the payment, gated on ``EXISTS (SELECT 1 FROM
-        claimed)``. The gate makes PostgreSQL run the claim first (it may wait there on a
-        concurrent delivery of the same event) and lock nothing for a duplicate: the same
-        order and the same locks as the two statements it replaces, so the same exactly-once
-        guarantee. ``None`` for a duplicate; the payment is ``None`` when there is none.
-        Other databases run the two statements."""
+        in one round trip on PostgreSQL (``_claim_and_lock``). ``None`` for a duplicate; the
+        payment is ``None`` when there is none. Other databases run the two statements."""
         connection = connections[self.db]
         if connection.vendor != "postgresql":
             pk = self.claim(event)
-            if pk is None:
-                return None
-            payment = Payment.objects.using(self.db).select_for_update().filter(stripe_payment_intent=payment_intent)
-            return Claimed(pk, payment.first(), locked=True)
-        quote = connection.ops.quote_name
+            return None if pk is None else Claimed(pk, self._locked_payment(payment_intent), locked=True)
         claim_sql, params = self._claim_sql(event)
+        claimed = self._claim_and_lock(claim_sql, [*params, payment_intent], "(SELECT %s FROM claimed)", ["id"])
+        if claimed is None:
+            return None
+        (pk,), payment = claimed
+        return Claimed(int(pk), payment, locked=True)
+
+    def _claim_and_lock(
+        self, claim_sql: str, params: list[Any], payment_intent_sql: str, returned: list[str]
+    ) -> tuple[tuple[Any, ...], Payment | None] | None:
+        """Run ``claim_sql`` (an ``INSERT`` or ``UPDATE … RETURNING`` the columns
+        ``returned``) and lock
+        the payment whose PaymentIntent ``payment_intent_sql`` names, in one statement
+        (PostgreSQL)::
+
+            WITH claimed AS (<claim_sql>),
+                 locked AS MATERIALIZED (SELECT <payment> … WHERE stripe_payment_intent =
+                                         <payment_intent_sql, a subquery of claimed> FOR UPDATE)
+            SELECT claimed.<returned>, locked.* FROM claimed LEFT JOIN locked ON TRUE
+
+        The PaymentIntent is a scalar subquery of ``claimed``: PostgreSQL has to run the claim
+        (and wait there on a concurrent claim of the same event) before it can look for the
+        payment, and when nothing was claimed (a duplicate) it is ``NULL`` and nothing is
+        locked. The same locks, in the same order (event, then payment), as the two statements
+        it replaces: the same exactly-once guarantee, one round trip fewer. ``None`` when
+        nothing was claimed; else the ``returned`` values and the payment as the ORM loads it
+        (``None``: no payment, or none to lock)."""
+        connection = connections[self.db]
+        quote = connection.ops.quote_name
         fields = Payment._meta.concrete_fields
         payments = quote(Payment._meta.db_table)
         columns = ", ".join(f"{payments}.{quote(str(f.column))}" for f in fields)
         sql = (
             f"WITH claimed AS ({claim_sql}), locked AS MATERIALIZED ("  # noqa: S608 - identifiers only
             f"SELECT {columns} FROM {payments} "
-            f"WHERE {payments}.{quote('stripe_payment_intent')} = %s AND EXISTS (SELECT 1 FROM claimed) "
+            f"WHERE {payments}.{quote('stripe_payment_intent')} = {payment_intent_sql} "
             f"FOR UPDATE OF {payments}) "
-            f"SELECT claimed.{quote('id')}, locked.* FROM claimed LEFT JOIN locked ON TRUE"
+            f"SELECT {', '.join(f'claimed.{quote(name)}' for name in returned)}, locked.* "
+            f"FROM claimed LEFT JOIN locked ON TRUE"
         )
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*params, payment_intent])
+            cursor.execute(sql, params)
             row = cursor.fetchone()
         if row is None:
             return None
-        if row[1] is None:  # the payment's id: no payment for this PaymentIntent
-            return Claimed(int(row[0]), None, locked=True)
+        claimed, values = tuple(row[:len(returned)]), list(row[len(returned):])
+        if values[0] is None:  # the payment's id: no payment
+            return claimed, None
         compiler = Payment.objects.using(self.db).none().query.get_compiler(self.db)
         converters = compiler.get_converters([f.get_col(Payment._meta.db_table) for f in fields])
-        values = next(iter(compiler.apply_converters([list(row[1:])], converters))) if converters else row[1:]
-        return Claimed(int(row[0]), Payment.from_db(self.db, [f.attname for f in fields], values), locked=True)
+        if converters:
+            values = next(iter(compiler.apply_converters([values], converters)))
+        return claimed, Payment.from_db(self.db, [f.attname for f in fields], values)
+
+    def _locked_payment(self, payment_intent: str) -> Payment | None:
+        return Payment.objects.using(self.db).select_for_update().filter(stripe_payment_intent=payment_intent).first()
 
     def record_failure(self, event: Mapping[str, Any], error: str) -> None:
         """Keep the audit row of a failed attempt (whose transaction rolled back) in a
@@ -474,12 +499,18 @@ class WebhookEventQuerySet(models.QuerySet["WebhookEvent"]):
             return None
         return int(stored[0])
 
-    def claim_stored(self, pk: int, *, skip_locked: bool = False) -> dict[str, Any] | None:
+    def claim_stored(
+        self, pk: int, *, skip_locked: bool = False, lock_payment_of: Collection[str] = ()
+    ) -> tuple[dict[str, Any], Claimed] | None:
         """Claim a stored event that is not done yet, in the caller's transaction (the one
         that applies it): mark it processed, count the attempt and return its payload. A
         worker applying the same event at the same moment waits on the row, then finds it
         done (``None``). ``skip_locked`` (PostgreSQL) returns ``None`` at once for a row
-        another transaction holds, so many sweeps can run side by side."""
+        another transaction holds, so many sweeps can run side by side.
+
+        When the event's type is in ``lock_payment_of`` (the PaymentIntent events), the
+        payment of its ``object_id`` is locked too, on PostgreSQL in the same statement
+        (``_claim_and_lock``); the ``Claimed`` says so (``locked``) and carries it."""
         connection = connections[self.db]
         quote = connection.ops.quote_name
         table = quote(self.model._meta.db_table)
@@ -491,16 +522,27 @@ class WebhookEventQuerySet(models.QuerySet["WebhookEvent"]):
         sql = (
             f"UPDATE {table} SET {quote('outcome')} = %s, {quote('processed_at')} = %s, "  # noqa: S608
             f"{quote('error')} = '', {quote('note')} = '', {quote('attempts')} = {quote('attempts')} + 1 "
-            f"WHERE {which} RETURNING {quote('payload')}"
+            f"WHERE {which} RETURNING {quote('payload')}, {quote('type')}, {quote('object_id')}"
         )
         params = [WebhookEventOutcome.PROCESSED, field.get_db_prep_save(timezone.now(), connection), pk]
+        lock_types = sorted(lock_payment_of)
+        if connection.vendor == "postgresql" and lock_types:
+            placeholders = ", ".join(["%s"] * len(lock_types))
+            intent_sql = f"(SELECT {quote('object_id')} FROM claimed WHERE {quote('type')} IN ({placeholders}))"  # noqa: S608
+            claimed = self._claim_and_lock(sql, [*params, *lock_types], intent_sql, ["payload", "type"])
+            if claimed is None:
+                return None
+            (payload, event_type), payment = claimed
+            return _loaded(payload), Claimed(pk, payment, locked=event_type in lock_types)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()
         if row is None:
             return None
-        payload = row[0]
-        return json.loads(payload) if isinstance(payload, str | bytes) else dict(payload)
+        payload, event_type, object_id = row
+        if event_type not in lock_types:
+            return _loaded(payload), Claimed(pk)
+        return _loaded(payload), Claimed(pk, self._locked_payment(object_id), locked=True)
 
     def fail(self, pk: int, error: str) -> int | None:
         """Record a failed attempt of a stored event (whose transaction rolled back) in a
@@ -574,6 +616,11 @@ class WebhookEventQuerySet(models.QuerySet["WebhookEvent"]):
             f"RETURNING {quote('id')}"
         )
         return sql, params
+
+
+def _loaded(payload: Any) -> dict[str, Any]:
+    """A ``jsonb`` value read by a raw query: text, or already decoded by the driver."""
+    return json.loads(payload) if isinstance(payload, str | bytes) else dict(payload)
 
 
 def _concrete_field(field: models.Field[Any, Any] | ForeignObjectRel) -> models.Field[Any, Any]:

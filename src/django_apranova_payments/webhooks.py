@@ -197,12 +197,15 @@ def _store_recreated(intent: PaymentIntentData, user: Any, owner: Owner, event: 
     raise AssertionError("unreachable: a row without an Idempotency-Key only conflicts on its PaymentIntent")
 
 
+#: The PaymentIntent events: their claim also locks the payment (``_claim``, ``apply_stored``).
+PAYMENT_INTENT_TYPES = frozenset(
+    f"payment_intent.{name}"
+    for name in ("created", "processing", "requires_action", "succeeded", "payment_failed", "canceled")
+)
+
 #: Event types this package acts on; every other verified event is stored and ignored.
 HANDLERS: dict[str, Handler] = {
-    **{
-        f"payment_intent.{name}": handle_payment_intent
-        for name in ("created", "processing", "requires_action", "succeeded", "payment_failed", "canceled")
-    },
+    **dict.fromkeys(PAYMENT_INTENT_TYPES, handle_payment_intent),
     **refunds.HANDLERS,
 }
 
@@ -241,7 +244,7 @@ def _claim(event: Mapping[str, Any]) -> Claimed | None:
     """Claim ``event`` (``None``: a duplicate); a PaymentIntent event's payment is locked by
     the same statement, one round trip fewer than claiming, then locking."""
     intent_id = event["data"]["object"].get("id")
-    if HANDLERS.get(event["type"]) is handle_payment_intent and isinstance(intent_id, str) and intent_id:
+    if event["type"] in PAYMENT_INTENT_TYPES and isinstance(intent_id, str) and intent_id:
         return WebhookEvent.objects.claim_locking(event, intent_id)
     event_pk = WebhookEvent.objects.claim(event)
     return None if event_pk is None else Claimed(event_pk)
@@ -271,11 +274,13 @@ def apply_stored(event_pk: int, *, skip_locked: bool = False) -> str:
     transaction). A failure rolls that back, is recorded on the event and raised."""
     try:
         with transaction.atomic():
-            event = WebhookEvent.objects.claim_stored(event_pk, skip_locked=skip_locked)
-            if event is None:
+            claimed = WebhookEvent.objects.claim_stored(
+                event_pk, skip_locked=skip_locked, lock_payment_of=PAYMENT_INTENT_TYPES)
+            if claimed is None:
                 return DUPLICATE
+            event, claim = claimed
             signals.webhook_event_received.send(sender=Payment, event=event)
-            outcome, note = _dispatch(event, None)
+            outcome, note = _dispatch(event, claim)
             if outcome != Outcome.PROCESSED or note:
                 WebhookEvent.objects.finish(event_pk, outcome, note)
             return outcome
