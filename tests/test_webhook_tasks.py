@@ -152,6 +152,33 @@ def test_a_failing_receiver_is_retried_with_backoff_then_waits_for_a_replay(
     assert WebhookEvent.objects.get().attempts == 4
 
 
+def test_a_retry_that_cannot_be_enqueued_leaves_the_event_failed_for_a_replay(
+    client, payment, queue, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    def broken(**kwargs: Any) -> None:
+        raise RuntimeError("enrollment service down")
+
+    def broker_down(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("broker unreachable")
+
+    deliver(client, build_event(payment, "payment_intent.succeeded"), django_capture_on_commit_callbacks)
+    signals.payment_succeeded.connect(broken)
+    try:
+        with monkeypatch.context() as patched:
+            patched.setattr(task_backends["default"], "enqueue", broker_down)
+            assert isinstance(run_next(queue), RuntimeError)
+    finally:
+        signals.payment_succeeded.disconnect(broken)
+
+    stored = WebhookEvent.objects.get()
+    assert (stored.outcome, stored.attempts, queue) == ("failed", 1, [])
+    assert "Could not enqueue attempt 2" in caplog.text and "apranova_replay_events --failed" in caplog.text
+    call_command("apranova_replay_events", "--failed", stdout=StringIO())
+    payment.refresh_from_db()
+    assert payment.status == "succeeded"
+    assert WebhookEvent.objects.get().outcome == "processed"
+
+
 def test_retry_delay_doubles_up_to_an_hour():
     assert [tasks.retry_delay(n).total_seconds() for n in (1, 2, 3, 4, 10, 40)] == [30, 60, 120, 240, 3600, 3600]
 

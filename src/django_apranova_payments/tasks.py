@@ -96,8 +96,8 @@ def retry_later(event_pk: int) -> None:
     try:
         enqueue(event_pk, delay=delay)
     except Exception:
-        logger.exception("Could not enqueue attempt %s of webhook event %s; apranova_process_events "
-                         "or a replay will apply it", attempts + 1, event_pk)
+        logger.exception("Could not enqueue attempt %s of webhook event %s; it stays failed until a replay "
+                         "(apranova_replay_events --failed, or the admin's action)", attempts + 1, event_pk)
         return
     logger.warning("Webhook event %s failed (attempt %s of %s); tried again in %s s",
                    event_pk, attempts, limit, int(delay.total_seconds()))
