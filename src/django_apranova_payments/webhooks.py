@@ -5,9 +5,11 @@ Deliveries are refused (400/413/405) before anything is parsed or stored unless 
 A verified event is claimed with one ``INSERT … ON CONFLICT … RETURNING`` on its Stripe id:
 that statement either creates the row or locks the existing one, so the same event arriving
 on several servers at once is processed by exactly one of them, and the others see it
-already processed. Processing happens in the same transaction as the claim; when it raises,
-the transaction rolls back, the failure is written to the event row in a transaction of its
-own, and the endpoint answers 500 so Stripe delivers again.
+already processed. On PostgreSQL the same statement also locks a PaymentIntent event's
+payment, after the claim (``WebhookEvent.objects.claim_locking``). Processing happens in the
+same transaction as the claim; when it raises, the transaction rolls back, the failure is
+written to the event row in a transaction of its own, and the endpoint answers 500 so Stripe
+delivers again.
 
 With ``WEBHOOK_PROCESSING = "task"`` the endpoint only stores the verified event
 (``received``) and enqueues ``tasks.process_webhook_event`` after the commit; the task
@@ -316,8 +318,8 @@ def replay(events: QuerySet[WebhookEvent]) -> Iterator[Replayed]:
 
 
 def _dispatch(event: Mapping[str, Any], claimed: Claimed | None) -> tuple[str, str]:
-    """Run the event's handler; ``claimed`` is the claim, with the payment it locked (or
-    ``None`` when the claim locked nothing: a replay, or a stored event)."""
+    """Run the event's handler; ``claimed`` is the claim, with the payment it locked when it
+    locked one (``None`` on a forced replay of an event already done)."""
     handler = HANDLERS.get(event["type"])
     if handler is None:
         return Outcome.IGNORED, "event type not handled"
