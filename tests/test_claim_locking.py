@@ -214,3 +214,19 @@ def claim_stored_with_lock_timeout(pk: int, timeout_ms: int) -> object:
         with connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL lock_timeout = {int(timeout_ms)}")
         return WebhookEvent.objects.claim_stored(pk, lock_payment_of=PAYMENT_INTENT_TYPES)
+
+
+class PaymentsElsewhere:
+    """A host's router that writes payments to another database than the events."""
+
+    def db_for_write(self, model: type, **hints: object) -> str | None:
+        return "payments" if model is Payment else None
+
+
+@pytest.mark.django_db
+def test_one_statement_only_where_payments_are_written_to_the_events_database(settings):
+    assert WebhookEvent.objects.all()._can_lock_in_claim() is (connection.vendor == "postgresql")
+
+    settings.DATABASE_ROUTERS = [PaymentsElsewhere()]
+
+    assert WebhookEvent.objects.all()._can_lock_in_claim() is False

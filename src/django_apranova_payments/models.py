@@ -388,8 +388,7 @@ class WebhookEventQuerySet(models.QuerySet["WebhookEvent"]):
         """``claim``, and lock the payment of ``payment_intent`` for the same transaction,
         in one round trip on PostgreSQL (``_claim_and_lock``). ``None`` for a duplicate; the
         payment is ``None`` when there is none. Other databases run the two statements."""
-        connection = connections[self.db]
-        if connection.vendor != "postgresql":
+        if not self._can_lock_in_claim():
             pk = self.claim(event)
             return None if pk is None else Claimed(pk, self._locked_payment(payment_intent), locked=True)
         claim_sql, params = self._claim_sql(event)
@@ -446,8 +445,15 @@ class WebhookEventQuerySet(models.QuerySet["WebhookEvent"]):
             values = next(iter(compiler.apply_converters([values], converters)))
         return claimed, Payment.from_db(self.db, [f.attname for f in fields], values)
 
-    def _locked_payment(self, payment_intent: str) -> Payment | None:
-        return Payment.objects.using(self.db).select_for_update().filter(stripe_payment_intent=payment_intent).first()
+    def _can_lock_in_claim(self) -> bool:
+        """Whether one statement can claim an event and lock a payment: PostgreSQL, with the
+        payments written to the same database as the events."""
+        return connections[self.db].vendor == "postgresql" and router.db_for_write(Payment) == self.db
+
+    @staticmethod
+    def _locked_payment(payment_intent: str) -> Payment | None:
+        """The payment of ``payment_intent``, locked by a statement of its own."""
+        return Payment.objects.select_for_update().filter(stripe_payment_intent=payment_intent).first()
 
     def record_failure(self, event: Mapping[str, Any], error: str) -> None:
         """Keep the audit row of a failed attempt (whose transaction rolled back) in a
@@ -526,7 +532,7 @@ class WebhookEventQuerySet(models.QuerySet["WebhookEvent"]):
         )
         params = [WebhookEventOutcome.PROCESSED, field.get_db_prep_save(timezone.now(), connection), pk]
         lock_types = sorted(lock_payment_of)
-        if connection.vendor == "postgresql" and lock_types:
+        if lock_types and self._can_lock_in_claim():
             placeholders = ", ".join(["%s"] * len(lock_types))
             intent_sql = f"(SELECT {quote('object_id')} FROM claimed WHERE {quote('type')} IN ({placeholders}))"  # noqa: S608
             claimed = self._claim_and_lock(sql, [*params, *lock_types], intent_sql, ["payload", "type"])
