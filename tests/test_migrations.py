@@ -75,7 +75,6 @@ def test_the_user_foreign_key_follows_auth_user_model():
     assert Payment._meta.get_field("user").related_model._meta.label == "testapp.Member"
 
 
-
 @pytest.fixture(autouse=True)
 def new_connection_afterwards():
     """These tests migrate back and forth on one connection. Where psycopg prepares the
@@ -84,6 +83,7 @@ def new_connection_afterwards():
     PostgreSQL refuses; a new connection after each test starts the count again."""
     yield
     connection.close()
+
 
 @pytest.mark.django_db(transaction=True)
 def test_0003_removes_client_secrets_from_stored_payloads():

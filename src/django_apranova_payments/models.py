@@ -401,10 +401,9 @@ class WebhookEventQuerySet(models.QuerySet["WebhookEvent"]):
     def _claim_and_lock(
         self, claim_sql: str, params: list[Any], payment_intent_sql: str, returned: list[str]
     ) -> tuple[tuple[Any, ...], Payment | None] | None:
-        """Run ``claim_sql`` (an ``INSERT`` or ``UPDATE … RETURNING`` the columns
-        ``returned``) and lock
-        the payment whose PaymentIntent ``payment_intent_sql`` names, in one statement
-        (PostgreSQL)::
+        """Run ``claim_sql`` (an ``INSERT`` or ``UPDATE … RETURNING`` the columns ``returned``)
+        and lock the payment whose PaymentIntent ``payment_intent_sql`` names, in one
+        statement (PostgreSQL)::
 
             WITH claimed AS (<claim_sql>),
                  locked AS MATERIALIZED (SELECT <payment> … WHERE stripe_payment_intent =
@@ -480,26 +479,19 @@ class WebhookEventQuerySet(models.QuerySet["WebhookEvent"]):
 
         ``INSERT … SELECT … WHERE NOT EXISTS``: a redelivery never tries the insert, so it
         does not wait on the row lock of a worker applying the same event right now."""
-        connection = connections[self.db]
-        quote = connection.ops.quote_name
-        meta = self.model._meta
-        table = quote(meta.db_table)
+        quote = connections[self.db].ops.quote_name
+        table = quote(self.model._meta.db_table)
         values = {**_event_columns(event), "outcome": WebhookEventOutcome.RECEIVED, "error": "", "note": "",
                   "attempts": 0}
-        params = [
-            _concrete_field(meta.get_field(name)).get_db_prep_save(value, connection) for name, value in values.items()
-        ]
         sql = (
             f"INSERT INTO {table} ({', '.join(quote(name) for name in values)}) "  # noqa: S608
             f"SELECT {', '.join(['%s'] * len(values))} "
             f"WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {quote('stripe_id')} = %s) "
             f"ON CONFLICT ({quote('stripe_id')}) DO NOTHING RETURNING {quote('id')}"
         )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [*params, event["id"]])
-            row = cursor.fetchone()
-        if row:
-            return int(row[0])
+        pk = self._returned_id(sql, [*self._prepared(values), event["id"]])
+        if pk is not None:
+            return pk
         stored = self.filter(stripe_id=event["id"]).values_list("pk", "outcome").first()
         if stored is None or stored[1] in DONE_OUTCOMES:
             return None
@@ -592,6 +584,14 @@ class WebhookEventQuerySet(models.QuerySet["WebhookEvent"]):
         values, one more attempt) because it was not done yet; ``None`` when it was done."""
         return self._returned_id(*self._upsert_sql(event, extra, update))
 
+    def _prepared(self, values: Mapping[str, Any]) -> list[Any]:
+        """``values`` (field name: value) as the database takes them, in order."""
+        connection = connections[self.db]
+        meta = self.model._meta
+        return [
+            _concrete_field(meta.get_field(name)).get_db_prep_save(value, connection) for name, value in values.items()
+        ]
+
     def _returned_id(self, sql: str, params: list[Any]) -> int | None:
         with connections[self.db].cursor() as cursor:
             cursor.execute(sql, params)
@@ -602,14 +602,10 @@ class WebhookEventQuerySet(models.QuerySet["WebhookEvent"]):
         self, event: Mapping[str, Any], extra: Mapping[str, Any], update: tuple[str, ...]
     ) -> tuple[str, list[Any]]:
         """``INSERT … ON CONFLICT (stripe_id) DO UPDATE … WHERE <not done> RETURNING id``."""
-        connection = connections[self.db]
-        quote = connection.ops.quote_name
-        meta = self.model._meta
-        table = quote(meta.db_table)
+        quote = connections[self.db].ops.quote_name
+        table = quote(self.model._meta.db_table)
         values = {**_event_columns(event), **extra}
-        params = [
-            _concrete_field(meta.get_field(name)).get_db_prep_save(value, connection) for name, value in values.items()
-        ]
+        params = self._prepared(values)
         done = ", ".join(f"'{outcome}'" for outcome in DONE_OUTCOMES)
         assignments = ", ".join(f"{quote(name)} = excluded.{quote(name)}" for name in update)
         # Only quoted identifiers and fixed SQL are formatted in; every value is a parameter.
