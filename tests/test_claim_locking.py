@@ -230,3 +230,22 @@ def test_one_statement_only_where_payments_are_written_to_the_events_database(se
     settings.DATABASE_ROUTERS = [PaymentsElsewhere()]
 
     assert WebhookEvent.objects.all()._can_lock_in_claim() is False
+
+
+@pytest.mark.parametrize("intent_id", ["pi_" + "x" * 300, "", 12345, None, ["pi_1"], "pi_1' OR '1'='1"])
+@pytest.mark.django_db
+def test_a_signed_event_with_a_hostile_payment_intent_id_is_ignored_and_locks_nothing_else(client, intent_id):
+    """The id reaches the claim's SQL only as a parameter; whatever it is, the delivery is
+    stored, ignored, answered 200, and no payment moves or appears. (Without the installation
+    mark: with it, an unknown id is a lost payment, rebuilt; test_webhooks covers that.)"""
+    payment = PaymentFactory(user=UserFactory())
+    event = build_event(payment, "payment_intent.succeeded")
+    event["data"]["object"]["id"] = intent_id
+    event["data"]["object"]["metadata"] = {}
+
+    response = post_event(client, event)
+
+    assert response.status_code == 200 and response.json()["outcome"] == "ignored"
+    assert WebhookEvent.objects.get(stripe_id=event["id"]).outcome == WebhookEvent.Outcome.IGNORED
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.PENDING and Payment.objects.count() == 1
