@@ -116,6 +116,14 @@ def _detail_text(detail: Any) -> str:
     return str(detail)
 
 
+def _errors_of(detail: Any, field: str) -> Any:
+    """The errors a ``ValidationError`` holds for ``field``, or None. Its detail is a list when
+    the error names no field, and a dict keyed by field name (or by index) when it does."""
+    if not isinstance(detail, dict):
+        return None
+    return next((errors for name, errors in detail.items() if name == field), None)
+
+
 class RefundActionMixin(_Base):
     """For the payment admin: the "Refund selected payments…" action, the ``refund/`` URL of
     a payment's page, the confirmation page both use, and the "refunded" column."""
@@ -215,8 +223,9 @@ class RefundActionMixin(_Base):
     def _refund_failed(self, request: HttpRequest, payment: Payment, form: RefundForm, exc: Exception) -> None:
         if isinstance(exc, ValidationError):
             text = _detail_text(exc.detail)
-            if "amount" in form.fields and isinstance(exc.detail, dict) and "amount" in exc.detail:
-                form.add_error("amount", _detail_text(exc.detail["amount"]))
+            amount_errors = _errors_of(exc.detail, "amount")
+            if "amount" in form.fields and amount_errors is not None:
+                form.add_error("amount", _detail_text(amount_errors))
         elif isinstance(exc, exceptions.IdempotencyConflict):
             text = str(_("this page was already used for another refund of it. Start again."))
         elif isinstance(exc, exceptions.PaymentsError):
