@@ -22,6 +22,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from . import __version__, exceptions
 from .conf import WATCHED_SETTINGS, app_settings
+from .metadata import for_stripe
 
 logger = logging.getLogger(__name__)
 
@@ -235,7 +236,9 @@ class BaseGateway:
     def retrieve_payment_intent(self, intent_id: str) -> PaymentIntentData:
         raise NotImplementedError
 
-    def cancel_payment_intent(self, intent_id: str) -> PaymentIntentData:
+    def cancel_payment_intent(self, intent_id: str, *, reason: str) -> PaymentIntentData:
+        """Cancel with Stripe's ``cancellation_reason`` (``requested_by_customer`` when the
+        payer cancels, ``abandoned`` for ``apranova_cancel_abandoned``)."""
         raise NotImplementedError
 
     def create_refund(
@@ -306,7 +309,7 @@ class StripeGateway(BaseGateway):
         params: dict[str, Any] = {
             "amount": amount,
             "currency": currency,
-            "metadata": dict(metadata),
+            "metadata": for_stripe(metadata),
             "automatic_payment_methods": {"enabled": True},
         }
         if receipt_email:
@@ -321,14 +324,16 @@ class StripeGateway(BaseGateway):
     def retrieve_payment_intent(self, intent_id: str) -> PaymentIntentData:
         return self._call("retrieve", lambda: self._client.v1.payment_intents.retrieve(intent_id))
 
-    def cancel_payment_intent(self, intent_id: str) -> PaymentIntentData:
-        return self._call("cancel", lambda: self._client.v1.payment_intents.cancel(intent_id))
+    def cancel_payment_intent(self, intent_id: str, *, reason: str) -> PaymentIntentData:
+        return self._call("cancel", lambda: self._client.v1.payment_intents.cancel(
+            intent_id, params={"cancellation_reason": reason},  # type: ignore[typeddict-item]
+        ))
 
     @sensitive_variables()  # stripe-python's frames below hold the API key
     def create_refund(
         self, *, payment_intent: str, amount: int, reason: str, metadata: Mapping[str, str], idempotency_key: str
     ) -> RefundData:
-        params: dict[str, Any] = {"payment_intent": payment_intent, "amount": amount, "metadata": dict(metadata)}
+        params: dict[str, Any] = {"payment_intent": payment_intent, "amount": amount, "metadata": for_stripe(metadata)}
         if reason:
             params["reason"] = reason
         with translate_stripe_errors("refund"):

@@ -157,12 +157,12 @@ class SimulatorGateway(BaseGateway):
         refuse_without_debug()
         return _data(self.get(intent_id))
 
-    def cancel_payment_intent(self, intent_id: str) -> PaymentIntentData:
+    def cancel_payment_intent(self, intent_id: str, *, reason: str) -> PaymentIntentData:
         def cancel(intent: SimulatedPaymentIntent) -> str:
             if intent.status in (S.PROCESSING, S.SUCCEEDED, S.CANCELED):
                 raise exceptions.PaymentNotCancelable()
             intent.status = S.CANCELED
-            intent.cancellation_reason = "requested_by_customer"
+            intent.cancellation_reason = reason
             return "payment_intent.canceled"
 
         return _data(self._change(intent_id, cancel))

@@ -299,7 +299,7 @@ class StripeMock:
                 f"You cannot cancel this PaymentIntent because it has a status of {intent['status']}.",
             ))
         intent["status"] = "canceled"
-        intent["cancellation_reason"] = "requested_by_customer"
+        intent["cancellation_reason"] = request.params_dict.get("cancellation_reason")
         return 200, {}, json.dumps(intent)
 
     def _refund(self, request: Any) -> Reply:
