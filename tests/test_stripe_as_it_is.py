@@ -4,7 +4,10 @@ API version of the SDK."""
 
 from __future__ import annotations
 
+import ast
+import inspect
 import json
+import textwrap
 from datetime import timedelta
 from importlib.metadata import requires
 from io import StringIO
@@ -18,10 +21,10 @@ from django.urls import reverse
 from django.utils import timezone
 from packaging.requirements import Requirement
 
-from django_apranova_payments import conf, metadata, services
+from django_apranova_payments import conf, metadata, refunds, services
 from django_apranova_payments.gateway import get_gateway
-from django_apranova_payments.models import Payment, WebhookEvent
-from django_apranova_payments.testing import build_event, build_payment_intent, post_event
+from django_apranova_payments.models import Dispute, Payment, WebhookEvent
+from django_apranova_payments.testing import build_dispute, build_event, build_payment_intent, post_event
 from tests.factories import PaymentFactory
 
 pytestmark = pytest.mark.django_db
@@ -129,3 +132,72 @@ def test_the_sdk_is_required_at_the_release_that_pins_the_api_version_we_send():
     allowed = [version for version in ("16.0.0", "16.1.0", "16.1.9", "16.2.0", "17.0.0")
                if requirement.specifier.contains(version)]
     assert allowed == ["16.1.0", "16.1.9"]
+
+
+# -- disputes: every status of the pinned API version, and the ones Stripe adds later ----------------------
+
+
+@pytest.fixture
+def disputed(user: Any) -> Payment:
+    return PaymentFactory(user=user, status="succeeded")
+
+
+def deliver(obj: dict[str, Any], event_type: str, created: int) -> str:
+    response = post_event(Client(), build_event(obj, event_type, created=created))
+    assert response.status_code == 200, response.content
+    return str(response.json()["outcome"])
+
+
+def test_a_lost_dispute_may_be_appealed_and_won_and_each_close_is_announced(disputed, captured_signals):
+    dispute = build_dispute(disputed, "needs_response")
+    steps = [("charge.dispute.created", "needs_response"), ("charge.dispute.closed", "lost"),
+             ("charge.dispute.updated", "appeal_needs_response"), ("charge.dispute.updated", "appeal_under_review"),
+             ("charge.dispute.closed", "won")]
+
+    outcomes = [deliver({**dispute, "status": status}, kind, 1_800_000_000 + n) for n, (kind, status) in enumerate(steps)]
+
+    assert outcomes == ["processed"] * 5
+    assert Dispute.objects.get().status == "won"
+    assert captured_signals.count("payment_disputed") == 1
+    assert [sent["dispute"].status for sent in captured_signals.of("dispute_closed")] == ["lost", "won"]
+
+
+def test_an_appeal_whose_lost_was_never_seen_is_applied(disputed, captured_signals):
+    dispute = build_dispute(disputed, "under_review")
+    deliver(dispute, "charge.dispute.created", 1_800_000_000)
+
+    assert deliver({**dispute, "status": "appeal_under_review"}, "charge.dispute.updated", 1_800_000_001) == "processed"
+    assert deliver({**dispute, "status": "appeal_needs_response"}, "charge.dispute.updated", 1_800_000_002) == "ignored"
+    assert Dispute.objects.get().status == "appeal_under_review"
+    assert Payment.objects.get(pk=disputed.pk).is_disputed
+
+
+def test_a_prevented_dispute_is_closed_and_final(disputed, captured_signals):
+    dispute = build_dispute(disputed, "warning_needs_response", is_charge_refundable=True)
+    deliver(dispute, "charge.dispute.created", 1_800_000_000)
+
+    assert deliver({**dispute, "status": "prevented"}, "charge.dispute.closed", 1_800_000_001) == "processed"
+    assert deliver({**dispute, "status": "needs_response"}, "charge.dispute.updated", 1_800_000_002) == "ignored"
+    assert Dispute.objects.get().status == "prevented"
+    assert [sent["dispute"].status for sent in captured_signals.of("dispute_closed")] == ["prevented"]
+    assert not Payment.objects.get(pk=disputed.pk).is_disputed
+
+
+def test_every_dispute_status_of_the_pinned_version_is_known():
+    """The statuses of ``Dispute.status`` in stripe-python's generated resource, which follow
+    the API version the SDK pins (the same as ours)."""
+    (cls,) = ast.parse(textwrap.dedent(inspect.getsource(stripe.Dispute))).body
+    (annotation,) = [node.annotation for node in cls.body  # status: Union[str, Literal["won", …]]
+                     if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "status"]
+    stripe_statuses = {node.value for node in ast.walk(annotation) if isinstance(node, ast.Constant)}
+    assert stripe_statuses == refunds.KNOWN_DISPUTE_STATUSES
+
+
+@pytest.mark.parametrize("due_by", [0, None])
+def test_a_dispute_the_bank_allows_no_response_to_has_no_deadline(disputed, due_by):
+    dispute = build_dispute(disputed, "needs_response")
+    dispute["evidence_details"] = {**dispute.get("evidence_details", {}), "due_by": due_by}
+
+    deliver(dispute, "charge.dispute.created", 1_800_000_000)
+
+    assert Dispute.objects.get().evidence_due_by is None

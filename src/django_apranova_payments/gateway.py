@@ -149,6 +149,10 @@ class RefundData:
         )
 
 
+#: The longest status stored (the ``status`` columns); Stripe's are far shorter.
+MAX_STATUS_LENGTH = 30
+
+
 @dataclass(frozen=True)
 class DisputeData:
     """The parts of a Stripe Dispute this package uses."""
@@ -169,8 +173,8 @@ class DisputeData:
         """Build from Stripe's JSON; ``ValueError`` when it is not a usable Dispute."""
         dispute_id, amount, currency = _object_of(data, "dispute")
         status = data.get("status")
-        if not isinstance(status, str) or not status:
-            raise ValueError("dispute without a status")
+        if not isinstance(status, str) or not 0 < len(status) <= MAX_STATUS_LENGTH:
+            raise ValueError(f"dispute without a status of 1 to {MAX_STATUS_LENGTH} characters")
         evidence = data.get("evidence_details") or {}
         due_by = _int(evidence.get("due_by")) if isinstance(evidence, Mapping) else None
         return cls(
@@ -181,7 +185,8 @@ class DisputeData:
             payment_intent=_stripe_id(data, "payment_intent"),
             charge=_stripe_id(data, "charge"),
             reason=_text(data.get("reason"), 100),
-            evidence_due_by=due_by if due_by is not None and 0 <= due_by < 2**33 else None,
+            # 0: "the bank doesn't allow a response", no deadline at all.
+            evidence_due_by=due_by if due_by is not None and 0 < due_by < 2**33 else None,
             is_charge_refundable=data.get("is_charge_refundable") is True,
             livemode=bool(data.get("livemode")),
         )
