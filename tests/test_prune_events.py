@@ -9,6 +9,7 @@ import threading
 import time
 from datetime import timedelta
 from io import StringIO
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError

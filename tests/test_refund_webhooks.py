@@ -203,7 +203,7 @@ def test_charge_refunded_that_matches_the_stored_refunds_asks_stripe_nothing(cli
         ({"amount": 10**15}, "not applied: mismatch: the refund's amount cannot be an amount of its currency"),
         ({"amount": "40"}, "data.object is not a usable Refund: refund amount is not a non-negative integer"),
         ({"object": "charge"}, "data.object is not a usable Refund: not a refund object"),
-        ({"payment_intent": None}, "Refund names no PaymentIntent"),
+        ({"payment_intent": None, "charge": None}, "Refund names no PaymentIntent"),
         ({"payment_intent": "pi_elsewhere"}, "Refund of a PaymentIntent with no payment here"),
     ],
 )

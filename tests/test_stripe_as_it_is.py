@@ -86,7 +86,7 @@ def test_a_refund_without_a_requester_sends_no_empty_user(stripe_mock, user):
 
 
 def test_the_gateway_refuses_to_send_an_empty_metadata_value(stripe_mock):
-    with pytest.raises(ValueError, match="must not be empty.*note"):
+    with pytest.raises(ValueError, match=r"must not be empty.*note"):
         get_gateway().create_payment_intent(
             amount=1999, currency="usd", metadata={"course": "7", "note": ""}, idempotency_key="k")
     assert stripe_mock.calls_to("create") == []
@@ -154,7 +154,8 @@ def test_a_lost_dispute_may_be_appealed_and_won_and_each_close_is_announced(disp
              ("charge.dispute.updated", "appeal_needs_response"), ("charge.dispute.updated", "appeal_under_review"),
              ("charge.dispute.closed", "won")]
 
-    outcomes = [deliver({**dispute, "status": status}, kind, 1_800_000_000 + n) for n, (kind, status) in enumerate(steps)]
+    outcomes = [deliver({**dispute, "status": status}, kind, 1_800_000_000 + n)
+                for n, (kind, status) in enumerate(steps)]
 
     assert outcomes == ["processed"] * 5
     assert Dispute.objects.get().status == "won"
@@ -201,3 +202,49 @@ def test_a_dispute_the_bank_allows_no_response_to_has_no_deadline(disputed, due_
     deliver(dispute, "charge.dispute.created", 1_800_000_000)
 
     assert Dispute.objects.get().evidence_due_by is None
+
+
+# -- a refund or dispute that names only its charge ----------------------------------------------------------
+
+
+def test_a_refund_without_a_payment_intent_is_matched_through_its_charge(stripe_mock, disputed, captured_signals):
+    from django_apranova_payments.testing import build_refund
+
+    stripe_mock.intents[disputed.stripe_payment_intent] = build_payment_intent(disputed, "succeeded")
+    refund = {**build_refund(disputed), "payment_intent": None}
+
+    assert deliver(refund, "refund.created", 1_800_000_000) == "processed"
+
+    assert Payment.objects.get(pk=disputed.pk).amount_refunded == disputed.amount
+    assert captured_signals.count("payment_refunded") == 1
+    assert stripe_mock.calls_to("retrieve_charge")[0]["url"].endswith(f"/v1/charges/{refund['charge']}")
+
+
+def test_a_dispute_without_a_payment_intent_is_matched_through_its_charge(stripe_mock, disputed, captured_signals):
+    stripe_mock.intents[disputed.stripe_payment_intent] = build_payment_intent(disputed, "succeeded")
+
+    assert deliver({**build_dispute(disputed), "payment_intent": None}, "charge.dispute.created",
+                   1_800_000_000) == "processed"
+    assert captured_signals.count("payment_disputed") == 1
+
+
+def test_a_refund_of_a_charge_stripe_does_not_know_is_ignored(stripe_mock, disputed):
+    from django_apranova_payments.testing import build_refund
+
+    refund = {**build_refund(disputed), "payment_intent": None, "charge": "ch_elsewhere"}
+
+    assert deliver(refund, "refund.created", 1_800_000_000) == "ignored"
+    assert WebhookEvent.objects.get().note == "Refund of a charge Stripe does not know"
+    assert not Payment.objects.get(pk=disputed.pk).refunds.exists()
+
+
+def test_stripe_down_while_matching_a_charge_fails_the_event_for_a_retry(stripe_mock, disputed):
+    from django_apranova_payments.testing import build_refund
+
+    stripe_mock.fail_next("retrieve_charge", status=500, times=3)  # and stripe-python's two retries
+    refund = {**build_refund(disputed), "payment_intent": None}
+
+    response = post_event(Client(), build_event(refund, "refund.created", created=1_800_000_000))
+
+    assert response.status_code == 500
+    assert WebhookEvent.objects.get().outcome == "failed"

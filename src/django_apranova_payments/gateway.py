@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import stripe
 from django.core.signals import setting_changed
@@ -149,6 +149,9 @@ class RefundData:
         )
 
 
+#: Stripe's ``cancellation_reason`` values a PaymentIntent may be canceled with.
+CancellationReason = Literal["abandoned", "duplicate", "fraudulent", "requested_by_customer"]
+
 #: The longest status stored (the ``status`` columns); Stripe's are far shorter.
 MAX_STATUS_LENGTH = 30
 
@@ -241,7 +244,7 @@ class BaseGateway:
     def retrieve_payment_intent(self, intent_id: str) -> PaymentIntentData:
         raise NotImplementedError
 
-    def cancel_payment_intent(self, intent_id: str, *, reason: str) -> PaymentIntentData:
+    def cancel_payment_intent(self, intent_id: str, *, reason: CancellationReason) -> PaymentIntentData:
         """Cancel with Stripe's ``cancellation_reason`` (``requested_by_customer`` when the
         payer cancels, ``abandoned`` for ``apranova_cancel_abandoned``)."""
         raise NotImplementedError
@@ -263,8 +266,13 @@ class BaseGateway:
     def retrieve_dispute(self, dispute_id: str) -> DisputeData:
         raise NotImplementedError
 
+    def retrieve_charge(self, charge_id: str) -> ChargeData:
+        """The Charge: which PaymentIntent it belongs to (a refund or dispute that names only
+        its charge is matched through it)."""
+        raise NotImplementedError
 
-_Parsed = TypeVar("_Parsed", "RefundData", "DisputeData")
+
+_Parsed = TypeVar("_Parsed", "RefundData", "DisputeData", "ChargeData")
 
 
 def _parsed(kind: type[_Parsed], data: Mapping[str, Any], action: str) -> _Parsed:
@@ -329,9 +337,9 @@ class StripeGateway(BaseGateway):
     def retrieve_payment_intent(self, intent_id: str) -> PaymentIntentData:
         return self._call("retrieve", lambda: self._client.v1.payment_intents.retrieve(intent_id))
 
-    def cancel_payment_intent(self, intent_id: str, *, reason: str) -> PaymentIntentData:
+    def cancel_payment_intent(self, intent_id: str, *, reason: CancellationReason) -> PaymentIntentData:
         return self._call("cancel", lambda: self._client.v1.payment_intents.cancel(
-            intent_id, params={"cancellation_reason": reason},  # type: ignore[typeddict-item]
+            intent_id, params={"cancellation_reason": reason},
         ))
 
     @sensitive_variables()  # stripe-python's frames below hold the API key
@@ -366,6 +374,12 @@ class StripeGateway(BaseGateway):
         with translate_stripe_errors("retrieve dispute"):
             dispute = self._client.v1.disputes.retrieve(dispute_id)
         return _parsed(DisputeData, dispute.to_dict(), "retrieve dispute")
+
+    @sensitive_variables()
+    def retrieve_charge(self, charge_id: str) -> ChargeData:
+        with translate_stripe_errors("retrieve charge"):
+            charge = self._client.v1.charges.retrieve(charge_id)
+        return _parsed(ChargeData, charge.to_dict(), "retrieve charge")
 
     @staticmethod
     def _refund(data: Mapping[str, Any], action: str) -> RefundData:

@@ -24,7 +24,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Model
 
-from . import money, signals
+from . import exceptions, money, signals
 from .conf import app_settings
 from .gateway import ChargeData, DisputeData, RefundData, get_gateway
 from .metadata import MARK, REFUND, Owner, refund_binding, verified_owner
@@ -418,7 +418,20 @@ def _judge_dispute(
 # Webhook handlers: each returns (outcome, note) and runs inside the claiming transaction.
 
 
-def _payment_of(payment_intent: str | None, what: str, object_id: str) -> tuple[Payment | None, str]:
+def _payment_of(
+    payment_intent: str | None, what: str, object_id: str, charge: str | None = None
+) -> tuple[Payment | None, str]:
+    """The payment of ``payment_intent``, locked; a refund or dispute that names only its
+    charge (``payment_intent`` null, as for charges not made through a PaymentIntent, or in
+    events of old API versions) is matched through the charge Stripe says it belongs to."""
+    if payment_intent is None and charge is not None:
+        try:
+            payment_intent = get_gateway().retrieve_charge(charge).payment_intent
+        except exceptions.GatewayRejected:  # no such charge here; Stripe being down is raised
+            logger.info("%s %s of charge %s: Stripe knows no such charge; ignored", what, object_id, charge)
+            return None, f"{what} of a charge Stripe does not know"
+        if payment_intent is None:
+            return None, f"{what} of a charge made without a PaymentIntent"
     if payment_intent is None:
         return None, f"{what} names no PaymentIntent"
     payment = Payment.objects.select_for_update().filter(stripe_payment_intent=payment_intent).first()
@@ -440,7 +453,7 @@ def handle_refund(event: Mapping[str, Any]) -> tuple[str, str]:
         data = RefundData.from_dict(event["data"]["object"])
     except ValueError as exc:
         return Outcome.IGNORED, f"data.object is not a usable Refund: {exc}"
-    payment, why_not = _payment_of(data.payment_intent, "Refund", data.id)
+    payment, why_not = _payment_of(data.payment_intent, "Refund", data.id, data.charge)
     if payment is None:
         return Outcome.IGNORED, why_not
     return _outcome(apply_refund(payment, data, event=event, locked=True))
@@ -476,7 +489,7 @@ def handle_dispute(event: Mapping[str, Any]) -> tuple[str, str]:
         data = DisputeData.from_dict(event["data"]["object"])
     except ValueError as exc:
         return Outcome.IGNORED, f"data.object is not a usable Dispute: {exc}"
-    payment, why_not = _payment_of(data.payment_intent, "Dispute", data.id)
+    payment, why_not = _payment_of(data.payment_intent, "Dispute", data.id, data.charge)
     if payment is None:
         return Outcome.IGNORED, why_not
     return _outcome(apply_dispute(payment, data, event=event, locked=True))
