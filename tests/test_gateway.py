@@ -135,7 +135,7 @@ def test_stripe_errors_are_translated(stripe_mock, action, failure, error_class,
     calls = {
         "create": lambda: create(gateway),
         "retrieve": lambda: gateway.retrieve_payment_intent("pi_123"),
-        "cancel": lambda: gateway.cancel_payment_intent("pi_123"),
+        "cancel": lambda: gateway.cancel_payment_intent("pi_123", reason="requested_by_customer"),
     }
 
     with pytest.raises(error_class) as info:
@@ -212,7 +212,7 @@ def test_stripe_api_base_is_honoured(db, api_base):
     with override_settings(APRANOVA_PAYMENTS=base(STRIPE_API_BASE=api_base)), StripeMock() as mock:
         intent = create(get_gateway())
         get_gateway().retrieve_payment_intent(intent.id)
-        get_gateway().cancel_payment_intent(intent.id)
+        get_gateway().cancel_payment_intent(intent.id, reason="requested_by_customer")
 
     assert [call["action"] for call in mock.calls] == ["create", "retrieve", "cancel"]
     assert all(call["url"].startswith("http://127.0.0.1:12111/v1/payment_intents") for call in mock.calls)
@@ -228,7 +228,7 @@ def test_configured_api_version_is_sent(stripe_mock):
     with override_settings(APRANOVA_PAYMENTS=base(STRIPE_API_VERSION="2025-01-27.acacia")):
         intent = create(get_gateway())
         get_gateway().retrieve_payment_intent(intent.id)
-        get_gateway().cancel_payment_intent(intent.id)
+        get_gateway().cancel_payment_intent(intent.id, reason="requested_by_customer")
 
     assert [call["headers"]["Stripe-Version"] for call in stripe_mock.calls] == ["2025-01-27.acacia"] * 3
 

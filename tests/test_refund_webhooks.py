@@ -12,7 +12,7 @@ import pytest
 from django_apranova_payments import signals
 from django_apranova_payments.metadata import REFUND, own_metadata, refund_binding
 from django_apranova_payments.models import Dispute, Payment, Refund, WebhookEvent
-from django_apranova_payments.refunds import DISPUTE_STAGE, REFUND_TRANSITIONS, dispute_can_move, refund_can_move
+from django_apranova_payments.refunds import REFUND_TRANSITIONS, dispute_can_move, refund_can_move
 from django_apranova_payments.testing import (
     build_charge,
     build_dispute,
@@ -203,7 +203,7 @@ def test_charge_refunded_that_matches_the_stored_refunds_asks_stripe_nothing(cli
         ({"amount": 10**15}, "not applied: mismatch: the refund's amount cannot be an amount of its currency"),
         ({"amount": "40"}, "data.object is not a usable Refund: refund amount is not a non-negative integer"),
         ({"object": "charge"}, "data.object is not a usable Refund: not a refund object"),
-        ({"payment_intent": None}, "Refund names no PaymentIntent"),
+        ({"payment_intent": None, "charge": None}, "Refund names no PaymentIntent"),
         ({"payment_intent": "pi_elsewhere"}, "Refund of a PaymentIntent with no payment here"),
     ],
 )
@@ -344,8 +344,11 @@ def test_an_inquiry_may_become_a_chargeback_but_nothing_leaves_a_closed_status()
     assert dispute_can_move("warning_needs_response", "needs_response")
     assert dispute_can_move("warning_under_review", "warning_closed")
     assert not dispute_can_move("under_review", "needs_response")
-    for closed in ("won", "lost", "warning_closed"):
-        assert [s for s in DISPUTE_STAGE if s != closed and dispute_can_move(closed, s)] == []
+    for closed in ("won", "warning_closed", "prevented"):
+        assert [s for s in Dispute.Status.values if s != closed and dispute_can_move(closed, s)] == []
+    # Only an appeal moves a lost dispute on.
+    assert [s for s in Dispute.Status.values if s != "lost" and dispute_can_move("lost", s)] == [
+        "appeal_needs_response", "appeal_under_review"]
 
 
 def test_a_dispute_of_another_payment_intent_is_ignored(client, paid):
@@ -354,11 +357,12 @@ def test_a_dispute_of_another_payment_intent_is_ignored(client, paid):
     assert outcome == "ignored" and not Dispute.objects.exists()
 
 
-def test_a_dispute_with_an_unknown_status_is_ignored(client, paid):
+def test_a_dispute_with_a_status_stripe_added_later_is_stored_as_it_comes(client, paid, captured_signals):
     dispute = build_dispute(paid, "bogus")
 
-    assert deliver(client, dispute, "charge.dispute.created") == "ignored"
-    assert note(dispute["id"]) == "not applied: unexpected status 'bogus' at Stripe"
+    assert deliver(client, dispute, "charge.dispute.created") == "processed"
+    assert Dispute.objects.get().status == "bogus"
+    assert captured_signals.count("payment_disputed") == 1 and captured_signals.count("dispute_closed") == 0
 
 
 @pytest.mark.parametrize("amount", [10**15, -1, "40"])

@@ -444,7 +444,7 @@ def test_the_service_without_a_requester_leaves_it_empty(stripe_mock):
     created = services.refund_payment(payment)
 
     assert created.refund.requested_by is None
-    assert "apranova_user" in stripe_mock.calls_to("refund")[0]["params"]["metadata"]
+    assert "apranova_user" not in stripe_mock.calls_to("refund")[0]["params"]["metadata"]  # never sent empty
 
 
 def test_the_service_refuses_a_bad_reason_and_amount_with_field_errors(stripe_mock):

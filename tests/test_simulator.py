@@ -467,7 +467,7 @@ def test_gateway_cancel_refuses_what_stripe_refuses(db, status):
     intent = SimulatedPaymentIntent.objects.create(amount=999, currency="usd", status=status)
 
     with pytest.raises(PaymentNotCancelable):
-        SimulatorGateway().cancel_payment_intent(intent.intent_id)
+        SimulatorGateway().cancel_payment_intent(intent.intent_id, reason="requested_by_customer")
 
 
 # -- webhooks ------------------------------------------------------------------------------------------
@@ -639,7 +639,7 @@ def test_with_debug_off_every_gateway_call_refuses(db, settings, action):
     settings.DEBUG = False
     calls = {
         "retrieve": lambda: gateway.retrieve_payment_intent(intent.intent_id),
-        "cancel": lambda: gateway.cancel_payment_intent(intent.intent_id),
+        "cancel": lambda: gateway.cancel_payment_intent(intent.intent_id, reason="abandoned"),
         "confirm": lambda: gateway.confirm_payment_intent(intent.intent_id, parse_card(SUCCEEDS, 12, 2099, "123")),
         "authenticate": lambda: gateway.authenticate_payment_intent(intent.intent_id, success=True),
         "get": lambda: gateway.get(intent.intent_id),

@@ -397,8 +397,10 @@ def test_list_and_retrieve(api, user):
 
     assert sorted(r.id for r in listed) == sorted([first.stripe_refund, second.stripe_refund])
     assert gateway.retrieve_refund(first.stripe_refund).amount == 100
+    charge = gateway.retrieve_charge(f"ch_{payment.stripe_payment_intent.removeprefix('pi_')}")
+    assert (charge.payment_intent, charge.amount_refunded) == (payment.stripe_payment_intent, 300)
     for call in (lambda: gateway.retrieve_refund("re_simunknown"), lambda: gateway.retrieve_dispute("dp_x"),
-                 lambda: gateway.list_refunds("pi_simunknown")):
+                 lambda: gateway.list_refunds("pi_simunknown"), lambda: gateway.retrieve_charge("ch_simunknown")):
         with pytest.raises(GatewayRejected):
             call()
 

@@ -110,12 +110,17 @@ def is_zero_amount(amount: object) -> bool:
 
 
 def clean_metadata(value: object) -> dict[str, str]:
-    """Stripe's metadata rules for the host's keys, values made strings; ``ChargeError``."""
+    """Stripe's metadata rules for the host's keys, values made strings; ``ChargeError``.
+
+    A key whose value is empty is left out: Stripe reads an empty value as "unset this key"
+    and never stores it, so the metadata kept here (and covered by the installation mark) is
+    exactly what Stripe keeps."""
     if not isinstance(value, Mapping):
         raise ChargeError("metadata", _("Metadata must be a JSON object."))
     if len(value) > HOST_MAX_KEYS:
         raise ChargeError("metadata", _("Metadata can have at most %(count)d keys.") % {"count": HOST_MAX_KEYS})
-    return {_key(key): _value(key, item) for key, item in value.items()}
+    cleaned = {_key(key): _value(key, item) for key, item in value.items()}
+    return {key: text for key, text in cleaned.items() if text}
 
 
 def _storable(text: str) -> bool:

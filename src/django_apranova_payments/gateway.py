@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import stripe
 from django.core.signals import setting_changed
@@ -22,6 +22,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from . import __version__, exceptions
 from .conf import WATCHED_SETTINGS, app_settings
+from .metadata import for_stripe
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +149,13 @@ class RefundData:
         )
 
 
+#: Stripe's ``cancellation_reason`` values a PaymentIntent may be canceled with.
+CancellationReason = Literal["abandoned", "duplicate", "fraudulent", "requested_by_customer"]
+
+#: The longest status stored (the ``status`` columns); Stripe's are far shorter.
+MAX_STATUS_LENGTH = 30
+
+
 @dataclass(frozen=True)
 class DisputeData:
     """The parts of a Stripe Dispute this package uses."""
@@ -168,8 +176,8 @@ class DisputeData:
         """Build from Stripe's JSON; ``ValueError`` when it is not a usable Dispute."""
         dispute_id, amount, currency = _object_of(data, "dispute")
         status = data.get("status")
-        if not isinstance(status, str) or not status:
-            raise ValueError("dispute without a status")
+        if not isinstance(status, str) or not 0 < len(status) <= MAX_STATUS_LENGTH:
+            raise ValueError(f"dispute without a status of 1 to {MAX_STATUS_LENGTH} characters")
         evidence = data.get("evidence_details") or {}
         due_by = _int(evidence.get("due_by")) if isinstance(evidence, Mapping) else None
         return cls(
@@ -180,7 +188,8 @@ class DisputeData:
             payment_intent=_stripe_id(data, "payment_intent"),
             charge=_stripe_id(data, "charge"),
             reason=_text(data.get("reason"), 100),
-            evidence_due_by=due_by if due_by is not None and 0 <= due_by < 2**33 else None,
+            # 0: "the bank doesn't allow a response", no deadline at all.
+            evidence_due_by=due_by if due_by is not None and 0 < due_by < 2**33 else None,
             is_charge_refundable=data.get("is_charge_refundable") is True,
             livemode=bool(data.get("livemode")),
         )
@@ -235,7 +244,9 @@ class BaseGateway:
     def retrieve_payment_intent(self, intent_id: str) -> PaymentIntentData:
         raise NotImplementedError
 
-    def cancel_payment_intent(self, intent_id: str) -> PaymentIntentData:
+    def cancel_payment_intent(self, intent_id: str, *, reason: CancellationReason) -> PaymentIntentData:
+        """Cancel with Stripe's ``cancellation_reason`` (``requested_by_customer`` when the
+        payer cancels, ``abandoned`` for ``apranova_cancel_abandoned``)."""
         raise NotImplementedError
 
     def create_refund(
@@ -255,8 +266,13 @@ class BaseGateway:
     def retrieve_dispute(self, dispute_id: str) -> DisputeData:
         raise NotImplementedError
 
+    def retrieve_charge(self, charge_id: str) -> ChargeData:
+        """The Charge: which PaymentIntent it belongs to (a refund or dispute that names only
+        its charge is matched through it)."""
+        raise NotImplementedError
 
-_Parsed = TypeVar("_Parsed", "RefundData", "DisputeData")
+
+_Parsed = TypeVar("_Parsed", "RefundData", "DisputeData", "ChargeData")
 
 
 def _parsed(kind: type[_Parsed], data: Mapping[str, Any], action: str) -> _Parsed:
@@ -306,7 +322,7 @@ class StripeGateway(BaseGateway):
         params: dict[str, Any] = {
             "amount": amount,
             "currency": currency,
-            "metadata": dict(metadata),
+            "metadata": for_stripe(metadata),
             "automatic_payment_methods": {"enabled": True},
         }
         if receipt_email:
@@ -321,14 +337,16 @@ class StripeGateway(BaseGateway):
     def retrieve_payment_intent(self, intent_id: str) -> PaymentIntentData:
         return self._call("retrieve", lambda: self._client.v1.payment_intents.retrieve(intent_id))
 
-    def cancel_payment_intent(self, intent_id: str) -> PaymentIntentData:
-        return self._call("cancel", lambda: self._client.v1.payment_intents.cancel(intent_id))
+    def cancel_payment_intent(self, intent_id: str, *, reason: CancellationReason) -> PaymentIntentData:
+        return self._call("cancel", lambda: self._client.v1.payment_intents.cancel(
+            intent_id, params={"cancellation_reason": reason},
+        ))
 
     @sensitive_variables()  # stripe-python's frames below hold the API key
     def create_refund(
         self, *, payment_intent: str, amount: int, reason: str, metadata: Mapping[str, str], idempotency_key: str
     ) -> RefundData:
-        params: dict[str, Any] = {"payment_intent": payment_intent, "amount": amount, "metadata": dict(metadata)}
+        params: dict[str, Any] = {"payment_intent": payment_intent, "amount": amount, "metadata": for_stripe(metadata)}
         if reason:
             params["reason"] = reason
         with translate_stripe_errors("refund"):
@@ -356,6 +374,12 @@ class StripeGateway(BaseGateway):
         with translate_stripe_errors("retrieve dispute"):
             dispute = self._client.v1.disputes.retrieve(dispute_id)
         return _parsed(DisputeData, dispute.to_dict(), "retrieve dispute")
+
+    @sensitive_variables()
+    def retrieve_charge(self, charge_id: str) -> ChargeData:
+        with translate_stripe_errors("retrieve charge"):
+            charge = self._client.v1.charges.retrieve(charge_id)
+        return _parsed(ChargeData, charge.to_dict(), "retrieve charge")
 
     @staticmethod
     def _refund(data: Mapping[str, Any], action: str) -> RefundData:

@@ -74,8 +74,20 @@ def own_metadata(
     if idempotency_key is not None:
         own[IDEMPOTENCY_KEY] = idempotency_key
         own[FINGERPRINT] = fingerprint
+    # Stripe never stores an empty value (it means "unset"): the mark covers what it keeps.
+    own = {key: value for key, value in own.items() if value}
     own[MARK] = _mark(own, host, amount_minor, currency, settings.SECRET_KEY, kind)
     return own
+
+
+def for_stripe(metadata: Mapping[str, str]) -> dict[str, str]:
+    """``metadata`` as sent to Stripe; ``ValueError`` for an empty value, which Stripe would
+    take as "delete this key" (the mark would then cover a key Stripe does not keep).
+    ``charges.clean_metadata`` and ``own_metadata`` leave none out of what they build."""
+    empty = sorted(key for key, value in metadata.items() if not value)
+    if empty:
+        raise ValueError(f"metadata values must not be empty (Stripe would unset them): {', '.join(empty)}")
+    return dict(metadata)
 
 
 def refund_binding(payment_intent: str) -> dict[str, str]:

@@ -303,10 +303,16 @@ class DisputeStatus(models.TextChoices):
     UNDER_REVIEW = "under_review", _("Under review")
     WON = "won", _("Won")
     LOST = "lost", _("Lost")
+    PREVENTED = "prevented", _("Prevented")
+    APPEAL_NEEDS_RESPONSE = "appeal_needs_response", _("Appeal: needs response")
+    APPEAL_UNDER_REVIEW = "appeal_under_review", _("Appeal: under review")
 
 
-#: Where a dispute ends.
-DISPUTE_CLOSED_STATUSES = (DisputeStatus.WARNING_CLOSED, DisputeStatus.WON, DisputeStatus.LOST)
+#: Where a dispute ends (until an appeal moves a lost one on). ``prevented``: the chargeback
+#: was stopped before it was filed.
+DISPUTE_CLOSED_STATUSES = (
+    DisputeStatus.WARNING_CLOSED, DisputeStatus.WON, DisputeStatus.LOST, DisputeStatus.PREVENTED,
+)
 
 
 class Dispute(models.Model):

@@ -24,7 +24,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Model
 
-from . import money, signals
+from . import exceptions, money, signals
+from .conf import app_settings
 from .gateway import ChargeData, DisputeData, RefundData, get_gateway
 from .metadata import MARK, REFUND, Owner, refund_binding, verified_owner
 from .models import (
@@ -56,17 +57,19 @@ REFUND_TRANSITIONS: Mapping[str, frozenset[str]] = {
 }
 REFUND_ENDED = frozenset({R.FAILED, R.CANCELED})
 
-#: How far along each dispute status is: a dispute only moves forward. Inquiries
-#: (``warning_…``) may become chargebacks; the three closed statuses are final.
+#: How far along each open dispute status is: an open dispute only moves forward. Inquiries
+#: (``warning_…``) may become chargebacks.
 DISPUTE_STAGE: Mapping[str, int] = {
     D.WARNING_NEEDS_RESPONSE: 0,
     D.WARNING_UNDER_REVIEW: 1,
     D.NEEDS_RESPONSE: 2,
     D.UNDER_REVIEW: 3,
-    D.WARNING_CLOSED: 4,
-    D.WON: 4,
-    D.LOST: 4,
 }
+#: An appeal of a lost dispute: ``lost → appeal_needs_response → appeal_under_review →
+#: won | lost``.
+DISPUTE_APPEAL_STAGE: Mapping[str, int] = {D.APPEAL_NEEDS_RESPONSE: 0, D.APPEAL_UNDER_REVIEW: 1}
+#: Every status of the pinned API version; any other is one Stripe added since.
+KNOWN_DISPUTE_STATUSES = frozenset(D.values)
 
 
 @dataclass(frozen=True)
@@ -91,11 +94,20 @@ def refund_can_move(old: str, new: str) -> bool:
 
 
 def dispute_can_move(old: str, new: str) -> bool:
-    if new == old:
+    """Whether a dispute may go from ``old`` to ``new``: an open dispute moves forward or
+    closes; a lost one may be appealed, and an appeal moves forward or ends won or lost; the
+    other closed statuses are final. A status Stripe added since (either side) is taken as
+    Stripe says it."""
+    if new == old or old not in KNOWN_DISPUTE_STATUSES or new not in KNOWN_DISPUTE_STATUSES:
         return True
-    if old in DISPUTE_CLOSED_STATUSES or new not in DISPUTE_STAGE or old not in DISPUTE_STAGE:
-        return False
-    return DISPUTE_STAGE[new] > DISPUTE_STAGE[old]
+    if old in DISPUTE_STAGE:
+        # Forward, closed, or an appeal whose "lost" this installation never saw.
+        return DISPUTE_STAGE.get(new, len(DISPUTE_STAGE)) > DISPUTE_STAGE[old]
+    if old == D.LOST:
+        return new in DISPUTE_APPEAL_STAGE
+    if old in DISPUTE_APPEAL_STAGE:
+        return new in (D.WON, D.LOST) or DISPUTE_APPEAL_STAGE.get(new, -1) > DISPUTE_APPEAL_STAGE[old]
+    return False  # won, warning_closed, prevented
 
 
 def _lock(payment: Payment, locked: bool) -> Payment:
@@ -385,9 +397,6 @@ def _judge_dispute(
     if data.payment_intent not in (None, payment.stripe_payment_intent) or data.currency != payment.currency:
         logger.error("Dispute %s is not a dispute of payment %s; not applied", data.id, payment.pk)
         refused = "mismatch: the dispute is not of this payment or not in its currency"
-    elif data.status not in DISPUTE_STAGE:
-        logger.warning("Dispute %s has unexpected status %r: ignored", data.id, data.status)
-        refused = f"unexpected status {data.status!r} at Stripe"
     elif stored_amount(data.amount, data.currency) is None:
         refused = "mismatch: the dispute's amount cannot be an amount of its currency"
     elif dispute is not None and dispute.payment_id != payment.pk:
@@ -399,6 +408,9 @@ def _judge_dispute(
         refused = "stale: the event is older than the last one applied"
     if refused:
         return Applied(dispute, old, old, refused)
+    if data.status not in KNOWN_DISPUTE_STATUSES:
+        logger.warning("Dispute %s has status %r, unknown in API version %s: stored as Stripe sent it",
+                       data.id, data.status, app_settings.STRIPE_API_VERSION)
     return Applied(dispute, old, data.status, created=dispute is None)
 
 
@@ -406,7 +418,20 @@ def _judge_dispute(
 # Webhook handlers: each returns (outcome, note) and runs inside the claiming transaction.
 
 
-def _payment_of(payment_intent: str | None, what: str, object_id: str) -> tuple[Payment | None, str]:
+def _payment_of(
+    payment_intent: str | None, what: str, object_id: str, charge: str | None = None
+) -> tuple[Payment | None, str]:
+    """The payment of ``payment_intent``, locked; a refund or dispute that names only its
+    charge (``payment_intent`` null, as for charges not made through a PaymentIntent, or in
+    events of old API versions) is matched through the charge Stripe says it belongs to."""
+    if payment_intent is None and charge is not None:
+        try:
+            payment_intent = get_gateway().retrieve_charge(charge).payment_intent
+        except exceptions.GatewayRejected:  # no such charge here; Stripe being down is raised
+            logger.info("%s %s of charge %s: Stripe knows no such charge; ignored", what, object_id, charge)
+            return None, f"{what} of a charge Stripe does not know"
+        if payment_intent is None:
+            return None, f"{what} of a charge made without a PaymentIntent"
     if payment_intent is None:
         return None, f"{what} names no PaymentIntent"
     payment = Payment.objects.select_for_update().filter(stripe_payment_intent=payment_intent).first()
@@ -428,7 +453,7 @@ def handle_refund(event: Mapping[str, Any]) -> tuple[str, str]:
         data = RefundData.from_dict(event["data"]["object"])
     except ValueError as exc:
         return Outcome.IGNORED, f"data.object is not a usable Refund: {exc}"
-    payment, why_not = _payment_of(data.payment_intent, "Refund", data.id)
+    payment, why_not = _payment_of(data.payment_intent, "Refund", data.id, data.charge)
     if payment is None:
         return Outcome.IGNORED, why_not
     return _outcome(apply_refund(payment, data, event=event, locked=True))
@@ -464,7 +489,7 @@ def handle_dispute(event: Mapping[str, Any]) -> tuple[str, str]:
         data = DisputeData.from_dict(event["data"]["object"])
     except ValueError as exc:
         return Outcome.IGNORED, f"data.object is not a usable Dispute: {exc}"
-    payment, why_not = _payment_of(data.payment_intent, "Dispute", data.id)
+    payment, why_not = _payment_of(data.payment_intent, "Dispute", data.id, data.charge)
     if payment is None:
         return Outcome.IGNORED, why_not
     return _outcome(apply_dispute(payment, data, event=event, locked=True))

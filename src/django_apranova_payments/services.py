@@ -237,7 +237,7 @@ def cancel_payment(payment: Payment) -> TransitionResult:
     if payment.status == Payment.Status.SUCCEEDED:
         raise exceptions.PaymentNotCancelable()
     try:
-        intent = get_gateway().cancel_payment_intent(payment.stripe_payment_intent)
+        intent = get_gateway().cancel_payment_intent(payment.stripe_payment_intent, reason="requested_by_customer")
     except exceptions.PaymentNotCancelable:
         result = refresh_payment(payment)
         if result.new_status == Payment.Status.CANCELED:

@@ -47,7 +47,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from .. import exceptions
-from ..gateway import BaseGateway, DisputeData, PaymentIntentData, RefundData
+from ..gateway import BaseGateway, CancellationReason, ChargeData, DisputeData, PaymentIntentData, RefundData
 from . import sender
 from .cards import Card, Outcome
 from .models import (
@@ -157,12 +157,12 @@ class SimulatorGateway(BaseGateway):
         refuse_without_debug()
         return _data(self.get(intent_id))
 
-    def cancel_payment_intent(self, intent_id: str) -> PaymentIntentData:
+    def cancel_payment_intent(self, intent_id: str, *, reason: CancellationReason) -> PaymentIntentData:
         def cancel(intent: SimulatedPaymentIntent) -> str:
             if intent.status in (S.PROCESSING, S.SUCCEEDED, S.CANCELED):
                 raise exceptions.PaymentNotCancelable()
             intent.status = S.CANCELED
-            intent.cancellation_reason = "requested_by_customer"
+            intent.cancellation_reason = reason
             return "payment_intent.canceled"
 
         return _data(self._change(intent_id, cancel))
@@ -267,6 +267,14 @@ class SimulatorGateway(BaseGateway):
         if dispute is None:
             raise exceptions.GatewayRejected(code="resource_missing")
         return DisputeData.from_dict(dispute.to_stripe())
+
+    def retrieve_charge(self, charge_id: str) -> ChargeData:
+        refuse_without_debug()
+        intent = SimulatedPaymentIntent.objects.filter(
+            intent_id=f"pi_{charge_id.removeprefix('ch_')}", status=S.SUCCEEDED).first()
+        if intent is None:
+            raise exceptions.GatewayRejected(code="resource_missing")
+        return ChargeData.from_dict(SimulatedCharge(intent).to_stripe())
 
     # -- what staff do in Stripe's Dashboard (the simulator's admin) -------------------------
 

@@ -89,6 +89,7 @@ class StripeMock:
             ("GET", rf"{base}/v1/refunds(\?.*)?$", self._list_refunds),
             ("GET", rf"{base}/v1/refunds/(?P<id>[^/?]+)(\?.*)?$", self._retrieve_refund),
             ("GET", rf"{base}/v1/disputes/(?P<id>[^/?]+)(\?.*)?$", self._retrieve_dispute),
+            ("GET", rf"{base}/v1/charges/(?P<id>[^/?]+)(\?.*)?$", self._retrieve_charge),
         ]
         for method, pattern, handler in routes:
             self._mock.add_callback(method, re.compile(pattern), callback=self._wrap(handler))
@@ -138,7 +139,7 @@ class StripeMock:
     ) -> None:
         """Make the next ``times`` calls of ``action`` (``"create"``, ``"retrieve"``,
         ``"cancel"``, ``"refund"``, ``"list_refunds"``, ``"retrieve_refund"``,
-        ``"retrieve_dispute"`` or any, for ``None``) fail with Stripe's error JSON, or raise
+        ``"retrieve_dispute"``, ``"retrieve_charge"`` or any, for ``None``) fail with Stripe's error JSON, or raise
         ``exception`` (e.g. ``requests.ConnectionError``) as a network failure would.
 
         With ``lost_response=True`` Stripe does the work first and only the answer is lost
@@ -299,7 +300,7 @@ class StripeMock:
                 f"You cannot cancel this PaymentIntent because it has a status of {intent['status']}.",
             ))
         intent["status"] = "canceled"
-        intent["cancellation_reason"] = "requested_by_customer"
+        intent["cancellation_reason"] = request.params_dict.get("cancellation_reason")
         return 200, {}, json.dumps(intent)
 
     def _refund(self, request: Any) -> Reply:
@@ -353,6 +354,21 @@ class StripeMock:
 
     def _retrieve_dispute(self, request: Any) -> Reply:
         return self._retrieve_object(request, "disputes", self.disputes)
+
+    def _retrieve_charge(self, request: Any) -> Reply:
+        """The charge of a succeeded PaymentIntent (``ch_`` and the PaymentIntent's id)."""
+        match = re.search(r"/v1/charges/ch_([^/?]+)", request.url)
+        intent = self.intents.get(f"pi_{match.group(1)}") if match else None
+        if intent is None or intent["status"] != "succeeded":
+            return 404, {}, json.dumps(_error_body(
+                "invalid_request_error", "resource_missing", "No such charge.", param="id"))
+        refunded = sum(r["amount"] for r in self.refunds.values()
+                       if r["payment_intent"] == intent["id"] and r["status"] in ("pending", "succeeded"))
+        return 200, {}, json.dumps({
+            "id": f"ch_{match.group(1) if match else ''}", "object": "charge", "amount": intent["amount"],
+            "amount_refunded": refunded, "currency": intent["currency"], "payment_intent": intent["id"],
+            "status": "succeeded", "livemode": intent["livemode"],
+        })
 
     @staticmethod
     def _retrieve_object(request: Any, kind: str, store: dict[str, dict[str, Any]]) -> Reply:

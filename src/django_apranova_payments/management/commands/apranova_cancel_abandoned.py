@@ -116,7 +116,7 @@ class Command(PaymentsCommand):
                 if payment is None:
                     return "taken"
                 try:
-                    intent = get_gateway().cancel_payment_intent(payment.stripe_payment_intent)
+                    intent = get_gateway().cancel_payment_intent(payment.stripe_payment_intent, reason="abandoned")
                 except exceptions.PaymentNotCancelable:
                     self.say(f"{payment.stripe_payment_intent}: Stripe would not cancel it any more; "
                              "left to its webhook")
