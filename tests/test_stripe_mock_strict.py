@@ -314,6 +314,18 @@ def test_a_refund_named_by_its_charge_alone_still_counts_against_the_charge(stri
     assert "greater than unrefunded amount on charge (400)" in error_of(exc)[2]
 
 
+def test_a_charge_names_its_payment_intent_what_is_refunded_and_whether_it_is_disputed(strict: StripeMock) -> None:
+    intent_id = paid(strict, 1000)
+    refund(payment_intent=intent_id, amount=300)
+    strict.dispute(intent_id)
+    charge = client().v1.charges.retrieve("ch_" + intent_id.removeprefix("pi_"))
+    assert set(charge.to_dict()) == set(fixture("charge")) - {"refunds"}
+    assert (charge.payment_intent, charge.amount, charge.amount_refunded) == (intent_id, 1000, 300)
+    assert (charge.status, charge.disputed, charge.refunded) == ("succeeded", True, False)
+    exc = refused(client().v1.charges.retrieve, "ch_" + create().id.removeprefix("pi_"))
+    assert error_of(exc)[:2] == ("resource_missing", "id")
+
+
 # -- the switch for hosts ----------------------------------------------------------------------------
 
 

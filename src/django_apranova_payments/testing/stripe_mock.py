@@ -86,7 +86,8 @@ def _missing(kind: str, object_id: str, param: str) -> Reply:
 
 
 class StripeMock:
-    """A stateful stand-in for Stripe's ``/v1/payment_intents`` and ``/v1/refunds`` API.
+    """A stateful stand-in for Stripe's ``/v1/payment_intents`` and ``/v1/refunds`` API, and
+    for retrieving the Disputes and Charges of its PaymentIntents.
 
     ``strict`` (default ``True``) refuses, as Stripe does, every request Stripe would refuse
     by the pinned API version's parameter types and Stripe's rules. A host whose tests send
@@ -117,6 +118,7 @@ class StripeMock:
             ("GET", rf"{base}/v1/refunds(\?.*)?$", self._list_refunds),
             ("GET", rf"{base}/v1/refunds/(?P<id>[^/?]+)(\?.*)?$", self._retrieve_refund),
             ("GET", rf"{base}/v1/disputes/(?P<id>[^/?]+)(\?.*)?$", self._retrieve_dispute),
+            ("GET", rf"{base}/v1/charges/(?P<id>[^/?]+)(\?.*)?$", self._retrieve_charge),
         ]
         for method, pattern, handler in routes:
             self._mock.add_callback(method, re.compile(pattern), callback=self._wrap(handler))
@@ -166,7 +168,7 @@ class StripeMock:
     ) -> None:
         """Make the next ``times`` calls of ``action`` (``"create"``, ``"retrieve"``,
         ``"cancel"``, ``"refund"``, ``"list_refunds"``, ``"retrieve_refund"``,
-        ``"retrieve_dispute"`` or any, for ``None``) fail with Stripe's error JSON, or raise
+        ``"retrieve_dispute"``, ``"retrieve_charge"`` or any, for ``None``) fail with Stripe's error JSON, or raise
         ``exception`` (e.g. ``requests.ConnectionError``) as a network failure would.
 
         With ``lost_response=True`` Stripe does the work first and only the answer is lost
@@ -459,6 +461,22 @@ class StripeMock:
 
     def _retrieve_dispute(self, request: Any) -> Reply:
         return self._retrieve_object(request, "disputes", self.disputes)
+
+    def _retrieve_charge(self, request: Any) -> Reply:
+        """The Charge a PaymentIntent's payment made (``ch_X`` of ``pi_X``), with what is
+        refunded of it and whether it is disputed: how Stripe names a refund's or a dispute's
+        payment when their ``payment_intent`` is null."""
+        charge_id = self._path_id(request, "charges")
+        intent = self._intent_of_charge(charge_id)
+        if intent is None or not (intent.get("latest_charge") or intent["status"] == "succeeded"):
+            return _missing("charge", charge_id, "id")
+        charge = stripe_objects.charge(
+            charge_id, amount=intent["amount"], currency=intent["currency"], payment_intent=intent["id"],
+            amount_refunded=int(intent["amount"]) - self._left(intent), disputed=intent["id"] in self.disputed,
+            livemode=bool(intent.get("livemode")), status=stripe_objects.charge_status(intent),
+            created=intent.get("created"),
+        )
+        return 200, {}, json.dumps(charge)
 
     def _retrieve_object(self, request: Any, kind: str, store: dict[str, dict[str, Any]]) -> Reply:
         object_id = self._path_id(request, kind)

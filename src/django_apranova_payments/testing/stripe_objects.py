@@ -29,6 +29,7 @@ __all__ = [
     "as_version",
     "charge",
     "charge_of",
+    "charge_status",
     "dispute",
     "event",
     "fixture",
@@ -77,6 +78,13 @@ def _suffix(object_id: str) -> str:
 def charge_of(intent_id: str) -> str:
     """The id of the Charge a PaymentIntent's payment made (``pi_X`` → ``ch_X``)."""
     return f"ch_{_suffix(intent_id)}"
+
+
+def charge_status(intent: Mapping[str, Any]) -> str:
+    """The status of the Charge of ``intent``'s latest payment attempt."""
+    if intent["status"] == "succeeded":
+        return "succeeded"
+    return "failed" if intent.get("last_payment_error") else "pending"
 
 
 # The fixtures show each field filled in; a new object has these values instead.
@@ -303,11 +311,10 @@ def as_version(
     if value.get("object") == "payment_intent":
         charges = []
         if value.get("latest_charge"):
-            outcome = "failed" if value["last_payment_error"] else "pending"
             charges.append(as_version(charge(
                 value["latest_charge"], amount=value["amount"], currency=value["currency"],
                 payment_intent=value["id"], livemode=value["livemode"], created=value["created"],
-                status="succeeded" if value["status"] == "succeeded" else outcome,
+                status=charge_status(value),
             ), api_version))
         value["charges"] = list_object(charges, f"/v1/charges?payment_intent={value['id']}")
     elif value.get("object") == "charge":

@@ -38,6 +38,7 @@ from stripe._request_options import RequestOptions
 from stripe._stripe_context import StripeContext
 from stripe._stripe_object import UntypedStripeObject
 from stripe.params import (
+    ChargeRetrieveParams,
     DisputeRetrieveParams,
     PaymentIntentCancelParams,
     PaymentIntentCreateParams,
@@ -214,4 +215,5 @@ PARAMS: Mapping[str, type] = {
     "list_refunds": RefundListParams,
     "retrieve_refund": RefundRetrieveParams,
     "retrieve_dispute": DisputeRetrieveParams,
+    "retrieve_charge": ChargeRetrieveParams,
 }
