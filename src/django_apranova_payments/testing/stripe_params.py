@@ -47,6 +47,9 @@ from stripe.params import (
     RefundListParams,
     RefundRetrieveParams,
 )
+
+# stripe-python declares its params with typing_extensions.TypedDict, which typing's own
+# is_typeddict need not recognise.
 from typing_extensions import is_typeddict
 
 __all__ = ["StripeRequestError", "check_params", "one_of"]
