@@ -289,6 +289,13 @@ def test_a_list_limit_beyond_100_and_an_unknown_cursor_are_refused(strict: Strip
 # -- what Stripe sends that the package must read -------------------------------------------------
 
 
+def test_the_dispute_statuses_are_those_of_the_pinned_version() -> None:
+    assert set(DISPUTE_STATUSES) == {
+        "warning_needs_response", "warning_under_review", "warning_closed", "needs_response", "under_review",
+        "won", "lost", "prevented", "appeal_needs_response", "appeal_under_review",
+    }
+
+
 @pytest.mark.parametrize("status", DISPUTE_STATUSES)
 def test_a_dispute_in_every_status_of_the_pinned_version(strict: StripeMock, status: str) -> None:
     dispute = strict.dispute(paid(strict), status)

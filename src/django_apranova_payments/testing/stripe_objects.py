@@ -18,12 +18,14 @@ import functools
 import json
 import secrets
 import time
+import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import stripe
+
 __all__ = [
-    "CLOSED_DISPUTE_STATUSES",
     "DISPUTE_STATUSES",
     "LEGACY_API_VERSION",
     "as_version",
@@ -45,12 +47,12 @@ __all__ = [
 LEGACY_API_VERSION = "2022-08-01"
 _CHARGES_REMOVED = "2022-11-15"
 
-#: Every dispute status of the pinned API version (``stripe.Dispute.status``).
-DISPUTE_STATUSES = (
-    "warning_needs_response", "warning_under_review", "warning_closed", "needs_response", "under_review",
-    "won", "lost", "prevented", "appeal_needs_response", "appeal_under_review",
+#: Every dispute status of the pinned API version, as stripe-python types ``Dispute.status``
+#: (``Literal[...] | str``: the ``str`` is for statuses Stripe adds later).
+DISPUTE_STATUSES: tuple[str, ...] = next(
+    typing.get_args(arm) for arm in typing.get_args(stripe.Dispute.__annotations__["status"])
+    if typing.get_origin(arm) is typing.Literal
 )
-CLOSED_DISPUTE_STATUSES = frozenset({"won", "lost", "warning_closed", "prevented"})
 
 
 @functools.cache
