@@ -10,6 +10,7 @@ nothing, so each test runs the task itself, as a worker would. The real engines 
 
 from __future__ import annotations
 
+import copy
 import threading
 from datetime import timedelta
 from io import StringIO
@@ -82,7 +83,9 @@ def test_the_event_is_stored_received_and_enqueued_after_the_commit(
     assert response.status_code == 200
     assert response.json() == {"received": True, "outcome": "queued"}
     assert (stored.outcome, stored.attempts, stored.processed_at) == ("received", 0, None)
-    assert stored.payload == event
+    kept = copy.deepcopy(event)
+    del kept["data"]["object"]["client_secret"]  # Stripe sends it; it is never stored
+    assert stored.payload == kept
     assert sent.names() == []  # every signal is sent by the task, inside its transaction
     for callback in callbacks:
         callback()

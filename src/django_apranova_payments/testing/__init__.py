@@ -3,10 +3,12 @@
 Install with the ``testing`` extra (``pip install django-apranova-payments[testing]``).
 
 * ``StripeMock``: Stripe's PaymentIntent API (create, retrieve, cancel) and Refund API
-  (create, list) mocked at the HTTP boundary with ``responses``, with state, idempotency
-  keys, disputes and injected failures.
+  (create, list, retrieve) mocked at the HTTP boundary with ``responses``, with state,
+  idempotency keys, disputes and injected failures. Strict by default: it refuses what Stripe
+  refuses (``stripe_params``, ``stripe_rules``); ``StripeMock(strict=False)`` does not.
 * ``build_payment_intent`` / ``build_refund`` / ``build_charge`` / ``build_dispute`` /
-  ``build_event``: realistic payloads of every event type the package handles.
+  ``build_event``: payloads of every event type the package handles, built from Stripe's
+  published fixtures (``stripe_objects``).
 * ``sign_payload`` and ``post_event``: a valid ``Stripe-Signature`` and a signed delivery
   through Django's test client.
 * ``capture_signals``: a context manager recording every package signal sent in its block.

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import json
-import secrets
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +13,7 @@ from .. import signing
 from ..conf import STRIPE_API_VERSION, app_settings
 from ..metadata import own_metadata
 from ..models import Payment
+from . import stripe_objects
 
 #: The PaymentIntent status each event type carries in its ``data.object``.
 EVENT_INTENT_STATUS = {
@@ -35,8 +34,9 @@ def build_payment_intent(
     failure_message: str | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
-    """A PaymentIntent as Stripe would render it for ``payment``, with the metadata this
-    installation gave it (its installation mark included)."""
+    """A PaymentIntent as Stripe would render it for ``payment`` (every field of Stripe's
+    published fixture, consistent with ``status``), with the metadata this installation gave
+    it (its installation mark included)."""
     error = None
     if failure_code or failure_message:
         error = {
@@ -45,25 +45,22 @@ def build_payment_intent(
             "decline_code": failure_code or "generic_decline",
             "message": failure_message or "Your card was declined.",
         }
-    intent = {
-        "id": payment.stripe_payment_intent,
-        "object": "payment_intent",
-        "amount": payment.amount_minor,
-        "amount_received": payment.amount_minor if status == "succeeded" else 0,
-        "currency": payment.currency,
-        "status": status,
-        "livemode": payment.livemode,
-        "metadata": {
+    intent = stripe_objects.payment_intent(
+        payment.stripe_payment_intent,
+        amount=payment.amount_minor,
+        currency=payment.currency,
+        status=status,
+        livemode=payment.livemode,
+        metadata={
             **payment.metadata,
             **own_metadata(
                 user_pk=payment.user_id, amount_minor=payment.amount_minor, currency=payment.currency,
                 host=payment.metadata, idempotency_key=payment.idempotency_key, fingerprint=payment.request_fingerprint,
             ),
         },
-        "last_payment_error": error,
-        "created": int(payment.created_at.timestamp()) if payment.created_at else int(time.time()),
-        "automatic_payment_methods": {"enabled": True},
-    }
+        last_payment_error=error,
+        created=int(payment.created_at.timestamp()) if payment.created_at else None,
+    )
     intent.update(overrides)
     return intent
 
@@ -81,10 +78,6 @@ EVENT_DISPUTE_STATUS = {
 }
 
 
-def _charge_id(payment: Payment) -> str:
-    return f"ch_{payment.stripe_payment_intent.removeprefix('pi_')}"
-
-
 def build_refund(
     payment: Payment,
     amount: int | None = None,
@@ -98,20 +91,17 @@ def build_refund(
 ) -> dict[str, Any]:
     """A Refund of ``payment`` as Stripe renders it: ``amount`` in minor units (default: the
     whole payment), made outside the package (no metadata of ours) unless ``metadata`` says
-    otherwise."""
-    refund = {
-        "id": refund_id or f"re_{secrets.token_hex(12)}",
-        "object": "refund",
-        "amount": payment.amount_minor if amount is None else amount,
-        "currency": payment.currency,
-        "charge": _charge_id(payment),
-        "payment_intent": payment.stripe_payment_intent,
-        "status": status,
-        "reason": reason,
-        "failure_reason": failure_reason if status == "failed" else None,
-        "metadata": dict(metadata or {}),
-        "created": int(time.time()),
-    }
+    otherwise. ``payment_intent=None`` names only the charge, as Stripe may."""
+    refund = stripe_objects.refund(
+        refund_id,
+        amount=payment.amount_minor if amount is None else amount,
+        currency=payment.currency,
+        payment_intent=payment.stripe_payment_intent,
+        status=status,
+        reason=reason,
+        failure_reason=failure_reason,
+        metadata=metadata,
+    )
     refund.update(overrides)
     return refund
 
@@ -119,19 +109,13 @@ def build_refund(
 def build_charge(payment: Payment, amount_refunded: int | None = None, **overrides: Any) -> dict[str, Any]:
     """The Charge of ``payment`` as a ``charge.refunded`` event carries it: ``amount_refunded``
     in minor units (default: all of it)."""
-    refunded = payment.amount_minor if amount_refunded is None else amount_refunded
-    charge = {
-        "id": _charge_id(payment),
-        "object": "charge",
-        "amount": payment.amount_minor,
-        "amount_refunded": refunded,
-        "currency": payment.currency,
-        "payment_intent": payment.stripe_payment_intent,
-        "refunded": refunded == payment.amount_minor,
-        "disputed": False,
-        "livemode": payment.livemode,
-        "status": "succeeded",
-    }
+    charge = stripe_objects.charge(
+        amount=payment.amount_minor,
+        currency=payment.currency,
+        payment_intent=payment.stripe_payment_intent,
+        amount_refunded=payment.amount_minor if amount_refunded is None else amount_refunded,
+        livemode=payment.livemode,
+    )
     charge.update(overrides)
     return charge
 
@@ -147,21 +131,21 @@ def build_dispute(
     due_by: int | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
-    """A Dispute of ``payment`` as Stripe renders it (evidence due in a week by default)."""
-    dispute = {
-        "id": dispute_id or f"dp_{secrets.token_hex(12)}",
-        "object": "dispute",
-        "amount": payment.amount_minor if amount is None else amount,
-        "currency": payment.currency,
-        "charge": _charge_id(payment),
-        "payment_intent": payment.stripe_payment_intent,
-        "reason": reason,
-        "status": status,
-        "is_charge_refundable": is_charge_refundable,
-        "evidence_details": {"due_by": int(time.time()) + 7 * 86400 if due_by is None else due_by},
-        "livemode": payment.livemode,
-        "created": int(time.time()),
-    }
+    """A Dispute of ``payment`` as Stripe renders it, in any status (``prevented``,
+    ``appeal_needs_response`` … see ``stripe_objects.DISPUTE_STATUSES``). Evidence is due in a
+    week by default; ``due_by=0`` is Stripe's "the bank allows no response";
+    ``payment_intent=None`` names only the charge."""
+    dispute = stripe_objects.dispute(
+        dispute_id,
+        amount=payment.amount_minor if amount is None else amount,
+        currency=payment.currency,
+        payment_intent=payment.stripe_payment_intent,
+        status=status,
+        reason=reason,
+        due_by=due_by,
+        is_charge_refundable=is_charge_refundable,
+        livemode=payment.livemode,
+    )
     dispute.update(overrides)
     return dispute
 
@@ -201,17 +185,9 @@ def build_event(
     if isinstance(intent, Payment):
         livemode = intent.livemode if livemode is None else livemode
         intent = _object_for(intent, event_type)
-    return {
-        "id": event_id or f"evt_{secrets.token_hex(12)}",
-        "object": "event",
-        "api_version": STRIPE_API_VERSION,
-        "created": int(time.time()) if created is None else created,
-        "livemode": bool(intent.get("livemode")) if livemode is None else livemode,
-        "pending_webhooks": 1,
-        "request": {"id": None, "idempotency_key": None},
-        "type": event_type,
-        "data": {"object": dict(intent)},
-    }
+    return stripe_objects.event(
+        intent, event_type, api_version=STRIPE_API_VERSION, event_id=event_id, created=created, livemode=livemode
+    )
 
 
 def sign_payload(payload: bytes | str, secret: str | None = None, timestamp: int | None = None) -> str:

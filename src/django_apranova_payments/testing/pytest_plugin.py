@@ -1,6 +1,14 @@
 """pytest fixtures for host projects. Enable in your ``conftest.py``::
 
     pytest_plugins = ["django_apranova_payments.testing.pytest_plugin"]
+
+The ``stripe_mock`` fixture is strict: it refuses, as Stripe does, every request Stripe would
+refuse. A project that needs looser checks sets, in its pytest configuration::
+
+    [pytest]
+    apranova_stripe_mock_strict = false
+
+or turns them off in one test with ``stripe_mock.strict = False``.
 """
 
 from __future__ import annotations
@@ -15,10 +23,20 @@ from .events import build_event, post_event
 from .stripe_mock import StripeMock
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        "apranova_stripe_mock_strict",
+        "whether the stripe_mock fixture refuses what Stripe refuses (default: true)",
+        type="bool",
+        default=True,
+    )
+
+
 @pytest.fixture
-def stripe_mock() -> Iterator[StripeMock]:
-    """Stripe's PaymentIntent API, mocked for the duration of the test."""
-    with StripeMock() as mock:
+def stripe_mock(request: pytest.FixtureRequest) -> Iterator[StripeMock]:
+    """Stripe's PaymentIntent and Refund API, mocked for the duration of the test, strict
+    unless the ini option ``apranova_stripe_mock_strict`` is false."""
+    with StripeMock(strict=bool(request.config.getini("apranova_stripe_mock_strict"))) as mock:
         yield mock
 
 

@@ -9,9 +9,15 @@ headers, Stripe's JSON errors. Use it as a context manager::
         intent = stripe_mock.intents[response.json()["paymentIntent"]]
         stripe_mock.set_status(intent["id"], "succeeded")
 
-Refunds follow Stripe's rules: only a succeeded PaymentIntent can be refunded, never for more
-than is left, never while it is disputed (``stripe_mock.dispute(intent_id)``); they succeed at
-once unless ``stripe_mock.refund_status`` says otherwise.
+It is strict by default: every request is checked against the parameter types stripe-python
+generates from Stripe's OpenAPI spec and against Stripe's rules (metadata limits, currencies,
+minimum amounts), and refused with the 400 Stripe would answer. ``StripeMock(strict=False)``
+(or ``stripe_mock.strict = False``) accepts what the types and rules refuse.
+
+Objects are built from Stripe's published fixtures, so every field Stripe always returns is
+there. Refunds follow Stripe's rules: only a succeeded PaymentIntent can be refunded, never for
+more than is left, never while it is disputed (``stripe_mock.dispute(intent_id)``); they
+succeed at once unless ``stripe_mock.refund_status`` says otherwise.
 """
 
 from __future__ import annotations
@@ -19,19 +25,23 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 import responses
 from django.core.exceptions import ImproperlyConfigured
 
 from ..conf import app_settings
 from ..gateway import BaseGateway
+from . import stripe_objects, stripe_rules
+from .stripe_params import PARAMS, StripeRequestError, check_params
 
 DEFAULT_API_BASE = "https://api.stripe.com"
+#: Stripe's default and largest page size of a list.
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 100
 
 Reply = tuple[int, dict[str, str], str]
 
@@ -65,11 +75,30 @@ def _unflatten(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     return result
 
 
-class StripeMock:
-    """A stateful stand-in for Stripe's ``/v1/payment_intents`` and ``/v1/refunds`` API."""
+def _refused(error: StripeRequestError) -> Reply:
+    return 400, {}, json.dumps(_error_body("invalid_request_error", error.code, error.message, param=error.param))
 
-    def __init__(self, api_base: str | None = None) -> None:
+
+def _missing(kind: str, object_id: str, param: str) -> Reply:
+    return 404, {}, json.dumps(_error_body(
+        "invalid_request_error", "resource_missing", f"No such {kind}: '{object_id}'", param=param
+    ))
+
+
+class StripeMock:
+    """A stateful stand-in for Stripe's ``/v1/payment_intents`` and ``/v1/refunds`` API, and
+    for retrieving the Disputes and Charges of its PaymentIntents.
+
+    ``strict`` (default ``True``) refuses, as Stripe does, every request Stripe would refuse
+    by the pinned API version's parameter types and Stripe's rules. A host whose tests send
+    what stripe-python's types do not know (a preview feature, say) can turn it off for
+    one mock, or for the ``stripe_mock`` fixture with the pytest ini option
+    ``apranova_stripe_mock_strict = false``.
+    """
+
+    def __init__(self, api_base: str | None = None, *, strict: bool = True) -> None:
         self.api_base = (api_base or app_settings.STRIPE_API_BASE or DEFAULT_API_BASE).rstrip("/")
+        self.strict = strict
         self.intents: dict[str, dict[str, Any]] = {}
         self.refunds: dict[str, dict[str, Any]] = {}
         #: The status a new refund gets (Stripe's card refunds: ``succeeded`` or ``pending``).
@@ -158,51 +187,75 @@ class StripeMock:
         failure_code: str | None = None,
         failure_message: str | None = None,
     ) -> dict[str, Any]:
-        """Move a mocked PaymentIntent, as a customer's confirmation would at Stripe."""
-        intent = self.intents[intent_id]
-        intent["status"] = status
-        intent["last_payment_error"] = (
+        """Move a mocked PaymentIntent, as a customer's confirmation would at Stripe: with
+        ``latest_charge``, ``payment_method`` and ``amount_received`` as Stripe sets them."""
+        error = (
             {"type": "card_error", "code": "card_declined", "decline_code": failure_code,
              "message": failure_message or "Your card was declined."}
             if failure_code else None
         )
-        return intent
+        return stripe_objects.with_intent_status(self.intents[intent_id], status, last_payment_error=error)
 
-    def dispute(self, intent_id: str, status: str = "needs_response", *, reason: str = "fraudulent") -> dict[str, Any]:
+    def dispute(
+        self,
+        intent_id: str,
+        status: str = "needs_response",
+        *,
+        reason: str = "fraudulent",
+        due_by: int | None = None,
+        without_payment_intent: bool = False,
+    ) -> dict[str, Any]:
         """Open a chargeback on the PaymentIntent's charge and return the Dispute: Stripe
-        refuses the charge's refunds from now on (``charge_disputed``)."""
+        refuses the charge's refunds from now on (``charge_disputed``).
+
+        ``status`` is any dispute status, those of the pinned version
+        (``stripe_objects.DISPUTE_STATUSES``: ``prevented``, ``appeal_needs_response`` …) or
+        one Stripe adds later; ``due_by=0`` is a dispute the bank allows no response to;
+        ``without_payment_intent`` names only the charge (``payment_intent`` null), as
+        Stripe does for a charge made without a PaymentIntent."""
         intent = self.intents[intent_id]
         self.disputed.add(intent_id)
-        dispute = {
-            "id": f"dp_{secrets.token_hex(12)}",
-            "object": "dispute",
-            "amount": intent["amount"],
-            "currency": intent["currency"],
-            "charge": f"ch_{intent_id.removeprefix('pi_')}",
-            "payment_intent": intent_id,
-            "reason": reason,
-            "status": status,
-            "is_charge_refundable": False,
-            "evidence_details": {"due_by": int(time.time()) + 7 * 86400},
-            "livemode": intent["livemode"],
-            "created": int(time.time()),
-        }
+        dispute = stripe_objects.dispute(
+            amount=intent["amount"], currency=intent["currency"], status=status, reason=reason, due_by=due_by,
+            payment_intent=None if without_payment_intent else intent_id,
+            charge=stripe_objects.charge_of(intent_id), livemode=intent["livemode"],
+        )
         self.disputes[dispute["id"]] = dispute
+        return dispute
+
+    def set_dispute_status(self, dispute_id: str, status: str, *, due_by: int | None = None) -> dict[str, Any]:
+        """Move a mocked Dispute (an appeal: ``lost`` → ``appeal_needs_response`` …)."""
+        dispute = self.disputes[dispute_id]
+        dispute["status"] = status
+        if due_by is not None:
+            dispute["evidence_details"]["due_by"] = due_by
         return dispute
 
     def set_refund_status(self, refund_id: str, status: str, *, failure_reason: str | None = None) -> dict[str, Any]:
         """Move a mocked refund, as Stripe would (``failed`` with a ``failure_reason``)."""
         refund = self.refunds[refund_id]
         refund["status"] = status
-        refund["failure_reason"] = failure_reason if status == "failed" else None
+        if status == "failed":
+            refund["failure_reason"] = failure_reason or "unknown"
+        else:
+            refund.pop("failure_reason", None)
         return refund
 
     def refund_in_dashboard(
-        self, intent_id: str, amount: int | None = None, *, reason: str | None = None
+        self,
+        intent_id: str,
+        amount: int | None = None,
+        *,
+        reason: str | None = None,
+        without_payment_intent: bool = False,
     ) -> dict[str, Any]:
-        """A refund made outside the package (Stripe's Dashboard): no metadata of ours."""
+        """A refund made outside the package (Stripe's Dashboard): no metadata of ours.
+        ``without_payment_intent`` names only the charge (``payment_intent`` null)."""
         intent = self.intents[intent_id]
-        return self._store_refund(intent, amount if amount is not None else self._left(intent), reason, {})
+        return self._store_refund(
+            intent, amount if amount is not None else self._left(intent), reason, {},
+            payment_intent=None if without_payment_intent else intent_id,
+        )
 
     def calls_to(self, action: str) -> list[dict[str, Any]]:
         return [call for call in self.calls if call["action"] == action]
@@ -216,6 +269,8 @@ class StripeMock:
             body = request.body or ""
             if isinstance(body, bytes):
                 body = body.decode()
+            if request.method == "GET":
+                body = urlsplit(request.url).query
             params = _unflatten(parse_qsl(body, keep_blank_values=True))
             self.calls.append({
                 "action": action, "url": request.url, "params": params,
@@ -223,6 +278,11 @@ class StripeMock:
                 "timeout": getattr(request, "req_kwargs", {}).get("timeout"),
             })
             request.params_dict = params
+            if self.strict:
+                try:
+                    check_params(PARAMS[action], params)
+                except StripeRequestError as error:
+                    return _refused(error)
             failure = self._take_failure(action)
             if failure is None:
                 return handler(request)
@@ -264,43 +324,52 @@ class StripeMock:
             amount = int(params["amount"])
         except (KeyError, ValueError):
             return self._invalid("amount", "Missing required param: amount.")
-        intent_id = f"pi_{secrets.token_hex(12)}"
-        intent = {
-            "id": intent_id,
-            "object": "payment_intent",
-            "amount": amount,
-            "currency": params.get("currency", ""),
-            "status": "requires_payment_method",
-            "client_secret": f"{intent_id}_secret_{secrets.token_hex(12)}",
-            "livemode": "_live_" in request.headers.get("Authorization", ""),
-            "metadata": params.get("metadata", {}),
-            "last_payment_error": None,
-            "created": int(time.time()),
-            "automatic_payment_methods": {"enabled": True},
-        }
-        self.intents[intent_id] = intent
+        currency = str(params.get("currency", ""))
+        try:
+            if self.strict:
+                currency = stripe_rules.check_currency(currency)
+                stripe_rules.check_charge_amount(amount, currency)
+                stripe_rules.check_metadata({}, params.get("metadata"))
+        except StripeRequestError as error:
+            return _refused(error)
+        automatic = params.get("automatic_payment_methods", {"enabled": "true"})
+        automatic = automatic if isinstance(automatic, dict) else {}
+        intent = stripe_objects.payment_intent(
+            amount=amount, currency=currency,
+            livemode="_live_" in request.headers.get("Authorization", ""),
+            metadata=stripe_rules.stored_metadata({}, params.get("metadata")),
+            automatic_payment_methods={
+                "allow_redirects": automatic.get("allow_redirects", "always"),
+                "enabled": automatic.get("enabled") == "true",
+            },
+            **{name: params[name] for name in _ECHOED_ON_CREATE if name in params},
+        )
+        self.intents[intent["id"]] = intent
         created: Reply = (200, {"Request-Id": f"req_{secrets.token_hex(6)}"}, json.dumps(intent))
         if key:
             self._replies[key] = (fingerprint, created)
         return created
 
     def _retrieve(self, request: Any) -> Reply:
-        intent = self._find(request)
+        intent_id = self._path_id(request, "payment_intents")
+        intent = self.intents.get(intent_id)
         if intent is None:
-            return self._missing(request)
+            return _missing("payment_intent", intent_id, "intent")
         return 200, {}, json.dumps(intent)
 
     def _cancel(self, request: Any) -> Reply:
-        intent = self._find(request)
+        intent_id = self._path_id(request, "payment_intents")
+        intent = self.intents.get(intent_id)
         if intent is None:
-            return self._missing(request)
+            return _missing("payment_intent", intent_id, "intent")
         if intent["status"] in ("processing", "succeeded", "canceled"):
             return 400, {}, json.dumps(_error_body(
                 "invalid_request_error", "payment_intent_unexpected_state",
                 f"You cannot cancel this PaymentIntent because it has a status of {intent['status']}.",
             ))
-        intent["status"] = "canceled"
-        intent["cancellation_reason"] = request.params_dict.get("cancellation_reason")
+        stripe_objects.with_intent_status(
+            intent, "canceled", cancellation_reason=request.params_dict.get("cancellation_reason")
+        )
         return 200, {}, json.dumps(intent)
 
     def _refund(self, request: Any) -> Reply:
@@ -309,11 +378,14 @@ class StripeMock:
         replayed = self._replayed(key, fingerprint)
         if replayed is not None:
             return replayed
-        intent = self.intents.get(params.get("payment_intent", ""))
-        if intent is None:
-            return 404, {}, json.dumps(_error_body(
-                "invalid_request_error", "resource_missing", "No such payment_intent.", param="payment_intent"
-            ))
+        if "payment_intent" in params:
+            intent = self.intents.get(params["payment_intent"])
+            if intent is None:
+                return _missing("payment_intent", params["payment_intent"], "payment_intent")
+        else:
+            intent = self._intent_of_charge(params.get("charge", ""))
+            if intent is None:
+                return _missing("charge", params.get("charge", ""), "charge")
         if intent["status"] != "succeeded":
             return 400, {}, json.dumps(_error_body(
                 "invalid_request_error", "payment_intent_unexpected_state",
@@ -332,22 +404,57 @@ class StripeMock:
             amount = int(params.get("amount", left))
         except ValueError:
             return self._invalid("amount", "Invalid integer: amount.")
+        try:
+            if self.strict:
+                stripe_rules.check_refund_amount(amount)
+                stripe_rules.check_metadata({}, params.get("metadata"))
+        except StripeRequestError as error:
+            return _refused(error)
         if not 0 < amount <= left:
             return 400, {}, json.dumps(_error_body(
                 "invalid_request_error", None,
                 f"Refund amount ({amount}) is greater than unrefunded amount on charge ({left})", param="amount",
             ))
-        refund = self._store_refund(intent, amount, params.get("reason"), params.get("metadata", {}))
+        refund = self._store_refund(
+            intent, amount, params.get("reason"), stripe_rules.stored_metadata({}, params.get("metadata")),
+            payment_intent=intent["id"],
+        )
         created: Reply = (200, {"Request-Id": f"req_{secrets.token_hex(6)}"}, json.dumps(refund))
         if key:
             self._replies[key] = (fingerprint, created)
         return created
 
     def _list_refunds(self, request: Any) -> Reply:
-        match = re.search(r"[?&]payment_intent=([^&]+)", request.url)
-        wanted = match.group(1) if match else None
-        data = [r for r in self.refunds.values() if wanted is None or r["payment_intent"] == wanted]
-        return 200, {}, json.dumps({"object": "list", "data": data, "has_more": False, "url": "/v1/refunds"})
+        """Stripe's list: newest first, ``limit`` (10 by default, at most 100) per page,
+        ``starting_after`` / ``ending_before`` an id of the list, ``has_more``."""
+        params = request.params_dict
+        wanted_intent, wanted_charge = params.get("payment_intent"), params.get("charge")
+        refunds = [
+            refund for refund in reversed(self.refunds.values())
+            if (wanted_intent is None or refund["payment_intent"] == wanted_intent)
+            and (wanted_charge is None or refund["charge"] == wanted_charge)
+        ]
+        try:
+            limit = int(params.get("limit", DEFAULT_LIMIT))
+        except ValueError:
+            return self._invalid("limit", f"Invalid integer: {params['limit']}")
+        if self.strict and not 1 <= limit <= MAX_LIMIT:
+            bound = "greater than or equal to 1" if limit < 1 else f"less than or equal to {MAX_LIMIT}"
+            return _refused(StripeRequestError("limit", None, f"This value must be {bound}."))
+        ids = [refund["id"] for refund in refunds]
+        start, end = 0, len(refunds)
+        for cursor in ("starting_after", "ending_before"):
+            if cursor in params:
+                if params[cursor] not in ids:
+                    return _missing("refund", params[cursor], cursor)
+                if cursor == "starting_after":
+                    start = ids.index(params[cursor]) + 1
+                else:
+                    end = ids.index(params[cursor])
+        window = refunds[start:end]
+        page = window[-limit:] if "ending_before" in params and "starting_after" not in params else window[:limit]
+        body = stripe_objects.list_object(page, "/v1/refunds", has_more=len(window) > len(page))
+        return 200, {}, json.dumps(body)
 
     def _retrieve_refund(self, request: Any) -> Reply:
         return self._retrieve_object(request, "refunds", self.refunds)
@@ -356,66 +463,62 @@ class StripeMock:
         return self._retrieve_object(request, "disputes", self.disputes)
 
     def _retrieve_charge(self, request: Any) -> Reply:
-        """The charge of a succeeded PaymentIntent (``ch_`` and the PaymentIntent's id)."""
-        match = re.search(r"/v1/charges/ch_([^/?]+)", request.url)
-        intent = self.intents.get(f"pi_{match.group(1)}") if match else None
-        if intent is None or intent["status"] != "succeeded":
-            return 404, {}, json.dumps(_error_body(
-                "invalid_request_error", "resource_missing", "No such charge.", param="id"))
-        refunded = sum(r["amount"] for r in self.refunds.values()
-                       if r["payment_intent"] == intent["id"] and r["status"] in ("pending", "succeeded"))
-        return 200, {}, json.dumps({
-            "id": f"ch_{match.group(1) if match else ''}", "object": "charge", "amount": intent["amount"],
-            "amount_refunded": refunded, "currency": intent["currency"], "payment_intent": intent["id"],
-            "status": "succeeded", "livemode": intent["livemode"],
-        })
+        """The Charge a PaymentIntent's payment made (``ch_X`` of ``pi_X``), with what is
+        refunded of it and whether it is disputed: how Stripe names a refund's or a dispute's
+        payment when their ``payment_intent`` is null."""
+        charge_id = self._path_id(request, "charges")
+        intent = self._intent_of_charge(charge_id)
+        if intent is None or not (intent.get("latest_charge") or intent["status"] == "succeeded"):
+            return _missing("charge", charge_id, "id")
+        charge = stripe_objects.charge(
+            charge_id, amount=intent["amount"], currency=intent["currency"], payment_intent=intent["id"],
+            amount_refunded=int(intent["amount"]) - self._left(intent), disputed=intent["id"] in self.disputed,
+            livemode=bool(intent.get("livemode")), status=stripe_objects.charge_status(intent),
+            created=intent.get("created"),
+        )
+        return 200, {}, json.dumps(charge)
 
-    @staticmethod
-    def _retrieve_object(request: Any, kind: str, store: dict[str, dict[str, Any]]) -> Reply:
-        match = re.search(rf"/v1/{kind}/([^/?]+)", request.url)
-        found = store.get(match.group(1)) if match else None
+    def _retrieve_object(self, request: Any, kind: str, store: dict[str, dict[str, Any]]) -> Reply:
+        object_id = self._path_id(request, kind)
+        found = store.get(object_id)
         if found is None:
-            return 404, {}, json.dumps(_error_body(
-                "invalid_request_error", "resource_missing", f"No such {kind[:-1]}.", param="id"
-            ))
+            return _missing(kind[:-1], object_id, "id")
         return 200, {}, json.dumps(found)
 
+    def _intent_of_charge(self, charge: str) -> dict[str, Any] | None:
+        return next(
+            (intent for intent in self.intents.values() if stripe_objects.charge_of(intent["id"]) == charge), None
+        )
+
     def _left(self, intent: dict[str, Any]) -> int:
+        charge = stripe_objects.charge_of(intent["id"])
         taken: int = sum(
             refund["amount"] for refund in self.refunds.values()
-            if refund["payment_intent"] == intent["id"]
-            and refund["status"] in ("pending", "requires_action", "succeeded")
+            if refund["charge"] == charge and refund["status"] in ("pending", "requires_action", "succeeded")
         )
         return int(intent["amount"]) - taken
 
     def _store_refund(
-        self, intent: dict[str, Any], amount: int, reason: str | None, metadata: dict[str, Any]
+        self,
+        intent: dict[str, Any],
+        amount: int,
+        reason: str | None,
+        metadata: dict[str, str],
+        *,
+        payment_intent: str | None,
     ) -> dict[str, Any]:
-        refund = {
-            "id": f"re_{secrets.token_hex(12)}",
-            "object": "refund",
-            "amount": amount,
-            "currency": intent["currency"],
-            "charge": f"ch_{intent['id'].removeprefix('pi_')}",
-            "payment_intent": intent["id"],
-            "status": self.refund_status,
-            "reason": reason or None,
-            "failure_reason": None,
-            "metadata": metadata,
-            "created": int(time.time()),
-        }
+        refund = stripe_objects.refund(
+            amount=amount, currency=intent["currency"], payment_intent=payment_intent,
+            charge=stripe_objects.charge_of(intent["id"]), status=self.refund_status, reason=reason or None,
+            metadata=metadata,
+        )
         self.refunds[refund["id"]] = refund
         return refund
 
-    def _find(self, request: Any) -> dict[str, Any] | None:
-        match = re.search(r"/v1/payment_intents/([^/?]+)", request.url)
-        return self.intents.get(match.group(1)) if match else None
-
     @staticmethod
-    def _missing(request: Any) -> Reply:
-        return 404, {}, json.dumps(_error_body(
-            "invalid_request_error", "resource_missing", "No such payment_intent.", param="intent"
-        ))
+    def _path_id(request: Any, kind: str) -> str:
+        match = re.search(rf"/v1/{kind}/([^/?]+)", request.url)
+        return match.group(1) if match else ""
 
     @staticmethod
     def _invalid(param: str, message: str) -> Reply:
@@ -424,4 +527,11 @@ class StripeMock:
         ))
 
 
-__all__ = ["StripeMock"]
+#: Create parameters a PaymentIntent shows as sent.
+_ECHOED_ON_CREATE = (
+    "receipt_email", "capture_method", "confirmation_method", "description", "customer",
+    "setup_future_usage", "statement_descriptor", "statement_descriptor_suffix", "transfer_group",
+)
+
+
+__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "StripeMock"]
