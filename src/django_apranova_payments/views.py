@@ -28,6 +28,7 @@ from .charges import Charge, ChargeError, is_zero_amount
 from .conf import app_settings
 from .models import TERMINAL_STATUSES, Payment, PaymentStatus
 from .parsers import DecimalJSONParser
+from .permissions import REFUND_PAYMENT
 from .serializers import (
     AnalyticsQuerySerializer,
     CreatedPaymentSerializer,
@@ -251,8 +252,9 @@ class PaymentCancelView(PaymentAPIView):
 class PaymentRefundView(PaymentAPIView):
     """POST ``{"amount": "10.00", "reason": "requested_by_customer"}`` (both optional): refund
     a succeeded payment at Stripe; 201 with the refund. ``REFUND_PERMISSION_CLASSES`` decide
-    who may call it (staff, by default); staff may refund any payment, anyone else only
-    their own. ``Idempotency-Key`` works as on create-payment."""
+    who may call it (staff holding ``refund_payment``, by default); staff holding it may
+    refund any payment, anyone else the classes let in only their own (a staff member without
+    it too). ``Idempotency-Key`` works as on create-payment."""
 
     payments_throttle = "refund"
 
@@ -261,7 +263,7 @@ class PaymentRefundView(PaymentAPIView):
 
     def post(self, request: Request, payment_intent: str) -> Response:
         key = idempotency_key(request)
-        if request.user.is_staff:
+        if request.user.is_staff and request.user.has_perm(REFUND_PAYMENT):
             if not 0 < len(payment_intent) <= 255 or "\x00" in payment_intent:
                 raise Http404
             payment = get_object_or_404(Payment, stripe_payment_intent=payment_intent)
@@ -286,7 +288,7 @@ class AnalyticsView(PaymentAPIView):
     """GET ``?from=YYYY-MM-DD&to=YYYY-MM-DD&interval=day|month``: every user's payments
     created in the range, counted per currency, per period and per failure code (see
     ``Payment.objects.analytics``). ``ANALYTICS_PERMISSION_CLASSES`` decide who may call it
-    (staff, by default)."""
+    (staff holding ``view_payment``, by default)."""
 
     def get_permissions(self) -> list[BasePermission]:
         return [permission() for permission in app_settings.ANALYTICS_PERMISSION_CLASSES]
