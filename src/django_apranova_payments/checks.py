@@ -200,7 +200,7 @@ def check_values() -> list[CheckMessage]:
                              "value": f"{app_settings.WEBHOOK_PROCESSING!r:.40}"},
             id=ID.format("E010"),
         ))
-    if not _secrets_are_strings(app_settings.STRIPE_WEBHOOK_SECRET):
+    if not _webhook_secrets_are_strings():
         messages.append(Error(
             _("%(setting)s must be a string or a list of strings; a value of another type is never "
               "used to verify a delivery.") % {"setting": _setting("STRIPE_WEBHOOK_SECRET")},
@@ -209,8 +209,9 @@ def check_values() -> list[CheckMessage]:
     return messages
 
 
-@sensitive_variables()
-def _secrets_are_strings(value: object) -> bool:
+@sensitive_variables("value")
+def _webhook_secrets_are_strings() -> bool:
+    value = app_settings.STRIPE_WEBHOOK_SECRET
     if value is None or isinstance(value, str):
         return True
     return isinstance(value, list | tuple) and all(isinstance(item, str) for item in value)

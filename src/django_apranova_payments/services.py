@@ -12,7 +12,7 @@ import json
 import logging
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class CreatedPayment:
     payment: Payment
-    client_secret: str | None
+    client_secret: str | None = field(repr=False)  # never in an error report's locals
     replayed: bool
 
 

@@ -13,7 +13,9 @@ from django.http import Http404, HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
+from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_variables
 from rest_framework import generics, status
 from rest_framework.exceptions import NotAuthenticated, ValidationError
 from rest_framework.pagination import CursorPagination
@@ -130,6 +132,7 @@ class CreatePaymentView(PaymentAPIView):
 
     payments_throttle = "create"
 
+    @method_decorator(sensitive_variables())  # created and body hold the client secret, as Response would
     def post(self, request: Request) -> Response:
         key = idempotency_key(request)
         serializer = PaymentCreateSerializer(data=request.data)
@@ -140,7 +143,7 @@ class CreatePaymentView(PaymentAPIView):
             idempotency_key=key,
             fingerprint=services.request_fingerprint(request.data) if key is not None else "",
         )
-        body = CreatedPaymentSerializer(created.payment, context={"client_secret": created.client_secret}).data
+        body = CreatedPaymentSerializer(created.payment, context={"created": created}).data
         headers = {"Idempotent-Replayed": "true"} if created.replayed else {}
         return Response(body, status=status.HTTP_201_CREATED, headers=headers)
 
