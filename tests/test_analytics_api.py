@@ -14,7 +14,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from django_apranova_payments.models import Payment
-from tests.factories import PaymentFactory, UserFactory, staff_holding
+from tests.factories import PaymentFactory, staff_holding
 
 URL = "/billing/v1/analytics/"
 

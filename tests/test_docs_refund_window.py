@@ -25,7 +25,7 @@ from rest_framework.test import APIClient
 from django_apranova_payments.models import Payment
 
 from .docs_blocks import DOCS, blocks
-from .factories import PaymentFactory, UserFactory, staff_holding
+from .factories import PaymentFactory, staff_holding
 
 PAGE = DOCS / "how-to" / "refunds.md"
 MODULE_TITLE = "courses/refund_permissions.py"

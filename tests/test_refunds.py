@@ -17,7 +17,7 @@ from django_apranova_payments import exceptions, services, signals
 from django_apranova_payments.metadata import REFUND, refund_binding, verified_owner
 from django_apranova_payments.models import Dispute, Payment, Refund
 from django_apranova_payments.testing import build_event, build_payment_intent, post_event
-from tests.factories import PaymentFactory, UserFactory, staff_holding
+from tests.factories import PaymentFactory, staff_holding
 
 pytestmark = pytest.mark.django_db
 

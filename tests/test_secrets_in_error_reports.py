@@ -119,9 +119,10 @@ def test_the_finder_knows_a_secret_when_it_sees_one():
 
 def test_every_function_holding_a_secret_hides_it_from_error_reports():
     exposed = []
-    for where, (secrets, reads, hidden) in secret_holders().items():
+    for where, (secrets, _reads, hidden) in secret_holders().items():
+        held = ", ".join(sorted(secrets)) or "reads a secret setting"
         if hidden is None:
-            exposed.append(f"{where}: not sensitive_variables ({', '.join(sorted(secrets)) or 'reads a secret setting'})")
+            exposed.append(f"{where}: not sensitive_variables ({held})")
         elif "*" not in hidden and not secrets <= hidden:
             exposed.append(f"{where}: sensitive_variables misses {', '.join(sorted(secrets - hidden))}")
 

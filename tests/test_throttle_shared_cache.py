@@ -3,9 +3,9 @@ process, and with Redis one limit holds across two real server processes."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
-import ast
 import os
 import subprocess
 import sys
@@ -123,7 +123,8 @@ def two_processes(caches: dict[str, Any]) -> list[int]:
     how many requests each let through."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(ROOT)}
     start_at = time.time() + 3  # both processes have imported Django by then
-    code = f"from tests.test_throttle_shared_cache import hammer; hammer({json.dumps(caches)!r}, {start_at}, {ATTEMPTS})"
+    code = (f"from tests.test_throttle_shared_cache import hammer; "
+            f"hammer({json.dumps(caches)!r}, {start_at}, {ATTEMPTS})")
     workers = [subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env,  # noqa: S603 - our own code
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     counts = []

@@ -8,7 +8,8 @@
 The table gives the totals per currency and the failure codes (``-v 2`` adds the series),
 control characters escaped (``\\x1b``: a failure code comes from Stripe's payload and must
 not drive the terminal); ``json`` is the endpoint's body and ``csv`` has a row per currency and
-period, then a total row per currency, both exact. ``-v 0`` leaves out the table's heading and notes (json and csv never have any).
+period, then a total row per currency, both exact. ``-v 0`` leaves out the table's heading
+and notes (json and csv never have any).
 """
 
 from __future__ import annotations
