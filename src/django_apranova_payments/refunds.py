@@ -377,6 +377,10 @@ def decide_dispute(payment: Payment, data: DisputeData, *, event: Mapping[str, A
     return _judge_dispute(payment, Dispute.objects.filter(stripe_dispute=data.id).first(), data, event)
 
 
+#: The note of a dispute for more than its payment: a customer can dispute at most what they paid.
+DISPUTE_EXCEEDS = "mismatch: the dispute's amount is more than the payment's"
+
+
 def _judge_dispute(
     payment: Payment, dispute: Dispute | None, data: DisputeData, event: Mapping[str, Any] | None
 ) -> Applied:
@@ -388,8 +392,12 @@ def _judge_dispute(
     elif data.status not in DISPUTE_STAGE:
         logger.warning("Dispute %s has unexpected status %r: ignored", data.id, data.status)
         refused = f"unexpected status {data.status!r} at Stripe"
-    elif stored_amount(data.amount, data.currency) is None:
+    elif (amount := stored_amount(data.amount, data.currency)) is None:
         refused = "mismatch: the dispute's amount cannot be an amount of its currency"
+    elif amount > payment.amount:
+        logger.error("Dispute %s of %s is more than payment %s (%s); not applied", data.id, amount, payment.pk,
+                     payment.amount)
+        refused = DISPUTE_EXCEEDS
     elif dispute is not None and dispute.payment_id != payment.pk:
         refused = "mismatch: the stored dispute is of another payment"
     elif dispute is not None and not dispute_can_move(old, data.status):
