@@ -45,20 +45,20 @@ class PaymentRateThrottle(UserRateThrottle):
         return rate
 
     def allow_request(self, request: Request, view: Any) -> bool:
-        if self.rate is None:
-            return True
+        requests, period = self.parse_rate(self.rate)
         self.key = self.get_cache_key(request, view)
-        if self.key is None:
+        if requests is None or period is None or self.key is None:
             return True
+        self.period = period
         self.now = self.timer()
-        slots = [f"{self.key}:{number}" for number in range(self.num_requests)]
+        slots = [f"{self.key}:{number}" for number in range(requests)]
         taken = self.cache.get_many(slots)  # one round trip; a slot taken meanwhile fails its add
-        if any(slot not in taken and self.cache.add(slot, self.now, self.duration) for slot in slots):
+        if any(slot not in taken and self.cache.add(slot, self.now, period) for slot in slots):
             return True
         self.history = sorted(self.cache.get_many(slots).values(), reverse=True)
         return False
 
     def wait(self) -> float:
         """Seconds until the oldest slot frees up."""
-        oldest = self.history[-1] if self.history else self.now
-        return max(self.duration - (self.now - oldest), 0.0)
+        oldest: float = self.history[-1] if self.history else self.now
+        return max(self.period - (self.now - oldest), 0.0)
