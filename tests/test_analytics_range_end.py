@@ -22,7 +22,8 @@ TO = date(2026, 11, 30)
 def test_a_payment_at_the_local_midnight_after_to_is_not_in_the_range(zone):
     with override_settings(TIME_ZONE=zone):
         midnight = local_midnight(TO + timedelta(days=1))
-        last = PaymentFactory(created_at=midnight - timedelta(microseconds=1), amount=Decimal("10.00"), status="succeeded")
+        last = PaymentFactory(created_at=midnight - timedelta(microseconds=1), amount=Decimal("10.00"),
+                              status="succeeded")
         PaymentFactory(created_at=midnight, amount=Decimal("99.00"), status="succeeded")
 
         between = Payment.objects.created_between(date(2026, 11, 1), TO)

@@ -11,7 +11,13 @@ import pytest
 from django_apranova_payments import services
 from django_apranova_payments.models import Payment
 from django_apranova_payments.refunds import refunded_or_open_minor
-from django_apranova_payments.testing import build_charge, build_event, build_payment_intent, capture_signals, post_event
+from django_apranova_payments.testing import (
+    build_charge,
+    build_event,
+    build_payment_intent,
+    capture_signals,
+    post_event,
+)
 from tests.factories import PaymentFactory
 
 pytestmark = pytest.mark.django_db
