@@ -58,7 +58,7 @@ def main() -> None:
         from django.test import Client
         from django.urls import reverse
         from rest_framework.test import APIClient
-        from tests.factories import PaymentFactory, UserFactory
+        from tests.factories import PaymentFactory, UserFactory, staff_holding
 
         from django_apranova_payments.testing import StripeMock, build_event, post_event
 
@@ -136,7 +136,7 @@ def main() -> None:
                     lambda: session.post(create_url, body, format="json"), 201)
 
         staff = APIClient()
-        staff.force_authenticate(UserFactory(is_staff=True))
+        staff.force_authenticate(staff_holding("refund_payment"))
         with StripeMock() as stripe_mock:
             from django_apranova_payments.testing import build_payment_intent
 

@@ -134,7 +134,7 @@ def test_the_changelist_links_to_the_page_and_to_the_export_of_what_it_shows(sup
 def test_staff_without_the_view_permission_see_no_export(db):
     client = staff_with()
     assert client.get(EXPORT).status_code == 403
-    assert client.get(ANALYTICS).status_code == 200  # ANALYTICS_PERMISSION_CLASSES: staff
+    assert client.get(ANALYTICS).status_code == 403  # ANALYTICS_PERMISSION_CLASSES: view_payment
 
 
 # -- the export --------------------------------------------------------------------------------

@@ -620,9 +620,9 @@ def test_view_only_staff_is_not_offered_refunds_and_posting_does_nothing(client,
     assert stripe_mock.calls_to("refund") == []
 
 
-def test_staff_with_change_permission_may_refund(client, stripe_mock, user):
+def test_staff_with_the_refund_permission_may_refund(client, stripe_mock, user):
     payment = paid(stripe_mock, user)
-    staff = staff_with("view_payment", "change_payment")
+    staff = staff_with("view_payment", "refund_payment")
     client.force_login(staff)
 
     refund(client, [payment], amount="10.00")

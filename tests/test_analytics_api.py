@@ -14,7 +14,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from django_apranova_payments.models import Payment
-from tests.factories import PaymentFactory, UserFactory
+from tests.factories import PaymentFactory, staff_holding
 
 URL = "/billing/v1/analytics/"
 
@@ -22,7 +22,7 @@ URL = "/billing/v1/analytics/"
 @pytest.fixture
 def staff(db: Any) -> APIClient:
     client = APIClient()
-    client.force_authenticate(UserFactory(is_staff=True))
+    client.force_authenticate(staff_holding("view_payment"))
     return client
 
 
@@ -134,7 +134,7 @@ def test_analytics_permission_classes_decide_who_may_call_it(api):
     deny = {"ANALYTICS_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser",
                                              "tests.test_analytics_api.Never"]}
     staff = APIClient()
-    staff.force_authenticate(UserFactory(is_staff=True))
+    staff.force_authenticate(staff_holding("view_payment"))
     with override_settings(APRANOVA_PAYMENTS={"STRIPE_SECRET_KEY": "sk_test_x", **deny}):
         assert staff.get(URL).status_code == 403
 

@@ -25,7 +25,7 @@ from rest_framework.test import APIClient
 from django_apranova_payments.models import Payment
 
 from .docs_blocks import DOCS, blocks
-from .factories import PaymentFactory, UserFactory
+from .factories import PaymentFactory, staff_holding
 
 PAGE = DOCS / "how-to" / "refunds.md"
 MODULE_TITLE = "courses/refund_permissions.py"
@@ -125,7 +125,7 @@ def test_a_learner_may_not_choose_an_amount(window_settings: Any, user: Any, str
 @pytest.mark.django_db
 def test_staff_refund_any_payment_in_part_at_any_time(window_settings: Any, user: Any, stripe_mock: Any) -> None:
     payment = succeeded_payment(user, stripe_mock, days_ago=400)
-    staff = UserFactory(is_staff=True)
+    staff = staff_holding("refund_payment")
 
     response = refund(staff, payment.stripe_payment_intent, {"amount": "100.00"})
 

@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 
 from django_apranova_payments import signals
 from django_apranova_payments.models import Payment
-from tests.factories import UserFactory
+from tests.factories import UserFactory, staff_holding
 
 pytestmark = pytest.mark.django_db
 
@@ -144,7 +144,7 @@ def test_a_free_payment_is_final(api, stripe_mock):
     with free():
         pi = api.post(CREATE, {"metadata": {"course": "free-course"}}, format="json").json()["paymentIntent"]
     staff = APIClient()
-    staff.force_authenticate(UserFactory(is_staff=True))
+    staff.force_authenticate(staff_holding("refund_payment"))
 
     detail = api.get(reverse("apranova_payments:payment-detail", args=[pi]))
     cancel = api.post(reverse("apranova_payments:payment-cancel", args=[pi]))

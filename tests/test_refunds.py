@@ -17,7 +17,7 @@ from django_apranova_payments import exceptions, services, signals
 from django_apranova_payments.metadata import REFUND, refund_binding, verified_owner
 from django_apranova_payments.models import Dispute, Payment, Refund
 from django_apranova_payments.testing import build_event, build_payment_intent, post_event
-from tests.factories import PaymentFactory, UserFactory
+from tests.factories import PaymentFactory, staff_holding
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,7 @@ def client_for(user: Any) -> APIClient:
 
 @pytest.fixture
 def staff(db: Any) -> Any:
-    return UserFactory(is_staff=True)
+    return staff_holding("refund_payment")
 
 
 @pytest.fixture
@@ -351,7 +351,7 @@ def test_the_same_key_with_another_body_or_payment_is_a_422(admin_api, stripe_mo
 
 def test_another_staff_members_identical_key_is_unrelated(admin_api, stripe_mock):
     payment = paid(stripe_mock, amount=Decimal("30.00"))
-    colleague = client_for(UserFactory(is_staff=True))
+    colleague = client_for(staff_holding("refund_payment"))
 
     first = admin_api.post(refund_url(payment), {"amount": "10.00"}, format="json", HTTP_IDEMPOTENCY_KEY="r-1")
     second = colleague.post(refund_url(payment), {"amount": "10.00"}, format="json", HTTP_IDEMPOTENCY_KEY="r-1")

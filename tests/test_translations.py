@@ -31,7 +31,7 @@ from rest_framework.test import APIClient
 
 import django_apranova_payments
 from django_apranova_payments.models import Payment
-from tests.factories import PaymentFactory, UserFactory
+from tests.factories import PaymentFactory, UserFactory, staff_holding
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = Path(django_apranova_payments.__file__).resolve().parent
@@ -100,7 +100,7 @@ def test_the_json_404_of_a_missing_slash_is_in_hindi():
 def test_a_409_refund_refusal_is_in_hindi(stripe_mock):
     payment = PaymentFactory(status=Payment.Status.PENDING)
     api = APIClient()
-    api.force_authenticate(UserFactory(is_staff=True))
+    api.force_authenticate(staff_holding("refund_payment"))
     url = reverse("apranova_payments:payment-refund", args=[payment.stripe_payment_intent])
 
     hindi, english = hi_and_en(lambda **headers: api.post(url, {}, format="json", **headers))

@@ -106,6 +106,16 @@ else:
         }
     }
 
+# The payment throttles (THROTTLE_RATES) count in the default cache: one every server process
+# shares, as production needs (check W005). The database cache needs no other service;
+# production sites often use Redis ("django.core.cache.backends.redis.RedisCache").
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "example_cache",
+    }
+}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []  # a local demo
 LANGUAGE_CODE = "en-us"

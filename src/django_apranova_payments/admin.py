@@ -3,8 +3,9 @@ what Stripe did.
 
 Nobody adds, edits or deletes a record by hand. The actions ask Stripe again (a payment),
 replay what Stripe sent (an event) or refund at Stripe (a payment, through
-``services.refund_payment`` after a confirmation page), and need the model's change
-permission: staff with view permission only may look, not act.
+``services.refund_payment`` after a confirmation page). Asking again and replaying need the
+model's change permission; refunding needs ``refund_payment`` ("Can refund payments"), and
+staff without it are never offered it. Staff with view permission only may look, not act.
 """
 
 from __future__ import annotations
@@ -330,7 +331,7 @@ class PaymentAdmin(AnalyticsAdminMixin, RefundActionMixin, RecordAdmin):
         form_url: str = "", obj: Payment | None = None,
     ) -> HttpResponse:
         context["may_refund"] = (
-            obj is not None and obj.status == Payment.Status.SUCCEEDED and self.has_change_permission(request)
+            obj is not None and obj.status == Payment.Status.SUCCEEDED and self.has_refund_permission(request)
         )
         return super().render_change_form(request, context, add, change, form_url, obj)
 

@@ -6,8 +6,9 @@ per currency (net, refunds, success rate), a revenue chart per currency, succeed
 failed payments, and the top failure codes. Its charts are server-side SVG (``charts.py``),
 styled by a static stylesheet in the admin's own CSS variables: no script, no inline style,
 nothing from another host, so it works offline, under a strict Content-Security-Policy and in
-the admin's light and dark themes. It is for staff whom ``ANALYTICS_PERMISSION_CLASSES`` let
-in, as the API endpoint is.
+the admin's light and dark themes. It is for staff who may view payments and whom
+``ANALYTICS_PERMISSION_CLASSES`` let in (by default, those who may view payments), as the API
+endpoint is.
 
 The export (a changelist button for the filtered list, and an action for a selection)
 streams the payments as CSV a chunk of rows at a time, its cells safe from formula injection.
@@ -137,7 +138,7 @@ class AnalyticsAdminMixin(_Base):
         return export_response(changelist.queryset)
 
     def analytics_view(self, request: HttpRequest) -> HttpResponse:
-        if not may_see_analytics(request):
+        if not (self.has_view_permission(request) and may_see_analytics(request)):
             raise PermissionDenied
         form = AnalyticsForm(request.GET or None)
         if not form.is_bound:

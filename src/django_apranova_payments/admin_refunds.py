@@ -28,6 +28,7 @@ from rest_framework.exceptions import ValidationError
 
 from . import exceptions, money, services
 from .models import Payment, Refund, RefundReason
+from .permissions import REFUND_PAYMENT
 
 if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin
@@ -145,7 +146,12 @@ class RefundActionMixin(_Base):
         )
         return [refund, *super().get_urls()]
 
-    @admin.action(description=_("Refund selected payments…"), permissions=["change"])
+    def has_refund_permission(self, request: HttpRequest) -> bool:
+        """``refund_payment`` ("Can refund payments"), as the refund endpoint asks by default:
+        the right to change payments is not the right to move money."""
+        return request.user.has_perm(REFUND_PAYMENT)
+
+    @admin.action(description=_("Refund selected payments…"), permissions=["refund"])
     def refund(self, request: HttpRequest, queryset: QuerySet[Payment]) -> HttpResponse | None:
         payments = list(queryset.order_by("pk")[: MAX_REFUNDS_AT_ONCE + 1])
         if not payments:  # ids of payments that do not exist, or not in the filtered list
@@ -160,7 +166,7 @@ class RefundActionMixin(_Base):
 
     def refund_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """The payment page's "Refund…" button: the same confirmation, for one payment."""
-        if not self.has_change_permission(request):
+        if not self.has_refund_permission(request):
             raise PermissionDenied
         payment = self.get_object(request, unquote(object_id))
         if payment is None:

@@ -28,6 +28,8 @@ W002      live keys while ``DEBUG`` is on
 W003      an unknown key in ``APRANOVA_PAYMENTS`` or in its ``THROTTLE_RATES``
           (naming the closest real key)
 W004      no ``PRICE_RESOLVER``, so clients choose what they pay
+W005      ``THROTTLE_RATES`` on while the default cache is per process (local memory or
+          dummy) and ``DEBUG`` is off: each server process counts on its own
 ========  =====================================================================
 
 The checks are advice: every protection also holds at run time, whether or not
@@ -46,6 +48,9 @@ from collections.abc import Mapping
 from typing import Any, TypeGuard
 
 from django.conf import settings
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext as _
@@ -86,7 +91,35 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     messages += check_webhook_secret()
     messages += check_values()
     messages += check_task_mode()
+    messages += check_throttle_cache()
     return messages
+
+
+#: Caches that keep their counts inside one process (``DummyCache`` keeps none at all).
+PER_PROCESS_CACHES = (LocMemCache, DummyCache)
+
+
+def check_throttle_cache() -> list[CheckMessage]:
+    """W005: throttles counted per process, with ``DEBUG`` off (a development server is one
+    process, and a warning there would be silenced for production too). With four workers
+    "20/min" lets 80 through."""
+    if settings.DEBUG:
+        return []
+    try:
+        rates = app_settings.THROTTLE_RATES
+        cache = caches[DEFAULT_CACHE_ALIAS]
+    except Exception:  # E010, or Django's own check of CACHES, says what is wrong
+        return []
+    if not any(rates.values()) or not isinstance(cache, PER_PROCESS_CACHES):
+        return []
+    return [Warning(
+        _("%(setting)s are on, but the default cache (%(backend)s) is kept in each server process: "
+          "every process counts on its own, so each limit is multiplied by the number of processes.")
+        % {"setting": _setting("THROTTLE_RATES"), "backend": type(cache).__name__},
+        hint=_("Set CACHES['default'] to a cache every server process shares: Redis, Memcached or the "
+               "database cache."),
+        id=ID.format("W005"),
+    )]
 
 
 def check_task_mode() -> list[CheckMessage]:
@@ -167,7 +200,7 @@ def check_values() -> list[CheckMessage]:
                              "value": f"{app_settings.WEBHOOK_PROCESSING!r:.40}"},
             id=ID.format("E010"),
         ))
-    if not _secrets_are_strings(app_settings.STRIPE_WEBHOOK_SECRET):
+    if not _webhook_secrets_are_strings():
         messages.append(Error(
             _("%(setting)s must be a string or a list of strings; a value of another type is never "
               "used to verify a delivery.") % {"setting": _setting("STRIPE_WEBHOOK_SECRET")},
@@ -176,8 +209,9 @@ def check_values() -> list[CheckMessage]:
     return messages
 
 
-@sensitive_variables()
-def _secrets_are_strings(value: object) -> bool:
+@sensitive_variables("value")
+def _webhook_secrets_are_strings() -> bool:
+    value = app_settings.STRIPE_WEBHOOK_SECRET
     if value is None or isinstance(value, str):
         return True
     return isinstance(value, list | tuple) and all(isinstance(item, str) for item in value)

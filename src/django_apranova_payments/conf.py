@@ -45,11 +45,12 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_MAX_BYTES": 1_048_576,
     "PRICE_RESOLVER": None,
     "PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    # The refund endpoint: staff by default. Whoever they let in, a caller who is not staff
-    # may only refund their own payments.
-    "REFUND_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
-    # The analytics endpoint and the admin's analytics page: staff by default.
-    "ANALYTICS_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    # The refund endpoint: staff holding refund_payment by default (the admin's refund action
+    # asks the same permission). Whoever they let in, a caller who is not staff may only
+    # refund their own payments.
+    "REFUND_PERMISSION_CLASSES": ["django_apranova_payments.permissions.CanRefundPayments"],
+    # The analytics endpoint and the admin's analytics page: staff holding view_payment.
+    "ANALYTICS_PERMISSION_CLASSES": ["django_apranova_payments.permissions.CanViewPayments"],
     "GATEWAY": "django_apranova_payments.gateway.StripeGateway",
     # Per-user DRF rates of the endpoints that call Stripe; None turns one off. A dict given
     # by the host is merged over this one, so it names only what it changes.

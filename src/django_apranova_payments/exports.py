@@ -1,5 +1,6 @@
 """CSV exports of payments: streamed a chunk of rows at a time, and safe to open in a
-spreadsheet (a cell that would start a formula is prefixed with ``'``)."""
+spreadsheet (a cell that would start a formula is prefixed with ``'``, also when spaces come
+first: spreadsheets skip them)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,12 @@ from django.utils import timezone
 
 from . import money
 
-#: What a spreadsheet may read as the start of a formula (OWASP's "CSV injection"); LF too.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+#: What a spreadsheet may read as the start of a formula (OWASP's "CSV injection"), also after
+#: leading whitespace; the full-width forms too, which some spreadsheets read as the others.
+FORMULA_STARTS = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+#: A cell starting with one of these is prefixed whatever follows: a line break or tab at the
+#: start hides what comes after it, and some spreadsheets strip it and read the rest.
+BREAK_STARTS = ("\t", "\r", "\n")
 #: Rows fetched from the database at a time: the most an export holds in memory.
 CHUNK_SIZE = 2000
 PAYMENT_COLUMNS = ("id", "payment_intent", "user", "amount", "currency", "status", "amount_refunded",
@@ -26,7 +31,7 @@ PAYMENT_COLUMNS = ("id", "payment_intent", "user", "amount", "currency", "status
 def safe_cell(value: Any) -> str:
     """``value`` as CSV text that no spreadsheet runs: ``=1+1`` becomes ``'=1+1``."""
     text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+    return f"'{text}" if text.startswith(BREAK_STARTS) or text.lstrip().startswith(FORMULA_STARTS) else text
 
 
 class _Line:

@@ -49,6 +49,7 @@ class PaymentIntentData:
     failure_message: str = ""
 
     @classmethod
+    @sensitive_variables("data")  # Stripe's PaymentIntent, client_secret included
     def from_dict(cls, data: Mapping[str, Any]) -> PaymentIntentData:
         """Build from Stripe's JSON; ``ValueError`` when it is not a PaymentIntent."""
         if not isinstance(data, Mapping) or data.get("object") != "payment_intent":

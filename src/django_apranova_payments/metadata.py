@@ -13,6 +13,9 @@ Stripe sends every event of an account to every endpoint, so a PaymentIntent see
 is this installation's only if its row exists or its mark verifies. Another site on the same
 Stripe account (or staging beside production) cannot make a mark that verifies here, and
 cannot change the user, amount, currency or metadata of a PaymentIntent whose mark it copies.
+
+The functions that read ``SECRET_KEY`` or a fallback are ``sensitive_variables``: Django's
+error reports (the debug page, admin e-mails) show stars for the key.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.views.decorators.debug import sensitive_variables
 
 #: Stripe's metadata limits: 50 keys, keys up to 40 characters, values up to 500.
 MAX_KEYS = 50
@@ -57,6 +61,7 @@ REFUND = "refund"
 _SALTS = {PAYMENT_INTENT: _SALT, REFUND: f"{_SALT}.refund"}
 
 
+@sensitive_variables()  # reads SECRET_KEY; none of its frame is needed in a report
 def own_metadata(
     *,
     user_pk: object,
@@ -97,6 +102,7 @@ def refund_binding(payment_intent: str) -> dict[str, str]:
     return {"payment_intent": payment_intent}
 
 
+@sensitive_variables()  # the keys, and every frame they are passed to (Django's salted_hmac)
 def verified_owner(
     metadata: Mapping[str, str],
     amount_minor: int,
@@ -128,6 +134,7 @@ def host_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in metadata.items() if not k.startswith(RESERVED_PREFIX)}
 
 
+@sensitive_variables()  # the key, and every frame it is passed to (Django's salted_hmac)
 def _mark(
     own: Mapping[str, str],
     host: Mapping[str, str],

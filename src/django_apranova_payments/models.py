@@ -133,6 +133,8 @@ class Payment(models.Model):
         ordering = ["-created_at"]
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
+        # Moving money is its own right: is_staff, or the right to edit payments, is not it.
+        permissions = [("refund_payment", "Can refund payments")]
         indexes = [
             models.Index(fields=["user", "status"], name="apranova_pay_user_status_idx"),
             models.Index(fields=["user", "-created_at"], name="apranova_pay_user_created_idx"),

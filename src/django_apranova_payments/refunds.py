@@ -389,6 +389,10 @@ def decide_dispute(payment: Payment, data: DisputeData, *, event: Mapping[str, A
     return _judge_dispute(payment, Dispute.objects.filter(stripe_dispute=data.id).first(), data, event)
 
 
+#: The note of a dispute for more than its payment: a customer can dispute at most what they paid.
+DISPUTE_EXCEEDS = "mismatch: the dispute's amount is more than the payment's"
+
+
 def _judge_dispute(
     payment: Payment, dispute: Dispute | None, data: DisputeData, event: Mapping[str, Any] | None
 ) -> Applied:
@@ -397,8 +401,12 @@ def _judge_dispute(
     if data.payment_intent not in (None, payment.stripe_payment_intent) or data.currency != payment.currency:
         logger.error("Dispute %s is not a dispute of payment %s; not applied", data.id, payment.pk)
         refused = "mismatch: the dispute is not of this payment or not in its currency"
-    elif stored_amount(data.amount, data.currency) is None:
+    elif (amount := stored_amount(data.amount, data.currency)) is None:
         refused = "mismatch: the dispute's amount cannot be an amount of its currency"
+    elif amount > payment.amount:
+        logger.error("Dispute %s of %s is more than payment %s (%s); not applied", data.id, amount, payment.pk,
+                     payment.amount)
+        refused = DISPUTE_EXCEEDS
     elif dispute is not None and dispute.payment_id != payment.pk:
         refused = "mismatch: the stored dispute is of another payment"
     elif dispute is not None and not dispute_can_move(old, data.status):

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 from rest_framework import serializers
 
 from . import money
@@ -128,7 +129,9 @@ class CreatedPaymentSerializer(PaymentSerializer):
     """The create-payment answer: the payment plus what Stripe.js needs to confirm it."""
 
     # The client secret comes in the context, CreatedPaymentSerializer(payment,
-    # context={"client_secret": …}): it is never read from, or written to, the database.
+    # context={"created": services.CreatedPayment}): it is never read from, or written to, the
+    # database. Not as the bare string: a serializer's repr shows its context, and an error
+    # report shows the serializer of each DRF frame; CreatedPayment's repr leaves it out.
 
     clientSecret = serializers.SerializerMethodField(  # noqa: N815 - the public JSON key
         help_text="The PaymentIntent's client secret, for the Payment Element. Never log it. "
@@ -142,8 +145,9 @@ class CreatedPaymentSerializer(PaymentSerializer):
         fields = [*PaymentSerializer.Meta.fields, "clientSecret", "publishableKey"]
         read_only_fields = fields
 
+    @sensitive_variables()  # the secret, and the frames it is passed to
     def get_clientSecret(self, payment: Payment) -> str | None:  # noqa: N802
-        secret = self.context["client_secret"]
+        secret = self.context["created"].client_secret
         return None if secret is None else str(secret)  # None: a free payment, nothing to confirm
 
     def get_publishableKey(self, payment: Payment) -> str:  # noqa: N802

@@ -12,7 +12,7 @@ import json
 import logging
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class CreatedPayment:
     payment: Payment
-    client_secret: str | None
+    client_secret: str | None = field(repr=False)  # never in an error report's locals
     replayed: bool
 
 
@@ -278,6 +278,10 @@ def refund_payment(
     With an ``idempotency_key`` (scoped to ``requested_by``) a retry returns the first refund
     (``replayed``), and the same key with another ``fingerprint`` (by default, a digest of
     the payment, amount and reason) raises ``IdempotencyConflict``.
+
+    A trusted call: it asks no permission. The refund endpoint and the admin ask
+    ``refund_payment`` before they call it; host code that calls it on behalf of a user
+    must decide first that this user may move the money (``requested_by`` is only recorded).
     """
     if reason not in ("", *RefundReason.values):
         raise ValidationError(

@@ -12,8 +12,10 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import Resolver404, resolve
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_variables
 from rest_framework import generics, status
 from rest_framework.exceptions import NotAuthenticated, ValidationError
 from rest_framework.pagination import CursorPagination
@@ -28,6 +30,7 @@ from .charges import Charge, ChargeError, is_zero_amount
 from .conf import app_settings
 from .models import TERMINAL_STATUSES, Payment, PaymentStatus
 from .parsers import DecimalJSONParser
+from .permissions import REFUND_PAYMENT
 from .serializers import (
     AnalyticsQuerySerializer,
     CreatedPaymentSerializer,
@@ -129,6 +132,7 @@ class CreatePaymentView(PaymentAPIView):
 
     payments_throttle = "create"
 
+    @method_decorator(sensitive_variables())  # created and body hold the client secret, as Response would
     def post(self, request: Request) -> Response:
         key = idempotency_key(request)
         serializer = PaymentCreateSerializer(data=request.data)
@@ -139,7 +143,7 @@ class CreatePaymentView(PaymentAPIView):
             idempotency_key=key,
             fingerprint=services.request_fingerprint(request.data) if key is not None else "",
         )
-        body = CreatedPaymentSerializer(created.payment, context={"client_secret": created.client_secret}).data
+        body = CreatedPaymentSerializer(created.payment, context={"created": created}).data
         headers = {"Idempotent-Replayed": "true"} if created.replayed else {}
         return Response(body, status=status.HTTP_201_CREATED, headers=headers)
 
@@ -251,8 +255,9 @@ class PaymentCancelView(PaymentAPIView):
 class PaymentRefundView(PaymentAPIView):
     """POST ``{"amount": "10.00", "reason": "requested_by_customer"}`` (both optional): refund
     a succeeded payment at Stripe; 201 with the refund. ``REFUND_PERMISSION_CLASSES`` decide
-    who may call it (staff, by default); staff may refund any payment, anyone else only
-    their own. ``Idempotency-Key`` works as on create-payment."""
+    who may call it (staff holding ``refund_payment``, by default); staff holding it may
+    refund any payment, anyone else the classes let in only their own (a staff member without
+    it too). ``Idempotency-Key`` works as on create-payment."""
 
     payments_throttle = "refund"
 
@@ -261,7 +266,7 @@ class PaymentRefundView(PaymentAPIView):
 
     def post(self, request: Request, payment_intent: str) -> Response:
         key = idempotency_key(request)
-        if request.user.is_staff:
+        if request.user.is_staff and request.user.has_perm(REFUND_PAYMENT):
             if not 0 < len(payment_intent) <= 255 or "\x00" in payment_intent:
                 raise Http404
             payment = get_object_or_404(Payment, stripe_payment_intent=payment_intent)
@@ -286,7 +291,7 @@ class AnalyticsView(PaymentAPIView):
     """GET ``?from=YYYY-MM-DD&to=YYYY-MM-DD&interval=day|month``: every user's payments
     created in the range, counted per currency, per period and per failure code (see
     ``Payment.objects.analytics``). ``ANALYTICS_PERMISSION_CLASSES`` decide who may call it
-    (staff, by default)."""
+    (staff holding ``view_payment``, by default)."""
 
     def get_permissions(self) -> list[BasePermission]:
         return [permission() for permission in app_settings.ANALYTICS_PERMISSION_CLASSES]

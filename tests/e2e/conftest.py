@@ -110,7 +110,7 @@ def example_server(tmp_path_factory: Any) -> Iterator[ExampleServer]:
         PYTHONUNBUFFERED="1",
     )
     manage = [sys.executable, "manage.py"]
-    for command in (["migrate", "--noinput", "-v", "0"],
+    for command in (["migrate", "--noinput", "-v", "0"], ["createcachetable"],
                     ["seed_demo", "--username", USERNAME, "--password", PASSWORD, "--no-admin"]):
         subprocess.run([*manage, *command], cwd=EXAMPLE, env=env, check=True, capture_output=True, timeout=120)  # noqa: S603
     log_path = tmp / "server.log"

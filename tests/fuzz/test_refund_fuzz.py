@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 
 from django_apranova_payments.models import Payment, Refund
 from django_apranova_payments.testing import build_payment_intent
-from tests.factories import PaymentFactory, UserFactory
+from tests.factories import PaymentFactory, staff_holding
 from tests.fuzz.budget import API_EXAMPLES
 from tests.fuzz.test_webhook_fuzz import json_values
 
@@ -52,7 +52,7 @@ extras = st.just({}) | st.dictionaries(st.text(max_size=8), json_values, max_siz
 @pytest.fixture
 def staff_api(db: Any) -> APIClient:
     client = APIClient()
-    client.force_authenticate(UserFactory(is_staff=True))
+    client.force_authenticate(staff_holding("refund_payment"))
     return client
 
 

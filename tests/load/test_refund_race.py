@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.db import connections
 
 from django_apranova_payments.models import Payment, Refund
@@ -58,8 +59,9 @@ def server(stub: StripeRefundStub, django_db_blocker: Any) -> Iterator[ServerUnd
 
 def staff_auth() -> str:
     name = f"staff-{secrets.token_hex(4)}"
-    get_user_model()._default_manager.db_manager(ALIAS).create_user(
+    staff = get_user_model()._default_manager.db_manager(ALIAS).create_user(
         username=name, email=f"{name}@example.com", password=PASSWORD, is_staff=True)
+    staff.user_permissions.add(Permission.objects.db_manager(ALIAS).get(codename="refund_payment"))
     return "Basic " + base64.b64encode(f"{name}:{PASSWORD}".encode()).decode()
 
 

@@ -15,6 +15,7 @@ Verbosity, the same for every command:
 from __future__ import annotations
 
 import argparse
+import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time
@@ -84,10 +85,28 @@ def clean(option: str, value: Any, parse: Callable[[str], Any]) -> Any:
         raise CommandError(f"Error: argument {option}: {exc}") from None
 
 
+def printable(text: str) -> str:
+    """``text`` with every control or format character (Unicode's ``C…`` categories, and the
+    line and paragraph separators) written as an escape such as ``\\x1b``. Failure codes and
+    messages come from Stripe's payloads: on the operator's terminal they must not retitle the
+    window, recolour or move the cursor (ESC, CSI), nor reorder the line (U+202E)."""
+    return "".join(_escaped(char) if _is_control(char) else char for char in text)
+
+
+def _is_control(char: str) -> bool:
+    category = unicodedata.category(char)
+    return category[0] == "C" or category in ("Zl", "Zp")
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
 class PaymentsCommand(BaseCommand):
     """Base of the package's commands: ``say`` (``-v 1``), ``detail`` (``-v 2``), ``warn``
     (stderr, ``-v 1``), ``error`` (stderr, always) and ``progress`` for the loop, all of
-    them writing above the progress bar."""
+    them writing above the progress bar, each line ``printable``."""
 
     verbosity = 1
     _progress: Progress | None = None
@@ -98,6 +117,7 @@ class PaymentsCommand(BaseCommand):
 
     def _write(self, line: str, style_func: Callable[[str], str] | None = None, *, error: bool = False) -> None:
         stream = self.stderr if error else self.stdout
+        line = printable(line)
         if self._progress is not None:
             self._progress.write(line, style_func, stream=stream)
         else:

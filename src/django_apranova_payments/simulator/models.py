@@ -23,6 +23,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 
 APP_NAME = "django_apranova_payments.simulator"
 APP_LABEL = "apranova_simulator"
@@ -100,6 +101,7 @@ class SimulatedPaymentIntent(models.Model):
         """The id of the PaymentIntent's charge (``ch_sim…``), once it has succeeded."""
         return f"ch_{self.intent_id.removeprefix('pi_')}"
 
+    @sensitive_variables("intent")  # with include_secret, it holds the client secret
     def to_stripe(self, *, include_secret: bool = False, next_action_url: str | None = None) -> dict[str, Any]:
         """The PaymentIntent as Stripe's API renders it (``client_secret`` only for the
         API's answers to the browser, never in webhook events)."""

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
 
 from .. import signing
 from ..conf import STRIPE_API_VERSION, app_settings
@@ -94,6 +95,7 @@ def _id(obj: StripeObject) -> str:
     return type(obj).__name__
 
 
+@sensitive_variables("keys")  # the webhook secrets
 def deliver(url: str, body: bytes) -> int | None:
     """POST one event now; the HTTP status, or ``None`` when it was not delivered."""
     event = json.loads(body)

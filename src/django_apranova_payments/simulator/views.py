@@ -31,6 +31,7 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_variables
 
 from .. import exceptions
 from ..gateway import get_gateway
@@ -91,6 +92,7 @@ class InvalidParameter(Exception):
         self.param, self.message = param, message
 
 
+@sensitive_variables("value")
 def client_secret_param(value: object) -> str | None:
     """The client secret as sent, ``None`` when absent; anything that cannot be one of ours
     (another type, another alphabet, a NUL, a surrogate, too long) is ``InvalidParameter``."""
@@ -101,6 +103,7 @@ def client_secret_param(value: object) -> str | None:
     return value
 
 
+@sensitive_variables("client_secret", "secret")
 def find_intent(intent_id: str, client_secret: object) -> SimulatedPaymentIntent | None:
     secret = client_secret_param(client_secret)
     intent = SimulatedPaymentIntent.objects.filter(intent_id=intent_id).first()

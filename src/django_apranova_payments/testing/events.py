@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_variables
 
 from .. import signing
 from ..conf import STRIPE_API_VERSION, app_settings
@@ -190,6 +191,7 @@ def build_event(
     )
 
 
+@sensitive_variables("secret")
 def sign_payload(payload: bytes | str, secret: str | None = None, timestamp: int | None = None) -> str:
     """A ``Stripe-Signature`` header value for ``payload``: ``t=…,v1=…``, signed with
     ``secret`` or else the first configured ``STRIPE_WEBHOOK_SECRET``."""
@@ -204,6 +206,7 @@ def sign_payload(payload: bytes | str, secret: str | None = None, timestamp: int
     return signing.signature_header(body, secret, timestamp)
 
 
+@sensitive_variables("secret")
 def post_event(
     client: Any,
     event: Mapping[str, Any] | bytes,

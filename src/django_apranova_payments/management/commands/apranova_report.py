@@ -5,9 +5,11 @@
     manage.py apranova_report --interval month --format csv > months.csv
     manage.py apranova_report --format json
 
-The table gives the totals per currency and the failure codes (``-v 2`` adds the series);
-``json`` is the endpoint's body; ``csv`` has a row per currency and period, then a total row
-per currency. ``-v 0`` leaves out the table's heading and notes (json and csv never have any).
+The table gives the totals per currency and the failure codes (``-v 2`` adds the series),
+control characters escaped (``\\x1b``: a failure code comes from Stripe's payload and must
+not drive the terminal); ``json`` is the endpoint's body and ``csv`` has a row per currency and
+period, then a total row per currency, both exact. ``-v 0`` leaves out the table's heading
+and notes (json and csv never have any).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from django.core.management.base import CommandError, CommandParser
 from ...analytics import INTERVALS, MAX_PERIODS, CurrencyFigures, RangeError, Report, ReportRange, report_time_zone
 from ...exports import csv_lines
 from ...models import Payment
-from ..base import PaymentsCommand, clean, day
+from ..base import PaymentsCommand, clean, day, printable
 
 FORMATS = ("table", "json", "csv")
 CSV_COLUMNS = ("period", "currency", "gross", "refunded", "net", "payments", "succeeded", "failed", "canceled",
@@ -85,7 +87,7 @@ class Command(PaymentsCommand):
             return
         rows = [TABLE_COLUMNS, *(_table_row(figures) for figures in report.currencies.values())]
         for line in _aligned(rows):
-            self.stdout.write(line)
+            self.stdout.write(printable(line))
         if report.failure_codes:
             codes = ", ".join(f"{item.code or '(no code)'} {item.count}" for item in report.failure_codes)
             self.say(f"Failure codes: {codes}")

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('apranova_payments', '0007_webhook_event_indexes'),
+        ('apranova_payments', '0008_payment_refund_permission'),
     ]
 
     operations = [
