@@ -13,6 +13,7 @@ from django.test.utils import override_settings
 from django.urls import reverse
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 
+from django_apranova_payments.checks import check_settings
 from django_apranova_payments.conf import DEFAULTS, STRIPE_API_VERSION, app_settings
 from django_apranova_payments.gateway import BaseGateway, StripeGateway, get_gateway
 from tests.reports import SECRET_KEY_VALUE, WEBHOOK_SECRET_VALUE, error_report
@@ -429,11 +430,9 @@ def test_conf_keeps_the_secrets_out_of_error_reports(changes, call, where):
 
 @pytest.mark.parametrize("name", ["REFUND_PERMISSION_CLASSES", "ANALYTICS_PERMISSION_CLASSES"])
 def test_the_refund_and_analytics_permission_classes_are_checked_like_the_others(name):
-    from django.core.checks import run_checks
-
     as_a_string = {**settings.APRANOVA_PAYMENTS, name: "rest_framework.permissions.IsAdminUser"}
     with override_settings(APRANOVA_PAYMENTS=as_a_string):
-        errors = [m for m in run_checks() if m.id == "apranova_payments.E010"]
+        errors = [m for m in check_settings() if m.id == "apranova_payments.E010"]
 
     assert len(errors) == 1 and name in errors[0].msg
 
@@ -441,10 +440,8 @@ def test_the_refund_and_analytics_permission_classes_are_checked_like_the_others
 @pytest.mark.parametrize("name", ["ALLOW_FREE", "RECEIPT_EMAIL"])
 @pytest.mark.parametrize("value", ["False", "yes", 1, None])
 def test_a_switch_that_is_not_a_bool_is_e010_and_stays_off(name, value):
-    from django.core.checks import run_checks
-
     with override_settings(APRANOVA_PAYMENTS={**settings.APRANOVA_PAYMENTS, name: value}):
-        errors = [m for m in run_checks() if m.id == "apranova_payments.E010"]
+        errors = [m for m in check_settings() if m.id == "apranova_payments.E010"]
         on = getattr(app_settings, name) is True
 
     assert len(errors) == 1 and name in errors[0].msg and "counts as False" in errors[0].msg

@@ -23,13 +23,13 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.core.checks import run_checks
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import translation
 from rest_framework.test import APIClient
 
 import django_apranova_payments
+from django_apranova_payments.checks import check_settings
 from django_apranova_payments.models import Payment
 from tests.factories import PaymentFactory, UserFactory
 
@@ -263,7 +263,7 @@ def test_check_messages_are_in_hindi_under_hi_and_in_english_otherwise():
 
     def ours() -> dict[str, tuple[str, str]]:
         with override_settings(APRANOVA_PAYMENTS=config):
-            messages = run_checks()
+            messages = check_settings()
         return {m.id: (m.msg, m.hint) for m in messages if m.id in ("apranova_payments.W003",
                                                                        "apranova_payments.E007")}
 
