@@ -41,7 +41,7 @@ from django_apranova_payments.simulator import sender
 from django_apranova_payments.simulator.gateway import SimulatorGateway
 from django_apranova_payments.simulator.models import SimulatedPaymentIntent
 
-from .docs_blocks import DOCS, Block, Command, blocks
+from .blocks import DOCS, Block, Command, blocks
 
 TUTORIAL = [DOCS / "tutorial" / "first-payment.md", DOCS / "tutorial" / "test-a-receiver.md"]
 HOWTO = DOCS / "how-to" / "offline-simulator.md"

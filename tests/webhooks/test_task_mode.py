@@ -1,5 +1,5 @@
 """WEBHOOK_PROCESSING = "task": what only task mode does (the shared behaviour runs in both
-modes in test_webhooks.py, test_webhook_ordering.py and test_webhook_concurrency.py): the
+modes in test_endpoint.py, test_ordering.py and test_concurrency.py of this folder): the
 enqueue after the commit, retries with backoff up to TASK_MAX_ATTEMPTS, redelivery,
 apranova_process_events, and check E009.
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location("check_offline", ROOT / "docs" / "check_offline.py")
 assert _spec is not None and _spec.loader is not None
 check_offline = importlib.util.module_from_spec(_spec)

@@ -11,7 +11,7 @@ Each ``$`` line of a console block and each command quoted inline (`` `python ma
 * ``example_project/run``: the script is there and executable.
 
 The offline route of the tutorial is also run for real, output included, by
-tests/test_tutorial_offline.py. What is not checked here, and why, is in ``NOT_CHECKED``: a
+tests/docs/test_tutorial_offline.py. What is not checked here, and why, is in ``NOT_CHECKED``: a
 new kind of command in the docs fails this test until it is checked or listed there.
 """
 
@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from django.core.management import get_commands, load_command_class
 
-from .docs_blocks import DOCS, ROOT, blocks, inline_commands
+from .blocks import DOCS, ROOT, blocks, inline_commands
 
 PAGES = [*sorted((DOCS / "tutorial").glob("*.md")), *sorted((DOCS / "how-to").glob("*.md")),
          ROOT / "README.md", ROOT / "example_project" / "README.md"]

@@ -23,9 +23,9 @@ from rest_framework.permissions import BasePermission
 from rest_framework.test import APIClient
 
 from django_apranova_payments.models import Payment
+from tests.factories import PaymentFactory, UserFactory
 
-from .docs_blocks import DOCS, blocks
-from .factories import PaymentFactory, UserFactory
+from .blocks import DOCS, blocks
 
 PAGE = DOCS / "how-to" / "refunds.md"
 MODULE_TITLE = "courses/refund_permissions.py"

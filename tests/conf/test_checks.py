@@ -14,7 +14,7 @@ from django.test.utils import override_settings
 from django_apranova_payments import checks
 from django_apranova_payments.checks import check_settings
 from django_apranova_payments.gateway import BaseGateway
-from tests.reports import SECRET_KEY_VALUE, WEBHOOK_SECRET_VALUE, error_report
+from tests.conf.reports import SECRET_KEY_VALUE, WEBHOOK_SECRET_VALUE, error_report
 
 
 def resolve_price(request: Any, data: Any) -> Any:
@@ -169,7 +169,7 @@ def test_currencies_in_any_case_are_accepted():
         ("GATEWAY", "django_apranova_payments.gateway.NoSuchGateway"),
         ("GATEWAY", "no_such_package.Gateway"),
         ("PRICE_RESOLVER", "no_such_package.resolve"),
-        ("PRICE_RESOLVER", "tests.test_checks.no_such_function"),
+        ("PRICE_RESOLVER", "tests.conf.test_checks.no_such_function"),
     ],
 )
 def test_unimportable_gateway_or_price_resolver_is_e006(name, path):
@@ -262,7 +262,7 @@ class NotAGateway:
     ("name", "path", "words"),
     [
         ("PRICE_RESOLVER", f"{__name__}.NOT_CALLABLE", "not callable (it is a int)"),
-        ("PRICE_RESOLVER", "tests.test_checks", "not callable (it is a module)"),
+        ("PRICE_RESOLVER", "tests.conf.test_checks", "not callable (it is a module)"),
         ("GATEWAY", f"{__name__}.NotAGateway", "not a gateway class (it is a type)"),
         ("GATEWAY", f"{__name__}.resolve_price", "not a gateway class (it is a function)"),
         ("GATEWAY", f"{__name__}.NOT_CALLABLE", "not a gateway class (it is a int)"),

@@ -16,7 +16,7 @@ from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from django_apranova_payments.checks import check_settings
 from django_apranova_payments.conf import DEFAULTS, STRIPE_API_VERSION, app_settings
 from django_apranova_payments.gateway import BaseGateway, StripeGateway, get_gateway
-from tests.reports import SECRET_KEY_VALUE, WEBHOOK_SECRET_VALUE, error_report
+from tests.conf.reports import SECRET_KEY_VALUE, WEBHOOK_SECRET_VALUE, error_report
 
 LIST_URL = reverse("apranova_payments:payment-list")
 CREATE_URL = reverse("apranova_payments:create-payment")
@@ -256,7 +256,7 @@ def test_permission_classes_may_be_classes(api, payment):
         ("PERMISSION_CLASSES", ["no_such_module.Permission"]),
         ("GATEWAY", "django_apranova_payments.gateway.NoSuchGateway"),
         ("GATEWAY", "StripeGateway"),
-        ("PRICE_RESOLVER", "tests.test_settings.no_such_resolver"),
+        ("PRICE_RESOLVER", "tests.conf.test_settings.no_such_resolver"),
     ],
 )
 def test_bad_dotted_path_is_improperly_configured_naming_setting_and_path(name, value):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.utils import translation
 
-PATH = Path(__file__).resolve().parent.parent / "example_project" / "courses" / "templatetags" / "prices.py"
+PATH = Path(__file__).resolve().parents[2] / "example_project" / "courses" / "templatetags" / "prices.py"
 _spec = importlib.util.spec_from_file_location("example_prices", PATH)
 assert _spec is not None and _spec.loader is not None
 prices = importlib.util.module_from_spec(_spec)

@@ -119,7 +119,7 @@ def test_people_who_are_not_staff_are_sent_to_the_login_page(client, user):
 
 def test_analytics_permission_classes_apply_to_the_page(superuser, db):
     never = {"STRIPE_SECRET_KEY": "sk_test_x",
-             "ANALYTICS_PERMISSION_CLASSES": ["tests.test_analytics_api.Never"]}
+             "ANALYTICS_PERMISSION_CLASSES": ["tests.analytics.test_endpoint.Never"]}
     with override_settings(APRANOVA_PAYMENTS=never):
         assert superuser.get(ANALYTICS).status_code == 403
         assert "apranova-analytics-link" not in superuser.get(CHANGELIST).content.decode()

@@ -1,5 +1,5 @@
 """The code blocks and shell commands of the docs' Markdown, for the tests that run them
-(tests/test_tutorial_offline.py, tests/test_docs_commands.py).
+(tests/docs/test_tutorial_offline.py, tests/docs/test_commands.py).
 
 It reads what MkDocs renders: fenced blocks (```` ```lang title="path" ````), also inside
 content tabs (``=== "Label"`` with the block indented under it), and ``$ `` command lines in
@@ -13,7 +13,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 
 TAB = re.compile(r'^=== "(?P<label>[^"]+)"\s*$')

@@ -132,7 +132,7 @@ def test_analytics_permission_classes_decide_who_may_call_it(api):
     with override_settings(APRANOVA_PAYMENTS={"STRIPE_SECRET_KEY": "sk_test_x", **allow}):
         assert api.get(URL).status_code == 200
     deny = {"ANALYTICS_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser",
-                                             "tests.test_analytics_api.Never"]}
+                                             "tests.analytics.test_endpoint.Never"]}
     staff = APIClient()
     staff.force_authenticate(UserFactory(is_staff=True))
     with override_settings(APRANOVA_PAYMENTS={"STRIPE_SECRET_KEY": "sk_test_x", **deny}):

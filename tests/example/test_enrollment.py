@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "example_project"
+EXAMPLE = Path(__file__).resolve().parents[2] / "example_project"
 
 pytestmark = pytest.mark.skipif(not (EXAMPLE / "manage.py").exists(), reason="example_project/ is not here")
 

@@ -33,7 +33,7 @@ from django_apranova_payments.checks import check_settings
 from django_apranova_payments.models import Payment
 from tests.factories import PaymentFactory, UserFactory
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = Path(django_apranova_payments.__file__).resolve().parent
 CATALOGUE = PACKAGE / "locale" / "hi" / "LC_MESSAGES"
 PO, MO = CATALOGUE / "django.po", CATALOGUE / "django.mo"
