@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
-from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -27,31 +26,6 @@ SAVE_BUTTONS = ('name="_save"', 'name="_continue"', 'name="_addanother"', 'name=
 
 def change_url(obj: Payment | WebhookEvent) -> str:
     return reverse(f"admin:apranova_payments_{obj._meta.model_name}_change", args=[obj.pk])
-
-
-@pytest.fixture
-def superuser(db: Any) -> Any:
-    return UserFactory(is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def admin_client(client: Any, superuser: Any) -> Any:
-    client.force_login(superuser)
-    return client
-
-
-def staff_with(*codenames: str) -> Any:
-    """A staff user (not a superuser) holding exactly these permissions of the app."""
-    user = UserFactory(is_staff=True)
-    permissions = Permission.objects.filter(content_type__app_label="apranova_payments", codename__in=codenames)
-    assert len(permissions) == len(codenames)
-    user.user_permissions.add(*permissions)
-    return user
-
-
-def logged_in(client: Any, *codenames: str) -> Any:
-    client.force_login(staff_with(*codenames))
-    return client
 
 
 def delete_url(obj: Payment | WebhookEvent) -> str:
@@ -326,10 +300,10 @@ def failed_event(payment: Payment) -> WebhookEvent:
 
 
 def test_view_only_staff_is_not_offered_the_refresh_action_and_posting_it_does_nothing(
-    client, payment, stripe_mock
+    client, payment, stripe_mock, staff_with
 ):
     stripe_mock.intents[payment.stripe_payment_intent] = build_payment_intent(payment, "succeeded")
-    logged_in(client, "view_payment")
+    client.force_login(staff_with("view_payment"))
 
     assert offered_actions(client.get(reverse(CHANGELIST))) == {"export_csv"}  # a view of the data
     response = refresh(client, [payment])
@@ -339,9 +313,9 @@ def test_view_only_staff_is_not_offered_the_refresh_action_and_posting_it_does_n
     assert stripe_mock.calls_to("retrieve") == []
 
 
-def test_staff_with_change_permission_can_refresh_payments(client, payment, stripe_mock):
+def test_staff_with_change_permission_can_refresh_payments(client, payment, stripe_mock, staff_with):
     stripe_mock.intents[payment.stripe_payment_intent] = build_payment_intent(payment, "succeeded")
-    logged_in(client, "view_payment", "change_payment")
+    client.force_login(staff_with("view_payment", "change_payment"))
 
     assert offered_actions(client.get(reverse(CHANGELIST))) == {"refresh_from_stripe", "refund", "export_csv"}
     response = refresh(client, [payment])
@@ -351,9 +325,9 @@ def test_staff_with_change_permission_can_refresh_payments(client, payment, stri
 
 
 def test_view_only_staff_is_not_offered_the_replay_action_and_posting_it_does_nothing(
-    client, payment, failed_event
+    client, payment, failed_event, staff_with
 ):
-    logged_in(client, "view_webhookevent", "view_payment", "change_payment")
+    client.force_login(staff_with("view_webhookevent", "view_payment", "change_payment"))
 
     assert offered_actions(client.get(reverse(EVENT_CHANGELIST))) == set()
     response = replay(client, [failed_event])
@@ -364,8 +338,8 @@ def test_view_only_staff_is_not_offered_the_replay_action_and_posting_it_does_no
     assert Payment.objects.get(pk=payment.pk).status == "pending"
 
 
-def test_staff_with_change_permission_can_replay_events(client, payment, failed_event):
-    logged_in(client, "view_webhookevent", "change_webhookevent")
+def test_staff_with_change_permission_can_replay_events(client, payment, failed_event, staff_with):
+    client.force_login(staff_with("view_webhookevent", "change_webhookevent"))
 
     assert offered_actions(client.get(reverse(EVENT_CHANGELIST))) == {"process_again"}
     response = replay(client, [failed_event])
@@ -376,8 +350,10 @@ def test_staff_with_change_permission_can_replay_events(client, payment, failed_
     assert Payment.objects.get(pk=payment.pk).status == "succeeded"
 
 
-def test_staff_without_payments_permissions_cannot_post_either_action(client, payment, failed_event, stripe_mock):
-    logged_in(client)
+def test_staff_without_payments_permissions_cannot_post_either_action(
+    client, payment, failed_event, stripe_mock, staff_with
+):
+    client.force_login(staff_with())
 
     assert refresh(client, [payment]).status_code == 403
     assert replay(client, [failed_event]).status_code == 403
@@ -415,7 +391,7 @@ def test_bulk_delete_is_not_offered_and_posting_it_deletes_nothing(admin_client,
 
 @pytest.mark.parametrize("codenames", [None, ("change_payment", "change_webhookevent")])
 @pytest.mark.parametrize("model", ["payment", "webhookevent"])
-def test_record_pages_have_no_save_buttons(client, db, model, codenames):
+def test_record_pages_have_no_save_buttons(client, db, model, codenames, staff_with):
     # A superuser, and staff holding the change permission only (which implies viewing).
     client.force_login(staff_with(*codenames) if codenames else UserFactory(is_staff=True, is_superuser=True))
     record = PaymentFactory() if model == "payment" else WebhookEventFactory()
@@ -517,16 +493,16 @@ def test_links_escape_ids_taken_from_stripe_payloads(admin_client, user):
     assert [e.pk for e in filtered.context["cl"].result_list] == [event.pk]
 
 
-def test_links_are_shown_only_to_staff_who_may_follow_them(client, payment):
+def test_links_are_shown_only_to_staff_who_may_follow_them(client, payment, staff_with):
     event = WebhookEventFactory(payment=payment)
     events_link = f"{reverse(EVENT_CHANGELIST)}?object_id="
     payment_link = reverse("admin:apranova_payments_payment_change", args=[payment.pk])
 
-    logged_in(client, "view_payment")
+    client.force_login(staff_with("view_payment"))
     assert events_link not in client.get(change_url(payment)).content.decode()
-    logged_in(client, "view_webhookevent")
+    client.force_login(staff_with("view_webhookevent"))
     assert payment_link not in client.get(change_url(event)).content.decode()
-    logged_in(client, "view_payment", "view_webhookevent")
+    client.force_login(staff_with("view_payment", "view_webhookevent"))
     assert events_link in client.get(change_url(payment)).content.decode()
     assert payment_link in client.get(change_url(event)).content.decode()
 

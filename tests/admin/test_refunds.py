@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from django.contrib.admin.models import LogEntry
-from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -33,25 +32,6 @@ DISPUTES = "admin:apranova_payments_dispute_changelist"
 
 
 # -- helpers ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def superuser(db: Any) -> Any:
-    return UserFactory(is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def admin_client(client: Client, superuser: Any) -> Client:
-    client.force_login(superuser)
-    return client
-
-
-def staff_with(*codenames: str) -> Any:
-    user = UserFactory(is_staff=True)
-    permissions = Permission.objects.filter(content_type__app_label="apranova_payments", codename__in=codenames)
-    assert len(permissions) == len(codenames)
-    user.user_permissions.add(*permissions)
-    return user
 
 
 def paid(stripe_mock: Any, user: Any = None, amount: str = "100.00", currency: str = "usd", **kwargs: Any) -> Payment:
@@ -150,7 +130,7 @@ def test_payment_page_without_refunds_says_so(admin_client, user):
     assert "No refunds." in text and "No disputes." in text
 
 
-def test_refund_inline_is_hidden_from_staff_who_may_not_view_refunds(client, stripe_mock, admin_client):
+def test_refund_inline_is_hidden_from_staff_who_may_not_view_refunds(client, stripe_mock, admin_client, staff_with):
     payment = paid(stripe_mock)
     refund(admin_client, [payment], amount="10.00")
     made = Refund.objects.get()
@@ -227,7 +207,9 @@ def test_refund_list_says_who_asked_and_links_to_the_payment(admin_client, user,
     assert str(superuser) in text and "— (made in Stripe)" in text
 
 
-def test_refund_and_dispute_lists_name_the_payment_without_a_link_for_staff_who_may_not_view_it(client, user):
+def test_refund_and_dispute_lists_name_the_payment_without_a_link_for_staff_who_may_not_view_it(
+    client, user, staff_with
+):
     payment = PaymentFactory(user=user)
     made = make_refund(payment)
     client.force_login(staff_with("view_refund"))
@@ -601,7 +583,7 @@ def test_select_across_refunds_only_what_the_filtered_list_shows(admin_client, s
 # -- who may refund ----------------------------------------------------------------------------------
 
 
-def test_view_only_staff_is_not_offered_refunds_and_posting_does_nothing(client, stripe_mock, user):
+def test_view_only_staff_is_not_offered_refunds_and_posting_does_nothing(client, stripe_mock, user, staff_with):
     payment = paid(stripe_mock, user)
     client.force_login(staff_with("view_payment"))
 
@@ -620,7 +602,7 @@ def test_view_only_staff_is_not_offered_refunds_and_posting_does_nothing(client,
     assert stripe_mock.calls_to("refund") == []
 
 
-def test_staff_with_change_permission_may_refund(client, stripe_mock, user):
+def test_staff_with_change_permission_may_refund(client, stripe_mock, user, staff_with):
     payment = paid(stripe_mock, user)
     staff = staff_with("view_payment", "change_payment")
     client.force_login(staff)
@@ -631,7 +613,7 @@ def test_staff_with_change_permission_may_refund(client, stripe_mock, user):
 
 
 @pytest.mark.parametrize("who", ["anonymous", "not staff", "staff without permissions"])
-def test_nobody_else_reaches_the_refund_pages(client, stripe_mock, user, who):
+def test_nobody_else_reaches_the_refund_pages(client, stripe_mock, user, who, staff_with):
     payment = paid(stripe_mock, user)
     if who == "not staff":
         client.force_login(UserFactory(is_superuser=True))  # a superuser flag without is_staff

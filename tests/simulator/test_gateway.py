@@ -12,12 +12,11 @@ from typing import Any
 import pytest
 import requests
 import responses
-from django.core.cache import cache
 from django.core.checks import Error
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.test.utils import override_settings
-from django.urls import include, path, reverse
+from django.urls import reverse
 
 from django_apranova_payments import checks
 from django_apranova_payments.exceptions import (
@@ -33,30 +32,7 @@ from django_apranova_payments.simulator.cards import InvalidCard, parse_card
 from django_apranova_payments.simulator.gateway import SimulatorGateway
 from django_apranova_payments.simulator.models import SimulatedPaymentIntent, require_installed
 
-SIMULATOR = "django_apranova_payments.simulator.gateway.SimulatorGateway"
-SECRET = "whsec_simulator_suite"
-HOOK_URL = "http://127.0.0.1:8765/api/payments/webhook/"
-
 SUCCEEDS, DECLINED, AUTHENTICATE = "4242 4242 4242 4242", "4000 0000 0000 9995", "4000 0025 0000 3155"
-
-# This module is also the URLconf of its tests: the package and the simulator, as a host wires them.
-urlpatterns = [
-    path("api/payments/", include("django_apranova_payments.urls")),
-    path("simulator/", include("django_apranova_payments.simulator.urls")),
-]
-
-
-@pytest.fixture(autouse=True)
-def simulator_settings(settings: Any) -> Any:
-    settings.ROOT_URLCONF = __name__
-    settings.DEBUG = True  # the simulator runs only with DEBUG on (pytest-django turns it off)
-    cache.clear()  # per-user throttles count in the cache: each test starts afresh
-    settings.APRANOVA_PAYMENTS = {
-        "GATEWAY": SIMULATOR,
-        "STRIPE_WEBHOOK_SECRET": SECRET,
-        "SIMULATOR_WEBHOOK_URL": None,
-    }
-    return settings
 
 
 def create(api: Any, amount: str = "19.99", key: str | None = None, **body: Any) -> Any:
@@ -473,28 +449,6 @@ def test_gateway_cancel_refuses_what_stripe_refuses(db, status):
 # -- webhooks ------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def outbox(settings: Any, django_capture_on_commit_callbacks: Any) -> Any:
-    """Events the simulator posts, captured at the HTTP boundary."""
-    settings.APRANOVA_PAYMENTS = {**settings.APRANOVA_PAYMENTS, "SIMULATOR_WEBHOOK_URL": HOOK_URL}
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add(responses.POST, HOOK_URL, json={"received": True})
-
-        capture = django_capture_on_commit_callbacks(execute=True)
-        capture.__enter__()
-
-        def sent() -> list[Any]:
-            nonlocal capture
-            capture.__exit__(None, None, None)  # the commit: queues the events
-            capture = django_capture_on_commit_callbacks(execute=True)
-            capture.__enter__()
-            assert sender.wait_for_deliveries(10)
-            return [call.request for call in mock.calls]
-
-        yield sent
-        capture.__exit__(None, None, None)
-
-
 def replay(client: Any, request: Any) -> Any:
     """Deliver a captured request to the real webhook endpoint, byte for byte."""
     return client.post(reverse("apranova_payments:webhook"), data=request.body, content_type="application/json",
@@ -664,17 +618,16 @@ def test_with_debug_off_update_status_and_cancel_answer_a_generic_500(api, setti
     assert SimulatedPaymentIntent.objects.get().status == "requires_payment_method"
 
 
-def test_with_debug_off_the_sender_posts_nothing(db, settings, django_capture_on_commit_callbacks, caplog):
-    settings.APRANOVA_PAYMENTS = {**settings.APRANOVA_PAYMENTS, "SIMULATOR_WEBHOOK_URL": HOOK_URL}
+def test_with_debug_off_the_sender_posts_nothing(db, settings, hook_url, django_capture_on_commit_callbacks, caplog):
     intent = SimulatedPaymentIntent.objects.create(amount=999, currency="usd")
     body = json.dumps(sender.build_event(intent, "payment_intent.canceled")).encode()
     settings.DEBUG = False
 
     with (responses.RequestsMock(assert_all_requests_are_fired=False) as mock, caplog.at_level(logging.ERROR),
           django_capture_on_commit_callbacks(execute=True) as callbacks):
-        mock.add(responses.POST, HOOK_URL, json={"received": True})
+        mock.add(responses.POST, hook_url, json={"received": True})
         sender.send_event(intent, "payment_intent.succeeded")
-        delivered = sender.deliver(HOOK_URL, body)
+        delivered = sender.deliver(hook_url, body)
         assert sender.wait_for_deliveries(10)
 
     assert callbacks == [] and delivered is None and not mock.calls
@@ -686,7 +639,7 @@ def test_simulator_table_exists(db):
 
 
 @pytest.mark.parametrize(("configured", "expected"), [(None, 5.0), (0.25, 0.25)])
-def test_the_sender_reads_its_timeout_through_app_settings(settings, monkeypatch, configured, expected):
+def test_the_sender_reads_its_timeout_through_app_settings(settings, hook_url, monkeypatch, configured, expected):
     if configured is not None:
         settings.APRANOVA_PAYMENTS = {**settings.APRANOVA_PAYMENTS, "SIMULATOR_WEBHOOK_TIMEOUT": configured}
     seen: dict[str, Any] = {}
@@ -698,7 +651,7 @@ def test_the_sender_reads_its_timeout_through_app_settings(settings, monkeypatch
     monkeypatch.setattr(requests.Session, "post", post)
     body = json.dumps({"id": "evt_1", "type": "payment_intent.created", "data": {"object": {"id": "pi_1"}}}).encode()
 
-    assert sender.deliver(HOOK_URL, body) is None
+    assert sender.deliver(hook_url, body) is None
     assert seen["timeout"] == expected
 
 

@@ -13,12 +13,10 @@ from unittest import mock
 
 import pytest
 import responses
-from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.core.cache import cache
 from django.db import connection
-from django.urls import include, path, reverse
+from django.urls import reverse
 from rest_framework.exceptions import ValidationError
 from rest_framework.test import APIClient
 
@@ -37,27 +35,7 @@ from django_apranova_payments.simulator.cards import TEST_CARDS, Outcome
 from django_apranova_payments.simulator.gateway import SimulatorGateway, UnexpectedDisputeState, UnexpectedRefundState
 from django_apranova_payments.simulator.models import SimulatedDispute, SimulatedPaymentIntent, SimulatedRefund
 
-SIMULATOR = "django_apranova_payments.simulator.gateway.SimulatorGateway"
-SECRET = "whsec_simulator_refunds"
-HOOK_URL = "http://127.0.0.1:8766/api/payments/webhook/"
 SUCCEEDS, DISPUTED = "4242 4242 4242 4242", "4000 0000 0000 0259"
-
-# The URLconf of these tests: the package, the simulator and the admin, as a host wires them.
-urlpatterns = [
-    path("admin/", admin.site.urls),
-    path("api/payments/", include("django_apranova_payments.urls")),
-    path("simulator/", include("django_apranova_payments.simulator.urls")),
-]
-
-
-@pytest.fixture(autouse=True)
-def simulator_settings(settings: Any) -> Any:
-    settings.ROOT_URLCONF = __name__
-    settings.DEBUG = True  # the simulator runs only with DEBUG on (pytest-django turns it off)
-    cache.clear()
-    settings.APRANOVA_PAYMENTS = {"GATEWAY": SIMULATOR, "STRIPE_WEBHOOK_SECRET": SECRET,
-                                  "SIMULATOR_WEBHOOK_URL": None}
-    return settings
 
 
 @pytest.fixture
@@ -86,32 +64,6 @@ def pay(api: Any, number: str = SUCCEEDS, amount: str = "19.99", currency: str =
     assert confirmed.status_code == 200, confirmed.content
     api.post(reverse("apranova_payments:update-status"), {"paymentIntent": body["paymentIntent"]}, format="json")
     return Payment.objects.get(stripe_payment_intent=body["paymentIntent"])
-
-
-@pytest.fixture
-def outbox(settings: Any, django_capture_on_commit_callbacks: Any) -> Any:
-    """The events the simulator posts, captured at the HTTP boundary: ``outbox()`` commits
-    (runs the on-commit callbacks that queue them), waits for the sender and returns the
-    requests posted since the last call."""
-    settings.APRANOVA_PAYMENTS = {**settings.APRANOVA_PAYMENTS, "SIMULATOR_WEBHOOK_URL": HOOK_URL}
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add(responses.POST, HOOK_URL, json={"received": True})
-        capture = django_capture_on_commit_callbacks(execute=True)
-        capture.__enter__()
-        seen = 0
-
-        def sent() -> list[Any]:
-            nonlocal capture, seen
-            capture.__exit__(None, None, None)
-            capture = django_capture_on_commit_callbacks(execute=True)
-            capture.__enter__()
-            assert sender.wait_for_deliveries(10)
-            requests_ = [call.request for call in mock.calls][seen:]
-            seen += len(requests_)
-            return requests_
-
-        yield sent
-        capture.__exit__(None, None, None)
 
 
 def types(requests_: list[Any]) -> list[str]:
@@ -606,14 +558,13 @@ def test_the_simulator_admin_is_gone_when_stripe_is_the_gateway(admin_client_, s
     assert admin_client_.get(reverse("admin:apranova_simulator_simulatedrefund_changelist")).status_code == 403
 
 
-def test_with_debug_off_the_sender_posts_no_refund_event(db, settings, caplog):
-    settings.APRANOVA_PAYMENTS = {**settings.APRANOVA_PAYMENTS, "SIMULATOR_WEBHOOK_URL": HOOK_URL}
+def test_with_debug_off_the_sender_posts_no_refund_event(db, settings, hook_url, caplog):
     intent = SimulatedPaymentIntent.objects.create(amount=999, currency="usd", status="succeeded")
     refund = SimulatedRefund.objects.create(intent=intent, amount=100, currency="usd")
     settings.DEBUG = False
 
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock, caplog.at_level(logging.ERROR):
-        mock.add(responses.POST, HOOK_URL, json={"received": True})
+        mock.add(responses.POST, hook_url, json={"received": True})
         sender.send_event(refund, "refund.created")
         assert sender.wait_for_deliveries(10)
 
