@@ -39,6 +39,20 @@ def test_format_amount_never_rounds_or_raises_for_stored_data() -> None:
     assert format_amount(D("12.50"), "sll") == "12.50 SLL"
 
 
+@pytest.mark.parametrize(
+    ("amount", "currency", "shown"),
+    [
+        ("19.99", " USD ", "19.99 USD"),  # the code as typed: trimmed, any case
+        ("5", "JPY", "5 JPY"),  # a zero-decimal currency: no places
+        ("1.5E-7", "usd", "0.00000015 USD"),  # more precision than the currency: exact, no exponent
+        ("1E+30", "usd", "1000000000000000000000000000000 USD"),  # too large to scale: exact, no ".00"
+        ("Infinity", "usd", "Infinity USD"),
+    ],
+)
+def test_format_amount_shows_stored_data_exactly_with_its_currency_code(amount, currency, shown):
+    assert format_amount(Decimal(amount), currency) == shown
+
+
 # --- quantize_for_storage --------------------------------------------------------------------
 
 
@@ -66,3 +80,24 @@ def test_quantize_for_storage_refuses_what_the_column_cannot_hold(amount: str) -
 def test_quantize_for_storage_refuses_float() -> None:
     with pytest.raises(TypeError):
         quantize_for_storage(19.99)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        (Decimal("NaN"), "Amount must be a finite number."),
+        (Decimal("-Infinity"), "Amount must be a finite number."),
+        (Decimal("1.005"), "Amount cannot be stored with 2 decimal places."),
+        (Decimal("1E+12"), "Amount is too large."),
+        (Decimal("-1E+12"), "Amount is too large."),
+    ],
+)
+def test_an_amount_the_column_cannot_hold_is_refused_with_its_reason(amount, message):
+    with pytest.raises(MoneyError) as refused:
+        quantize_for_storage(amount)
+    assert str(refused.value) == message
+
+
+def test_quantize_for_storage_names_the_type_it_refuses():
+    with pytest.raises(TypeError, match=r"needs a Decimal, not float$"):
+        quantize_for_storage(1.5)  # type: ignore[arg-type]

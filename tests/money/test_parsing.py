@@ -82,6 +82,26 @@ def test_zero_and_negative_amounts_are_rejected(value: object) -> None:
 
 
 @pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (0, "Amount must be greater than zero."),
+        (-1, "Amount must be greater than zero."),
+        (10**16, "Amount is too large."),
+        (10**400, "Amount is too large."),
+    ],
+)
+def test_an_int_amount_out_of_range_is_refused_with_its_reason(value, message):
+    with pytest.raises(MoneyError) as refused:
+        parse_amount(value)
+    assert str(refused.value) == message
+
+
+@pytest.mark.parametrize("value", [1, 10**16 - 1])
+def test_an_int_amount_at_either_end_of_the_range_is_taken_exactly(value):
+    assert parse_amount(value) == Decimal(value)
+
+
+@pytest.mark.parametrize(
     "value",
     [
         "1e999999999",

@@ -1,15 +1,20 @@
-"""Charge: the one place a charge is validated, and create_payment without DRF."""
+"""Charge: the one place a charge is validated, its refusals word for word, and create_payment
+without DRF, also when the row was stored by another path while Stripe answered (the intent's
+own webhook rebuilt it, or a concurrent request with the same Idempotency-Key stored it)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from django_apranova_payments import exceptions, services
 from django_apranova_payments.charges import Charge, ChargeError
+from django_apranova_payments.gateway import PaymentIntentData
 from django_apranova_payments.metadata import HOST_MAX_KEYS
 from django_apranova_payments.models import Payment
+from tests.factories import PaymentFactory
 
 
 @pytest.mark.parametrize(
@@ -58,6 +63,36 @@ def test_an_unchargeable_charge_names_its_field(amount, currency, metadata, fiel
     assert words in caught.value.message
 
 
+def refusal(metadata: dict) -> ChargeError:
+    with pytest.raises(ChargeError) as refused:
+        Charge.of(Decimal("10.00"), "usd", metadata)
+    return refused.value
+
+
+@pytest.mark.parametrize("key", ["a\x00b", "\ud800"])
+def test_a_metadata_key_with_nul_or_a_lone_surrogate_is_refused_in_words(key):
+    error = refusal({key: "v"})
+    assert (error.field, error.message) == (
+        "metadata",
+        "Metadata keys cannot contain NUL characters or invalid Unicode.",
+    )
+
+
+@pytest.mark.parametrize("value", ["a\x00b", "\udfff"])
+def test_a_metadata_value_with_nul_or_a_lone_surrogate_is_refused_on_the_metadata_field(value):
+    error = refusal({"course": value})
+    assert (error.field, error.message) == (
+        "metadata",
+        "Metadata value for 'course' contains NUL characters or invalid Unicode.",
+    )
+
+
+@pytest.mark.parametrize("key", ["a[", "a]", "[", "]"])
+def test_a_metadata_key_with_a_single_square_bracket_is_refused(key):
+    error = refusal({key: "v"})
+    assert (error.field, error.message) == ("metadata", "Metadata keys cannot contain square brackets.")
+
+
 def test_a_charge_cannot_be_changed_after_validation():
     charge = Charge.of("10.00", "usd", {"k": "v"})
 
@@ -90,3 +125,87 @@ def test_host_code_retries_with_its_idempotency_key_and_a_different_charge_confl
     assert len(stripe_mock.intents) == 1
     with pytest.raises(exceptions.IdempotencyConflict):
         services.create_payment(user, Charge.of("59.00", "eur", {"course": "3"}), idempotency_key="enroll-3")
+
+
+# -- a row stored by another path while Stripe answered ---------------------------------------
+
+CHARGE = Charge.of(Decimal("12.50"), "usd", {"course": "7"})
+
+
+def gateway_that(before_answering: Any, intent_id: str = "pi_meanwhile") -> type:
+    """A gateway whose create_payment_intent runs ``before_answering`` (the other path storing
+    the row) and then answers with the intent, as Stripe would."""
+
+    class Gateway:
+        livemode = False
+
+        def create_payment_intent(self, **kwargs: Any) -> PaymentIntentData:
+            before_answering()
+            return PaymentIntentData(
+                id=intent_id,
+                status="requires_payment_method",
+                amount=kwargs["amount"],
+                currency=kwargs["currency"],
+                client_secret="cs_meanwhile",
+            )
+
+    return Gateway
+
+
+def test_a_row_the_webhook_stored_meanwhile_is_returned_as_created(user, monkeypatch):
+    stored = []
+    monkeypatch.setattr(
+        services,
+        "get_gateway",
+        gateway_that(
+            lambda: stored.append(
+                PaymentFactory(user=user, stripe_payment_intent="pi_meanwhile", amount=Decimal("12.50"), currency="usd")
+            )
+        ),
+    )
+
+    created = services.create_payment(user, CHARGE)
+
+    assert created.payment == stored[0]
+    assert (created.client_secret, created.replayed) == ("cs_meanwhile", False)
+    assert Payment.objects.count() == 1
+
+
+def test_a_row_stored_meanwhile_by_the_same_key_is_a_replay(user, other_user, monkeypatch):
+    PaymentFactory(user=user, idempotency_key="k0")  # this user's other payment
+    PaymentFactory(user=other_user, idempotency_key="k1")  # the same key, another user's
+    fingerprint = services.request_fingerprint({"amount": "12.50", "currency": "usd", "metadata": {"course": "7"}})
+    stored = []
+    monkeypatch.setattr(
+        services,
+        "get_gateway",
+        gateway_that(
+            lambda: stored.append(
+                PaymentFactory(
+                    user=user, stripe_payment_intent="pi_first", idempotency_key="k1", request_fingerprint=fingerprint
+                )
+            )
+        ),
+    )
+
+    created = services.create_payment(user, CHARGE, idempotency_key="k1")
+
+    assert created.payment == stored[0]
+    assert (created.client_secret, created.replayed) == ("cs_meanwhile", True)
+    assert Payment.objects.filter(user=user).count() == 2
+
+
+def test_a_row_stored_meanwhile_by_the_same_key_for_another_body_is_a_conflict(user, monkeypatch):
+    monkeypatch.setattr(
+        services,
+        "get_gateway",
+        gateway_that(
+            lambda: PaymentFactory(
+                user=user, stripe_payment_intent="pi_first", idempotency_key="k1", request_fingerprint="another body"
+            )
+        ),
+    )
+
+    with pytest.raises(exceptions.IdempotencyConflict):
+        services.create_payment(user, CHARGE, idempotency_key="k1")
+    assert list(Payment.objects.values_list("stripe_payment_intent", flat=True)) == ["pi_first"]

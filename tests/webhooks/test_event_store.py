@@ -1,8 +1,9 @@
-"""The claims that lock the payment too: ``WebhookEvent.objects.claim_locking`` (inline, a
-PaymentIntent event) and ``claim_stored(…, lock_payment_of=…)`` (task mode), one statement
-each on PostgreSQL. They must hand back the payment exactly as the ORM would load it, lock
-nothing for an event already done, and lock the payment for a new one (the guarantees of the
-claim-then-lock they replace)."""
+"""The event store (``WebhookEvent.objects``): the failure record, row by row, and the claims
+that lock the payment too: ``claim_locking`` (inline, a PaymentIntent event) and
+``claim_stored(…, lock_payment_of=…)`` (task mode), one statement each on PostgreSQL. They
+must hand back the payment exactly as the ORM would load it, lock nothing for an event
+already done, and lock the payment for a new one (the guarantees of the claim-then-lock they
+replace)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,54 @@ from django_apranova_payments.models import Payment, WebhookEvent
 from django_apranova_payments.testing import build_event, post_event
 from django_apranova_payments.webhooks import PAYMENT_INTENT_TYPES
 from tests.factories import PaymentFactory, UserFactory
+
+
+# -- the failure record -----------------------------------------------------------------------
+
+EVENT = {
+    "id": "evt_store",
+    "type": "payment_intent.succeeded",
+    "created": 1_700_000_000,
+    "data": {"object": {"id": "pi_store", "object": "payment_intent"}},
+}
+
+
+@pytest.mark.django_db
+def test_a_first_failed_attempt_is_stored_failed_with_its_error_and_no_note():
+    WebhookEvent.objects.record_failure(EVENT, "receiver broke")
+
+    row = WebhookEvent.objects.get(stripe_id="evt_store")
+    assert (row.outcome, row.error, row.note, row.attempts) == ("failed", "receiver broke", "", 1)
+
+
+@pytest.mark.django_db
+def test_a_failure_record_keeps_the_first_ten_thousand_characters_of_the_error():
+    WebhookEvent.objects.record_failure(EVENT, "x" * 10_000 + "cut")
+
+    assert WebhookEvent.objects.get().error == "x" * 10_000
+
+
+@pytest.mark.django_db
+def test_a_second_failure_counts_its_attempt_and_keeps_the_latest_error():
+    WebhookEvent.objects.record_failure(EVENT, "first")
+    WebhookEvent.objects.record_failure(EVENT, "second")
+
+    row = WebhookEvent.objects.get()
+    assert (row.outcome, row.error, row.attempts) == ("failed", "second", 2)
+
+
+@pytest.mark.django_db
+def test_a_failure_after_a_claim_is_recorded_and_a_claim_after_a_failure_succeeds():
+    pk = WebhookEvent.objects.claim({**EVENT, "id": "evt_other"})
+    WebhookEvent.objects.record_failure(EVENT, "broke")
+    again = WebhookEvent.objects.claim(EVENT)
+
+    row = WebhookEvent.objects.get(stripe_id="evt_store")
+    assert pk is not None and again == row.pk
+    assert (row.outcome, row.error, row.attempts) == ("processed", "", 2)
+
+
+# -- the claims that lock the payment ---------------------------------------------------------
 
 
 def field_values(payment: Payment) -> dict[str, object]:

@@ -109,6 +109,13 @@ def test_signing_secret_never_shows_its_value():
     assert SECRET not in repr(signing.as_secrets([SECRET, OLD_SECRET]))
 
 
+def test_a_signing_secret_shows_a_fixed_mask_never_its_value():
+    secret = signing.SigningSecret("whsec_do_not_print_me")
+
+    assert repr(secret) == str(secret) == f"{secret!r}" == "SigningSecret('********')"
+    assert repr([secret]) == "[SigningSecret('********')]"
+
+
 # -- secrets in error reports -----------------------------------------------------------------
 
 
