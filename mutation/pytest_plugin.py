@@ -31,20 +31,18 @@ TEST_FILES: dict[str, set[str]] = {
         "money/test_formatting.py",
         "money/test_parsing.py",
         "money/test_messages.py",
-        "test_edges.py",
     },
     "transitions": {
         "payments/test_transitions.py",
         "webhooks/test_ordering.py",
         "api/test_update_status.py",
         "webhooks/test_dry_runs_and_replay.py",
-        "test_edges.py",
+        "webhooks/test_security.py",
     },
     "signing": {
         "webhooks/test_security.py",
         "webhooks/test_endpoint.py",
         "test_hostile_inputs.py",
-        "test_edges.py",
     },
     "metadata": {
         "payments/test_charges.py",
@@ -52,12 +50,10 @@ TEST_FILES: dict[str, set[str]] = {
         "webhooks/test_security.py",
         "webhooks/test_endpoint.py",
         "test_hostile_inputs.py",
-        "test_edges.py",
     },
     "charges": {
         "payments/test_charges.py",
         "api/test_create_payment.py",
-        "test_edges.py",
     },
     "services": {
         "api/test_create_payment.py",
@@ -65,7 +61,6 @@ TEST_FILES: dict[str, set[str]] = {
         "api/test_list_detail_cancel.py",
         "payments/test_charges.py",
         "api/test_fault_injection.py",
-        "test_edges.py",
     },
     "models": {
         "models/test_payments.py",
@@ -74,7 +69,6 @@ TEST_FILES: dict[str, set[str]] = {
         "webhooks/test_dry_runs_and_replay.py",
         "api/test_fault_injection.py",
         "api/test_list_detail_cancel.py",
-        "test_edges.py",
         "webhooks/test_event_store.py",
     },
 }

@@ -209,3 +209,23 @@ def test_a_row_stored_meanwhile_by_the_same_key_for_another_body_is_a_conflict(u
     with pytest.raises(exceptions.IdempotencyConflict):
         services.create_payment(user, CHARGE, idempotency_key="k1")
     assert list(Payment.objects.values_list("stripe_payment_intent", flat=True)) == ["pi_first"]
+
+
+def test_a_payment_intent_id_stored_for_another_user_is_never_returned(user, other_user, monkeypatch):
+    """If Stripe ever answered with the id of a PaymentIntent stored for someone else, the
+    request fails; it never hands this user the other user's payment."""
+    theirs = PaymentFactory(user=other_user)
+    charge = Charge.of(theirs.amount, theirs.currency)
+
+    class SameIdGateway:
+        livemode = False
+
+        def create_payment_intent(self, **kwargs: Any) -> PaymentIntentData:
+            return PaymentIntentData(id=theirs.stripe_payment_intent, status="requires_payment_method",
+                                     amount=charge.minor_units, currency=charge.currency, client_secret="cs")
+
+    monkeypatch.setattr(services, "get_gateway", SameIdGateway)
+
+    with pytest.raises(exceptions.GatewayError):
+        services.create_payment(user, charge)
+    assert list(Payment.objects.filter(user=user)) == []

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.test import Client
 from django.utils import timezone
 
-from django_apranova_payments import transitions, webhooks
+from django_apranova_payments import signals, transitions, webhooks
 from django_apranova_payments.models import Payment, WebhookEvent
-from django_apranova_payments.testing import build_event, build_payment_intent, capture_signals
+from django_apranova_payments.testing import build_event, build_payment_intent, capture_signals, post_event
 from tests.factories import PaymentFactory
 
 pytestmark = pytest.mark.django_db
@@ -89,3 +91,23 @@ def test_replay_processes_oldest_first_and_goes_on_after_a_failure(user, monkeyp
     assert [r.outcome for r in results] == ["processed", "failed", "processed"]
     assert isinstance(results[1].error, RuntimeError)
     assert Payment.objects.filter(status="succeeded").count() == 2
+
+
+def test_a_forced_replay_that_fails_never_marks_a_processed_event_failed(payment):
+    event = build_event(payment, "payment_intent.succeeded")
+    assert post_event(Client(), event).json()["outcome"] == "processed"
+
+    def broken(**kwargs: Any) -> None:
+        raise RuntimeError("receiver broke on replay")
+
+    signals.payment_status_changed.connect(broken, weak=False)
+    try:
+        stored = WebhookEvent.objects.get()
+        Payment.objects.filter(pk=payment.pk).update(status="pending")  # so the replay transitions again
+        (replayed,) = webhooks.replay(WebhookEvent.objects.filter(pk=stored.pk))
+    finally:
+        signals.payment_status_changed.disconnect(broken)
+
+    assert replayed.outcome == "failed" and isinstance(replayed.error, RuntimeError)
+    stored.refresh_from_db()
+    assert (stored.outcome, stored.error, stored.attempts) == ("processed", "", 1)

@@ -19,7 +19,6 @@ from django_apranova_payments.testing import build_event, post_event
 from django_apranova_payments.webhooks import PAYMENT_INTENT_TYPES
 from tests.factories import PaymentFactory, UserFactory
 
-
 # -- the failure record -----------------------------------------------------------------------
 
 EVENT = {

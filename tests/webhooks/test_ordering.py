@@ -8,10 +8,11 @@ import time
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from django_apranova_payments.models import Payment
-from django_apranova_payments.testing import build_event, post_event
+from django_apranova_payments.models import Payment, WebhookEvent
+from django_apranova_payments.testing import build_event, build_payment_intent, post_event
 from tests.factories import PaymentFactory
 
 pytestmark = pytest.mark.usefixtures("webhook_mode")
@@ -108,6 +109,44 @@ def test_canceled_is_terminal(client, payment):
 
     payment.refresh_from_db()
     assert payment.status == "canceled"
+
+
+def test_processing_then_failed_in_the_same_second_both_apply(payment, webhook_mode):
+    created = int(time.time())
+    processing = build_event(build_payment_intent(payment, "processing"), "payment_intent.processing", created=created)
+    failed = build_event(payment, "payment_intent.payment_failed", created=created)
+
+    outcomes = [post_event(Client(), event).json()["outcome"] for event in (processing, failed)]
+
+    assert outcomes == [webhook_mode.answer("processed")] * 2
+    payment.refresh_from_db()
+    assert payment.status == "failed"
+
+
+def test_failed_then_requires_action_in_the_same_second_stays_failed(payment, webhook_mode):
+    created = int(time.time())
+    failed = build_event(payment, "payment_intent.payment_failed", created=created)
+    action = build_event(build_payment_intent(payment, "requires_action"), "payment_intent.requires_action",
+                         created=created)
+
+    post_event(Client(), failed)
+    response = post_event(Client(), action)
+
+    assert response.json()["outcome"] == webhook_mode.answer("ignored")
+    assert "stale" in WebhookEvent.objects.get(stripe_id=action["id"]).note
+    payment.refresh_from_db()
+    assert payment.status == "failed"
+
+
+def test_failed_then_requires_action_a_second_later_is_a_retry(payment, webhook_mode):
+    created = int(time.time())
+    post_event(Client(), build_event(payment, "payment_intent.payment_failed", created=created))
+    action = build_event(build_payment_intent(payment, "requires_action"), "payment_intent.requires_action",
+                         created=created + 1)
+
+    assert post_event(Client(), action).json()["outcome"] == webhook_mode.answer("processed")
+    payment.refresh_from_db()
+    assert payment.status == "pending"
 
 
 def test_update_status_and_webhook_together_fire_one_signal(api, client, payment, stripe_mock, transitions):
