@@ -1,13 +1,18 @@
-"""POST create-payment/: exact money, server-side prices, idempotency, Stripe errors."""
+"""POST create-payment/: exact money, UTF-8 JSON bodies only, server-side prices (and resolver
+answers that cannot be charged), idempotency, Stripe errors."""
 
 from __future__ import annotations
 
+import bz2
 import json
+import logging
+import time
 from decimal import Decimal
 from typing import Any
 
 import pytest
 import requests
+from django.conf import settings
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
@@ -73,8 +78,6 @@ def data_statements(context: CaptureQueriesContext) -> list[str]:
 
 
 def _base() -> dict[str, Any]:
-    from django.conf import settings
-
     return dict(settings.APRANOVA_PAYMENTS)
 
 
@@ -196,6 +199,49 @@ def test_payment_created_signal_fires_once(api, stripe_mock, captured_signals):
     assert received == [(Payment, response.json()["paymentIntent"], None)]
 
 
+# -- the body is UTF-8 JSON -------------------------------------------------------------------
+
+
+def test_a_compressed_body_with_a_bz2_charset_is_refused_before_it_is_inflated(api, stripe_mock):
+    bomb = b"".join(bz2.compress(b" " * 10_000_000) for _ in range(5))  # 50 MB of spaces in ~250 bytes
+    started = time.perf_counter()
+
+    response = api.generic("POST", URL, bomb, content_type="application/json; charset=bz2")
+
+    assert response.status_code == 415
+    assert "UTF-8" in response.json()["detail"]
+    assert time.perf_counter() - started < 2  # nothing was inflated (it took seconds before)
+    assert stripe_mock.calls == [] and not Payment.objects.exists()
+
+
+@pytest.mark.parametrize("charset", ["rot13", "zlib", "utf-16", "latin-1"])
+def test_any_charset_but_utf8_is_a_415_naming_it(api, stripe_mock, charset):
+    body = json.dumps({"amount": "10.00"}).encode()
+
+    response = api.generic("POST", URL, body, content_type=f"application/json; charset={charset}")
+
+    assert response.status_code == 415
+    assert charset in response.json()["detail"]
+    assert stripe_mock.calls == []
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "UTF8", "us-ascii"])
+def test_utf8_and_its_ascii_subset_are_accepted(api, stripe_mock, charset):
+    body = json.dumps({"amount": "10.00"}).encode()
+
+    response = api.generic("POST", URL, body, content_type=f"application/json; charset={charset}")
+
+    assert response.status_code == 201, response.content
+
+
+def test_a_body_that_is_not_utf8_is_a_400(api, stripe_mock):
+    response = api.generic("POST", URL, b'{"amount": "10.00", "metadata": {"k": "\xff"}}',
+                           content_type="application/json")
+
+    assert response.status_code == 400
+    assert "utf-8" in response.json()["detail"]
+
+
 # -- server-side prices ------------------------------------------------------------------
 
 
@@ -295,6 +341,26 @@ def test_price_resolver_that_is_not_callable_is_logged_and_a_generic_500(api, st
     assert "PRICE_RESOLVER" in caplog.text and "not callable" in caplog.text
 
 
+@pytest.mark.parametrize(
+    ("answer", "logged"),
+    [
+        ({"amount": 10**5000, "currency": "usd"}, "too large"),
+        ({"amount": "10.00", "currency": "usd", "metadata": {"k": "\ud800"}}, "invalid Unicode"),
+        ({"amount": "10.00", "currency": "usd", "metadata": {"k": "a\x00b"}}, "NUL"),
+        ({"amount": "10.00", "currency": "usd", "metadata": {"\x00": "v"}}, "NUL"),
+    ],
+)
+def test_resolver_answers_that_broke_the_server_are_a_logged_generic_500(api, stripe_mock, caplog, answer, logged):
+    with override_settings(APRANOVA_PAYMENTS={**settings.APRANOVA_PAYMENTS, "PRICE_RESOLVER": lambda r, d: answer}):
+        with caplog.at_level(logging.ERROR, logger="django_apranova_payments"):
+            response = api.post(URL, data=json.dumps({}), content_type="application/json")
+
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Payments are misconfigured on the server."}
+    assert stripe_mock.calls == []
+    assert any("PRICE_RESOLVER" in r.getMessage() and logged in r.getMessage() for r in caplog.records)
+
+
 def tagging_handler(exc, context):
     from rest_framework.views import exception_handler
 
@@ -305,8 +371,6 @@ def tagging_handler(exc, context):
 
 
 def test_the_resolver_500_goes_through_the_hosts_exception_handler(api, stripe_mock):
-    from django.conf import settings
-
     rest_framework = {**settings.REST_FRAMEWORK, "EXCEPTION_HANDLER": f"{__name__}.tagging_handler"}
     with override_settings(REST_FRAMEWORK=rest_framework, APRANOVA_PAYMENTS={
         **_base(), "PRICE_RESOLVER": lambda request, data: {**data, "amount": 19.99},

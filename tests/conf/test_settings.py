@@ -428,6 +428,28 @@ def test_conf_keeps_the_secrets_out_of_error_reports(changes, call, where):
     assert WEBHOOK_SECRET_VALUE not in report
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("mistake", "url"),
+    [
+        ({"PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedd"]}, "apranova_payments:payment-list"),
+        ({"THROTTLE_RATES": {"create": "20 / min"}}, "apranova_payments:create-payment"),
+        ({"PRICE_RESOLVER": "no.such.module.resolve"}, "apranova_payments:create-payment"),
+    ],
+)
+@override_settings(DEBUG=True)
+def test_a_settings_mistake_shows_no_secret_on_the_debug_page(api, mistake, url):
+    config = {**settings.APRANOVA_PAYMENTS, "STRIPE_SECRET_KEY": SECRET_KEY_VALUE, **mistake}
+    api.raise_request_exception = False
+
+    with override_settings(APRANOVA_PAYMENTS=config):
+        response = api.post(reverse(url), data={}, format="json") if "create" in url else api.get(reverse(url))
+
+    page = response.content.decode()
+    assert response.status_code == 500 and "ImproperlyConfigured" in page  # Django's technical 500 page
+    assert SECRET_KEY_VALUE not in page and settings.STRIPE_TEST_WEBHOOK_SECRET not in page
+
+
 @pytest.mark.parametrize("name", ["REFUND_PERMISSION_CLASSES", "ANALYTICS_PERMISSION_CLASSES"])
 def test_the_refund_and_analytics_permission_classes_are_checked_like_the_others(name):
     as_a_string = {**settings.APRANOVA_PAYMENTS, name: "rest_framework.permissions.IsAdminUser"}

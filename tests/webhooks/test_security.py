@@ -1,7 +1,7 @@
 """The webhook's trust boundary: the signature header and its exact edges (a prefix, the last
-digit, the tolerance to the second), secrets in error reports, the body limit (under WSGI and
-ASGI), the installation mark, livemode, amount and currency mismatches, stored client secrets,
-hostile nesting."""
+digit, the tolerance to the second), secrets in error reports, secrets that are not strings,
+the body limit (under WSGI and ASGI), the installation mark (copied, or keyed with an empty
+fallback), livemode, amount and currency mismatches, stored client secrets, hostile nesting."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from django.test.utils import override_settings
 from django.urls import reverse
 from django.utils.log import AdminEmailHandler
 
-from django_apranova_payments import exceptions, signing
+from django_apranova_payments import exceptions, metadata, signing
 from django_apranova_payments.metadata import MARK, USER, own_metadata, verified_owner
 from django_apranova_payments.models import Payment, WebhookEvent
 from django_apranova_payments.testing import build_event, build_payment_intent, post_event, sign_payload
@@ -224,6 +224,52 @@ def test_error_while_verifying_leaks_no_secret_on_the_debug_page(verification_cr
     assert SECRET not in page and OLD_SECRET not in page and "sk_test_suite" not in page
 
 
+# -- webhook secrets that are not strings -----------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("secrets", [[SECRET, b"whsec_bytes"], (SECRET, 5)])
+@override_settings(DEBUG=True)
+def test_non_string_webhook_secrets_are_skipped_never_a_500_showing_the_others(secrets, payment, caplog):
+    body = json.dumps(build_event(payment, "payment_intent.succeeded")).encode()
+    config = {**settings.APRANOVA_PAYMENTS, "STRIPE_WEBHOOK_SECRET": secrets}
+
+    with override_settings(APRANOVA_PAYMENTS=config), caplog.at_level(logging.ERROR):
+        signed = post_raw(body, sign_payload(body, SECRET))
+        unsigned = post_raw(body, "t=1,v1=" + "0" * 64)
+
+    assert signed.status_code == 200 and signed.json()["outcome"] == "processed"
+    assert unsigned.status_code == 400
+    assert SECRET not in unsigned.content.decode()
+    assert any("not a string" in r.getMessage() for r in caplog.records)
+    assert WebhookEvent.objects.count() == 1
+
+
+def post_raw(body: bytes, header: str) -> Any:
+    client = Client(raise_request_exception=False)
+    return client.post(reverse("apranova_payments:webhook"), data=body, content_type="application/json",
+                       HTTP_STRIPE_SIGNATURE=header)
+
+
+def test_as_secrets_keeps_only_non_empty_strings():
+    keys = signing.as_secrets([SECRET, "", None, b"x", 5, signing.SigningSecret("whsec_other")])
+
+    assert len(keys) == 2
+
+
+@pytest.mark.django_db
+def test_a_webhook_secret_of_the_wrong_type_refuses_deliveries_and_says_why(payment, caplog):
+    body = json.dumps(build_event(payment, "payment_intent.succeeded")).encode()
+    config = {**settings.APRANOVA_PAYMENTS, "STRIPE_WEBHOOK_SECRET": 12345}
+
+    with override_settings(APRANOVA_PAYMENTS=config), caplog.at_level(logging.ERROR):
+        response = post_raw(body, sign_payload(body, SECRET))
+
+    assert response.status_code == 400
+    expected = "STRIPE_WEBHOOK_SECRET must be a string or a list of strings, not int"
+    assert any(expected in r.getMessage() for r in caplog.records)
+
+
 # -- the body limit ---------------------------------------------------------------------------
 
 
@@ -372,6 +418,39 @@ def test_a_mark_made_before_a_secret_key_rotation_still_verifies(user):
 
     assert response.json()["outcome"] == "processed"
     assert Payment.objects.get(stripe_payment_intent=lost.stripe_payment_intent).status == "succeeded"
+
+
+@pytest.mark.django_db
+def test_a_copied_mark_on_an_intent_for_another_course_is_refused(user):
+    """Another site on the same Stripe account copies one of our PaymentIntents' metadata,
+    changes the course and pays the same amount: nothing is rebuilt, nothing is granted."""
+    ours = PaymentFactory.build(user=user, metadata={"course": "1"})
+    copied = build_payment_intent(ours, "succeeded", id="pi_made_by_another_site")
+    copied["metadata"]["course"] = "2"
+
+    response = post_event(Client(), build_event(copied, "payment_intent.succeeded"))
+
+    assert response.json()["outcome"] == "ignored"
+    assert not Payment.objects.exists()
+
+
+@pytest.mark.django_db
+@override_settings(SECRET_KEY_FALLBACKS=[""])
+def test_an_empty_secret_key_fallback_is_never_used_to_verify_a_mark(user):
+    """``os.environ.get("OLD_KEYS", "").split(",")`` gives ``[""]``: a mark keyed with it is
+    computable by anyone, so it must not verify."""
+    lost = PaymentFactory.build(user=user)
+    forged = {USER: str(user.pk)}
+    forged[MARK] = metadata._mark(forged, {}, lost.amount_minor, "usd", "")  # the public salt is all it takes
+    intent = build_payment_intent(lost, "succeeded")
+    intent["metadata"] = forged
+
+    response = post_event(Client(), build_event(intent, "payment_intent.succeeded"))
+
+    assert verified_owner(forged, lost.amount_minor, "usd") is None
+    assert response.json()["outcome"] == "ignored"
+    assert not Payment.objects.exists()
+    assert forged[USER] == str(user.pk)
 
 
 @pytest.mark.django_db
