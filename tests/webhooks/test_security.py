@@ -235,20 +235,14 @@ def test_non_string_webhook_secrets_are_skipped_never_a_500_showing_the_others(s
     config = {**settings.APRANOVA_PAYMENTS, "STRIPE_WEBHOOK_SECRET": secrets}
 
     with override_settings(APRANOVA_PAYMENTS=config), caplog.at_level(logging.ERROR):
-        signed = post_raw(body, sign_payload(body, SECRET))
-        unsigned = post_raw(body, "t=1,v1=" + "0" * 64)
+        signed = post_signed_with_header(Client(raise_request_exception=False), body, sign_payload(body, SECRET))
+        unsigned = post_signed_with_header(Client(raise_request_exception=False), body, "t=1,v1=" + "0" * 64)
 
     assert signed.status_code == 200 and signed.json()["outcome"] == "processed"
     assert unsigned.status_code == 400
     assert SECRET not in unsigned.content.decode()
     assert any("not a string" in r.getMessage() for r in caplog.records)
     assert WebhookEvent.objects.count() == 1
-
-
-def post_raw(body: bytes, header: str) -> Any:
-    client = Client(raise_request_exception=False)
-    return client.post(reverse("apranova_payments:webhook"), data=body, content_type="application/json",
-                       HTTP_STRIPE_SIGNATURE=header)
 
 
 def test_as_secrets_keeps_only_non_empty_strings():
@@ -263,7 +257,7 @@ def test_a_webhook_secret_of_the_wrong_type_refuses_deliveries_and_says_why(paym
     config = {**settings.APRANOVA_PAYMENTS, "STRIPE_WEBHOOK_SECRET": 12345}
 
     with override_settings(APRANOVA_PAYMENTS=config), caplog.at_level(logging.ERROR):
-        response = post_raw(body, sign_payload(body, SECRET))
+        response = post_signed_with_header(Client(raise_request_exception=False), body, sign_payload(body, SECRET))
 
     assert response.status_code == 400
     expected = "STRIPE_WEBHOOK_SECRET must be a string or a list of strings, not int"
