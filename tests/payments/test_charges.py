@@ -216,15 +216,7 @@ def test_a_payment_intent_id_stored_for_another_user_is_never_returned(user, oth
     request fails; it never hands this user the other user's payment."""
     theirs = PaymentFactory(user=other_user)
     charge = Charge.of(theirs.amount, theirs.currency)
-
-    class SameIdGateway:
-        livemode = False
-
-        def create_payment_intent(self, **kwargs: Any) -> PaymentIntentData:
-            return PaymentIntentData(id=theirs.stripe_payment_intent, status="requires_payment_method",
-                                     amount=charge.minor_units, currency=charge.currency, client_secret="cs")
-
-    monkeypatch.setattr(services, "get_gateway", SameIdGateway)
+    monkeypatch.setattr(services, "get_gateway", gateway_that(lambda: None, intent_id=theirs.stripe_payment_intent))
 
     with pytest.raises(exceptions.GatewayError):
         services.create_payment(user, charge)
