@@ -22,66 +22,57 @@ from typing import Any
 
 _TIMESTAMP = re.compile(r"\b(t=)\d{9,11}\b")
 
-# The files whose tests pin each mutated module: its own unit tests, the edge tests and the tests
-# written against its survivors (tests/test_mutants_<module>.py).
+# The files whose tests pin each mutated module, as paths under tests/: its own unit tests and the
+# tests written against its survivors (each kept its name when it joined the file of its concern).
 TEST_FILES: dict[str, set[str]] = {
     "money": {
-        "test_money_conversion.py",
-        "test_money_currencies.py",
-        "test_money_formatting.py",
-        "test_money_parsing.py",
-        "test_money_messages.py",
-        "test_edges.py",
-        "test_mutants_money.py",
+        "money/test_conversion.py",
+        "money/test_currencies.py",
+        "money/test_formatting.py",
+        "money/test_parsing.py",
+        "money/test_messages.py",
     },
     "transitions": {
-        "test_transitions.py",
-        "test_webhook_ordering.py",
-        "test_update_status.py",
-        "test_dry_runs_and_replay.py",
-        "test_edges.py",
-        "test_mutants_transitions.py",
+        "payments/test_transitions.py",
+        "webhooks/test_ordering.py",
+        "api/test_update_status.py",
+        "webhooks/test_dry_runs_and_replay.py",
+        "webhooks/test_security.py",
     },
     "signing": {
-        "test_webhook_security.py",
-        "test_webhooks.py",
-        "test_hostile_inputs.py",
-        "test_edges.py",
-        "test_mutants_signing.py",
+        "webhooks/test_security.py",
+        "webhooks/test_endpoint.py",
     },
     "metadata": {
-        "test_charges.py",
-        "test_create_payment.py",
-        "test_webhook_security.py",
-        "test_webhooks.py",
-        "test_hostile_inputs.py",
-        "test_edges.py",
-        "test_mutants_metadata.py",
+        "payments/test_charges.py",
+        "api/test_create_payment.py",
+        "webhooks/test_security.py",
+        "webhooks/test_endpoint.py",
+        "payments/test_stripe_as_it_is.py",
+        "security/test_secrets_in_error_reports.py",
     },
     "charges": {
-        "test_charges.py",
-        "test_create_payment.py",
-        "test_edges.py",
-        "test_mutants_charges.py",
+        "payments/test_charges.py",
+        "api/test_create_payment.py",
     },
     "services": {
-        "test_create_payment.py",
-        "test_update_status.py",
-        "test_list_detail_cancel.py",
-        "test_charges.py",
-        "test_fault_injection.py",
-        "test_edges.py",
-        "test_mutants_services.py",
+        "api/test_create_payment.py",
+        "api/test_update_status.py",
+        "api/test_list_detail_cancel.py",
+        "payments/test_charges.py",
+        "api/test_fault_injection.py",
+        "payments/test_stripe_as_it_is.py",
     },
     "models": {
-        "test_models.py",
-        "test_webhooks.py",
-        "test_webhook_security.py",
-        "test_dry_runs_and_replay.py",
-        "test_fault_injection.py",
-        "test_list_detail_cancel.py",
-        "test_edges.py",
-        "test_mutants_models.py",
+        "models/test_payments.py",
+        "webhooks/test_endpoint.py",
+        "webhooks/test_security.py",
+        "webhooks/test_dry_runs_and_replay.py",
+        "api/test_fault_injection.py",
+        "api/test_list_detail_cancel.py",
+        "webhooks/test_event_store.py",
+        "refunds/test_pending_refunds.py",
+        "refunds/test_dispute_amounts.py",
     },
 }
 
@@ -101,13 +92,19 @@ def module_under_test() -> str | None:
     return parts[1] if len(parts) > 2 else None
 
 
+def under_tests(path: Path) -> str:
+    """``money/test_parsing.py`` for ``…/tests/money/test_parsing.py`` (mutmut runs a copy of tests/)."""
+    parts = path.parts
+    return "/".join(parts[len(parts) - parts[::-1].index("tests") :])
+
+
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     allowed = TEST_FILES.get(module_under_test() or "")
     if allowed is None:
         return
     kept, dropped = [], []
     for item in items:
-        (kept if Path(str(item.path)).name in allowed else dropped).append(item)
+        (kept if under_tests(Path(str(item.path))) in allowed else dropped).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept

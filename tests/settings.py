@@ -27,7 +27,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "tests.testapp",
     "django_apranova_payments",
-    # The offline simulator is an app of its own (tests/test_simulator.py uses it); a
+    # The offline simulator is an app of its own (tests/simulator/test_gateway.py uses it); a
     # production install leaves it out (tests/packaging/smoke.py).
     "django_apranova_payments.simulator",
 ]
@@ -93,7 +93,7 @@ REST_FRAMEWORK = {
 
 # The throttles (THROTTLE_RATES, at their defaults) count in the default cache. A dummy cache
 # keeps no count, so no test is throttled by the requests of the tests before it (SQLite
-# hands a rolled-back user id to the next test's user). tests/test_throttling.py switches to
+# hands a rolled-back user id to the next test's user). tests/api/test_throttling.py switches to
 # a local-memory cache, cleared around each test.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
 

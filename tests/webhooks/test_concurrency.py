@@ -1,0 +1,174 @@
+"""The same event delivered 20 times at once, from threads, to a live server on PostgreSQL:
+applied once, its signals fired once (counted in a database row), in both WEBHOOK_PROCESSING
+modes (``webhook_mode``; in task mode each delivery that stored or found the event still
+waiting enqueues the task, and the tasks race for the event's row). And a failing delivery
+never overwrites a concurrent successful one, with real threads and real row locks."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+import pytest
+import requests
+from django.db import connection
+from django.db.models import F
+from django.urls import reverse
+
+from django_apranova_payments import signals, webhooks
+from django_apranova_payments.models import Payment, WebhookEvent, WebhookEventQuerySet
+from django_apranova_payments.testing import build_event, sign_payload
+from tests.factories import PaymentFactory, UserFactory
+from tests.testapp.models import SignalTally
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+COUNTED = ["webhook_event_received", "payment_status_changed", "payment_succeeded"]
+
+
+@pytest.fixture
+def tally():
+    """Counts each signal in a database row, inside the delivering transaction: a delivery
+    that rolled back takes its count with it. ``capture_signals`` would record it all the
+    same, and the assertion here is about committed work."""
+    receivers = []
+    for name in COUNTED:
+        SignalTally.objects.create(name=name)
+
+        def receiver(sender: Any, _name: str = name, **kwargs: Any) -> None:
+            SignalTally.objects.filter(name=_name).update(count=F("count") + 1)
+
+        getattr(signals, name).connect(receiver, weak=False)
+        receivers.append((name, receiver))
+    yield lambda: dict(SignalTally.objects.values_list("name", "count"))
+    for name, receiver in receivers:
+        getattr(signals, name).disconnect(receiver)
+
+
+def deliver_at_once(url: str, event: dict, copies: int) -> list[requests.Response]:
+    body = json.dumps(event).encode()
+    start = threading.Barrier(copies)
+    responses: list[requests.Response] = []
+    lock = threading.Lock()
+
+    def send() -> None:
+        headers = {"Content-Type": "application/json", "Stripe-Signature": sign_payload(body)}
+        start.wait()
+        response = requests.post(url, data=body, headers=headers, timeout=30)
+        with lock:
+            responses.append(response)
+
+    threads = [threading.Thread(target=send) for _ in range(copies)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return responses
+
+
+@pytest.mark.parametrize("round_number", range(5))
+def test_twenty_simultaneous_deliveries_apply_once(live_server, tally, round_number, webhook_mode):
+    payment = PaymentFactory(user=UserFactory())
+    event = build_event(payment, "payment_intent.succeeded")
+    url = live_server.url + reverse("apranova_payments:webhook")
+
+    responses = deliver_at_once(url, event, copies=20)
+
+    assert len(responses) == 20
+    assert [r.status_code for r in responses] == [200] * 20
+    outcomes = Counter(r.json()["outcome"] for r in responses)
+    if webhook_mode.is_task:  # answered before the event is applied: each new or waiting one queued
+        assert set(outcomes) <= {"queued", "duplicate"} and outcomes["queued"] >= 1, outcomes
+    else:
+        assert outcomes == {"processed": 1, "duplicate": 19}
+    assert tally() == {name: 1 for name in COUNTED}
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.SUCCEEDED
+    stored = WebhookEvent.objects.get(stripe_id=event["id"])
+    assert (stored.outcome, stored.attempts) == ("processed", 1)
+
+
+@pytest.mark.usefixtures("webhook_mode")
+def test_different_events_for_one_payment_at_once_end_succeeded_once(live_server, tally):
+    payment = PaymentFactory(user=UserFactory())
+    url = live_server.url + reverse("apranova_payments:webhook")
+    events = [build_event(payment, "payment_intent.succeeded") for _ in range(10)]
+    events += [build_event(payment, "payment_intent.processing") for _ in range(10)]
+    results: list[requests.Response] = []
+    threads = [threading.Thread(target=lambda e=e: results.extend(deliver_at_once(url, e, 1))) for e in events]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(r.status_code for r in results) == [200] * 20
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.SUCCEEDED
+    assert tally()["payment_succeeded"] == 1
+    assert tally()["webhook_event_received"] == 20
+
+
+# -- a failure recorded after a concurrent success --------------------------------------------
+
+
+def test_a_failure_recorded_after_a_concurrent_success_leaves_the_event_processed(monkeypatch):
+    """Two deliveries of one event on two servers. The first claims it and its receiver
+    fails; the second, waiting on the first one's row lock, then processes it. The first
+    delivery's failure is written after the second has committed: it must not turn the
+    processed event back into a failed one (Stripe would retry an event already applied, and
+    the admin would show a failure that did not happen)."""
+    payment = PaymentFactory(user=UserFactory())
+    event = build_event(payment, "payment_intent.succeeded")
+    first_claimed, second_started, second_done = threading.Event(), threading.Event(), threading.Event()
+    results: dict[str, Any] = {}
+
+    def receiver(**kwargs: Any) -> None:
+        if threading.current_thread().name == "first":
+            first_claimed.set()
+            second_started.wait(10)
+            time.sleep(0.3)  # the second delivery is now blocked on this transaction's row
+            raise RuntimeError("the first server's receiver failed")
+
+    record_failure = WebhookEventQuerySet.record_failure
+
+    def record_failure_late(self: WebhookEventQuerySet, *args: Any) -> None:
+        if threading.current_thread().name == "first":
+            second_done.wait(10)  # the second delivery has committed its success by now
+        record_failure(self, *args)
+
+    monkeypatch.setattr(WebhookEventQuerySet, "record_failure", record_failure_late)
+
+    def deliver(name: str, before: threading.Event | None, after: threading.Event | None) -> None:
+        try:
+            if before is not None:
+                before.wait(10)
+                second_started.set()
+            results[name] = webhooks.process_event(event)
+        except Exception as exc:
+            results[name] = exc
+        finally:
+            if after is not None:
+                after.set()
+            connection.close()
+
+    signals.payment_succeeded.connect(receiver, weak=False)
+    try:
+        threads = [
+            threading.Thread(target=deliver, args=("first", None, None), name="first"),
+            threading.Thread(target=deliver, args=("second", first_claimed, second_done), name="second"),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        signals.payment_succeeded.disconnect(receiver)
+
+    assert isinstance(results["first"], RuntimeError)
+    assert results["second"] == "processed"
+    stored = WebhookEvent.objects.get(stripe_id=event["id"])
+    assert (stored.outcome, stored.error) == ("processed", "")
+    assert Payment.objects.get(pk=payment.pk).status == "succeeded"
