@@ -47,6 +47,12 @@ class PaymentQuerySet(AnalyticsQuerySet["Payment"]):
     def failed(self) -> PaymentQuerySet:
         return self.filter(status=PaymentStatus.FAILED)
 
+    def locked(self, payment_intent: str) -> Payment | None:
+        """The payment of ``payment_intent``, locked for the rest of the transaction
+        (``SELECT … FOR UPDATE``), or ``None``: the one way the package finds and locks the
+        payment an event or a refund is about."""
+        return self.select_for_update().filter(stripe_payment_intent=payment_intent).first()
+
     def open(self) -> PaymentQuerySet:
         """Payments that may still change: pending, processing or failed (retryable)."""
         return self.exclude(status__in=TERMINAL_STATUSES)
@@ -398,7 +404,7 @@ class WebhookEventQuerySet(models.QuerySet["WebhookEvent"]):
         payment is ``None`` when there is none. Other databases run the two statements."""
         if not self._can_lock_in_claim():
             pk = self.claim(event)
-            return None if pk is None else Claimed(pk, self._locked_payment(payment_intent), locked=True)
+            return None if pk is None else Claimed(pk, Payment.objects.locked(payment_intent), locked=True)
         claim_sql, params = self._claim_sql(event)
         claimed = self._claim_and_lock(claim_sql, [*params, payment_intent], "(SELECT %s FROM claimed)", ["id"])
         if claimed is None:
@@ -457,10 +463,6 @@ class WebhookEventQuerySet(models.QuerySet["WebhookEvent"]):
         payments written to the same database as the events."""
         return connections[self.db].vendor == "postgresql" and router.db_for_write(Payment) == self.db
 
-    @staticmethod
-    def _locked_payment(payment_intent: str) -> Payment | None:
-        """The payment of ``payment_intent``, locked by a statement of its own."""
-        return Payment.objects.select_for_update().filter(stripe_payment_intent=payment_intent).first()
 
     def record_failure(self, event: Mapping[str, Any], error: str) -> None:
         """Keep the audit row of a failed attempt (whose transaction rolled back) in a
@@ -548,7 +550,7 @@ class WebhookEventQuerySet(models.QuerySet["WebhookEvent"]):
         payload, event_type, object_id = row
         if event_type not in lock_types:
             return _loaded(payload), Claimed(pk)
-        return _loaded(payload), Claimed(pk, self._locked_payment(object_id), locked=True)
+        return _loaded(payload), Claimed(pk, Payment.objects.locked(object_id), locked=True)
 
     def fail(self, pk: int, error: str) -> int | None:
         """Record a failed attempt of a stored event (whose transaction rolled back) in a

@@ -1,8 +1,10 @@
 """The webhook task of ``WEBHOOK_PROCESSING = "task"``, on Django's task framework.
 
-``process_webhook_event(event_pk)`` applies one stored event with the same guarantees as
-the inline endpoint (``webhooks.apply_stored``: once, under the event's row lock, signals
-inside its transaction). It is enqueued on ``TASK_BACKEND``/``TASK_QUEUE``; the host's
+``queue_event(event)`` is what the endpoint does with a verified event in task mode: store it
+as ``received`` and enqueue its task after the commit. ``process_webhook_event(event_pk)``
+applies one stored event with the same engine as the inline endpoint
+(``webhooks.apply_stored``: once, under the event's row lock, signals inside its
+transaction). It is enqueued on ``TASK_BACKEND``/``TASK_QUEUE``; the host's
 ``TASKS`` setting picks the engine (``django-tasks-db``, Celery, …): the package ships no
 queue of its own.
 
@@ -19,15 +21,19 @@ backport (``pip install django-apranova-payments[tasks]``).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import timedelta
+from functools import partial
 from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any
 
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from .conf import app_settings
 from .models import WebhookEvent
+from .webhooks.processing import DUPLICATE, apply_stored
 
 if TYPE_CHECKING or find_spec("django.tasks"):  # Django 6.0+
     from django.tasks import Task, TaskResult, task, task_backends
@@ -35,7 +41,8 @@ else:  # Django 5.2: the django-tasks backport (the [tasks] extra)
     from django_tasks import TaskResult, task, task_backends
     from django_tasks.base import Task
 
-__all__ = ["enqueue", "process_webhook_event", "retry_delay", "task_backends", "webhook_task"]
+__all__ = ["QUEUED", "enqueue", "process_webhook_event", "queue_event", "retry_delay", "task_backends",
+           "webhook_task"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +50,8 @@ logger = logging.getLogger(__name__)
 #: long as the one before (30 s, 1 min, 2 min, 4 min …), at most ``MAX_RETRY_DELAY``.
 RETRY_DELAY = 30
 MAX_RETRY_DELAY = 3600
+#: The answer of task mode for an event stored and enqueued, not yet applied.
+QUEUED = "queued"
 
 
 @task(backend=app_settings.TASK_BACKEND, queue_name=app_settings.TASK_QUEUE)
@@ -50,13 +59,22 @@ def process_webhook_event(event_pk: int) -> str:
     """Apply the stored webhook event ``event_pk``; its outcome, or ``"duplicate"`` when
     another attempt applied it first. A failure is recorded on the event, the next attempt
     enqueued while attempts are left, and raised (the backend's result says it failed)."""
-    from .webhooks import apply_stored
-
     try:
         return apply_stored(event_pk)
     except Exception:
         retry_later(event_pk)
         raise
+
+
+def queue_event(event: Mapping[str, Any]) -> str:
+    """Store a verified event as ``received`` and enqueue its task after the commit;
+    ``"queued"``, or ``"duplicate"`` when it was applied already. A redelivery of an event
+    still ``received`` or ``failed`` enqueues it again (the task applies it once)."""
+    event_pk = WebhookEvent.objects.receive(event)
+    if event_pk is None:
+        return DUPLICATE
+    transaction.on_commit(partial(enqueue, event_pk))
+    return QUEUED
 
 
 def webhook_task() -> Task:

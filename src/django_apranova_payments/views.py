@@ -1,4 +1,4 @@
-"""The payment endpoints. The webhook lives in ``webhooks.py``."""
+"""The payment endpoints. The webhook lives in the ``webhooks`` package."""
 
 from __future__ import annotations
 

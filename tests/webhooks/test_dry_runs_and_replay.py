@@ -15,6 +15,7 @@ from django.utils import timezone
 from django_apranova_payments import signals, transitions, webhooks
 from django_apranova_payments.models import Payment, WebhookEvent
 from django_apranova_payments.testing import build_event, build_payment_intent, capture_signals, post_event
+from django_apranova_payments.webhooks import processing
 from tests.factories import PaymentFactory
 
 pytestmark = pytest.mark.django_db
@@ -75,7 +76,7 @@ def test_replay_processes_oldest_first_and_goes_on_after_a_failure(user, monkeyp
             stripe_id=event["id"], type=event["type"], payload=event,
             stripe_created=datetime.fromtimestamp(event["created"], tz=UTC), outcome="failed",
         )
-    real = webhooks.process_event
+    real = processing.process_event
     seen: list[str] = []
 
     def process(event, **kwargs):
@@ -84,7 +85,7 @@ def test_replay_processes_oldest_first_and_goes_on_after_a_failure(user, monkeyp
             raise RuntimeError("receiver failed")
         return real(event, **kwargs)
 
-    monkeypatch.setattr(webhooks, "process_event", process)
+    monkeypatch.setattr(processing, "process_event", process)
     results = list(webhooks.replay(WebhookEvent.objects.all()))
 
     assert seen == [p.stripe_payment_intent for p in reversed(payments)]  # oldest (created) first

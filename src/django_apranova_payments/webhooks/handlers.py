@@ -1,0 +1,220 @@
+"""What each verified event does, and the one registry of them.
+
+Every handler has one contract, ``handler(event, claimed) -> (outcome, note)``, and runs
+inside the transaction that claimed the event (``processing``). ``claimed`` is the claim:
+for a handler registered with ``locks_payment``, the claim has also locked the payment of the
+event's ``data.object.id`` (a PaymentIntent) and carries it; ``None`` on a forced replay of
+an event already done, when nothing was claimed or locked.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+
+from .. import exceptions, money, services
+from ..gateway import ChargeData, DisputeData, PaymentIntentData, RefundData, get_gateway
+from ..metadata import Owner, host_metadata, verified_owner
+from ..models import Claimed, Payment, WebhookEvent
+from ..refunds import Applied, apply_dispute, apply_refund, refunded_or_open_minor
+from ..transitions import apply_intent
+
+logger = logging.getLogger(__package__)  # "django_apranova_payments.webhooks", as hosts configure it
+
+Outcome = WebhookEvent.Outcome
+
+
+@dataclass(frozen=True)
+class Handler:
+    """A handler and what its claim must do: ``locks_payment``, lock the payment of the
+    event's ``data.object.id`` (a PaymentIntent) in the claiming statement."""
+
+    handle: Callable[[Mapping[str, Any], Claimed | None], tuple[str, str]]
+    locks_payment: bool = False
+
+
+# ---------------------------------------------------------------------------------------
+# PaymentIntents
+
+
+def handle_payment_intent(event: Mapping[str, Any], claimed: Claimed | None) -> tuple[str, str]:
+    """``payment_intent.*``: apply the PaymentIntent's status to its payment (rebuilt first
+    when it is ours but lost). The claim locked the payment already (``locks_payment``);
+    on a forced replay of an event already done (``claimed`` is ``None``) it is locked here."""
+    try:
+        intent = PaymentIntentData.from_dict(event["data"]["object"])
+    except ValueError as exc:
+        return Outcome.IGNORED, f"data.object is not a usable PaymentIntent: {exc}"
+    if claimed is None or not claimed.locked:
+        payment, why_not = _locked_payment(intent, event)
+    elif claimed.payment is None:
+        payment, why_not = _recreate_payment(intent, event)
+    else:
+        payment, why_not = claimed.payment, ""
+    if payment is None:
+        logger.info("Event %s: PaymentIntent %s ignored: %s", event["id"], intent.id, why_not)
+        return Outcome.IGNORED, why_not
+    if event["type"] == "payment_intent.created":
+        return Outcome.PROCESSED, ""  # creation never moves a status; the row exists now
+    result = apply_intent(payment, intent, event=event, locked=True)
+    if not result.applied:
+        return Outcome.IGNORED, f"not applied: {result.refused}"
+    return Outcome.PROCESSED, ""
+
+
+def _locked_payment(intent: PaymentIntentData, event: Mapping[str, Any]) -> tuple[Payment | None, str]:
+    """The intent's payment, locked for this transaction (rebuilt first when it is ours but
+    lost), or ``None`` and why."""
+    payment = Payment.objects.locked(intent.id)
+    return (payment, "") if payment is not None else _recreate_payment(intent, event)
+
+
+#: The note of an event for a PaymentIntent this installation did not create.
+NOT_OURS = "PaymentIntent not created by this installation (no valid installation mark)"
+
+
+def _recreate_payment(intent: PaymentIntentData, event: Mapping[str, Any]) -> tuple[Payment | None, str]:
+    """Rebuild the row of a PaymentIntent this installation created but never stored (the
+    process died between Stripe's answer and the INSERT). Only a PaymentIntent whose
+    installation mark verifies is rebuilt; its metadata names the user."""
+    owner = verified_owner(intent.metadata, intent.amount, intent.currency)
+    if owner is None:
+        return None, NOT_OURS
+    try:
+        user = get_user_model()._default_manager.filter(pk=owner.user_pk).first()
+        money.to_minor_units(money.from_minor_units(intent.amount, intent.currency), intent.currency)
+    except (ValueError, TypeError, DjangoValidationError):  # MoneyError is a ValueError
+        logger.warning("PaymentIntent %s has an unusable user or amount; not recreated", intent.id)
+        return None, "PaymentIntent has an unusable user or amount; not recreated"
+    if user is None:
+        logger.warning("PaymentIntent %s names user %s, who does not exist", intent.id, owner.user_pk)
+        return None, "PaymentIntent names a user who does not exist; not recreated"
+    payment = _store_recreated(intent, user, owner, event)
+    if payment is None:  # a concurrent first event (or the creating request) stored it
+        return Payment.objects.locked(intent.id), ""
+    logger.warning("Payment %s recreated from event %s for PaymentIntent %s", payment.pk, event["id"], intent.id)
+    return payment, ""
+
+
+def _store_recreated(intent: PaymentIntentData, user: Any, owner: Owner, event: Mapping[str, Any]) -> Payment | None:
+    """The rebuilt row, or ``None`` when a row for this PaymentIntent exists by now. The
+    Idempotency-Key is kept unless another payment of the user holds it already (then the
+    money is still recorded, without the key)."""
+    for idempotency_key in dict.fromkeys([owner.idempotency_key, None]):
+        try:
+            return services.store_payment(
+                user=user, intent=intent, metadata=host_metadata(intent.metadata),
+                idempotency_key=idempotency_key, fingerprint=owner.fingerprint, event=event,
+            )
+        except IntegrityError:
+            if Payment.objects.filter(stripe_payment_intent=intent.id).exists():
+                return None
+            logger.warning(
+                "PaymentIntent %s: user %s has another payment with its Idempotency-Key; "
+                "recreated without the key", intent.id, owner.user_pk,
+            )
+    raise AssertionError("unreachable: a row without an Idempotency-Key only conflicts on its PaymentIntent")
+
+
+# ---------------------------------------------------------------------------------------
+# Refunds, charges and disputes
+
+
+def _payment_of(
+    payment_intent: str | None, what: str, object_id: str, charge: str | None = None
+) -> tuple[Payment | None, str]:
+    """The payment of ``payment_intent``, locked; a refund or dispute that names only its
+    charge (``payment_intent`` null, as for charges not made through a PaymentIntent, or in
+    events of old API versions) is matched through the charge Stripe says it belongs to."""
+    if payment_intent is None and charge is not None:
+        try:
+            payment_intent = get_gateway().retrieve_charge(charge).payment_intent
+        except exceptions.GatewayRejected:  # no such charge here; Stripe being down is raised
+            logger.info("%s %s of charge %s: Stripe knows no such charge; ignored", what, object_id, charge)
+            return None, f"{what} of a charge Stripe does not know"
+        if payment_intent is None:
+            return None, f"{what} of a charge made without a PaymentIntent"
+    if payment_intent is None:
+        return None, f"{what} names no PaymentIntent"
+    payment = Payment.objects.locked(payment_intent)
+    if payment is None:
+        logger.info("%s %s of PaymentIntent %s: no payment here; ignored", what, object_id, payment_intent)
+        return None, f"{what} of a PaymentIntent with no payment here"
+    return payment, ""
+
+
+def _outcome(result: Applied) -> tuple[str, str]:
+    if result.refused:
+        return Outcome.IGNORED, f"not applied: {result.refused}"
+    return Outcome.PROCESSED, ""
+
+
+def _handle_refund_or_dispute(
+    event: Mapping[str, Any], kind: type[RefundData] | type[DisputeData], what: str, apply: Callable[..., Applied]
+) -> tuple[str, str]:
+    """Read the event's Refund or Dispute, find and lock its payment, and apply it."""
+    try:
+        data = kind.from_dict(event["data"]["object"])
+    except ValueError as exc:
+        return Outcome.IGNORED, f"data.object is not a usable {what}: {exc}"
+    payment, why_not = _payment_of(data.payment_intent, what, data.id, data.charge)
+    if payment is None:
+        return Outcome.IGNORED, why_not
+    return _outcome(apply(payment, data, event=event, locked=True))
+
+
+def handle_refund(event: Mapping[str, Any], claimed: Claimed | None) -> tuple[str, str]:
+    """``refund.created``, ``refund.updated``, ``refund.failed``, ``charge.refund.updated``."""
+    return _handle_refund_or_dispute(event, RefundData, "Refund", apply_refund)
+
+
+def handle_charge_refunded(event: Mapping[str, Any], claimed: Claimed | None) -> tuple[str, str]:
+    """``charge.refunded``: the Charge says how much is refunded in all. When that is more
+    than the refunds stored here (an event lost, or not yet arrived), the PaymentIntent's
+    refunds are fetched from Stripe once and each is applied."""
+    try:
+        charge = ChargeData.from_dict(event["data"]["object"])
+    except ValueError as exc:
+        return Outcome.IGNORED, f"data.object is not a usable Charge: {exc}"
+    payment, why_not = _payment_of(charge.payment_intent, "Charge", charge.id)
+    if payment is None:
+        return Outcome.IGNORED, why_not
+    if charge.currency != payment.currency:
+        return Outcome.IGNORED, "not applied: mismatch: the charge is not in the payment's currency"
+    if charge.amount_refunded <= refunded_or_open_minor(payment):
+        return Outcome.PROCESSED, ""
+    refused = [
+        result.refused
+        for data in get_gateway().list_refunds(payment.stripe_payment_intent)
+        if (result := apply_refund(payment, data, event=event, locked=True)).refused
+    ]
+    return Outcome.PROCESSED, "; ".join(refused)
+
+
+def handle_dispute(event: Mapping[str, Any], claimed: Claimed | None) -> tuple[str, str]:
+    """``charge.dispute.created``, ``.updated``, ``.closed``, ``.funds_withdrawn``,
+    ``.funds_reinstated``."""
+    return _handle_refund_or_dispute(event, DisputeData, "Dispute", apply_dispute)
+
+
+# ---------------------------------------------------------------------------------------
+# The registry
+
+#: Event types this package acts on, and how; every other verified event is stored and ignored.
+HANDLERS: dict[str, Handler] = {
+    **{f"payment_intent.{name}": Handler(handle_payment_intent, locks_payment=True)
+       for name in ("created", "processing", "requires_action", "succeeded", "payment_failed", "canceled")},
+    **{name: Handler(handle_refund)
+       for name in ("refund.created", "refund.updated", "refund.failed", "charge.refund.updated")},
+    "charge.refunded": Handler(handle_charge_refunded),
+    **{f"charge.dispute.{name}": Handler(handle_dispute)
+       for name in ("created", "updated", "closed", "funds_withdrawn", "funds_reinstated")},
+}
+#: The event types whose claim locks their PaymentIntent's payment (``Handler.locks_payment``).
+PAYMENT_INTENT_TYPES = frozenset(name for name, handler in HANDLERS.items() if handler.locks_payment)
