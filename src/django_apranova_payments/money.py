@@ -282,12 +282,13 @@ def _scaled_integer(amount: Decimal, places: int) -> int | None:
     return -magnitude if sign else magnitude
 
 
-def to_minor_units(amount: Decimal, currency: str) -> int:
+def to_minor_units(amount: Decimal, currency: str, *, minimum: bool = True) -> int:
     """Convert a major-unit ``amount`` to Stripe's integer ``amount`` for ``currency``.
 
     Validates everything Stripe would (precision, three-decimal rounding, minimum, maximum)
     and raises :class:`MoneyError` instead of rounding: 19.99 USD -> 1999, 1000 JPY -> 1000,
-    5.12 KWD -> 5120, 5 ISK -> 500.
+    5.12 KWD -> 5120, 5 ISK -> 500. ``minimum=False`` leaves out Stripe's minimum charge (a
+    refund may be one minor unit); the precision rules and the maximum still apply.
     """
     if not isinstance(amount, Decimal):
         raise TypeError(f"to_minor_units() needs a Decimal, not {type(amount).__name__}")
@@ -299,29 +300,17 @@ def to_minor_units(amount: Decimal, currency: str) -> int:
     if amount.adjusted() > _MAX_ADJUSTED_EXPONENT:
         raise _above_maximum(code)
     minor = _exact_minor_units(amount, code)
-    _check_limits(minor, code)
+    if minimum:
+        _check_limits(minor, code)
+    elif minor > max_minor_units(code):
+        raise _above_maximum(code)
     return minor
 
 
 def refund_minor_units(amount: Decimal, currency: str) -> int:
-    """Convert a refund's major-unit ``amount`` to Stripe's integer amount for ``currency``.
-
-    The currency's precision rules apply as for a charge, and the maximum; the minimum charge
-    does not (a refund may be one minor unit). ``MoneyError`` otherwise.
-    """
-    if not isinstance(amount, Decimal):
-        raise TypeError(f"refund_minor_units() needs a Decimal, not {type(amount).__name__}")
-    code = normalize_currency(currency)
-    if not amount.is_finite():
-        raise MoneyError(_("Amount must be a finite number."))
-    if amount <= 0:
-        raise MoneyError(_("Amount must be greater than zero."))
-    if amount.adjusted() > _MAX_ADJUSTED_EXPONENT:
-        raise _above_maximum(code)
-    minor = _exact_minor_units(amount, code)
-    if minor > max_minor_units(code):
-        raise _above_maximum(code)
-    return minor
+    """A refund's major-unit ``amount`` in Stripe's minor units: ``to_minor_units`` without
+    the minimum charge."""
+    return to_minor_units(amount, currency, minimum=False)
 
 
 def _exact_minor_units(amount: Decimal, code: str) -> int:

@@ -17,7 +17,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 
@@ -28,7 +27,7 @@ from .gateway import PaymentIntentData, get_gateway
 from .metadata import REFUND, own_metadata, refund_binding
 from .models import Payment, Refund, RefundReason
 from .refunds import apply_refund
-from .transitions import TransitionResult, apply_intent
+from .transitions import TransitionResult, apply_intent, complete_free
 
 logger = logging.getLogger(__name__)
 
@@ -183,14 +182,7 @@ def _create_free(user: Any, charge: Charge, idempotency_key: str | None, fingerp
                 request_fingerprint=fingerprint if idempotency_key is not None else "",
             )
             signals.payment_created.send(sender=Payment, payment=payment, event=None)
-            payment.status = Payment.Status.SUCCEEDED
-            payment.succeeded_at = timezone.now()
-            payment.save(update_fields=["status", "succeeded_at", "updated_at"])
-            signals.payment_status_changed.send(
-                sender=Payment, payment=payment, old_status=Payment.Status.PENDING,
-                new_status=Payment.Status.SUCCEEDED, event=None,
-            )
-            signals.payment_succeeded.send(sender=Payment, payment=payment, event=None)
+            complete_free(payment)
     except IntegrityError:
         if idempotency_key is None:
             raise

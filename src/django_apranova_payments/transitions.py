@@ -126,6 +126,18 @@ def apply_intent(
         return decision
 
 
+def complete_free(payment: Payment) -> TransitionResult:
+    """A free payment (``ALLOW_FREE``, no PaymentIntent), stored ``pending`` in the caller's
+    transaction: ``succeeded`` now, with the same signals as any payment that succeeds
+    (``event=None``)."""
+    old = payment.status
+    payment.status = PaymentStatus.SUCCEEDED
+    payment.succeeded_at = timezone.now()
+    payment.save(update_fields=["status", "succeeded_at", "updated_at"])
+    _send_signals(payment, old, payment.status, None)
+    return TransitionResult(payment, old, payment.status)
+
+
 def decide(payment: Payment, intent: PaymentIntentData, *, event: Mapping[str, Any] | None = None) -> TransitionResult:
     """What ``apply_intent`` would do with ``intent`` and ``payment`` as they are, without
     locking, writing or signalling anything (a dry run): every guard applies, the amount
