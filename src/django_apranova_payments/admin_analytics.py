@@ -39,11 +39,11 @@ from rest_framework.request import Request
 
 from . import money
 from .analytics import INTERVALS, CurrencyFigures, RangeError, Report, ReportRange, report_time_zone
+from .api.views import AnalyticsView
 from .charts import Bar, bar_chart
 from .conf import app_settings
 from .exports import csv_lines, payment_rows
 from .models import Payment
-from .views import AnalyticsView
 
 if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin
