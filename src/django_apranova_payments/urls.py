@@ -7,7 +7,8 @@ and reverse them as ``apranova_payments:create-payment`` and so on.
 
 from django.urls import path, re_path
 
-from . import views, webhooks
+from . import webhooks
+from .api import views
 
 app_name = "apranova_payments"
 

@@ -1,4 +1,5 @@
-"""admin.py: read-only records, search, filters, links, and actions that need change permission."""
+"""admin/payments.py and admin/events.py: read-only records, search, filters, links, and actions
+that need change permission."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from django_apranova_payments.admin import PaymentAdmin, without_secrets
+from django_apranova_payments.admin.events import without_secrets
+from django_apranova_payments.admin.payments import PaymentAdmin
 from django_apranova_payments.models import Payment, WebhookEvent
 from django_apranova_payments.testing import build_payment_intent
 from tests.factories import PaymentFactory, UserFactory, WebhookEventFactory

@@ -1,4 +1,4 @@
-"""admin.py, refunds and disputes: read-only inlines and lists with their filters, the amount
+"""admin/refunds.py and admin/disputes.py: read-only inlines and lists with their filters, the amount
 refunded, and the "Refund…" action and button, attacked from every side (permissions, GET,
 CSRF, forged amounts, a tampered selection, a double submit)."""
 
@@ -18,7 +18,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from django_apranova_payments import admin_refunds, exceptions, signals
+from django_apranova_payments import exceptions, signals
+from django_apranova_payments.admin import refunds as admin_refunds
 from django_apranova_payments.conf import app_settings
 from django_apranova_payments.gateway import DisputeData, StripeGateway
 from django_apranova_payments.models import Dispute, Payment, Refund

@@ -18,7 +18,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 
-from django_apranova_payments import charts, exports
+from django_apranova_payments import exports
+from django_apranova_payments.admin import charts
 from django_apranova_payments.models import Dispute, Payment
 from tests.factories import PaymentFactory, UserFactory
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from io import StringIO
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -113,3 +116,30 @@ def test_a_bad_date_on_the_command_line_is_argparses_error(db, capsys):
     assert exited.value.code == 2
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
         "manage.py apranova_report: error: argument --to: takes a date, YYYY-MM-DD, not '2026-02-30'")
+
+
+#: A host without ``django.contrib.admin``, migrated, running the report as CSV.
+WITHOUT_THE_ADMIN = """
+import django
+from django.conf import settings
+settings.configure(
+    INSTALLED_APPS=["django.contrib.auth", "django.contrib.contenttypes", "rest_framework", "django_apranova_payments"],
+    DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+    USE_TZ=True,
+    APRANOVA_PAYMENTS={"STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_PUBLISHABLE_KEY": "pk_test_x",
+                       "STRIPE_WEBHOOK_SECRET": "whsec_x"},
+)
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+call_command("apranova_report", "--format", "csv")
+"""
+
+
+def test_the_report_runs_where_the_admin_is_not_installed():
+    """The CSV comes from ``exports``, not from the admin, which needs ``django.contrib.admin``."""
+    done = subprocess.run([sys.executable, "-c", WITHOUT_THE_ADMIN], cwd=Path(__file__).resolve().parents[2],  # noqa: S603
+                          capture_output=True, text=True, timeout=120, check=False)
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("period,currency,")

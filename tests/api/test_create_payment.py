@@ -330,7 +330,7 @@ def test_unusable_price_resolver_result_is_logged_and_a_generic_500(api, stripe_
     assert stripe_mock.calls == []
     assert not Payment.objects.exists()
     (record,) = [r for r in caplog.records if r.name.startswith("django_apranova_payments")]
-    assert record.levelname == "ERROR"
+    assert (record.name, record.levelname) == ("django_apranova_payments.views", "ERROR")  # the documented logger
     assert "PRICE_RESOLVER" in record.getMessage() and logged in record.getMessage()
     assert "test_create_payment" in record.getMessage()  # names the function
 

@@ -34,7 +34,7 @@ def component(schema: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def test_extensions_are_registered_by_app_ready():
-    assert "django_apranova_payments.openapi" in sys.modules
+    assert "django_apranova_payments.api.openapi" in sys.modules
 
 
 def test_schema_is_valid_openapi(schema):

@@ -103,7 +103,7 @@ def hammer(caches_json: str, start_at: float, attempts: int) -> None:
     from rest_framework.request import Request
     from rest_framework.test import APIRequestFactory
 
-    from django_apranova_payments.throttling import PaymentRateThrottle
+    from django_apranova_payments.api.throttling import PaymentRateThrottle
 
     config = {**settings.APRANOVA_PAYMENTS, "THROTTLE_RATES": {"create": RATE}}
     with override_settings(CACHES=json.loads(caches_json), APRANOVA_PAYMENTS=config):

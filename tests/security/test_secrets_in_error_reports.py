@@ -19,7 +19,7 @@ from django.views.debug import ExceptionReporter
 
 import django_apranova_payments
 from django_apranova_payments import metadata
-from django_apranova_payments.serializers import CreatedPaymentSerializer
+from django_apranova_payments.api.serializers import CreatedPaymentSerializer
 from django_apranova_payments.services import CreatedPayment
 
 PACKAGE = Path(django_apranova_payments.__file__).resolve().parent
@@ -209,7 +209,7 @@ def test_a_created_payment_never_shows_its_client_secret(payment):
 def test_an_error_after_create_payment_has_its_client_secret_shows_none(api, stripe_mock, monkeypatch):
     from django.urls import reverse
 
-    from django_apranova_payments import views
+    from django_apranova_payments.api import views
 
     def failing_response(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("the response failed")

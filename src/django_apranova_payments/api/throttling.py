@@ -24,7 +24,7 @@ from typing import Any
 from rest_framework.request import Request
 from rest_framework.throttling import UserRateThrottle
 
-from .conf import app_settings
+from ..conf import app_settings
 
 #: Prefix of the cache keys, so a host's own throttle with a scope named ``create`` never
 #: shares its counts with ours.

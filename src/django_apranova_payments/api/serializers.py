@@ -9,11 +9,11 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 from rest_framework import serializers
 
-from . import money
-from .analytics import INTERVALS, RangeError, ReportRange
-from .charges import Charge, ChargeError, clean_metadata
-from .conf import app_settings
-from .models import Payment, Refund, RefundReason
+from .. import money
+from ..analytics import INTERVALS, RangeError, ReportRange
+from ..charges import Charge, ChargeError, clean_metadata
+from ..conf import app_settings
+from ..models import Payment, Refund, RefundReason
 
 
 class AmountField(serializers.Field):

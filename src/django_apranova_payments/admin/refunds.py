@@ -1,5 +1,6 @@
-"""The admin's "Refund…": an action on selected payments and a button on a payment's page,
-both through one confirmation page that refunds at Stripe with ``services.refund_payment``.
+"""Refunds in the admin: read-only rows on the payment page and a list of their own, and
+"Refund…": an action on selected payments and a button on a payment's page, both through one
+confirmation page that refunds at Stripe with ``services.refund_payment``.
 
 The page carries a signed one-time token naming the user and the payments shown; each
 payment's idempotency key is made from it, so submitting the same page twice never refunds
@@ -26,9 +27,10 @@ from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ValidationError
 
-from . import exceptions, money, services
-from .models import Payment, Refund, RefundReason
-from .permissions import REFUND_PAYMENT
+from .. import exceptions, money, services
+from ..models import Payment, Refund, RefundReason
+from ..permissions import REFUND_PAYMENT
+from .records import OfPaymentAdmin, RecordInline, shown_amount, user_search_fields
 
 if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin
@@ -39,9 +41,6 @@ else:
 
 logger = logging.getLogger(__name__)
 
-
-def _shown(obj: Payment | Refund) -> str:
-    return money.format_amount(obj.amount, obj.currency)
 
 #: At most this many payments in one refund: each is a request to Stripe, inside one page load.
 MAX_REFUNDS_AT_ONCE = 25
@@ -192,7 +191,7 @@ class RefundActionMixin(_Base):
             "title": _("Refund payments") if single is None else _("Refund payment"),
             "opts": self.opts,
             "form": form,
-            "rows": [(p, _shown(p), self.display_refunded(p), _not_refundable(p)) for p in payments],
+            "rows": [(p, shown_amount(p), self.display_refunded(p), _not_refundable(p)) for p in payments],
             "single": single,
             "as_action": as_action,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
@@ -216,7 +215,7 @@ class RefundActionMixin(_Base):
                 self._refund_failed(request, payment, form, exc)
                 continue
             refund = created.refund
-            shown = f"{_shown(refund)} ({refund.stripe_refund}, {refund.get_status_display().lower()})"
+            shown = f"{shown_amount(refund)} ({refund.stripe_refund}, {refund.get_status_display().lower()})"
             if created.replayed:
                 text = _("Already refunded %(payment)s from this page: %(refund)s. Nothing was refunded twice.")
             else:
@@ -243,3 +242,65 @@ class RefundActionMixin(_Base):
         # Messages start with a word: the admin capitalises the first letter of each.
         self.message_user(request, _("Not refunded %(payment)s: %(why)s") % {
             "payment": payment.stripe_payment_intent, "why": text}, messages.ERROR)
+
+
+# ---------------------------------------------------------------------------------------
+# The refunds themselves: inline on the payment page, and a list of their own
+
+
+def _reason(refund: Refund) -> str:
+    """Our reasons by their label; Stripe's own as Stripe spells them."""
+    labels = dict(RefundReason.choices)
+    return str(labels.get(refund.reason, refund.reason or "—"))
+
+
+class MadeInFilter(admin.SimpleListFilter):
+    title = _("made")
+    parameter_name = "made"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("here", _("here (API, admin or host code)")), ("stripe", _("in Stripe (no requester)"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() in ("here", "stripe"):
+            return queryset.filter(requested_by__isnull=self.value() == "stripe")
+        return queryset
+
+
+class RefundInline(RecordInline):
+    model = Refund
+    fields = readonly_fields = (
+        "stripe_refund", "display_amount", "status", "display_reason", "failure_reason", "requested_by", "created_at",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Refund]:
+        return super().get_queryset(request).select_related("requested_by")
+
+    @admin.display(description=_("reason"))
+    def display_reason(self, refund: Refund) -> str:
+        return _reason(refund)
+
+
+class RefundAdmin(OfPaymentAdmin):
+    list_display = [
+        "stripe_refund", "payment_link", "display_amount", "status", "display_reason", "requester", "created_at",
+    ]
+    list_filter = ["status", "reason", "currency", MadeInFilter, ("created_at", admin.DateFieldListFilter)]
+    list_select_related = ["payment", "requested_by"]
+    date_hierarchy = "created_at"
+    fields = (
+        "stripe_refund", "payment_link", "display_amount", "status", "display_reason", "failure_reason",
+        "requester", "metadata", "created_at", "updated_at",
+    )
+    readonly_fields = (*fields, "payment_intent")
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        return ["=stripe_refund", "=payment__stripe_payment_intent", *user_search_fields("requested_by")]
+
+    @admin.display(description=_("reason"), ordering="reason")
+    def display_reason(self, refund: Refund) -> str:
+        return _reason(refund)
+
+    @admin.display(description=_("requested by"), ordering="requested_by")
+    def requester(self, refund: Refund) -> str:
+        return str(refund.requested_by) if refund.requested_by is not None else str(_("— (made in Stripe)"))

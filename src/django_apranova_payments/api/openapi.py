@@ -29,7 +29,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
-from .metadata import HOST_MAX_KEYS
+from ..metadata import HOST_MAX_KEYS
 
 TAGS = ["payments"]
 PI = "pi_3QxExample0000000000000"
@@ -47,7 +47,7 @@ DECIMAL_STRING: dict[str, Any] = {
 class AmountFieldExtension(OpenApiSerializerFieldExtension):
     """``AmountField``: major units, as a decimal string (preferred) or a JSON number."""
 
-    target_class = "django_apranova_payments.serializers.AmountField"
+    target_class = "django_apranova_payments.api.serializers.AmountField"
 
     def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
         return {
@@ -68,7 +68,7 @@ class AmountFieldExtension(OpenApiSerializerFieldExtension):
 class PaymentCreateSerializerExtension(OpenApiSerializerExtension):
     """The create-payment body, with what each key means."""
 
-    target_class = "django_apranova_payments.serializers.PaymentCreateSerializer"
+    target_class = "django_apranova_payments.api.serializers.PaymentCreateSerializer"
 
     def get_name(self, auto_schema: Any, direction: Any) -> str:
         return "PaymentCreateRequest"
@@ -101,7 +101,7 @@ class PaymentCreateSerializerExtension(OpenApiSerializerExtension):
 class PaymentSerializerExtension(OpenApiSerializerExtension):
     """A payment: fixed camelCase keys; ``amount`` a decimal string in major units."""
 
-    target_class = "django_apranova_payments.serializers.PaymentSerializer"
+    target_class = "django_apranova_payments.api.serializers.PaymentSerializer"
     match_subclasses = True
 
     def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:

@@ -23,8 +23,8 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
-from .analytics import INTERVALS, MAX_PERIODS
-from .models import PaymentStatus
+from ..analytics import INTERVALS, MAX_PERIODS
+from ..models import PaymentStatus
 from .openapi import (
     AUTH,
     DECIMAL_STRING,
@@ -99,7 +99,7 @@ IDEMPOTENCY_REUSED = error_response(
 
 
 class CreatePaymentViewExtension(OpenApiViewExtension):
-    target_class = "django_apranova_payments.views.CreatePaymentView"
+    target_class = "django_apranova_payments.api.views.CreatePaymentView"
 
     def view_replacement(self) -> type:
         return _replace(
@@ -147,7 +147,7 @@ class CreatePaymentViewExtension(OpenApiViewExtension):
 
 
 class UpdateStatusViewExtension(OpenApiViewExtension):
-    target_class = "django_apranova_payments.views.UpdateStatusView"
+    target_class = "django_apranova_payments.api.views.UpdateStatusView"
 
     def view_replacement(self) -> type:
         return _replace(
@@ -178,7 +178,7 @@ class UpdateStatusViewExtension(OpenApiViewExtension):
 
 
 class PaymentListViewExtension(OpenApiViewExtension):
-    target_class = "django_apranova_payments.views.PaymentListView"
+    target_class = "django_apranova_payments.api.views.PaymentListView"
 
     def view_replacement(self) -> type:
         return _replace(
@@ -210,7 +210,7 @@ class PaymentListViewExtension(OpenApiViewExtension):
 
 
 class PaymentDetailViewExtension(OpenApiViewExtension):
-    target_class = "django_apranova_payments.views.PaymentDetailView"
+    target_class = "django_apranova_payments.api.views.PaymentDetailView"
 
     def view_replacement(self) -> type:
         return _replace(
@@ -224,7 +224,7 @@ class PaymentDetailViewExtension(OpenApiViewExtension):
 
 
 class PaymentCancelViewExtension(OpenApiViewExtension):
-    target_class = "django_apranova_payments.views.PaymentCancelView"
+    target_class = "django_apranova_payments.api.views.PaymentCancelView"
 
     def view_replacement(self) -> type:
         return _replace(
@@ -254,7 +254,7 @@ class PaymentCancelViewExtension(OpenApiViewExtension):
 
 
 class PaymentRefundViewExtension(OpenApiViewExtension):
-    target_class = "django_apranova_payments.views.PaymentRefundView"
+    target_class = "django_apranova_payments.api.views.PaymentRefundView"
 
     def view_replacement(self) -> type:
         return _replace(
@@ -361,7 +361,7 @@ def _date_parameter(name: str, default: str) -> OpenApiParameter:
 
 
 class AnalyticsViewExtension(OpenApiViewExtension):
-    target_class = "django_apranova_payments.views.AnalyticsView"
+    target_class = "django_apranova_payments.api.views.AnalyticsView"
 
     def view_replacement(self) -> type:
         return _replace(

@@ -3,7 +3,7 @@
 
 The Analytics page shows ``Payment.objects.analytics()`` for a range chosen in a form: tiles
 per currency (net, refunds, success rate), a revenue chart per currency, succeeded against
-failed payments, and the top failure codes. Its charts are server-side SVG (``charts.py``),
+failed payments, and the top failure codes. Its charts are server-side SVG (``charts``),
 styled by a static stylesheet in the admin's own CSS variables: no script, no inline style,
 nothing from another host, so it works offline, under a strict Content-Security-Policy and in
 the admin's light and dark themes. It is for staff who may view payments and whom
@@ -37,13 +37,13 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework.request import Request
 
-from . import money
-from .analytics import INTERVALS, CurrencyFigures, RangeError, Report, ReportRange, report_time_zone
+from .. import money
+from ..analytics import INTERVALS, CurrencyFigures, RangeError, Report, ReportRange, report_time_zone
+from ..api.views import AnalyticsView
+from ..conf import app_settings
+from ..exports import csv_lines, payment_rows
+from ..models import Payment
 from .charts import Bar, bar_chart
-from .conf import app_settings
-from .exports import csv_lines, payment_rows
-from .models import Payment
-from .views import AnalyticsView
 
 if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin

@@ -1,0 +1,76 @@
+"""Webhook events in the admin: what Stripe sent, the task queue above the list, and the
+"Process selected events again" action."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from .. import webhooks
+from ..models import Payment, WebhookEvent
+from .records import RecordAdmin
+
+SECRET_KEYS = frozenset({"client_secret"})
+REMOVED = "[removed]"
+
+
+def without_secrets(value: Any) -> Any:
+    """``value`` with every ``client_secret``, at any depth, replaced by ``"[removed]"``."""
+    if isinstance(value, dict):
+        return {k: REMOVED if k in SECRET_KEYS else without_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_secrets(item) for item in value]
+    return value
+
+
+class WebhookEventAdmin(RecordAdmin):
+    list_display = ["stripe_id", "type", "outcome", "attempts", "livemode", "received_at", "processed_at"]
+    list_filter = ["outcome", "type", "livemode"]
+    search_fields = ["=stripe_id", "=object_id"]
+    date_hierarchy = "received_at"
+    fields = readonly_fields = (
+        "stripe_id", "type", "object_id", "payment", "api_version", "livemode", "stripe_created",
+        "received_at", "processed_at", "outcome", "note", "attempts", "error", "pretty_payload",
+    )
+    links = {"payment": Payment}
+    actions = ["process_again"]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        # Task mode's queue above the list: events waiting, the queue lag, counts by outcome.
+        queue = {"apranova_queue": WebhookEvent.objects.queue_figures()}
+        return super().changelist_view(request, {**queue, **(extra_context or {})})
+
+    @admin.action(description=_("Process selected events again"), permissions=["change"])
+    def process_again(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
+        outcomes: Counter[str] = Counter()
+        for replayed in webhooks.replay(queryset):
+            if replayed.error is not None:
+                error = f"{type(replayed.error).__name__}: {replayed.error}"
+                self.message_user(request, f"{replayed.event.stripe_id}: {error}", messages.ERROR)
+            outcomes[replayed.outcome] += 1
+        summary = ", ".join(
+            f"{count} {str(WebhookEvent.Outcome(name).label).lower()}" for name, count in sorted(outcomes.items())
+        )
+        self.message_user(request, _("Processed again: %(summary)s.") % {"summary": summary or _("nothing")})
+
+    @admin.display(description=_("payment"))
+    def payment(self, event: WebhookEvent) -> str:
+        found = Payment.objects.filter(stripe_payment_intent=event.object_id).first() if event.object_id else None
+        if found is None:
+            return "—"
+        url = reverse("admin:apranova_payments_payment_change", args=[found.pk])
+        return format_html('<a href="{}">{}</a>', url, str(found))
+
+    @admin.display(description=_("payload"))
+    def pretty_payload(self, event: WebhookEvent) -> str:
+        # Storage strips client_secret already; this keeps it off the page for older rows too.
+        payload = json.dumps(without_secrets(event.payload), indent=2, sort_keys=True)
+        return format_html("<pre>{}</pre>", payload)

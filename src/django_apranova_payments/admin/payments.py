@@ -1,0 +1,121 @@
+"""Payments in the admin: the list with its filters, the refunds and disputes of each on its
+page, and the actions: refresh from Stripe (change permission), refund (``refunds``), the
+Analytics page and CSV export (``analytics``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import F, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from .. import exceptions, services
+from ..models import Payment, WebhookEvent
+from ..services import FREE_PREFIX
+from .analytics import AnalyticsAdminMixin
+from .disputes import DisputeInline
+from .records import RecordAdmin, shown_amount, user_search_fields
+from .refunds import RefundActionMixin, RefundInline
+
+
+class RefundedFilter(admin.SimpleListFilter):
+    title = _("refunded")
+    parameter_name = "refunded"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("none", _("none")), ("partly", _("partly")), ("fully", _("fully"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        conditions = {
+            "none": Q(amount_refunded=0),
+            "partly": Q(amount_refunded__gt=0, amount_refunded__lt=F("amount")),
+            "fully": Q(amount_refunded__gt=0, amount_refunded=F("amount")),
+        }
+        value = self.value()
+        return queryset.filter(conditions[value]) if value in conditions else queryset
+
+
+class FreeFilter(admin.SimpleListFilter):
+    title = _("price")
+    parameter_name = "price"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("paid", _("paid")), ("free", _("free"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        free = Q(stripe_payment_intent__startswith=FREE_PREFIX)
+        if self.value() == "free":
+            return queryset.filter(free)
+        if self.value() == "paid":
+            return queryset.exclude(free)
+        return queryset
+
+
+class PaymentAdmin(AnalyticsAdminMixin, RefundActionMixin, RecordAdmin):
+    list_display = [
+        "stripe_payment_intent", "user", "display_amount", "display_refunded", "status", "livemode", "created_at",
+    ]
+    list_filter = [
+        "status", "currency", RefundedFilter, FreeFilter, "livemode", ("created_at", admin.DateFieldListFilter),
+    ]
+    date_hierarchy = "created_at"
+    list_select_related = ["user"]
+    raw_id_fields = ["user"]
+    readonly_fields = [
+        "user", "stripe_payment_intent", "amount", "currency", "display_refunded", "status", "stripe_status",
+        "failure_code", "failure_message", "metadata", "livemode", "created_at", "updated_at",
+        "succeeded_at", "webhook_events",
+    ]
+    exclude = ["amount_refunded"]  # shown with its currency, as display_refunded
+    links = {"webhook_events": WebhookEvent}
+    inlines = [RefundInline, DisputeInline]
+    actions = ["refresh_from_stripe", "refund", "export_csv"]
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        return ["=stripe_payment_intent", *user_search_fields()]
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], add: bool = False, change: bool = False,
+        form_url: str = "", obj: Payment | None = None,
+    ) -> HttpResponse:
+        context["may_refund"] = (
+            obj is not None and obj.status == Payment.Status.SUCCEEDED and self.has_refund_permission(request)
+        )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def display_amount(self, payment: Payment) -> str:
+        return shown_amount(payment)
+
+    @admin.display(description=_("webhook events"))
+    def webhook_events(self, payment: Payment) -> str:
+        intent = payment.stripe_payment_intent
+        if not intent:
+            return "—"
+        count = WebhookEvent.objects.filter(object_id=intent).count()
+        url = reverse("admin:apranova_payments_webhookevent_changelist")
+        text = ngettext("%(count)d event", "%(count)d events", count) % {"count": count}
+        return format_html('<a href="{}?{}">{}</a>', url, urlencode({"object_id": intent}), text)
+
+    @admin.action(description=_("Refresh selected payments from Stripe"), permissions=["change"])
+    def refresh_from_stripe(self, request: HttpRequest, queryset: QuerySet[Payment]) -> None:
+        changed = unchanged = 0
+        for payment in queryset:
+            try:
+                result = services.refresh_payment(payment)
+            except exceptions.PaymentsError as exc:
+                self.message_user(
+                    request, f"{payment.stripe_payment_intent}: {exc}", level=messages.ERROR
+                )
+                continue
+            changed += result.changed
+            unchanged += not result.changed
+        self.message_user(request, _("Refreshed from Stripe: %(changed)d changed, %(unchanged)d unchanged.") % {
+            "changed": changed, "unchanged": unchanged})
+
