@@ -27,9 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "django_apranova_payments"
 
-# module -> the mutant names run and counted. models.py: the event store (claim, record_failure,
-# finish and their upsert), the event columns, and the per-user scope of payments; not the
-# reporting querysets or __str__.
+# module -> the mutant names run and counted. models: the event store (models/event_store.py:
+# claim, record_failure, finish and their upsert, the event columns) and the per-user scope of
+# payments (models/payments.py); not the reporting querysets or __str__.
 SCOPE: dict[str, list[str]] = {
     "money": [f"{PACKAGE}.money.*"],
     "transitions": [f"{PACKAGE}.transitions.*"],
@@ -37,11 +37,11 @@ SCOPE: dict[str, list[str]] = {
     "metadata": [f"{PACKAGE}.metadata.*"],
     "charges": [f"{PACKAGE}.charges.*"],
     "models": [
-        f"{PACKAGE}.models.xǁWebhookEventQuerySetǁ*",
-        f"{PACKAGE}.models.x_event_created_at__*",
-        f"{PACKAGE}.models.x__event_columns__*",
-        f"{PACKAGE}.models.x__concrete_field__*",
-        f"{PACKAGE}.models.xǁPaymentQuerySetǁfor_user__*",
+        f"{PACKAGE}.models.event_store.xǁWebhookEventQuerySetǁ*",
+        f"{PACKAGE}.models.event_store.x_event_created_at__*",
+        f"{PACKAGE}.models.event_store.x__event_columns__*",
+        f"{PACKAGE}.models.payments.x_concrete_field__*",
+        f"{PACKAGE}.models.payments.xǁPaymentQuerySetǁfor_user__*",
     ],
     "services": [f"{PACKAGE}.services.*"],
 }

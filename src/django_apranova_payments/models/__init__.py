@@ -1,0 +1,30 @@
+"""What we store: payments, their refunds and disputes, and the verified webhook events that
+moved them. One module per record (``payments``, ``refunds``, ``disputes``, ``events``), the
+statuses they share (``choices``) and the event store's one-statement writes
+(``event_store``); every name is importable from here, as the migrations and hosts import
+them."""
+
+from .choices import (
+    DISPUTE_CLOSED_STATUSES,
+    DONE_OUTCOMES,
+    REFUND_OPEN_STATUSES,
+    REPLAY_ORDER,
+    TERMINAL_STATUSES,
+    DisputeStatus,
+    PaymentStatus,
+    RefundReason,
+    RefundStatus,
+    WebhookEventOutcome,
+)
+from .disputes import Dispute
+from .event_store import Claimed, WebhookEventQuerySet, event_created_at
+from .events import WebhookEvent
+from .payments import Payment, PaymentQuerySet, concrete_field, insert_unless_exists
+from .refunds import Refund
+
+__all__ = [
+    "DISPUTE_CLOSED_STATUSES", "DONE_OUTCOMES", "REFUND_OPEN_STATUSES", "REPLAY_ORDER", "TERMINAL_STATUSES", "Claimed",
+    "Dispute", "DisputeStatus", "Payment", "PaymentQuerySet", "PaymentStatus", "Refund", "RefundReason",
+    "RefundStatus", "WebhookEvent", "WebhookEventOutcome", "WebhookEventQuerySet", "concrete_field",
+    "event_created_at", "insert_unless_exists",
+]

@@ -1,0 +1,227 @@
+"""``Payment``: one PaymentIntent (or free payment) taken for a user, and its queryset."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import connections, models, router
+from django.db.models import Count, F, ForeignObjectRel, Q, Sum
+from django.db.models.functions import TruncDay, TruncMonth
+from django.utils.translation import gettext_lazy as _
+
+from .. import money
+from ..analytics import AnalyticsQuerySet
+from .choices import DISPUTE_CLOSED_STATUSES, REFUND_OPEN_STATUSES, TERMINAL_STATUSES, DisputeStatus, PaymentStatus
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+
+class PaymentQuerySet(AnalyticsQuerySet["Payment"]):
+    """Filters and revenue figures: money is never summed across currencies. The staff
+    analytics (``analytics()``, ``figures_by_currency()``, …) come from ``analytics.py``."""
+
+    def for_user(self, user: AbstractBaseUser) -> PaymentQuerySet:
+        return self.filter(user_id=user.pk)
+
+    def succeeded(self) -> PaymentQuerySet:
+        return self.filter(status=PaymentStatus.SUCCEEDED)
+
+    def failed(self) -> PaymentQuerySet:
+        return self.filter(status=PaymentStatus.FAILED)
+
+    def locked(self, payment_intent: str) -> Payment | None:
+        """The payment of ``payment_intent``, locked for the rest of the transaction
+        (``SELECT … FOR UPDATE``), or ``None``: the one way the package finds and locks the
+        payment an event or a refund is about."""
+        return self.select_for_update().filter(stripe_payment_intent=payment_intent).first()
+
+    def open(self) -> PaymentQuerySet:
+        """Payments that may still change: pending, processing or failed (retryable)."""
+        return self.exclude(status__in=TERMINAL_STATUSES)
+
+    def failed_count(self) -> int:
+        return self.failed().count()
+
+    def revenue_by_currency(self) -> dict[str, Decimal]:
+        """``{"usd": Decimal("1998.00"), "inr": ...}`` over succeeded payments in this queryset."""
+        rows = (
+            self.succeeded()
+            .order_by()
+            .values_list("currency")
+            .annotate(total=Sum("amount"))
+            .values_list("currency", "total")
+        )
+        return {currency: money.quantize_for_storage(total) for currency, total in rows}
+
+    def revenue_by_period(self, period: str = "day") -> list[dict[str, Any]]:
+        """Succeeded revenue per day or month and currency, oldest first.
+
+        Each row is ``{"period": date, "currency": "usd", "total": Decimal, "count": int}``;
+        the period is the day (or first of the month) the payment succeeded, in the
+        current time zone.
+        """
+        truncs = {"day": TruncDay, "month": TruncMonth}
+        if period not in truncs:
+            raise ValueError(f"period must be 'day' or 'month', not {period!r}")
+        return [
+            {**row, "total": money.quantize_for_storage(row["total"])}
+            for row in self.succeeded()
+            .exclude(succeeded_at=None)
+            .annotate(period=truncs[period]("succeeded_at", output_field=models.DateField()))
+            .order_by()
+            .values("period", "currency")
+            .annotate(total=Sum("amount"), count=Count("id"))
+            .order_by("period", "currency")
+        ]
+
+
+class Payment(models.Model):
+    """One Stripe PaymentIntent taken for a user. Amounts are major units (``Decimal``)."""
+
+    Status = PaymentStatus
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,  # payment records outlive accounts; anonymise instead
+        related_name="payments",
+        verbose_name=_("user"),
+    )
+    stripe_payment_intent = models.CharField(_("PaymentIntent id"), max_length=255, unique=True)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    status = models.CharField(
+        _("status"), max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.PENDING
+    )
+    stripe_status = models.CharField(
+        _("Stripe status"), max_length=40, blank=True, help_text=_("The PaymentIntent's own status.")
+    )
+    failure_code = models.CharField(_("failure code"), max_length=100, blank=True)
+    failure_message = models.TextField(_("failure message"), blank=True)
+    metadata = models.JSONField(_("metadata"), default=dict, blank=True)
+    livemode = models.BooleanField(_("live mode"), default=False)
+    idempotency_key = models.CharField(  # noqa: DJ001 - NULL: no key, outside the unique constraint
+        _("Idempotency-Key"), max_length=255, null=True, blank=True, editable=False
+    )
+    request_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    succeeded_at = models.DateTimeField(_("succeeded"), null=True, blank=True)
+    last_event_created = models.DateTimeField(
+        _("last event created"), null=True, blank=True, editable=False,
+        help_text=_("Creation time, at Stripe, of the newest webhook event applied."),
+    )
+    amount_refunded = models.DecimalField(
+        _("amount refunded"), max_digits=14, decimal_places=2, default=Decimal("0.00"),
+        help_text=_("The sum of the refunds that succeeded; never more than the amount."),
+    )
+
+    objects = PaymentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        # Moving money is its own right: is_staff, or the right to edit payments, is not it.
+        permissions = [("refund_payment", "Can refund payments")]
+        indexes = [
+            models.Index(fields=["user", "status"], name="apranova_pay_user_status_idx"),
+            models.Index(fields=["user", "-created_at"], name="apranova_pay_user_created_idx"),
+            models.Index(fields=["status", "updated_at"], name="apranova_pay_status_upd_idx"),
+            # The analytics: a range of created_at, with every column its figures read.
+            models.Index(
+                fields=["created_at", "currency", "status", "amount", "amount_refunded", "failure_code"],
+                name="apranova_pay_created_figs_idx",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="apranova_pay_user_idem_key_uniq",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_refunded__gte=0) & Q(amount_refunded__lte=F("amount")),
+                name="apranova_pay_refunded_within_amount",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stripe_payment_intent} {money.format_amount(self.amount, self.currency)} ({self.status})"
+
+    @property
+    def amount_minor(self) -> int:
+        """The amount in Stripe's integer minor units for this currency (0 for a free
+        payment)."""
+        if self.amount == 0:
+            return 0
+        return money.to_minor_units(self.amount, self.currency)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def is_free(self) -> bool:
+        """A free payment (``ALLOW_FREE``): no PaymentIntent, stored succeeded at once."""
+        return self.stripe_payment_intent.startswith("free_")
+
+    @property
+    def is_fully_refunded(self) -> bool:
+        """Every unit of the amount is refunded (never true of a free payment)."""
+        return self.amount > 0 and self.amount_refunded == self.amount
+
+    @property
+    def amount_left_to_refund(self) -> Decimal:
+        """What a new refund may still take: the amount less every refund that succeeded or
+        may still succeed (pending, requires action). Read it under the row lock."""
+        open_refunds = self.refunds.filter(status__in=REFUND_OPEN_STATUSES).aggregate(total=Sum("amount"))["total"]
+        return self.amount - self.amount_refunded - (open_refunds or Decimal(0))
+
+    @property
+    def is_disputed(self) -> bool:
+        """Whether a dispute stops refunds: one still open whose charge Stripe says cannot be
+        refunded (``is_charge_refundable`` false), or one lost (the customer has the money
+        back already). An inquiry, or a dispute won, does not."""
+        blocking = Q(status=DisputeStatus.LOST) | (
+            ~Q(status__in=DISPUTE_CLOSED_STATUSES) & Q(is_charge_refundable=False)
+        )
+        return self.disputes.filter(blocking).exists()
+
+
+def insert_unless_exists(instance: models.Model, unique_field: str) -> bool:
+    """Insert the unsaved ``instance`` in one statement (``INSERT … ON CONFLICT (unique_field)
+    DO NOTHING RETURNING id``, PostgreSQL and SQLite) and set its primary key; ``False``, and
+    nothing written, when a row with the same ``unique_field`` exists. Spares the ``SELECT``
+    that would otherwise come first on the webhook path, without a savepoint or an error."""
+    meta = instance._meta
+    connection = connections[instance._state.db or router.db_for_write(type(instance), instance=instance)]
+    quote = connection.ops.quote_name
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    params = [field.get_db_prep_save(field.pre_save(instance, add=True), connection) for field in fields]
+    columns = [quote(str(field.column)) for field in fields]
+    unique_column = quote(str(concrete_field(meta.get_field(unique_field)).column))
+    pk_column = quote(str(meta.pk.column)) if meta.pk is not None else "id"
+    # Only quoted identifiers are formatted in; every value is a parameter.
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({unique_column}) DO NOTHING RETURNING {pk_column}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    instance.pk = row[0]
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    return True
+
+
+
+def concrete_field(field: models.Field[Any, Any] | ForeignObjectRel) -> models.Field[Any, Any]:
+    assert isinstance(field, models.Field)
+    return field
