@@ -1,12 +1,13 @@
-"""``Payment.objects.analytics()`` (the report of ``GET analytics/``) against the same three
+"""``Payment.objects.analytics()`` (the report of ``GET analytics/``) against the same four
 statements written by hand, on PostgreSQL, over 1,000,000 payments; and the same 30-day report
 on a table of 100,000 payments and of 1,000,000 (it should not grow with the table).
 
 Payments are created one a minute (1,440 a day, 5 currencies, 70% succeeded, 15% failed with
 a decline code, 5% refunded in part, 1 in 1,000 disputed), in chronological order, loaded by
-COPY and ``VACUUM ANALYZE``d. The host's time zone is Asia/Kolkata (UTC+05:30), so every
-figure goes through the time-zone conversion. Medians of interleaved repetitions, after
-warm-up; the plans are ``EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF)``.
+COPY and ``VACUUM ANALYZE``d. A succeeded payment succeeds 6 hours after it was created (so
+some on the next day), a refund is made 2 days after the payment succeeded. The host's time
+zone is Asia/Kolkata (UTC+05:30), so every figure goes through the time-zone conversion.
+Medians of interleaved repetitions, after warm-up; the plans are ``EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF)``.
 
     python benchmarks/analytics_query.py [--rows 1000000] [--first 100000] [--repetitions 15]
 """
@@ -37,7 +38,7 @@ def seed(first: int, count: int, users: list[int], rng: random.Random) -> int:
     from django_apranova_payments.models import Payment
 
     columns = ["user", "stripe_payment_intent", "amount", "currency", "status", "stripe_status", "failure_code",
-               "amount_refunded", "metadata", "created_at", "updated_at"]
+               "amount_refunded", "metadata", "created_at", "updated_at", "succeeded_at"]
     amounts = [(currency, Decimal(amount)) for currency, amount in CURRENCIES]
 
     def generate() -> Any:
@@ -49,7 +50,8 @@ def seed(first: int, count: int, users: list[int], rng: random.Random) -> int:
             yield {"user": users[n % len(users)], "stripe_payment_intent": f"pi_an_{n}", "amount": amount,
                    "currency": currency, "status": status, "stripe_status": status,
                    "failure_code": rng.choice(CODES) if status == "failed" else "",
-                   "amount_refunded": Decimal(refunded), "metadata": {}, "created_at": created, "updated_at": created}
+                   "amount_refunded": Decimal(refunded), "metadata": {}, "created_at": created, "updated_at": created,
+                   "succeeded_at": created + timedelta(hours=6) if status == "succeeded" else None}
 
     return copy_rows(Payment, generate(), columns)
 
@@ -68,6 +70,21 @@ def dispute_every_thousandth(payment_table: str, dispute_table: str) -> None:
         )
 
 
+def refund_the_refunded(payment_table: str, refund_table: str) -> None:
+    """A succeeded refund of each payment's ``amount_refunded``, 2 days after it succeeded."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {refund_table} (payment_id, stripe_refund, amount, currency, status, reason, "  # noqa: S608
+            "failure_reason, metadata, request_fingerprint, created_at, updated_at) "
+            "SELECT p.id, 're_' || p.id, p.amount_refunded, p.currency, 'succeeded', '', '', '{}', '', "
+            "p.succeeded_at + interval '2 days', p.succeeded_at + interval '2 days' "
+            f"FROM {payment_table} p WHERE p.amount_refunded > 0 "
+            f"AND NOT EXISTS (SELECT 1 FROM {refund_table} r WHERE r.payment_id = p.id)"
+        )
+
+
 def vacuum(*tables: str) -> None:
     from django.db import connection
 
@@ -76,12 +93,18 @@ def vacuum(*tables: str) -> None:
             cursor.execute(f"VACUUM ANALYZE {table}")
 
 
-def hand_statements(payment_table: str, dispute_table: str, interval: str) -> list[str]:
+def hand_statements(payment_table: str, dispute_table: str, refund_table: str, interval: str) -> list[str]:
     """What the report needs, as one would write it by hand."""
     where = "created_at >= %s AND created_at < %s"
     return [
         f"SELECT date_trunc('{interval}', created_at AT TIME ZONE '{TIME_ZONE}')::date, currency, status, "  # noqa: S608
-        f"count(*), sum(amount), sum(amount_refunded) FROM {payment_table} WHERE {where} GROUP BY 1, 2, 3",
+        f"count(*) FROM {payment_table} WHERE {where} GROUP BY 1, 2, 3",
+        f"SELECT date_trunc('{interval}', succeeded_at AT TIME ZONE '{TIME_ZONE}')::date, currency, "  # noqa: S608
+        f"sum(amount), 0, count(*) FROM {payment_table} WHERE status = 'succeeded' "
+        "AND succeeded_at >= %s AND succeeded_at < %s GROUP BY 1, 2 UNION ALL "
+        f"SELECT date_trunc('{interval}', r.created_at AT TIME ZONE '{TIME_ZONE}')::date, p.currency, 0, "
+        f"sum(r.amount), 0 FROM {refund_table} r JOIN {payment_table} p ON p.id = r.payment_id "
+        "WHERE r.status = 'succeeded' AND r.created_at >= %s AND r.created_at < %s GROUP BY 1, 2",
         f"SELECT currency, count(*) FROM {payment_table} p WHERE {where} "  # noqa: S608
         f"AND EXISTS (SELECT 1 FROM {dispute_table} d WHERE d.payment_id = p.id) GROUP BY currency",
         f"SELECT failure_code, count(*) FROM {payment_table} WHERE {where} AND status = 'failed' "  # noqa: S608
@@ -94,11 +117,12 @@ class Case:
 
     def __init__(self, name: str, date_from: date, date_to: date, interval: str) -> None:
         from django_apranova_payments.analytics import ReportRange
-        from django_apranova_payments.models import Dispute, Payment
+        from django_apranova_payments.models import Dispute, Payment, Refund
 
         self.name, self.date_from, self.date_to, self.interval = name, date_from, date_to, interval
         self.bounds = ReportRange(date_from, date_to, interval).bounds()
-        self.statements = hand_statements(Payment._meta.db_table, Dispute._meta.db_table, interval)
+        tables = (Payment._meta.db_table, Dispute._meta.db_table, Refund._meta.db_table)
+        self.statements = hand_statements(*tables, interval)
 
     def orm(self) -> Any:
         from django_apranova_payments.models import Payment
@@ -111,22 +135,25 @@ class Case:
         results = []
         with connection.cursor() as cursor:
             for sql in self.statements:
-                cursor.execute(sql, self.bounds)
+                cursor.execute(sql, self.bounds * sql.count("UNION ALL") + self.bounds)
                 results.append(cursor.fetchall())
         return results
 
     def check(self) -> None:
         """Both give the same figures."""
         found = self.orm()
-        [grouped, disputed, codes] = self.hand()
+        [grouped, moved, disputed, codes] = self.hand()
         payments: dict[str, int] = {}
         gross: dict[str, Decimal] = {}
-        for _period, currency, status, count, amount, _refunded in grouped:
+        refunded: dict[str, Decimal] = {}
+        for _period, currency, _status, count in grouped:
             payments[currency] = payments.get(currency, 0) + count
-            if status == "succeeded":
-                gross[currency] = gross.get(currency, Decimal(0)) + amount
-        assert {c: f.payments for c, f in found.currencies.items()} == payments, (found.currencies, payments)
-        assert {c: f.gross for c, f in found.currencies.items()} == gross
+        for _period, currency, amount, back, _count in moved:
+            gross[currency] = gross.get(currency, Decimal(0)) + amount
+            refunded[currency] = refunded.get(currency, Decimal(0)) + back
+        assert {c: f.payments for c, f in found.currencies.items() if f.payments} == payments, (found.currencies,)
+        assert {c: f.gross for c, f in found.currencies.items() if c in gross} == gross
+        assert {c: f.refunded for c, f in found.currencies.items() if c in refunded} == refunded
         assert {c: f.disputed for c, f in found.currencies.items() if f.disputed} == dict(disputed)
         assert sorted((f.code or "", f.count) for f in found.failure_codes) == sorted(codes)
 
@@ -155,7 +182,8 @@ class Case:
                 cursor.execute(f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {query['sql']}")
                 plans.append((query["sql"], [row[0] for row in cursor.fetchall()]))
             for sql in self.statements:
-                cursor.execute(f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {sql}", self.bounds)
+                cursor.execute(f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {sql}",
+                               self.bounds * sql.count("UNION ALL") + self.bounds)
                 plans.append((f"(by hand) {sql}", [row[0] for row in cursor.fetchall()]))
         return plans
 
@@ -188,9 +216,9 @@ def main() -> None:
         from django.test.utils import override_settings
 
         from django_apranova_payments.analytics import add_months
-        from django_apranova_payments.models import Dispute, Payment
+        from django_apranova_payments.models import Dispute, Payment, Refund
 
-        tables = (Payment._meta.db_table, Dispute._meta.db_table)
+        tables = (Payment._meta.db_table, Dispute._meta.db_table, Refund._meta.db_table)
         user_model = get_user_model()
         users = [u.pk for u in user_model._default_manager.bulk_create(
             [user_model(username=f"a{i}", email=f"a{i}@example.com") for i in range(10_000)])]
@@ -198,7 +226,8 @@ def main() -> None:
         with override_settings(TIME_ZONE=TIME_ZONE):
             started = time.perf_counter()
             seed(0, args.first, users, rng)
-            dispute_every_thousandth(*tables)
+            dispute_every_thousandth(*tables[:2])
+            refund_the_refunded(tables[0], tables[2])
             vacuum(*tables)
             out.append(f"   {args.first:,} payments seeded by COPY + VACUUM ANALYZE in "
                        f"{time.perf_counter() - started:.1f} s")
@@ -209,10 +238,12 @@ def main() -> None:
 
             started = time.perf_counter()
             seed(args.first, args.rows - args.first, users, rng)
-            dispute_every_thousandth(*tables)
+            dispute_every_thousandth(*tables[:2])
+            refund_the_refunded(tables[0], tables[2])
             vacuum(*tables)
             out.append(f"   {args.rows - args.first:,} more seeded by COPY + VACUUM ANALYZE in "
-                       f"{time.perf_counter() - started:.1f} s; {Dispute.objects.count():,} disputes")
+                       f"{time.perf_counter() - started:.1f} s; {Dispute.objects.count():,} disputes, "
+                       f"{Refund.objects.count():,} refunds")
             last = (START + timedelta(minutes=args.rows - 1)).astimezone(_tz()).date() - timedelta(days=1)
             cases = [
                 Case(f"30 days by day, table of {args.rows:,} (the newest 30 days)", last - timedelta(days=29), last,
@@ -228,11 +259,14 @@ def main() -> None:
             plans = cases[0].plans()
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_relation_size('apranova_pay_created_figs_idx'), "
+                               "pg_relation_size('apranova_pay_paid_figs_idx'), "
+                               "pg_relation_size('apranova_ref_created_figs_idx'), "
                                "pg_relation_size(%s), pg_indexes_size(%s)", [tables[0], tables[0]])
-                index_size, table_size, all_indexes = cursor.fetchone()
+                index_size, paid_size, refund_size, table_size, all_indexes = cursor.fetchone()
             mib = 2**20
-            out.append(f"   apranova_pay_created_figs_idx: {index_size / mib:.0f} MiB (the table "
-                       f"{table_size / mib:.0f} MiB, all its indexes {all_indexes / mib:.0f} MiB)")
+            out.append(f"   apranova_pay_created_figs_idx: {index_size / mib:.0f} MiB, apranova_pay_paid_figs_idx: "
+                       f"{paid_size / mib:.0f} MiB, apranova_ref_created_figs_idx: {refund_size / mib:.1f} MiB "
+                       f"(the table {table_size / mib:.0f} MiB, all its indexes {all_indexes / mib:.0f} MiB)")
             rows_in = {case.name: case.orm().currencies for case in (small, *cases)}
 
     out += line(small.name, small_times)

@@ -1,12 +1,32 @@
 """Factories for the suite: the ones the package ships to hosts, plus the test user."""
 
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import Permission
 
+from django_apranova_payments.models import Payment, Refund
 from django_apranova_payments.testing.factories import PaymentFactory, UserFactory, WebhookEventFactory
 
-__all__ = ["PaymentFactory", "UserFactory", "WebhookEventFactory", "staff_holding"]
+__all__ = ["PaymentFactory", "UserFactory", "WebhookEventFactory", "dated_payment", "staff_holding"]
+
+
+def dated_payment(created: datetime, amount: str = "10.00", currency: str = "usd", status: str = "succeeded", *,
+                  succeeded: datetime | None = None, refunded: str = "0.00", refunded_at: datetime | None = None,
+                  **extra: Any) -> Payment:
+    """A payment created at ``created``; a succeeded one succeeded at ``succeeded`` (by default
+    when it was created). With ``refunded``, a succeeded refund of that much, made at
+    ``refunded_at`` (by default when the payment was created), in ``amount_refunded`` too."""
+    if status == "succeeded":
+        extra["succeeded_at"] = succeeded or created
+    payment = PaymentFactory(created_at=created, amount=Decimal(amount), currency=currency, status=status,
+                             amount_refunded=Decimal(refunded), **extra)
+    if Decimal(refunded):
+        refund = Refund.objects.create(payment=payment, stripe_refund=f"re_{payment.pk}", amount=Decimal(refunded),
+                                       currency=currency, status="succeeded")
+        Refund.objects.filter(pk=refund.pk).update(created_at=refunded_at or created)
+    return payment
 
 
 def staff_holding(*codenames: str, **kwargs: Any) -> Any:

@@ -4,19 +4,22 @@
 The figures are ``Payment.objects`` queryset methods (``AnalyticsQuerySet`` is a base of
 ``PaymentQuerySet``), so host code narrows the payments first and counts after::
 
-    Payment.objects.filter(livemode=True).created_between(date(2026, 11, 1), date(2026, 11, 30)).figures_by_currency()
+    Payment.objects.filter(livemode=True).analytics(date(2026, 11, 1), date(2026, 11, 30)).currencies
     Payment.objects.analytics(date(2026, 11, 1), date(2026, 11, 30), interval="day").as_dict()
 
-A payment counts on the day it was created (local). ``gross`` sums the succeeded payments,
-``refunded`` their succeeded refunds (``amount_refunded``), ``net`` the difference.
-``analytics()`` reads one range in three statements, each an index range scan on
-``created_at`` (migration 0006): the figures per period, currency and status (the totals
-per currency are their sums), the disputed payments, and the failure codes.
+One definition serves every surface (the endpoint, the admin page, ``apranova_report`` and
+``revenue_by_*``). Money counts on the local day it moved: ``gross`` sums the succeeded
+payments on the day they succeeded (``succeeded_at``), ``refunded`` their succeeded refunds
+on the day each was made (the ``Refund``'s ``created_at``), ``net`` the difference. The counts
+are of the payments created in the range. ``analytics()`` reads a range in four statements,
+each an index range scan: the counts per period, currency and status (``created_at``,
+migration 0006), the money per period and currency (``succeeded_at`` and the refunds'
+``created_at``, migration 0010, one ``UNION ALL``), the disputed payments and the failure codes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
@@ -24,7 +27,7 @@ from typing import Any, Self, TypeVar
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Count, F, Sum
+from django.db.models import Count, DecimalField, F, Sum, Value
 from django.db.models.functions import TruncDay, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -42,6 +45,10 @@ FIRST_DATE, LAST_DATE = date(1970, 1, 1), date(9999, 12, 30)
 
 _TRUNC = {"day": TruncDay, "month": TruncMonth}
 _ZERO = Decimal("0.00")
+#: The other kind's amount in a row of money (a payment's row has no refund, and the reverse).
+_NONE = Value(_ZERO, output_field=DecimalField(max_digits=14, decimal_places=2))
+#: A range as moments: from (inclusive) to (exclusive).
+Bounds = tuple[datetime, datetime]
 
 
 class RangeError(ValueError):
@@ -143,8 +150,9 @@ def local_midnight(day: date) -> datetime:
 
 @dataclass
 class CurrencyFigures:
-    """One currency's figures. Amounts are major units; ``gross`` and ``refunded`` cover the
-    succeeded payments only."""
+    """One currency's figures. Amounts are major units, counted on the day the money moved:
+    ``gross`` the payments that succeeded, ``refunded`` the refunds that succeeded. The counts
+    are of the payments created."""
 
     currency: str
     gross: Decimal = _ZERO
@@ -166,14 +174,14 @@ class CurrencyFigures:
         ended = self.succeeded + self.failed + self.canceled
         return self.succeeded / ended if ended else None
 
-    def add(self, status: str, count: int, amount: Decimal | None, refunded: Decimal | None) -> None:
+    def add_count(self, status: str, count: int) -> None:
         self.payments += count
-        if status == "succeeded":
-            self.succeeded += count
-            self.gross += amount or _ZERO
-            self.refunded += refunded or _ZERO
-        elif status in ("failed", "canceled"):
+        if status in ("succeeded", "failed", "canceled"):
             setattr(self, status, getattr(self, status) + count)
+
+    def add_money(self, gross: Decimal, refunded: Decimal) -> None:
+        self.gross += gross
+        self.refunded += refunded
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -234,7 +242,8 @@ _M = TypeVar("_M", bound=models.Model)
 
 class AnalyticsQuerySet(models.QuerySet[_M]):
     """The figures of ``Payment.objects`` (a base of ``PaymentQuerySet``). Each method counts
-    the payments of this queryset; narrow it first (``created_between``, ``filter``)."""
+    the payments of this queryset, and the money they and their refunds moved; narrow it first
+    (``filter``), and give ``analytics()`` the range."""
 
     def created_between(self, date_from: date, date_to: date) -> Self:
         """Payments created from ``date_from`` to ``date_to``, both inclusive, local dates in
@@ -243,26 +252,29 @@ class AnalyticsQuerySet(models.QuerySet[_M]):
         return self.filter(created_at__gte=start, created_at__lt=end)
 
     def figures_by_currency(self) -> dict[str, CurrencyFigures]:
-        """``{"usd": CurrencyFigures(...), ...}``: every currency with a payment, sorted."""
-        rows = self._grouped()
-        totals = _currencies(row["currency"] for row in rows)
-        for row in rows:
-            totals[row["currency"]].add(row["status"], row["count"], row["gross"], row["refunded"])
+        """``{"usd": CurrencyFigures(...), ...}``, sorted: every payment of this queryset
+        counted, and all the money they ever moved."""
+        counts, moved = self._counts(), self._money()
+        totals = _currencies(row["currency"] for row in [*counts, *moved])
+        _tally(counts, moved, lambda row: totals[row["currency"]])
         for currency, count in self.disputed_counts().items():
             totals[currency].disputed = count
         return totals
 
     def figures_by_period(self, interval: str = "day") -> list[PeriodFigures]:
         """The figures per period (local day, or month starting on its first) and currency,
-        oldest first; only the periods with payments (``analytics()`` fills in the others)."""
+        oldest first; only the periods where something happened (``analytics()`` fills in the
+        others). A payment is counted in the period it was created, its money in the period it
+        moved."""
         if interval not in _TRUNC:
             raise ValueError(f"interval must be one of {', '.join(INTERVALS)}, not {interval!r}")
-        rows = self._grouped(interval)
         found: dict[tuple[date, str], PeriodFigures] = {}
-        for row in rows:
+
+        def figures_of(row: dict[str, Any]) -> PeriodFigures:
             key = (row["period"], row["currency"])
-            figures = found.setdefault(key, PeriodFigures(currency=key[1], period=key[0]))
-            figures.add(row["status"], row["count"], row["gross"], row["refunded"])
+            return found.setdefault(key, PeriodFigures(currency=key[1], period=key[0]))
+
+        _tally(self._counts(interval), self._money(interval), figures_of)
         return [found[key] for key in sorted(found)]
 
     def disputed_counts(self) -> dict[str, int]:
@@ -280,36 +292,74 @@ class AnalyticsQuerySet(models.QuerySet[_M]):
 
     def analytics(self, date_from: date | None = None, date_to: date | None = None,
                   interval: str | None = None) -> Report:
-        """The report of ``GET analytics/`` for the payments of this queryset created in the
-        range (defaults and ``RangeError`` as ``ReportRange.of``): totals per currency, a
-        series per currency with every period of the range (zeros where nothing happened),
-        and the failure codes."""
+        """The report of ``GET analytics/`` for the range (defaults and ``RangeError`` as
+        ``ReportRange.of``): the payments of this queryset created in it, and the money they
+        and their refunds moved in it. Totals per currency, a series per currency with every
+        period of the range (zeros where nothing happened), and the failure codes."""
         found = ReportRange.of(date_from, date_to, interval)
-        payments = self.created_between(found.date_from, found.date_to)
-        rows = payments._grouped(found.interval)
-        currencies = _currencies(row["currency"] for row in rows)
+        counts, moved = self._counts(found.interval, found.bounds()), self._money(found.interval, found.bounds())
+        currencies = _currencies(row["currency"] for row in [*counts, *moved])
         series = {(period, code): PeriodFigures(currency=code, period=period)
                   for period in found.periods() for code in currencies}
-        for row in rows:
-            args = (row["status"], row["count"], row["gross"], row["refunded"])
-            currencies[row["currency"]].add(*args)
-            series[found.period_of(row["period"]), row["currency"]].add(*args)
-        for currency, count in payments.disputed_counts().items():
+        _tally(counts, moved, lambda row: currencies[row["currency"]])
+        _tally(counts, moved, lambda row: series[found.period_of(row["period"]), row["currency"]])
+        created = self.created_between(found.date_from, found.date_to)
+        for currency, count in created.disputed_counts().items():
             currencies[currency].disputed = count
-        return Report(found, currencies, [series[key] for key in sorted(series)], payments.failure_code_counts())
+        return Report(found, currencies, [series[key] for key in sorted(series)], created.failure_code_counts())
 
-    def _grouped(self, period: str | None = None) -> list[dict[str, Any]]:
-        """One ``GROUP BY`` of the local period (when given), currency and status: the count,
-        amount and amount refunded of each group, from an index-only scan of
+    def _paid(self, interval: str | None = None, bounds: Bounds | None = None) -> models.QuerySet[Any]:
+        """``gross``: the succeeded payments per currency (and local period of ``succeeded_at``,
+        with ``interval``), as ``{"period", "of_currency", "gross", "refunded": 0, "count"}``;
+        within ``bounds`` when given, from an index range scan of ``apranova_pay_paid_figs_idx``."""
+        paid = self.filter(status="succeeded", succeeded_at__isnull=False)
+        if bounds is not None:
+            paid = paid.filter(succeeded_at__gte=bounds[0], succeeded_at__lt=bounds[1])
+        keys = _keys("succeeded_at", interval)
+        return paid.order_by().values(**keys).annotate(gross=Sum("amount"), refunded=_NONE, count=Count("*"))
+
+    def _refunded(self, interval: str | None = None, bounds: Bounds | None = None) -> models.QuerySet[Any]:
+        """``refunded``: the succeeded refunds of these payments per currency (and local period
+        of the refund's ``created_at``), the columns of ``_paid()``; from an index range scan of
+        ``apranova_ref_created_figs_idx``."""
+        within = {} if bounds is None else {"refunds__created_at__gte": bounds[0], "refunds__created_at__lt": bounds[1]}
+        refunds = self.filter(refunds__status="succeeded", **within)
+        keys = _keys("refunds__created_at", interval)
+        return refunds.order_by().values(**keys).annotate(gross=_NONE, refunded=Sum("refunds__amount"),
+                                                          count=Value(0))
+
+    def _money(self, interval: str | None = None, bounds: Bounds | None = None) -> list[dict[str, Any]]:
+        """The payments' and refunds' money, one statement: a row per (period,) currency and kind."""
+        rows = self._paid(interval, bounds).union(self._refunded(interval, bounds), all=True).order_by()
+        return [{**row, "currency": row["of_currency"], "gross": money.quantize_for_storage(row["gross"]),
+                 "refunded": money.quantize_for_storage(row["refunded"])} for row in rows]
+
+    def _counts(self, interval: str | None = None, bounds: Bounds | None = None) -> list[dict[str, Any]]:
+        """One ``GROUP BY`` of the local period of ``created_at`` (with ``interval``), currency
+        and status, within ``bounds`` when given: an index-only scan of
         ``apranova_pay_created_figs_idx``. The period is grouped (so sorted) first, as the
         index returns the rows: the grouped columns are annotations, which keep their order."""
-        keys: dict[str, Any] = {}
-        if period is not None:
-            keys["period"] = _TRUNC[period]("created_at", tzinfo=report_time_zone(), output_field=models.DateField())
-        keys |= {"of_currency": F("currency"), "of_status": F("status")}
-        rows = self.order_by().values(**keys).annotate(count=Count("*"), gross=Sum("amount"),
-                                                        refunded=Sum("amount_refunded"))
+        payments = self if bounds is None else self.filter(created_at__gte=bounds[0], created_at__lt=bounds[1])
+        keys = _keys("created_at", interval) | {"of_status": F("status")}
+        rows = payments.order_by().values(**keys).annotate(count=Count("*"))
         return [{**row, "currency": row["of_currency"], "status": row["of_status"]} for row in rows]
+
+
+def _keys(moment: str, interval: str | None) -> dict[str, Any]:
+    """What to group by: the local period of ``moment`` (with ``interval``), then the currency."""
+    keys: dict[str, Any] = {}
+    if interval is not None:
+        keys["period"] = _TRUNC[interval](moment, tzinfo=report_time_zone(), output_field=models.DateField())
+    return keys | {"of_currency": F("currency")}
+
+
+def _tally(counts: list[dict[str, Any]], moved: list[dict[str, Any]],
+           figures_of: Callable[[dict[str, Any]], CurrencyFigures]) -> None:
+    """Adds the counts and the money rows to the figures ``figures_of`` picks for each."""
+    for row in counts:
+        figures_of(row).add_count(row["status"], row["count"])
+    for row in moved:
+        figures_of(row).add_money(row["gross"], row["refunded"])
 
 
 def _currencies(codes: Iterable[str]) -> dict[str, CurrencyFigures]:

@@ -1,10 +1,11 @@
 """CSV exports of payments: streamed a chunk of rows at a time, and safe to open in a
 spreadsheet (a cell that would start a formula is prefixed with ``'``, also when spaces come
-first: spreadsheets skip them)."""
+first: spreadsheets skip them; a plain number such as a negative net is left a number)."""
 
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 #: A cell starting with one of these is prefixed whatever follows: a line break or tab at the
 #: start hides what comes after it, and some spreadsheets strip it and read the rest.
 BREAK_STARTS = ("\t", "\r", "\n")
+#: A plain number (``-30.00``: a net can be negative), which no spreadsheet reads as a formula.
+NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 #: Rows fetched from the database at a time: the most an export holds in memory.
 CHUNK_SIZE = 2000
 PAYMENT_COLUMNS = ("id", "payment_intent", "user", "amount", "currency", "status", "amount_refunded",
@@ -31,6 +34,8 @@ PAYMENT_COLUMNS = ("id", "payment_intent", "user", "amount", "currency", "status
 def safe_cell(value: Any) -> str:
     """``value`` as CSV text that no spreadsheet runs: ``=1+1`` becomes ``'=1+1``."""
     text = "" if value is None else str(value)
+    if NUMBER.fullmatch(text):
+        return text
     return f"'{text}" if text.startswith(BREAK_STARTS) or text.lstrip().startswith(FORMULA_STARTS) else text
 
 

@@ -21,15 +21,14 @@ from django.urls import reverse
 from django_apranova_payments import exports
 from django_apranova_payments.admin import charts
 from django_apranova_payments.models import Dispute, Payment
-from tests.factories import PaymentFactory, UserFactory
+from tests.factories import UserFactory, dated_payment
 
 ANALYTICS = "/admin/apranova_payments/payment/analytics/"
 EXPORT = "/admin/apranova_payments/payment/export/"
 CHANGELIST = "/admin/apranova_payments/payment/"
 
 
-def made(created: datetime, amount: str, currency: str = "usd", status: str = "succeeded", **extra: Any) -> Payment:
-    return PaymentFactory(created_at=created, amount=Decimal(amount), currency=currency, status=status, **extra)
+made = dated_payment
 
 
 @pytest.fixture
@@ -42,7 +41,7 @@ def superuser(db: Any) -> Client:
 @pytest.fixture
 def november(db: Any) -> list[Payment]:
     payments = [
-        made(datetime(2026, 11, 1, 9, tzinfo=UTC), "999.00", amount_refunded=Decimal("99.00")),
+        made(datetime(2026, 11, 1, 9, tzinfo=UTC), "999.00", refunded="99.00"),
         made(datetime(2026, 11, 2, 9, tzinfo=UTC), "1000", "jpy"),
         made(datetime(2026, 11, 2, 10, tzinfo=UTC), "49.00", status="failed", failure_code="card_declined"),
         made(datetime(2026, 11, 3, 10, tzinfo=UTC), "49.00", status="failed", failure_code="insufficient_funds"),
@@ -99,7 +98,7 @@ def test_the_page_has_no_inline_script_or_style_and_nothing_from_another_host(su
 def test_without_parameters_the_last_30_days_with_the_form_filled_in(superuser, db):
     page = superuser.get(ANALYTICS).content.decode()
     assert 'type="date" name="from"' in page and 'name="to"' in page
-    assert "No payment was created in this range." in page
+    assert "No payment was created, succeeded or refunded in this range." in page
 
 
 def test_a_range_that_cannot_be_shown_is_a_form_error(superuser, db):

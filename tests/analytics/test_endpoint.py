@@ -4,7 +4,6 @@ the 400s for parameters that cannot be reported."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -13,8 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from django_apranova_payments.models import Payment
-from tests.factories import PaymentFactory, staff_holding
+from tests.factories import PaymentFactory, dated_payment, staff_holding
 
 URL = "/billing/v1/analytics/"
 
@@ -26,8 +24,7 @@ def staff(db: Any) -> APIClient:
     return client
 
 
-def made(created: datetime, amount: str, currency: str = "usd", status: str = "succeeded", **extra: Any) -> Payment:
-    return PaymentFactory(created_at=created, amount=Decimal(amount), currency=currency, status=status, **extra)
+made = dated_payment
 
 
 def test_the_url_is_named_analytics_in_the_namespace():
@@ -35,7 +32,7 @@ def test_the_url_is_named_analytics_in_the_namespace():
 
 
 def test_staff_get_the_documented_shape_with_amounts_as_decimal_strings(staff):
-    made(datetime(2026, 11, 1, 9, tzinfo=UTC), "999.00", amount_refunded=Decimal("99.00"))
+    made(datetime(2026, 11, 1, 9, tzinfo=UTC), "999.00", refunded="99.00")
     made(datetime(2026, 11, 2, 9, tzinfo=UTC), "1000", "jpy")
     made(datetime(2026, 11, 2, 10, tzinfo=UTC), "49.00", status="failed", failure_code="card_declined")
 

@@ -1,5 +1,5 @@
-"""The analytics range ends at the local midnight after ``to``: a payment at that very
-instant belongs to the next day, not to the range."""
+"""The analytics range ends at the local midnight after ``to``: a payment, a success or a
+refund at that very instant belongs to the next day, not to the range."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.test import override_settings
 
 from django_apranova_payments.analytics import local_midnight
 from django_apranova_payments.models import Payment
-from tests.factories import PaymentFactory
+from tests.factories import dated_payment
 
 pytestmark = pytest.mark.django_db
 
@@ -22,9 +22,9 @@ TO = date(2026, 11, 30)
 def test_a_payment_at_the_local_midnight_after_to_is_not_in_the_range(zone):
     with override_settings(TIME_ZONE=zone):
         midnight = local_midnight(TO + timedelta(days=1))
-        last = PaymentFactory(created_at=midnight - timedelta(microseconds=1), amount=Decimal("10.00"),
-                              status="succeeded")
-        PaymentFactory(created_at=midnight, amount=Decimal("99.00"), status="succeeded")
+        just_before = midnight - timedelta(microseconds=1)
+        last = dated_payment(just_before, "10.00", refunded="1.00")
+        dated_payment(midnight, "99.00", refunded="5.00")
 
         between = Payment.objects.created_between(date(2026, 11, 1), TO)
         report = Payment.objects.analytics(date(2026, 11, 1), TO)
@@ -32,3 +32,4 @@ def test_a_payment_at_the_local_midnight_after_to_is_not_in_the_range(zone):
     assert list(between) == [last]
     assert report.currencies["usd"].payments == 1
     assert report.currencies["usd"].gross == Decimal("10.00")
+    assert report.currencies["usd"].refunded == Decimal("1.00")

@@ -7,7 +7,6 @@ import json
 import subprocess
 import sys
 from datetime import UTC, datetime
-from decimal import Decimal
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from django.core.management import CommandError, call_command
 
 from django_apranova_payments.management.commands.apranova_report import Command
 from django_apranova_payments.models import Payment
-from tests.factories import PaymentFactory
+from tests.factories import dated_payment
 
 
 def run(*args: str, **options: Any) -> tuple[str, str]:
@@ -26,13 +25,12 @@ def run(*args: str, **options: Any) -> tuple[str, str]:
     return out.getvalue(), err.getvalue()
 
 
-def made(created: datetime, amount: str, currency: str = "usd", status: str = "succeeded", **extra: Any) -> Payment:
-    return PaymentFactory(created_at=created, amount=Decimal(amount), currency=currency, status=status, **extra)
+made = dated_payment
 
 
 @pytest.fixture
 def november(db: Any) -> None:
-    made(datetime(2026, 11, 1, 9, tzinfo=UTC), "999.00", amount_refunded=Decimal("99.00"))
+    made(datetime(2026, 11, 1, 9, tzinfo=UTC), "999.00", refunded="99.00")
     made(datetime(2026, 11, 2, 9, tzinfo=UTC), "1000", "jpy")
     made(datetime(2026, 11, 2, 10, tzinfo=UTC), "49.00", status="failed", failure_code="card_declined")
     made(datetime(2026, 11, 2, 11, tzinfo=UTC), "49.00", status="failed", failure_code="=HYPERLINK(\"x\")")
@@ -48,7 +46,7 @@ def test_json_is_the_endpoints_body(november):
 def test_the_table_has_a_line_per_currency_and_the_failure_codes(november):
     out, _ = run("--from", "2026-11-01", "--to", "2026-11-02")
     lines = out.splitlines()
-    assert lines[0] == "Payments created 2026-11-01 to 2026-11-02 (UTC), by day"
+    assert lines[0] == "Figures of 2026-11-01 to 2026-11-02 (UTC), by day"
     assert lines[1].split() == ["currency", "gross", "refunded", "net", "payments", "succeeded", "failed",
                                 "canceled", "disputed", "success"]
     assert lines[2].split() == ["JPY", "1000", "0", "1000", "1", "1", "0", "0", "0", "100.0%"]
@@ -83,7 +81,7 @@ def test_csv_has_a_row_per_period_and_currency_then_the_totals(november):
 
 def test_an_empty_range_says_so(db):
     out, _ = run("--from", "2026-11-01", "--to", "2026-11-02")
-    assert out.splitlines()[1] == "No payments."
+    assert out.splitlines()[1] == "No payment created, succeeded or refunded."
 
 
 @pytest.mark.parametrize(

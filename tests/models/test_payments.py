@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.test import override_settings
 from django.utils import timezone
 
 from django_apranova_payments.models import Payment
@@ -113,11 +114,13 @@ def test_revenue_by_month_starts_each_month_on_its_first_day(user):
     ]
 
 
-def test_revenue_by_period_uses_the_current_time_zone(user):
+def test_revenue_by_period_uses_the_hosts_time_zone_not_the_active_one(user):
     succeeded(user, "10.00", at=datetime(2026, 3, 1, 20, 0, tzinfo=UTC))  # 01:30 on 2 March in India
 
     assert rows(Payment.objects, "day") == [(date(2026, 3, 1), "usd", Decimal("10.00"), 1)]
     with timezone.override("Asia/Kolkata"):
+        assert rows(Payment.objects, "day") == [(date(2026, 3, 1), "usd", Decimal("10.00"), 1)]
+    with override_settings(TIME_ZONE="Asia/Kolkata"):
         assert rows(Payment.objects, "day") == [(date(2026, 3, 2), "usd", Decimal("10.00"), 1)]
 
 

@@ -78,7 +78,8 @@ def test_printable_escapes_what_drives_a_terminal_and_nothing_else(text, shown):
 
 @pytest.mark.parametrize(
     "cell",
-    ["=1+1", " =1+1", "   +1", "\u00a0-1+2", "\u3000@SUM(A1)", "\uff1d1+1", " \uff0b1"],
+    ["=1+1", " =1+1", "   +1", "\u00a0-1+2", "\u3000@SUM(A1)", "\uff1d1+1", " \uff0b1", "-1-1", "-30.00\n=1",
+     " -30.00", "-1e3"],
 )
 def test_a_cell_whose_first_non_space_character_starts_a_formula_is_quoted(cell):
     assert exports.safe_cell(cell) == f"'{cell}"
@@ -89,7 +90,8 @@ def test_a_cell_starting_with_a_line_break_or_tab_is_quoted(cell):
     assert exports.safe_cell(cell) == f"'{cell}"
 
 
-@pytest.mark.parametrize("cell", ["card_declined", "a =1", "pi_-1", "", "  ", "x\n=1", "1 000"])
+@pytest.mark.parametrize("cell", ["card_declined", "a =1", "pi_-1", "", "  ", "x\n=1", "1 000", "-30.00", "-7",
+                                  "12.5"])
 def test_other_cells_are_left_alone(cell):
     assert exports.safe_cell(cell) == cell
 

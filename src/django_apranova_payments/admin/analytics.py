@@ -212,7 +212,9 @@ def _revenue_chart(report: Report, currency: str) -> SafeString:
                 "refunded": money.format_amount(row.refunded, currency),
                 "succeeded": row.succeeded,
             },
-            segments=[(row.net, "net"), (row.refunded, "refunded")])
+            # Refunds may be more than a period's gross (a refund of an earlier payment): the bar
+            # is then the refunds alone, and its title gives the net below zero.
+            segments=[(max(row.net, Decimal(0)), "net"), (row.refunded, "refunded")])
         for row in report.series_of(currency)
     ]
     return bar_chart(bars, chart_id=f"apranova-chart-{currency}",

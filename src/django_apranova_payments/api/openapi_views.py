@@ -370,9 +370,11 @@ class AnalyticsViewExtension(OpenApiViewExtension):
             operation_id="payments_analytics",
             summary="Payment figures per currency (staff)",
             description=(
-                "Every user's payments created in the range, counted on the local day they were "
-                "created: totals per currency, a series per currency and period, and the failure "
-                "codes. Money is never added across currencies. Allowed by "
+                "Every user's figures of the range: the money on the local day it moved (`gross`: "
+                "payments on the day they succeeded, `refunded`: succeeded refunds on the day each was "
+                "made), the counts of the payments created in the range. Totals per currency, a series "
+                "per currency and period, and the failure codes. Money is never added across "
+                "currencies. Allowed by "
                 "`ANALYTICS_PERMISSION_CLASSES` (staff by default). A range covers at most "
                 f"{MAX_PERIODS['day']} days by day and {MAX_PERIODS['month']} months by month."
             ),

@@ -289,10 +289,11 @@ class PaymentRefundView(PaymentAPIView):
 
 
 class AnalyticsView(PaymentAPIView):
-    """GET ``?from=YYYY-MM-DD&to=YYYY-MM-DD&interval=day|month``: every user's payments
-    created in the range, counted per currency, per period and per failure code (see
-    ``Payment.objects.analytics``). ``ANALYTICS_PERMISSION_CLASSES`` decide who may call it
-    (staff holding ``view_payment``, by default)."""
+    """GET ``?from=YYYY-MM-DD&to=YYYY-MM-DD&interval=day|month``: the figures of the range,
+    every user's (the money on the day it moved, the counts of the payments created), per
+    currency, per period and per failure code (see ``Payment.objects.analytics``).
+    ``ANALYTICS_PERMISSION_CLASSES`` decide who may call it (staff holding ``view_payment``, by
+    default)."""
 
     def get_permissions(self) -> list[BasePermission]:
         return [permission() for permission in app_settings.ANALYTICS_PERMISSION_CLASSES]

@@ -49,6 +49,10 @@ class Refund(models.Model):
         ordering = ["-created_at"]
         verbose_name = _("refund")
         verbose_name_plural = _("refunds")
+        indexes = [
+            # The analytics' refunded: a range of created_at of the succeeded refunds.
+            models.Index(fields=["status", "created_at", "payment", "amount"], name="apranova_ref_created_figs_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["requested_by", "idempotency_key"],

@@ -1,4 +1,6 @@
 """Print the staff analytics of a range: what ``GET analytics/`` answers, for cron or e-mail.
+Money counts on the day it moved (a payment on the day it succeeded, a refund on the day it
+was made), the counts are of the payments created in the range.
 
     manage.py apranova_report                                  # the last 30 days, by day
     manage.py apranova_report --from 2026-11-01 --to 2026-11-30
@@ -33,8 +35,9 @@ TABLE_COLUMNS = ("currency", "gross", "refunded", "net", "payments", "succeeded"
 
 class Command(PaymentsCommand):
     help = (
-        "Print the payments created in a range, per currency (gross, refunded, net, counts by status, "
-        "disputed) and per failure code, as a table, JSON or CSV. Dates are local, in TIME_ZONE. "
+        "Print a range's figures per currency, as a table, JSON or CSV: the money that moved in it (gross on "
+        "the day payments succeeded, refunded on the day refunds were made, net) and the payments created in "
+        "it (counts by status, disputed, failure codes). Dates are local, in TIME_ZONE. "
         "-v 0 prints the figures alone, -v 2 adds the series per period."
     )
 
@@ -80,10 +83,10 @@ class Command(PaymentsCommand):
     def _table(self, report: Report) -> None:
         found = report.range
         zone = report_time_zone()
-        self.say(f"Payments created {found.date_from} to {found.date_to}"
+        self.say(f"Figures of {found.date_from} to {found.date_to}"
                  f"{f' ({zone})' if zone is not None else ''}, by {found.interval}")
         if not report.currencies:
-            self.say("No payments.")
+            self.say("No payment created, succeeded or refunded.")
             return
         rows = [TABLE_COLUMNS, *(_table_row(figures) for figures in report.currencies.values())]
         for line in _aligned(rows):
