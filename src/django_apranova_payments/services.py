@@ -23,7 +23,7 @@ from rest_framework.exceptions import ValidationError
 from . import exceptions, money, signals
 from .charges import Charge
 from .conf import app_settings
-from .gateway import PaymentIntentData, get_gateway
+from .gateway import PaymentIntentData, RefundData, get_gateway
 from .metadata import REFUND, own_metadata, refund_binding
 from .models import Payment, Refund, RefundReason
 from .refunds import apply_refund
@@ -295,25 +295,7 @@ def refund_payment(
                     raise exceptions.IdempotencyConflict(exceptions.IdempotencyConflict.refund_detail)
                 return CreatedRefund(existing, replayed=True)
         minor = _refund_minor_units(payment, amount)
-        requester_pk = "" if requested_by is None else requested_by.pk
-        data = get_gateway().create_refund(
-            payment_intent=payment.stripe_payment_intent,
-            amount=minor,
-            reason=reason,
-            metadata=own_metadata(
-                user_pk=requester_pk, amount_minor=minor, currency=payment.currency,
-                host=refund_binding(payment.stripe_payment_intent),
-                idempotency_key=idempotency_key, fingerprint=fingerprint, kind=REFUND,
-            ),
-            idempotency_key=_stripe_key(
-                "apranova-refund-", idempotency_key, requester_pk, payment.stripe_payment_intent
-            ),
-        )
-        if data.amount != minor or data.currency != payment.currency or data.payment_intent not in (
-            None, payment.stripe_payment_intent,
-        ):
-            logger.error("Refund %s came back as %s %s of %s", data.id, data.amount, data.currency, data.payment_intent)
-            raise exceptions.GatewayError()
+        data = _create_refund_at_stripe(payment, minor, reason, requested_by, idempotency_key, fingerprint)
         result = apply_refund(
             payment, data, requested_by=requested_by, idempotency_key=idempotency_key,
             fingerprint=fingerprint, locked=True,
@@ -322,6 +304,31 @@ def refund_payment(
             raise exceptions.GatewayError()
         logger.info("Refund %s of payment %s: %s %s", data.id, payment.pk, minor, payment.currency)
         return CreatedRefund(result.obj, replayed=not result.created)
+
+
+def _create_refund_at_stripe(
+    payment: Payment, minor: int, reason: str, requested_by: Any, idempotency_key: str | None, fingerprint: str
+) -> RefundData:
+    """Ask Stripe for the refund (with the installation mark, and an idempotency key derived
+    from the client's); ``GatewayError`` when Stripe answers with another refund than asked."""
+    requester_pk = "" if requested_by is None else requested_by.pk
+    data = get_gateway().create_refund(
+        payment_intent=payment.stripe_payment_intent,
+        amount=minor,
+        reason=reason,
+        metadata=own_metadata(
+            user_pk=requester_pk, amount_minor=minor, currency=payment.currency,
+            host=refund_binding(payment.stripe_payment_intent),
+            idempotency_key=idempotency_key, fingerprint=fingerprint, kind=REFUND,
+        ),
+        idempotency_key=_stripe_key("apranova-refund-", idempotency_key, requester_pk, payment.stripe_payment_intent),
+    )
+    if data.amount != minor or data.currency != payment.currency or data.payment_intent not in (
+        None, payment.stripe_payment_intent,
+    ):
+        logger.error("Refund %s came back as %s %s of %s", data.id, data.amount, data.currency, data.payment_intent)
+        raise exceptions.GatewayError()
+    return data
 
 
 def _refund_minor_units(payment: Payment, amount: Decimal | None) -> int:

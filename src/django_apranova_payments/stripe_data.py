@@ -1,0 +1,193 @@
+"""What the package reads of Stripe's objects: a PaymentIntent, a Refund, a Dispute and a
+Charge, however they were obtained (an API answer, a webhook event's ``data.object``, a list
+entry). Each ``from_dict`` raises ``ValueError`` for an object that is not usable."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from django.views.decorators.debug import sensitive_variables
+
+
+@dataclass(frozen=True)
+class PaymentIntentData:
+    """The parts of a Stripe PaymentIntent this package uses, however it was obtained
+    (an API response or a webhook event's ``data.object``)."""
+
+    id: str
+    status: str
+    amount: int
+    currency: str
+    livemode: bool = False
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    client_secret: str | None = field(default=None, repr=False)
+    failure_code: str = ""
+    failure_message: str = ""
+
+    @classmethod
+    @sensitive_variables("data")  # Stripe's PaymentIntent, client_secret included
+    def from_dict(cls, data: Mapping[str, Any]) -> PaymentIntentData:
+        """Build from Stripe's JSON; ``ValueError`` when it is not a PaymentIntent."""
+        if not isinstance(data, Mapping) or data.get("object") != "payment_intent":
+            raise ValueError("not a payment_intent object")
+        intent_id, status, amount = data.get("id"), data.get("status"), data.get("amount")
+        currency, metadata = data.get("currency"), data.get("metadata") or {}
+        if not (isinstance(intent_id, str) and 0 < len(intent_id) <= 255 and isinstance(status, str)):
+            raise ValueError("payment_intent without a usable id or status")
+        if not isinstance(amount, int) or isinstance(amount, bool):
+            raise ValueError("payment_intent amount is not an integer")
+        if not isinstance(currency, str) or not isinstance(metadata, Mapping):
+            raise ValueError("payment_intent currency or metadata has the wrong type")
+        error = data.get("last_payment_error") or {}
+        if not isinstance(error, Mapping):
+            raise ValueError("payment_intent last_payment_error is not an object")
+        return cls(
+            id=intent_id,
+            status=status,
+            amount=amount,
+            currency=currency.lower(),
+            livemode=bool(data.get("livemode")),
+            metadata={str(k): str(v) for k, v in metadata.items()},
+            client_secret=data.get("client_secret") or None,
+            failure_code=str(error.get("decline_code") or error.get("code") or ""),
+            failure_message=str(error.get("message") or ""),
+        )
+
+    @property
+    def has_failure(self) -> bool:
+        return bool(self.failure_code or self.failure_message)
+
+
+def _text(value: object, limit: int = 255) -> str:
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _stripe_id(data: Mapping[str, Any], key: str) -> str | None:
+    """An id field that may be expanded into an object (``{"id": …}``) or missing."""
+    value = data.get(key)
+    if isinstance(value, Mapping):
+        value = value.get("id")
+    return value if isinstance(value, str) and 0 < len(value) <= 255 else None
+
+
+def _object_of(data: Mapping[str, Any], kind: str) -> tuple[str, int, str]:
+    """The id, amount and currency every money object has; ``ValueError`` when ``data`` is
+    not a Stripe ``kind`` object with usable ones."""
+    if not isinstance(data, Mapping) or data.get("object") != kind:
+        raise ValueError(f"not a {kind} object")
+    object_id, amount, currency = data.get("id"), _int(data.get("amount")), data.get("currency")
+    if not (isinstance(object_id, str) and 0 < len(object_id) <= 255):
+        raise ValueError(f"{kind} without a usable id")
+    if amount is None or amount < 0:
+        raise ValueError(f"{kind} amount is not a non-negative integer")
+    if not isinstance(currency, str) or not 0 < len(currency) <= 3:
+        raise ValueError(f"{kind} currency is not a currency code")
+    return object_id, amount, currency.lower()
+
+
+@dataclass(frozen=True)
+class RefundData:
+    """The parts of a Stripe Refund this package uses (an API answer, a webhook event's
+    ``data.object``, or one entry of a refund list)."""
+
+    id: str
+    status: str
+    amount: int
+    currency: str
+    payment_intent: str | None = None
+    charge: str | None = None
+    reason: str = ""
+    failure_reason: str = ""
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RefundData:
+        """Build from Stripe's JSON; ``ValueError`` when it is not a usable Refund."""
+        refund_id, amount, currency = _object_of(data, "refund")
+        status, metadata = data.get("status"), data.get("metadata") or {}
+        if not isinstance(status, str) or not status:
+            raise ValueError("refund without a status")
+        if not isinstance(metadata, Mapping):
+            raise ValueError("refund metadata is not an object")
+        return cls(
+            id=refund_id,
+            status=status,
+            amount=amount,
+            currency=currency,
+            payment_intent=_stripe_id(data, "payment_intent"),
+            charge=_stripe_id(data, "charge"),
+            reason=_text(data.get("reason"), 40),
+            failure_reason=_text(data.get("failure_reason"), 100),
+            metadata={str(k): str(v) for k, v in metadata.items()},
+        )
+
+
+#: Stripe's ``cancellation_reason`` values a PaymentIntent may be canceled with.
+CancellationReason = Literal["abandoned", "duplicate", "fraudulent", "requested_by_customer"]
+
+#: The longest status stored (the ``status`` columns); Stripe's are far shorter.
+MAX_STATUS_LENGTH = 30
+
+
+@dataclass(frozen=True)
+class DisputeData:
+    """The parts of a Stripe Dispute this package uses."""
+
+    id: str
+    status: str
+    amount: int
+    currency: str
+    payment_intent: str | None = None
+    charge: str | None = None
+    reason: str = ""
+    evidence_due_by: int | None = None
+    is_charge_refundable: bool = False
+    livemode: bool = False
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DisputeData:
+        """Build from Stripe's JSON; ``ValueError`` when it is not a usable Dispute."""
+        dispute_id, amount, currency = _object_of(data, "dispute")
+        status = data.get("status")
+        if not isinstance(status, str) or not 0 < len(status) <= MAX_STATUS_LENGTH:
+            raise ValueError(f"dispute without a status of 1 to {MAX_STATUS_LENGTH} characters")
+        evidence = data.get("evidence_details") or {}
+        due_by = _int(evidence.get("due_by")) if isinstance(evidence, Mapping) else None
+        return cls(
+            id=dispute_id,
+            status=status,
+            amount=amount,
+            currency=currency,
+            payment_intent=_stripe_id(data, "payment_intent"),
+            charge=_stripe_id(data, "charge"),
+            reason=_text(data.get("reason"), 100),
+            # 0: "the bank doesn't allow a response", no deadline at all.
+            evidence_due_by=due_by if due_by is not None and 0 < due_by < 2**33 else None,
+            is_charge_refundable=data.get("is_charge_refundable") is True,
+            livemode=bool(data.get("livemode")),
+        )
+
+
+@dataclass(frozen=True)
+class ChargeData:
+    """The parts of a Stripe Charge a ``charge.refunded`` event needs."""
+
+    id: str
+    amount: int
+    currency: str
+    amount_refunded: int
+    payment_intent: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ChargeData:
+        charge_id, amount, currency = _object_of(data, "charge")
+        refunded = _int(data.get("amount_refunded"))
+        if refunded is None or not 0 <= refunded <= amount:
+            raise ValueError("charge amount_refunded is not an integer between 0 and the amount")
+        return cls(charge_id, amount, currency, refunded, _stripe_id(data, "payment_intent"))
