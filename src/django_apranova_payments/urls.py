@@ -7,8 +7,8 @@ and reverse them as ``apranova_payments:create-payment`` and so on.
 
 from django.urls import path, re_path
 
-from . import webhooks
 from .api import views
+from .api.webhook import StripeWebhookView
 
 app_name = "apranova_payments"
 
@@ -17,7 +17,7 @@ PAYMENT_INTENT = r"(?P<payment_intent>[^/]+)"  # any id answers in JSON; unknown
 urlpatterns = [
     path("create-payment/", views.CreatePaymentView.as_view(), name="create-payment"),
     path("update-status/", views.UpdateStatusView.as_view(), name="update-status"),
-    path("webhook/", webhooks.StripeWebhookView.as_view(), name="webhook"),
+    path("webhook/", StripeWebhookView.as_view(), name="webhook"),
     path("", views.PaymentListView.as_view(), name="payment-list"),
     # Before the PaymentIntent routes: "analytics" is never taken for a PaymentIntent id.
     path("analytics/", views.AnalyticsView.as_view(), name="analytics"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from django.db import connections, models, router, transaction
 from django.db.models import Count, F, Min
@@ -14,9 +14,6 @@ from django.utils import timezone
 
 from .choices import DONE_OUTCOMES, REPLAY_ORDER, WebhookEventOutcome
 from .payments import Payment, concrete_field
-
-if TYPE_CHECKING:
-    from .events import WebhookEvent  # noqa: F401 - the queryset's base names it as a string
 
 
 def event_created_at(event: Mapping[str, Any] | None) -> datetime | None:
@@ -37,7 +34,7 @@ class Claimed(NamedTuple):
     locked: bool = False
 
 
-class WebhookEventQuerySet(models.QuerySet["WebhookEvent"]):
+class WebhookEventQuerySet(models.QuerySet[Any]):  # of WebhookEvent (models.events), which uses it
     """The event store's writes, each one SQL statement: ``claim`` and ``record_failure``
     upsert on Stripe's event id (``INSERT … ON CONFLICT (stripe_id) DO UPDATE … WHERE …
     RETURNING id``, PostgreSQL and SQLite), so the same event on many servers is decided by

@@ -1,8 +1,8 @@
 """The Stripe webhook: verify the raw body, store the event once, apply it once.
 
-* ``views``: the endpoint (``StripeWebhookView``): the signature, the body's size, then the
-  event applied inline or, with ``WEBHOOK_PROCESSING = "task"``, stored and queued
-  (``tasks.queue_event``);
+* the endpoint, ``api.webhook.StripeWebhookView``, sits with the API's other views: it checks
+  the signature and the body's size, then applies the event here inline or, with
+  ``WEBHOOK_PROCESSING = "task"``, stores and queues it (``tasks.queue_event``);
 * ``parsing``: the verified body as a Stripe event (``parse_event``);
 * ``handlers``: what each event type does, one contract ``handler(event, claimed)`` and one
   registry (``HANDLERS``);
@@ -22,10 +22,9 @@ delivers again.
 from .handlers import HANDLERS, NOT_OURS, PAYMENT_INTENT_TYPES, Handler, handle_payment_intent
 from .parsing import MAX_EVENT_DEPTH, SCRUBBED_KEYS, parse_event, scrub
 from .processing import DUPLICATE, Replayed, apply_stored, process_event, replay
-from .views import StripeWebhookView
 
 __all__ = [
     "DUPLICATE", "HANDLERS", "MAX_EVENT_DEPTH", "NOT_OURS", "PAYMENT_INTENT_TYPES", "SCRUBBED_KEYS", "Handler",
-    "Replayed", "StripeWebhookView", "apply_stored", "handle_payment_intent", "parse_event", "process_event",
+    "Replayed", "apply_stored", "handle_payment_intent", "parse_event", "process_event",
     "replay", "scrub",
 ]

@@ -18,10 +18,10 @@ from django.views.decorators.debug import sensitive_variables
 
 from .. import exceptions, signing
 from ..conf import app_settings
-from .parsing import parse_event
-from .processing import process_event
+from ..webhooks.parsing import parse_event
+from ..webhooks.processing import process_event
 
-logger = logging.getLogger(__package__)  # "django_apranova_payments.webhooks", as hosts configure it
+logger = logging.getLogger("django_apranova_payments.webhooks")  # the webhook's logger, as hosts configure it
 
 
 def _error(message: str, status: int) -> JsonResponse:
