@@ -8,9 +8,9 @@ E002      no publishable key, or one that is not ``pk_…``
 E003      test and live keys mixed
 E004      a currency in ``CURRENCIES`` (or ``DEFAULT_CURRENCY``) Stripe does not support
 E005      the offline simulator gateway with ``DEBUG`` off
-E006      ``GATEWAY`` or ``PRICE_RESOLVER`` cannot be imported
+E006      ``GATEWAY``, ``PRICE_RESOLVER`` or ``COUPON_VALIDATOR`` cannot be imported
 E007      ``DEFAULT_CURRENCY`` is not one of ``CURRENCIES``
-E008      ``GATEWAY`` or ``PRICE_RESOLVER`` imports but is not callable (or ``GATEWAY``
+E008      ``GATEWAY``, ``PRICE_RESOLVER`` or ``COUPON_VALIDATOR`` imports but is not callable (or ``GATEWAY``
           is not a ``BaseGateway`` subclass)
 E009      ``WEBHOOK_PROCESSING = "task"`` without a usable task backend or queue (no task
           framework, an unknown ``TASK_BACKEND`` alias, a ``TASK_QUEUE`` the backend does
@@ -218,10 +218,11 @@ def _webhook_secrets_are_strings() -> bool:
 
 
 def _import_dotted_paths(messages: list[CheckMessage]) -> dict[str, Any]:
-    """``PRICE_RESOLVER`` and ``GATEWAY`` as imported; an E006 for each dotted path that fails
-    to import (a bad ``PRICE_RESOLVER`` must not hide what the gateway's own checks say)."""
+    """``PRICE_RESOLVER``, ``COUPON_VALIDATOR`` and ``GATEWAY`` as imported; an E006 for each
+    dotted path that fails to import (a bad ``PRICE_RESOLVER`` must not hide what the
+    gateway's own checks say)."""
     imported = {}
-    for name in ("PRICE_RESOLVER", "GATEWAY"):
+    for name in ("PRICE_RESOLVER", "COUPON_VALIDATOR", "GATEWAY"):
         try:
             imported[name] = getattr(app_settings, name)
         except ImproperlyConfigured as exc:
@@ -236,14 +237,19 @@ def _is_gateway_class(value: Any) -> TypeGuard[type[BaseGateway]]:
 def check_callables(imported: Mapping[str, Any]) -> list[CheckMessage]:
     """E008: a dotted path that imports, but not something the package can call."""
     messages: list[CheckMessage] = []
-    resolver = imported.get("PRICE_RESOLVER")
-    if resolver is not None and not callable(resolver):
-        messages.append(Error(
-            _("%(setting)s is not callable (it is a %(type)s).")
-            % {"setting": _setting("PRICE_RESOLVER"), "type": type(resolver).__name__},
-            hint=_("Point it at a function taking (request, data) and returning the data to charge."),
-            id=ID.format("E008"),
-        ))
+    hints = {
+        "PRICE_RESOLVER": _("Point it at a function taking (request, data) and returning the data to charge."),
+        "COUPON_VALIDATOR": _("Point it at a function taking (request, coupon, data) that raises "
+                              "ValidationError to refuse the coupon."),
+    }
+    for name, hint in hints.items():
+        value = imported.get(name)
+        if value is not None and not callable(value):
+            messages.append(Error(
+                _("%(setting)s is not callable (it is a %(type)s).")
+                % {"setting": _setting(name), "type": type(value).__name__},
+                hint=hint, id=ID.format("E008"),
+            ))
     if "GATEWAY" in imported and not _is_gateway_class(imported["GATEWAY"]):
         messages.append(Error(
             _("%(setting)s is not a gateway class (it is a %(type)s).")

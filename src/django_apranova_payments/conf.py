@@ -44,6 +44,9 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_TOLERANCE": 300,
     "WEBHOOK_MAX_BYTES": 1_048_576,
     "PRICE_RESOLVER": None,
+    # callable(request, coupon, data) that may refuse a coupon for this purchase (another
+    # course, say) by raising DRF's ValidationError; data is the price before the discount.
+    "COUPON_VALIDATOR": None,
     "PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # The refund endpoint: staff holding refund_payment by default (the admin's refund action
     # asks the same permission). Whoever they let in, a caller who is not staff may only
@@ -84,7 +87,7 @@ TOP_LEVEL_FALLBACKS = ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WE
 PERMISSION_SETTINGS = ("PERMISSION_CLASSES", "REFUND_PERMISSION_CLASSES", "ANALYTICS_PERMISSION_CLASSES")
 
 #: Keys holding dotted paths that are imported on access.
-IMPORT_STRINGS = ("PRICE_RESOLVER", "GATEWAY")
+IMPORT_STRINGS = ("PRICE_RESOLVER", "COUPON_VALIDATOR", "GATEWAY")
 
 
 class AppSettings:

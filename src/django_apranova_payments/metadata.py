@@ -5,6 +5,8 @@ Every PaymentIntent this installation creates carries, beside the host's metadat
 * ``apranova_user``: the pk of the paying user;
 * ``apranova_idempotency_key`` and ``apranova_fingerprint``: the client's Idempotency-Key and
   the digest of its request body, when the request had a key;
+* ``apranova_coupon`` and ``apranova_discount``: the coupon's code and what it took off, in
+  minor units, when the student applied one;
 * ``apranova_mark``: an HMAC over all of the above, the host's own metadata, the amount and
   the currency, keyed from Django's ``SECRET_KEY`` (``salted_hmac``), verified against
   ``SECRET_KEY_FALLBACKS`` too (empty keys are never used).
@@ -38,9 +40,13 @@ RESERVED_PREFIX = "apranova_"
 USER = f"{RESERVED_PREFIX}user"
 IDEMPOTENCY_KEY = f"{RESERVED_PREFIX}idempotency_key"
 FINGERPRINT = f"{RESERVED_PREFIX}fingerprint"
+COUPON = f"{RESERVED_PREFIX}coupon"
+DISCOUNT = f"{RESERVED_PREFIX}discount"
 MARK = f"{RESERVED_PREFIX}mark"
-#: How many metadata keys the package may use on one PaymentIntent, and what that leaves.
-RESERVED_KEYS = 4
+#: How many metadata keys the package keeps for itself on one PaymentIntent (it uses up to
+#: six today; the rest are room for what it records later without taking keys from hosts
+#: again), and what that leaves for the host's own.
+RESERVED_KEYS = 10
 HOST_MAX_KEYS = MAX_KEYS - RESERVED_KEYS
 
 _SALT = "django_apranova_payments.metadata.mark"
@@ -48,11 +54,14 @@ _SALT = "django_apranova_payments.metadata.mark"
 
 @dataclass(frozen=True)
 class Owner:
-    """What a verified mark proves: who pays, and with which Idempotency-Key."""
+    """What a verified mark proves: who pays, with which Idempotency-Key, and the coupon
+    applied with what it took off (minor units)."""
 
     user_pk: str
     idempotency_key: str | None
     fingerprint: str
+    coupon: str | None = None
+    discount_minor: int = 0
 
 
 #: What a mark is made for; a mark made for one kind never verifies as another.
@@ -71,14 +80,20 @@ def own_metadata(
     idempotency_key: str | None = None,
     fingerprint: str = "",
     kind: str = PAYMENT_INTENT,
+    coupon: str | None = None,
+    discount_minor: int = 0,
 ) -> dict[str, str]:
     """The package's metadata for a new PaymentIntent (or, with ``kind=REFUND``, a refund,
     whose ``host`` names the PaymentIntent refunded) whose own metadata is ``host``, mark
-    included. ``user_pk`` is the paying user, or the user who asked for the refund."""
+    included. ``user_pk`` is the paying user, or the user who asked for the refund;
+    ``coupon`` the code applied and ``discount_minor`` what it took off."""
     own = {USER: str(user_pk)}
     if idempotency_key is not None:
         own[IDEMPOTENCY_KEY] = idempotency_key
         own[FINGERPRINT] = fingerprint
+    if coupon is not None:
+        own[COUPON] = coupon
+        own[DISCOUNT] = str(discount_minor)
     # Stripe never stores an empty value (it means "unset"): the mark covers what it keeps.
     own = {key: value for key, value in own.items() if value}
     own[MARK] = _mark(own, host, amount_minor, currency, settings.SECRET_KEY, kind)
@@ -118,15 +133,25 @@ def verified_owner(
     user_pk = metadata.get(USER)
     if not isinstance(mark, str) or not mark or not user_pk:
         return None
-    own = {key: metadata[key] for key in (USER, IDEMPOTENCY_KEY, FINGERPRINT) if key in metadata}
+    own = {key: metadata[key] for key in (USER, IDEMPOTENCY_KEY, FINGERPRINT, COUPON, DISCOUNT) if key in metadata}
     host = host_metadata(metadata) if bound is None else bound
     for secret in (settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", ())):
         if not secret:  # an empty fallback ("".split(",")) would let anyone make a mark
             continue
         if constant_time_compare(mark, _mark(own, host, amount_minor, currency, secret, kind)):
             key = own.get(IDEMPOTENCY_KEY) or None
-            return Owner(str(user_pk), key, own.get(FINGERPRINT, "") if key else "")
+            coupon, discount = _coupon_of(own)
+            return Owner(str(user_pk), key, own.get(FINGERPRINT, "") if key else "", coupon, discount)
     return None
+
+
+def _coupon_of(own: Mapping[str, str]) -> tuple[str | None, int]:
+    """The coupon and discount a verified mark covers (``None, 0`` without a coupon)."""
+    coupon = own.get(COUPON) or None
+    discount = own.get(DISCOUNT, "")
+    if coupon is None or not discount.isascii() or not discount.isdigit():
+        return None, 0
+    return coupon, int(discount)
 
 
 def host_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
@@ -149,5 +174,7 @@ def _mark(
         own.get(USER, ""), own.get(IDEMPOTENCY_KEY, "\0"), own.get(FINGERPRINT, ""), str(amount_minor), currency,
         json.dumps(dict(host), sort_keys=True, separators=(",", ":")),
     ]
+    if COUPON in own or DISCOUNT in own:  # after the rest, so the marks made before coupons still verify
+        parts += [own.get(COUPON, ""), own.get(DISCOUNT, "")]
     message = "".join(f"{len(part)}:{part};" for part in parts)
     return salted_hmac(_SALTS[kind], message, secret=secret, algorithm="sha256").hexdigest()

@@ -121,6 +121,13 @@ def max_minor_units(currency: str) -> int:
     return MAX_MINOR_UNITS_IDR if normalize_currency(currency) == "idr" else MAX_MINOR_UNITS
 
 
+def minor_step(currency: str) -> int:
+    """The smallest chargeable increment of ``currency`` in minor units: 1, 10 for the
+    three-decimal currencies (whose amounts Stripe wants ending in 0), 100 for those charged
+    in whole units but sent in cents (ISK, HUF, …)."""
+    return _minor_step(normalize_currency(currency))
+
+
 def _minor_step(code: str) -> int:
     """The smallest chargeable increment in minor units (1, 10 or 100)."""
     if code in THREE_DECIMAL:

@@ -20,12 +20,12 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 
-from . import exceptions, money, signals
+from . import coupons, exceptions, money, signals
 from .charges import Charge
 from .conf import app_settings
 from .gateway import PaymentIntentData, RefundData, get_gateway
 from .metadata import REFUND, own_metadata, refund_binding
-from .models import Payment, Refund, RefundReason
+from .models import Coupon, Payment, Refund, RefundReason
 from .refunds import apply_refund
 from .transitions import TransitionResult, apply_intent, complete_free
 
@@ -49,6 +49,8 @@ def create_payment(
     user: Any,
     charge: Charge,
     *,
+    coupon: str | None = None,
+    coupon_check: coupons.CouponCheck | None = None,
     idempotency_key: str | None = None,
     fingerprint: str | None = None,
 ) -> CreatedPayment:
@@ -60,23 +62,83 @@ def create_payment(
         created = create_payment(request.user, charge, idempotency_key=f"course-{course.pk}")
         created.client_secret  # for Stripe.js
 
+    ``coupon`` is a code the student typed: ``charge`` is the price, and the coupon's
+    discount comes off it (see ``coupons``); ``coupon_check(coupon)`` may refuse it for this
+    purchase by raising ``ValidationError`` (the API passes ``COUPON_VALIDATOR``). A coupon
+    that does not apply raises ``ValidationError`` on ``coupon`` before Stripe is called.
+
     With an ``idempotency_key`` (scoped to ``user``) a retry returns the first payment and
     its client secret, and the same key with another ``fingerprint`` (by default, a digest of
-    the charge) raises ``IdempotencyConflict``. Gateway errors are the package's own
-    (``exceptions.GatewayError`` and its subclasses).
+    the charge and coupon) raises ``IdempotencyConflict``. Gateway errors are the package's
+    own (``exceptions.GatewayError`` and its subclasses).
     """
     if idempotency_key is None:
         fingerprint = ""
     elif fingerprint is None:
-        fingerprint = request_fingerprint(
-            {"amount": str(charge.amount), "currency": charge.currency, "metadata": dict(charge.metadata)}
-        )
+        body: dict[str, Any] = {
+            "amount": str(charge.amount), "currency": charge.currency, "metadata": dict(charge.metadata),
+        }
+        fingerprint = request_fingerprint(body if coupon is None else {**body, "coupon": coupon})
+    if coupon is not None:
+        return _create_with_coupon(user, charge, coupon, coupon_check, idempotency_key, fingerprint)
     if idempotency_key is not None:
         existing = Payment.objects.filter(user=user, idempotency_key=idempotency_key).first()
         if existing is not None:
             return _replay(existing, fingerprint)
+    return _create(user, charge, None, idempotency_key, fingerprint)
+
+
+class _StoredMeanwhile(Exception):  # not an error: a row another path stored meanwhile
+    """Raised out of the coupon's transaction (which cannot be used after a failed INSERT)
+    so the row stored meanwhile is read after it."""
+
+    def __init__(self, intent: PaymentIntentData | None) -> None:
+        super().__init__()
+        self.intent = intent
+
+
+def _create_with_coupon(
+    user: Any, price: Charge, code: str, check: coupons.CouponCheck | None, idempotency_key: str | None,
+    fingerprint: str,
+) -> CreatedPayment:
+    """``create_payment`` with a coupon: the coupon is locked first (one statement), then a
+    retry is recognised, then the coupon is redeemed. A coupon with a limit keeps its lock
+    until the payment row is stored, so its redemptions are never exceeded; one without a
+    limit is released before Stripe is called."""
+    existing = redemption = None
+    try:
+        with transaction.atomic():
+            coupon = coupons.lock(code)
+            if idempotency_key is not None:
+                existing = Payment.objects.filter(user=user, idempotency_key=idempotency_key).first()
+            if existing is None:
+                redemption = coupons.redeem(coupon, user, price, check)
+                if redemption.coupon.is_limited:
+                    return _create(user, redemption.charge, redemption, idempotency_key, fingerprint, savepoint=False)
+    except _StoredMeanwhile as meanwhile:
+        if meanwhile.intent is None:  # a free payment stored by a concurrent retry
+            return _replay(Payment.objects.get(user=user, idempotency_key=idempotency_key), fingerprint)
+        return _stored_meanwhile(user, meanwhile.intent, idempotency_key, fingerprint)
+    if existing is not None:
+        return _replay(existing, fingerprint)  # after the commit: a replay may ask Stripe
+    assert redemption is not None
+    return _create(user, redemption.charge, redemption, idempotency_key, fingerprint)
+
+
+def _create(
+    user: Any,
+    charge: Charge,
+    redemption: coupons.Redemption | None,
+    idempotency_key: str | None,
+    fingerprint: str,
+    *,
+    savepoint: bool = True,
+) -> CreatedPayment:
+    """Charge ``charge`` (the price less ``redemption``'s discount): a free payment, or a
+    PaymentIntent and then its row. ``savepoint=False`` inside the coupon's transaction,
+    where a conflicting INSERT raises ``_StoredMeanwhile`` instead of being recovered here."""
     if charge.is_free:
-        return _create_free(user, charge, idempotency_key, fingerprint)
+        return _create_free(user, charge, redemption, idempotency_key, fingerprint, savepoint=savepoint)
     intent = get_gateway().create_payment_intent(
         amount=charge.minor_units,
         currency=charge.currency,
@@ -85,6 +147,8 @@ def create_payment(
             **own_metadata(
                 user_pk=user.pk, amount_minor=charge.minor_units, currency=charge.currency, host=charge.metadata,
                 idempotency_key=idempotency_key, fingerprint=fingerprint,
+                coupon=None if redemption is None else redemption.coupon.code,
+                discount_minor=0 if redemption is None else redemption.discount_minor,
             ),
         },
         idempotency_key=_stripe_key("apranova-", idempotency_key, user.pk),
@@ -97,8 +161,13 @@ def create_payment(
         payment = store_payment(
             user=user, intent=intent, metadata=charge.metadata,
             idempotency_key=idempotency_key, fingerprint=fingerprint,
+            coupon=None if redemption is None else redemption.coupon,
+            discount=Decimal(0) if redemption is None else redemption.discount,
+            savepoint=savepoint,
         )
     except IntegrityError:
+        if not savepoint:
+            raise _StoredMeanwhile(intent) from None
         return _stored_meanwhile(user, intent, idempotency_key, fingerprint)
     logger.info("Payment %s created for PaymentIntent %s", payment.pk, intent.id)
     return CreatedPayment(payment, intent.client_secret, replayed=False)
@@ -121,13 +190,17 @@ def store_payment(
     idempotency_key: str | None = None,
     fingerprint: str = "",
     event: Mapping[str, Any] | None = None,
+    coupon: Coupon | None = None,
+    discount: Decimal = Decimal(0),
+    savepoint: bool = True,
 ) -> Payment:
     """Store the ``Payment`` of a PaymentIntent this installation created, and send
     ``payment_created`` (with ``event`` when a webhook rebuilt a lost row) in the same
     savepoint: the one way a payment row comes to exist. The amount and currency are the
-    intent's own. ``IntegrityError`` when a row with the intent, or the user's
-    ``idempotency_key``, exists already."""
-    with transaction.atomic():
+    intent's own; ``coupon`` and ``discount`` what the student applied. ``IntegrityError``
+    when a row with the intent, or the user's ``idempotency_key``, exists already (with
+    ``savepoint=False``, the enclosing transaction cannot be used after it)."""
+    with transaction.atomic(savepoint=savepoint):
         payment = Payment.objects.create(
             user=user,
             stripe_payment_intent=intent.id,
@@ -138,6 +211,8 @@ def store_payment(
             metadata=dict(metadata),
             idempotency_key=idempotency_key,
             request_fingerprint=fingerprint if idempotency_key is not None else "",
+            coupon=coupon,
+            discount=money.quantize_for_storage(discount),
         )
         signals.payment_created.send(sender=Payment, payment=payment, event=event)
     return payment
@@ -164,12 +239,21 @@ def _stored_meanwhile(
 FREE_PREFIX = "free_"
 
 
-def _create_free(user: Any, charge: Charge, idempotency_key: str | None, fingerprint: str) -> CreatedPayment:
-    """Store a free payment as succeeded (``ALLOW_FREE``), calling no one, and send
-    ``payment_created``, ``payment_status_changed`` and ``payment_succeeded`` (``event=None``)
-    in the same transaction: the host's enrollment receiver needs no second path."""
+def _create_free(
+    user: Any,
+    charge: Charge,
+    redemption: coupons.Redemption | None,
+    idempotency_key: str | None,
+    fingerprint: str,
+    *,
+    savepoint: bool = True,
+) -> CreatedPayment:
+    """Store a free payment as succeeded (``ALLOW_FREE``: a resolver's price of 0, or a
+    coupon that covers the price), calling no one, and send ``payment_created``,
+    ``payment_status_changed`` and ``payment_succeeded`` (``event=None``) in the same
+    transaction: the host's enrollment receiver needs no second path."""
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=savepoint):
             payment = Payment.objects.create(
                 user=user,
                 stripe_payment_intent=f"{FREE_PREFIX}{uuid.uuid4().hex}",
@@ -180,12 +264,16 @@ def _create_free(user: Any, charge: Charge, idempotency_key: str | None, fingerp
                 metadata=dict(charge.metadata),
                 idempotency_key=idempotency_key,
                 request_fingerprint=fingerprint if idempotency_key is not None else "",
+                coupon=None if redemption is None else redemption.coupon,
+                discount=Decimal(0) if redemption is None else money.quantize_for_storage(redemption.discount),
             )
             signals.payment_created.send(sender=Payment, payment=payment, event=None)
             complete_free(payment)
     except IntegrityError:
         if idempotency_key is None:
             raise
+        if not savepoint:
+            raise _StoredMeanwhile(None) from None
         # a concurrent request with the same Idempotency-Key stored it first
         return _replay(Payment.objects.get(user=user, idempotency_key=idempotency_key), fingerprint)
     logger.info("Free payment %s (%s) stored for user %s", payment.pk, payment.stripe_payment_intent, user.pk)

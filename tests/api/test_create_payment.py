@@ -19,7 +19,8 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 from rest_framework.exceptions import ValidationError
 
-from django_apranova_payments.models import Payment
+from django_apranova_payments.metadata import HOST_MAX_KEYS
+from django_apranova_payments.models import Coupon, Payment
 
 URL = reverse("apranova_payments:create-payment")
 PAYMENT_KEYS = {
@@ -528,13 +529,15 @@ def test_create_payment_statement_count(stripe_mock, user):
 
 
 def test_the_most_host_metadata_fits_stripes_limit_with_the_packages_own_keys(api, stripe_mock):
-    host = {f"k{i}": "v" for i in range(46)}
+    Coupon.objects.create(code="SPRING25", percent_off=Decimal(25))
+    host = {f"k{i}": "v" for i in range(HOST_MAX_KEYS)}
 
-    response = create(api, {"amount": "10.00", "metadata": host}, HTTP_IDEMPOTENCY_KEY="order-1")
+    response = create(api, {"amount": "10.00", "metadata": host, "coupon": "spring25"}, HTTP_IDEMPOTENCY_KEY="order-1")
 
     assert response.status_code == 201, response.content
     sent = stripe_mock.intents[response.json()["paymentIntent"]]["metadata"]
-    assert len(sent) == 50  # Stripe's maximum: 46 of the host's and the package's 4
+    # the host's 40, and the package's 6 with every feature in use: within Stripe's 50
+    assert len(sent) == HOST_MAX_KEYS + 6 <= 50
 
 
 def test_receipt_email_sends_the_users_address_to_stripe_only_when_on(api, user, stripe_mock):

@@ -20,7 +20,7 @@ from tests.factories import PaymentFactory
 LIST_URL = reverse("apranova_payments:payment-list")
 PAYMENT_KEYS = {
     "paymentIntent", "amount", "currency", "status", "failureCode", "failureMessage",
-    "metadata", "amountRefunded", "createdAt", "updatedAt",
+    "metadata", "amountRefunded", "coupon", "discount", "createdAt", "updatedAt",
 }
 
 
@@ -224,6 +224,8 @@ def test_detail_of_own_payment_has_the_contract_keys(api, user):
         "failureMessage": "Your card was declined.",
         "metadata": {"course": "12"},
         "amountRefunded": "0.00",
+        "coupon": None,
+        "discount": "0.00",
         "livemode": False,
     }
     assert body["createdAt"] and body["updatedAt"]

@@ -14,6 +14,7 @@ from ..analytics import INTERVALS, RangeError, ReportRange
 from ..charges import Charge, ChargeError, clean_metadata
 from ..conf import app_settings
 from ..models import Payment, Refund, RefundReason
+from ..models.coupons import CODE_MAX_LENGTH
 
 
 class AmountField(serializers.Field):
@@ -61,6 +62,10 @@ class PaymentCreateSerializer(serializers.Serializer):
     amount = AmountField(required=False, allow_null=True, default=None)
     currency = serializers.CharField(required=False, max_length=10)
     metadata = serializers.JSONField(required=False, default=dict)
+    coupon = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, default=None, max_length=CODE_MAX_LENGTH,
+        trim_whitespace=True,
+    )
 
     def validate_currency(self, value: str) -> str:
         return validate_currency(value)
@@ -74,6 +79,7 @@ class PaymentCreateSerializer(serializers.Serializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "currency" not in attrs:  # not setdefault: the default is only checked when used
             attrs["currency"] = validate_currency(app_settings.DEFAULT_CURRENCY)
+        attrs["coupon"] = attrs.get("coupon") or None  # an empty coupon field: none applied
         amount = attrs.pop("amount")
         try:
             attrs["charge"] = None if amount is None else Charge.of(amount, attrs["currency"], attrs["metadata"])
@@ -103,7 +109,7 @@ class PaymentSerializer(serializers.ModelSerializer):
         model = Payment
         fields = [
             "paymentIntent", "amount", "currency", "status", "failureCode", "failureMessage",
-            "metadata", "amountRefunded", "createdAt", "updatedAt", "livemode",
+            "metadata", "amountRefunded", "coupon", "discount", "createdAt", "updatedAt", "livemode",
         ]
         read_only_fields = fields
 
@@ -115,8 +121,20 @@ class PaymentSerializer(serializers.ModelSerializer):
         """Major units as a decimal string, with the currency's own number of decimals."""
         return str(money.from_minor_units(payment.amount_minor, payment.currency))
 
+    coupon = serializers.SerializerMethodField(help_text="The code of the coupon applied, or null.")
+    discount = serializers.SerializerMethodField(
+        help_text="What the coupon took off the price, in major units; amount is what is charged after it.",
+    )
+
     def get_amountRefunded(self, payment: Payment) -> str:  # noqa: N802
         return money.amount_text(payment.amount_refunded, payment.currency)
+
+    def get_coupon(self, payment: Payment) -> str | None:
+        coupon = payment.coupon
+        return None if coupon is None else coupon.code
+
+    def get_discount(self, payment: Payment) -> str:
+        return money.amount_text(payment.discount, payment.currency)
 
     def get_failureCode(self, payment: Payment) -> str | None:  # noqa: N802
         return payment.failure_code or None

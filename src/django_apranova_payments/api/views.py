@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import reprlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
@@ -28,7 +28,7 @@ from rest_framework.views import APIView
 from .. import exceptions, services
 from ..charges import Charge, ChargeError, is_zero_amount
 from ..conf import app_settings
-from ..models import TERMINAL_STATUSES, Payment, PaymentStatus
+from ..models import TERMINAL_STATUSES, Coupon, Payment, PaymentStatus
 from ..parsers import DecimalJSONParser
 from ..permissions import REFUND_PAYMENT
 from .serializers import (
@@ -114,7 +114,7 @@ class PaymentAPIView(APIView):
             raise NotAuthenticated()
 
     def get_user_payments(self) -> QuerySet[Payment]:
-        return Payment.objects.filter(user_id=self.request.user.pk)
+        return Payment.objects.filter(user_id=self.request.user.pk).select_related("coupon")
 
     def get_user_payment(self, payment_intent: str) -> Payment:
         """The caller's payment, or 404 (also for another user's payment, and for an id no
@@ -138,9 +138,12 @@ class CreatePaymentView(PaymentAPIView):
         key = idempotency_key(request)
         serializer = PaymentCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        price = self._charge(request, serializer.validated_data)
         created = services.create_payment(
             request.user,
-            self._charge(request, serializer.validated_data),
+            price,
+            coupon=serializer.validated_data["coupon"],
+            coupon_check=_coupon_check(request, price),
             idempotency_key=key,
             fingerprint=services.request_fingerprint(request.data) if key is not None else "",
         )
@@ -179,6 +182,17 @@ class CreatePaymentView(PaymentAPIView):
             return Charge.of(answer.get("amount"), answer.get("currency"), answer.get("metadata"))
         except ChargeError as exc:
             raise _resolver_bug(resolver, f"{exc.field} {_short_repr(answer.get(exc.field))}: {exc.message}") from exc
+
+
+def _coupon_check(request: Request, price: Charge) -> Callable[[Coupon], object] | None:
+    """``COUPON_VALIDATOR`` bound to this request and price: ``validator(request, coupon,
+    data)``, ``data`` being the price before the discount (``amount``, ``currency``,
+    ``metadata``)."""
+    validator = app_settings.COUPON_VALIDATOR
+    if validator is None:
+        return None
+    data = {"amount": price.amount, "currency": price.currency, "metadata": dict(price.metadata)}
+    return lambda coupon: validator(request, coupon, data)
 
 
 def _short_repr(value: object) -> str:

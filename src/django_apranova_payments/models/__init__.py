@@ -1,5 +1,5 @@
-"""What we store: payments, their refunds and disputes, and the verified webhook events that
-moved them. One module per record (``payments``, ``refunds``, ``disputes``, ``events``), the
+"""What we store: payments, the coupons they apply, their refunds and disputes, and the verified webhook events that
+moved them. One module per record (``payments``, ``coupons``, ``refunds``, ``disputes``, ``events``), the
 statuses they share (``choices``) and the event store's one-statement writes
 (``event_store``); every name is importable from here, as the migrations and hosts import
 them."""
@@ -16,6 +16,7 @@ from .choices import (
     RefundStatus,
     WebhookEventOutcome,
 )
+from .coupons import Coupon, normalize_code
 from .disputes import Dispute
 from .event_store import Claimed, WebhookEventQuerySet, event_created_at
 from .events import WebhookEvent
@@ -24,7 +25,7 @@ from .refunds import Refund
 
 __all__ = [
     "DISPUTE_CLOSED_STATUSES", "DONE_OUTCOMES", "REFUND_OPEN_STATUSES", "REPLAY_ORDER", "TERMINAL_STATUSES", "Claimed",
-    "Dispute", "DisputeStatus", "Payment", "PaymentQuerySet", "PaymentStatus", "Refund", "RefundReason",
+    "Coupon", "Dispute", "DisputeStatus", "Payment", "PaymentQuerySet", "PaymentStatus", "Refund", "RefundReason",
     "RefundStatus", "WebhookEvent", "WebhookEventOutcome", "WebhookEventQuerySet", "concrete_field",
-    "event_created_at", "insert_unless_exists",
+    "event_created_at", "insert_unless_exists", "normalize_code",
 ]

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from .. import money
 from ..analytics import AnalyticsQuerySet
 from .choices import DISPUTE_CLOSED_STATUSES, REFUND_OPEN_STATUSES, TERMINAL_STATUSES, DisputeStatus, PaymentStatus
+from .coupons import Coupon
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -103,6 +104,14 @@ class Payment(models.Model):
         _("amount refunded"), max_digits=14, decimal_places=2, default=Decimal("0.00"),
         help_text=_("The sum of the refunds that succeeded; never more than the amount."),
     )
+    coupon = models.ForeignKey(
+        Coupon, on_delete=models.PROTECT, null=True, blank=True, related_name="payments", verbose_name=_("coupon"),
+        help_text=_("The coupon the student applied; its redemption is held unless the payment is canceled."),
+    )
+    discount = models.DecimalField(
+        _("discount"), max_digits=14, decimal_places=2, default=Decimal("0.00"),
+        help_text=_("What the coupon took off the price; the amount is what is charged after it."),
+    )
 
     objects = PaymentQuerySet.as_manager()
 
@@ -134,6 +143,7 @@ class Payment(models.Model):
                 condition=Q(amount_refunded__gte=0) & Q(amount_refunded__lte=F("amount")),
                 name="apranova_pay_refunded_within_amount",
             ),
+            models.CheckConstraint(condition=Q(discount__gte=0), name="apranova_pay_discount_not_negative"),
         ]
 
     def __str__(self) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -21,7 +22,7 @@ from django.db import IntegrityError
 from .. import exceptions, money, services
 from ..gateway import ChargeData, DisputeData, PaymentIntentData, RefundData, get_gateway
 from ..metadata import Owner, host_metadata, verified_owner
-from ..models import Claimed, Payment, WebhookEvent
+from ..models import Claimed, Coupon, Payment, WebhookEvent
 from ..refunds import Applied, apply_dispute, apply_refund, refunded_or_open_minor
 from ..transitions import apply_intent
 
@@ -103,14 +104,19 @@ def _recreate_payment(intent: PaymentIntentData, event: Mapping[str, Any]) -> tu
 
 
 def _store_recreated(intent: PaymentIntentData, user: Any, owner: Owner, event: Mapping[str, Any]) -> Payment | None:
-    """The rebuilt row, or ``None`` when a row for this PaymentIntent exists by now. The
+    """The rebuilt row, or ``None`` when a row for this PaymentIntent exists by now, with the
+    coupon and discount the mark covers (the coupon's redemption was decided when the
+    PaymentIntent was created: honoured even past a limit reached since). The
     Idempotency-Key is kept unless another payment of the user holds it already (then the
     money is still recorded, without the key)."""
+    coupon = None if owner.coupon is None else Coupon.objects.filter(code=owner.coupon).first()
+    discount = money.from_minor_units(owner.discount_minor, intent.currency) if owner.coupon else Decimal(0)
     for idempotency_key in dict.fromkeys([owner.idempotency_key, None]):
         try:
             return services.store_payment(
                 user=user, intent=intent, metadata=host_metadata(intent.metadata),
                 idempotency_key=idempotency_key, fingerprint=owner.fingerprint, event=event,
+                coupon=coupon, discount=discount,
             )
         except IntegrityError:
             if Payment.objects.filter(stripe_payment_intent=intent.id).exists():
