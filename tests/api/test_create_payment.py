@@ -442,7 +442,7 @@ def test_retry_after_a_crash_before_the_insert_reuses_the_payment_intent(api, st
     def crash(*args, **kwargs):
         raise RuntimeError("the process died here")
 
-    monkeypatch.setattr(services, "store_payment", crash)
+    monkeypatch.setattr(services.payments, "store_payment", crash)
     with pytest.raises(RuntimeError):
         create(api, {"amount": "10.00"}, HTTP_IDEMPOTENCY_KEY="key-1")
     monkeypatch.undo()

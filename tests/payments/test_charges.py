@@ -155,7 +155,7 @@ def gateway_that(before_answering: Any, intent_id: str = "pi_meanwhile") -> type
 def test_a_row_the_webhook_stored_meanwhile_is_returned_as_created(user, monkeypatch):
     stored = []
     monkeypatch.setattr(
-        services,
+        services.payments,
         "get_gateway",
         gateway_that(
             lambda: stored.append(
@@ -177,7 +177,7 @@ def test_a_row_stored_meanwhile_by_the_same_key_is_a_replay(user, other_user, mo
     fingerprint = services.request_fingerprint({"amount": "12.50", "currency": "usd", "metadata": {"course": "7"}})
     stored = []
     monkeypatch.setattr(
-        services,
+        services.payments,
         "get_gateway",
         gateway_that(
             lambda: stored.append(
@@ -197,7 +197,7 @@ def test_a_row_stored_meanwhile_by_the_same_key_is_a_replay(user, other_user, mo
 
 def test_a_row_stored_meanwhile_by_the_same_key_for_another_body_is_a_conflict(user, monkeypatch):
     monkeypatch.setattr(
-        services,
+        services.payments,
         "get_gateway",
         gateway_that(
             lambda: PaymentFactory(
@@ -216,7 +216,8 @@ def test_a_payment_intent_id_stored_for_another_user_is_never_returned(user, oth
     request fails; it never hands this user the other user's payment."""
     theirs = PaymentFactory(user=other_user)
     charge = Charge.of(theirs.amount, theirs.currency)
-    monkeypatch.setattr(services, "get_gateway", gateway_that(lambda: None, intent_id=theirs.stripe_payment_intent))
+    gateway = gateway_that(lambda: None, intent_id=theirs.stripe_payment_intent)
+    monkeypatch.setattr(services.payments, "get_gateway", gateway)
 
     with pytest.raises(exceptions.GatewayError):
         services.create_payment(user, charge)

@@ -328,7 +328,7 @@ def test_the_package_retrying_a_refund_with_its_key_gets_the_same_refund(api, us
         calls.append(real(**kwargs))
         return calls[-1]
 
-    with mock.patch("django_apranova_payments.services.get_gateway", return_value=gateway), \
+    with mock.patch("django_apranova_payments.services.refunds.get_gateway", return_value=gateway), \
             mock.patch.object(gateway, "create_refund", side_effect=record):
         services.refund_payment(payment, Decimal("2.00"), requested_by=user, idempotency_key="retry")
         Refund.objects.all().delete()  # as if the first request died after Stripe answered

@@ -393,7 +393,7 @@ def test_created_webhook_arriving_before_the_insert_does_not_break_create(api, c
             post_event(client, build_event({**stripe_mock.intents[kwargs["intent"].id]}, "payment_intent.created"))
         return store(**kwargs)
 
-    monkeypatch.setattr(services, "store_payment", webhook_first)
+    monkeypatch.setattr(services.payments, "store_payment", webhook_first)
     with capture_signals() as sent:
         response = api.post(reverse("apranova_payments:create-payment"), {"amount": "10.00"}, format="json")
 
