@@ -22,7 +22,9 @@ from _common import django_on_fresh_database, report
 
 CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT)\b", re.I)
 TARGETS = {"new event": 4, "duplicate event": 2, "create-payment": 3, "new refund event": 4,
-           "duplicate refund event": 1}
+           "duplicate refund event": 1,
+           # a coupon costs at most 2 data statements more than create-payment's 1
+           "create-payment with a limited coupon": 3, "create-payment with an unlimited coupon": 3}
 
 
 TASKS_PACKAGE = "django.tasks" if find_spec("django.tasks") else "django_tasks"
@@ -130,6 +132,18 @@ def main() -> None:
             keyed = iter(range(10))
             measure("create-payment with Idempotency-Key",
                     lambda: api.post(create_url, body, format="json", HTTP_IDEMPOTENCY_KEY=f"k{next(keyed)}"), 201)
+            from decimal import Decimal
+
+            from django_apranova_payments.models import Coupon
+
+            # One student buying again and again: no per-student limit, so each purchase redeems.
+            Coupon.objects.create(code="LIMITED", percent_off=Decimal(25), max_redemptions=1000,
+                                  max_redemptions_per_user=None)
+            Coupon.objects.create(code="UNLIMITED", percent_off=Decimal(25), max_redemptions_per_user=None)
+            for code in ("limited", "unlimited"):
+                with_coupon = {**body, "coupon": code}
+                measure(f"create-payment with {'an' if code == 'unlimited' else 'a'} {code} coupon",
+                        lambda b=with_coupon: api.post(create_url, b, format="json"), 201)
             session = APIClient()
             session.force_login(user)
             measure("create-payment, session login (incl. auth)",

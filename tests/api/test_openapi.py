@@ -94,8 +94,9 @@ def test_create_request_takes_amount_as_decimal_string_or_number(schema):
     request = operation(schema, "create-payment/", "post")["requestBody"]["content"]["application/json"]
     assert request["schema"] == {"$ref": "#/components/schemas/PaymentCreateRequest"}
     body = component(schema, "PaymentCreateRequest")["properties"]
-    assert set(body) == {"amount", "currency", "metadata"}
+    assert set(body) == {"amount", "currency", "metadata", "coupon"}
     assert [option["type"] for option in body["amount"]["oneOf"]] == ["string", "number"]
+    assert body["coupon"]["maxLength"] == 40 and body["coupon"]["nullable"] is True
 
 
 def test_create_documents_the_idempotency_key_header(schema):

@@ -95,6 +95,13 @@ class PaymentCreateSerializerExtension(OpenApiSerializerExtension):
                 "with \"apranova_\", values strings or numbers up to 500 characters."
             ),
         }
+        props["coupon"].update(
+            example="SPRING25",
+            description=(
+                "A coupon code, any case; empty or null applies none. Its discount comes off the "
+                "price the server decides. A coupon that does not apply is a 400 on coupon."
+            ),
+        )
         return schema
 
 
@@ -127,6 +134,13 @@ class PaymentSerializerExtension(OpenApiSerializerExtension):
             "additionalProperties": {"type": "string"},
             "readOnly": True,
             "example": {"courseId": "42"},
+        }
+        props["coupon"].update(nullable=True, example=None, description="The code of the coupon applied, or null.")
+        props["discount"] = {
+            **DECIMAL_STRING,
+            "readOnly": True,
+            "example": "0.00",
+            "description": "What the coupon took off the price, in major units; amount is what is charged.",
         }
         props["livemode"].update(description="True when the payment was made with live keys.")
         if "clientSecret" in props:

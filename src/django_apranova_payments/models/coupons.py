@@ -23,7 +23,7 @@ CODE_MAX_LENGTH = 40
 
 def normalize_code(value: object) -> str | None:
     """A code as stored (upper case, stripped), or ``None`` when ``value`` cannot be one."""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not value.isascii():  # "ß".upper() is "SS"
         return None
     code = value.strip().upper()
     return code if CODE_PATTERN.fullmatch(code) else None
