@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -118,11 +119,13 @@ def _shown(moment: Any) -> str:
 
 
 def _run_check(check: CouponCheck, coupon: Coupon) -> None:
-    """``COUPON_VALIDATOR``'s refusal, reported on ``coupon`` whatever field it named."""
+    """``COUPON_VALIDATOR``'s refusal (DRF's ``ValidationError``, or Django's), reported on
+    ``coupon`` whatever field it named."""
     try:
         check(coupon)
-    except ValidationError as exc:
-        messages = _messages(exc.detail) or [_("This coupon cannot be used for this purchase.")]
+    except (ValidationError, DjangoValidationError) as exc:
+        detail = exc.detail if isinstance(exc, ValidationError) else exc.messages
+        messages = _messages(detail) or [_("This coupon cannot be used for this purchase.")]
         raise refusal(" ".join(messages), "coupon_refused") from None
 
 

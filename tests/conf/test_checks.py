@@ -175,6 +175,7 @@ def test_currencies_in_any_case_are_accepted():
         ("GATEWAY", "no_such_package.Gateway"),
         ("PRICE_RESOLVER", "no_such_package.resolve"),
         ("PRICE_RESOLVER", "tests.conf.test_checks.no_such_function"),
+        ("COUPON_VALIDATOR", "no_such_package.validate"),
     ],
 )
 def test_unimportable_gateway_or_price_resolver_is_e006(name, path):
@@ -268,6 +269,7 @@ class NotAGateway:
     [
         ("PRICE_RESOLVER", f"{__name__}.NOT_CALLABLE", "not callable (it is a int)"),
         ("PRICE_RESOLVER", "tests.conf.test_checks", "not callable (it is a module)"),
+        ("COUPON_VALIDATOR", f"{__name__}.NOT_CALLABLE", "not callable (it is a int)"),
         ("GATEWAY", f"{__name__}.NotAGateway", "not a gateway class (it is a type)"),
         ("GATEWAY", f"{__name__}.resolve_price", "not a gateway class (it is a function)"),
         ("GATEWAY", f"{__name__}.NOT_CALLABLE", "not a gateway class (it is a int)"),

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -359,3 +360,23 @@ def test_a_coupon_costs_at_most_two_statements_more(api, stripe_mock, coupon):
         assert create(api).status_code == 201
 
     assert len(with_coupon) - len(plain) <= 2, [q["sql"] for q in with_coupon]
+
+
+def refuses_in_djangos_words(request: Any, coupon: Coupon, data: dict[str, Any]) -> None:
+    raise DjangoValidationError("Not for this course.")
+
+
+def refuses_without_words(request: Any, coupon: Coupon, data: dict[str, Any]) -> None:
+    raise ValidationError({})
+
+
+@pytest.mark.parametrize(("validator", "message"), [
+    ("refuses_in_djangos_words", "Not for this course."),
+    ("refuses_without_words", "This coupon cannot be used for this purchase."),
+])
+def test_a_validator_refusal_of_any_shape_is_a_400_on_coupon(api, stripe_mock, coupon, validator, message):
+    with payments_settings(COUPON_VALIDATOR=f"tests.coupons.test_apply.{validator}"):
+        response = create(api)
+
+    assert coupon_errors(response) == [message]
+    assert stripe_mock.calls == []
