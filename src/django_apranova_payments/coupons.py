@@ -88,6 +88,8 @@ def redeem(coupon: Coupon | None, user: Any, price: Charge, check: CouponCheck |
     if coupon is None:
         raise unknown()
     check_applies(coupon, price.currency)
+    if price.is_free:  # a free course: a redemption would be spent on nothing
+        raise refusal(_("This purchase is free already: no coupon is needed."), "coupon_not_needed")
     if check is not None:
         _run_check(check, coupon)
     if coupon.is_limited:

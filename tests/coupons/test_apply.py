@@ -380,3 +380,16 @@ def test_a_validator_refusal_of_any_shape_is_a_400_on_coupon(api, stripe_mock, c
 
     assert coupon_errors(response) == [message]
     assert stripe_mock.calls == []
+
+
+def free_course(request: Any, data: dict[str, Any]) -> dict[str, Any]:
+    return {"amount": 0, "currency": "usd", "metadata": {}}
+
+
+def test_a_coupon_on_a_free_course_is_refused_and_spends_nothing(api, stripe_mock, coupon):
+    with payments_settings(PRICE_RESOLVER="tests.coupons.test_apply.free_course", ALLOW_FREE=True):
+        with_coupon = api.post(CREATE, {"coupon": "SPRING25"}, format="json")
+        without = api.post(CREATE, {}, format="json")
+
+    assert coupon_errors(with_coupon) == ["This purchase is free already: no coupon is needed."]
+    assert without.status_code == 201 and Payment.objects.get().coupon is None
