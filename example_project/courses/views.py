@@ -11,6 +11,9 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from django_apranova_payments.models import Coupon
+
+from .management.commands.seed_demo import DEMO_COUPONS
 from .models import Course, Enrollment, RevokedEnrollment
 
 
@@ -24,7 +27,9 @@ def course_list(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         enrolled = set(Enrollment.objects.filter(user_id=request.user.pk).values_list("course_id", flat=True))
     courses = [(course, course.pk in enrolled) for course in Course.objects.all()]
-    return render(request, "courses/course_list.html", {"courses": courses})
+    # The demo codes of seed_demo that are still active, for trying at the checkout.
+    coupons = Coupon.objects.filter(code__in=[code for code, _fields in DEMO_COUPONS], active=True).order_by("code")
+    return render(request, "courses/course_list.html", {"courses": courses, "coupons": coupons})
 
 
 @login_required
@@ -44,12 +49,16 @@ def checkout(request: HttpRequest, slug: str) -> HttpResponse:
         "publishableKey": settings.STRIPE_PUBLISHABLE_KEY if settings.PAYMENTS_MODE == "stripe" else None,
         "createUrl": reverse("apranova_payments:create-payment"),
         "updateUrl": reverse("apranova_payments:update-status"),
+        # A payment's URLs start here: <paymentsUrl><pi_…>/cancel/ (the coupon field cancels
+        # the page's pending payment before it creates the one with the new price).
+        "paymentsUrl": reverse("apranova_payments:payment-list"),
         "myCoursesUrl": reverse("my-courses"),
         "courseId": course.pk,
         "courseTitle": course.title,
         "free": course.is_free,
         "amountMinor": course.amount_minor,
         "currency": course.currency,
+        "price": str(course.price),
         "returnUrl": request.build_absolute_uri(),
     }
     return render(request, "courses/checkout.html", {"course": course, "enrolled": enrolled, "config": config})
