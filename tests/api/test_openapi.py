@@ -94,7 +94,7 @@ def test_create_request_takes_amount_as_decimal_string_or_number(schema):
     request = operation(schema, "create-payment/", "post")["requestBody"]["content"]["application/json"]
     assert request["schema"] == {"$ref": "#/components/schemas/PaymentCreateRequest"}
     body = component(schema, "PaymentCreateRequest")["properties"]
-    assert set(body) == {"amount", "currency", "metadata"}
+    assert set(body) == {"amount", "currency", "metadata", "coupon"}
     assert [option["type"] for option in body["amount"]["oneOf"]] == ["string", "number"]
 
 
@@ -179,7 +179,9 @@ def test_analytics_takes_from_to_and_interval_and_answers_the_documented_shape(s
     body = component(schema, "Analytics")
     assert set(body["properties"]) == {"from", "to", "interval", "currencies", "series", "failureCodes"}
     figures = component(schema, "AnalyticsCurrency")["properties"]
-    assert set(figures) == {"gross", "refunded", "net", "payments", "succeeded", "failed", "canceled", "disputed"}
+    assert set(figures) == {"gross", "refunded", "net", "discounts", "payments", "succeeded", "failed", "canceled",
+                            "disputed"}
     assert figures["net"]["type"] == "string" and figures["net"]["format"] == "decimal"
+    assert figures["discounts"]["type"] == "string" and figures["discounts"]["format"] == "decimal"
     period = component(schema, "AnalyticsPeriod")["properties"]
-    assert set(period) == {"period", "currency", "gross", "refunded", "net", "succeeded", "failed"}
+    assert set(period) == {"period", "currency", "gross", "refunded", "net", "discounts", "succeeded", "failed"}

@@ -54,7 +54,8 @@ class PaymentQuerySet(AnalyticsQuerySet["Payment"]):
         """Succeeded revenue per day or month and currency, oldest first: the ``gross`` of the
         analytics.
 
-        Each row is ``{"period": date, "currency": "usd", "total": Decimal, "count": int}``;
+        Each row is ``{"period": date, "currency": "usd", "total": Decimal, "discounts": Decimal,
+        "count": int}`` (``discounts``: what coupons took off these payments, not in ``total``);
         the period is the day (or first of the month) the payment succeeded, in the host's
         ``TIME_ZONE``.
         """
@@ -62,7 +63,8 @@ class PaymentQuerySet(AnalyticsQuerySet["Payment"]):
             raise ValueError(f"period must be 'day' or 'month', not {period!r}")
         rows = self._paid(period).order_by("period", "of_currency")
         return [{"period": row["period"], "currency": row["of_currency"],
-                 "total": money.quantize_for_storage(row["gross"]), "count": row["count"]} for row in rows]
+                 "total": money.quantize_for_storage(row["gross"]),
+                 "discounts": money.quantize_for_storage(row["discounts"]), "count": row["count"]} for row in rows]
 
 
 class Payment(models.Model):
@@ -130,8 +132,9 @@ class Payment(models.Model):
                 fields=["created_at", "currency", "status", "amount", "amount_refunded", "failure_code"],
                 name="apranova_pay_created_figs_idx",
             ),
-            # The analytics' gross: a range of succeeded_at, with the columns it sums.
-            models.Index(fields=["status", "succeeded_at", "currency", "amount"], name="apranova_pay_paid_figs_idx"),
+            # The analytics' gross and discounts: a range of succeeded_at, with the columns they sum.
+            models.Index(fields=["status", "succeeded_at", "currency", "amount", "discount"],
+                         name="apranova_pay_paid_figs_idx"),
         ]
         constraints = [
             models.UniqueConstraint(
