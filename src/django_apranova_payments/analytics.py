@@ -48,7 +48,8 @@ FIRST_DATE, LAST_DATE = date(1970, 1, 1), date(9999, 12, 30)
 
 _TRUNC = {"day": TruncDay, "month": TruncMonth}
 _ZERO = Decimal("0.00")
-#: The other kind's amount in a row of money (a payment's row has no refund, and the reverse).
+#: The other kind's amounts in a row of money (a payment's row has no refund; a refund's row has
+#: no gross and no discount).
 _NONE = Value(_ZERO, output_field=DecimalField(max_digits=14, decimal_places=2))
 #: A range as moments: from (inclusive) to (exclusive).
 Bounds = tuple[datetime, datetime]

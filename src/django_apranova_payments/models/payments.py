@@ -47,8 +47,10 @@ class PaymentQuerySet(AnalyticsQuerySet["Payment"]):
 
     def revenue_by_currency(self) -> dict[str, Decimal]:
         """``{"usd": Decimal("1998.00"), "inr": ...}``: the ``gross`` of the analytics, over the
-        succeeded payments in this queryset (those with ``succeeded_at``)."""
-        return {row["of_currency"]: money.quantize_for_storage(row["gross"]) for row in self._paid()}
+        succeeded payments in this queryset (those with ``succeeded_at``). Only the currency and
+        the sum are selected: the statement reads what the hand-written one would."""
+        rows = self._paid().values_list("of_currency", "gross")
+        return {currency: money.quantize_for_storage(gross) for currency, gross in rows}
 
     def revenue_by_period(self, period: str = "day") -> list[dict[str, Any]]:
         """Succeeded revenue per day or month and currency, oldest first: the ``gross`` of the
