@@ -180,7 +180,9 @@ def test_analytics_takes_from_to_and_interval_and_answers_the_documented_shape(s
     body = component(schema, "Analytics")
     assert set(body["properties"]) == {"from", "to", "interval", "currencies", "series", "failureCodes"}
     figures = component(schema, "AnalyticsCurrency")["properties"]
-    assert set(figures) == {"gross", "refunded", "net", "payments", "succeeded", "failed", "canceled", "disputed"}
+    assert set(figures) == {"gross", "refunded", "net", "discounts", "payments", "succeeded", "failed", "canceled",
+                            "disputed"}
     assert figures["net"]["type"] == "string" and figures["net"]["format"] == "decimal"
+    assert figures["discounts"]["type"] == "string" and figures["discounts"]["format"] == "decimal"
     period = component(schema, "AnalyticsPeriod")["properties"]
-    assert set(period) == {"period", "currency", "gross", "refunded", "net", "succeeded", "failed"}
+    assert set(period) == {"period", "currency", "gross", "refunded", "net", "discounts", "succeeded", "failed"}
