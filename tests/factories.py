@@ -4,13 +4,25 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import factory
 from django.contrib.auth.models import Permission
 
 from django_apranova_payments.models import Coupon, Payment, Refund
 from django_apranova_payments.testing.factories import PaymentFactory, UserFactory, WebhookEventFactory
 
-__all__ = ["PaymentFactory", "UserFactory", "WebhookEventFactory", "dated_payment", "discounted_payment",
-           "staff_holding"]
+__all__ = ["CouponFactory", "PaymentFactory", "UserFactory", "WebhookEventFactory", "dated_payment",
+           "discounted_payment", "staff_holding"]
+
+
+class CouponFactory(factory.django.DjangoModelFactory):
+    """An active coupon, 25% off, with a unique code; ``amount_off=…, currency=…`` (and
+    ``percent_off=None``) makes an amount off."""
+
+    class Meta:
+        model = Coupon
+
+    code = factory.Sequence(lambda n: f"SPRING{n:04d}")
+    percent_off = Decimal(25)
 
 
 def dated_payment(created: datetime, amount: str = "10.00", currency: str = "usd", status: str = "succeeded", *,

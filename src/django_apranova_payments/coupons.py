@@ -32,7 +32,7 @@ from rest_framework.exceptions import ValidationError
 from . import money
 from .charges import Charge, ChargeError
 from .conf import app_settings
-from .models import Coupon, Payment, PaymentStatus, normalize_code
+from .models import Coupon, Payment, holding_redemption, normalize_code
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ def check_redemptions_left(coupon: Coupon, user: Any) -> None:
     """Refuse when the payments holding a redemption (every one with the coupon that is not
     canceled) reach ``max_redemptions``, or this user's reach ``max_redemptions_per_user``.
     Call it with the coupon locked."""
-    held = Payment.objects.filter(coupon=coupon).exclude(status=PaymentStatus.CANCELED).aggregate(
+    held = Payment.objects.filter(holding_redemption(), coupon=coupon).aggregate(
         total=Count("pk"), mine=Count("pk", filter=Q(user_id=user.pk))
     )
     if coupon.max_redemptions is not None and held["total"] >= coupon.max_redemptions:

@@ -1,6 +1,7 @@
-"""CSV exports of payments: streamed a chunk of rows at a time, and safe to open in a
-spreadsheet (a cell that would start a formula is prefixed with ``'``, also when spaces come
-first: spreadsheets skip them; a plain number such as a negative net is left a number)."""
+"""CSV exports of payments (streamed a chunk of rows at a time) and of new coupon codes, safe
+to open in a spreadsheet (a cell that would start a formula is prefixed with ``'``, also when
+spaces come first: spreadsheets skip them; a plain number such as a negative net is left a
+number)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 CHUNK_SIZE = 2000
 PAYMENT_COLUMNS = ("id", "payment_intent", "user", "amount", "currency", "status", "amount_refunded",
                    "discount", "coupon", "failure_code", "created")
+COUPON_COLUMNS = ("code", "discount", "valid_from", "valid_until", "max_redemptions", "description")
 
 
 def safe_cell(value: Any) -> str:
@@ -67,6 +69,15 @@ def payment_rows(payments: QuerySet[Any]) -> Iterator[tuple[Any, ...]]:
         yield (pk, intent, user, money.amount_text(amount, currency), currency, status,
                money.amount_text(refunded, currency), money.amount_text(discount, currency), coupon or "",
                failure_code, _local(created))
+
+
+def coupon_rows(coupons: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
+    """The header, then one row per coupon: its code, the discount described, its dates in the
+    host's time zone (empty: no bound) and its limit."""
+    yield COUPON_COLUMNS
+    for coupon in coupons:
+        yield (coupon.code, coupon.describe(), _local(coupon.valid_from) if coupon.valid_from else "",
+               _local(coupon.valid_until) if coupon.valid_until else "", coupon.max_redemptions, coupon.description)
 
 
 def _local(moment: datetime) -> str:

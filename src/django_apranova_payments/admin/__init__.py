@@ -1,5 +1,5 @@
 """Admin: payments, their refunds and disputes, and webhook events are read-only records of
-what Stripe did.
+what Stripe did; coupons are staff's own (``coupons``), under Django's model permissions.
 
 Nobody adds, edits or deletes a record by hand. The actions ask Stripe again (a payment),
 replay what Stripe sent (an event) or refund at Stripe (a payment, through
@@ -12,7 +12,8 @@ Django's admin autodiscovery imports this package, which registers each model's 
 
 from django.contrib import admin
 
-from ..models import Dispute, Payment, Refund, WebhookEvent
+from ..models import Coupon, Dispute, Payment, Refund, WebhookEvent
+from .coupons import CouponAdmin
 from .disputes import DisputeAdmin
 from .events import WebhookEventAdmin
 from .payments import PaymentAdmin
@@ -22,3 +23,4 @@ admin.site.register(Payment, PaymentAdmin)
 admin.site.register(Refund, RefundAdmin)
 admin.site.register(Dispute, DisputeAdmin)
 admin.site.register(WebhookEvent, WebhookEventAdmin)
+admin.site.register(Coupon, CouponAdmin)

@@ -16,7 +16,7 @@ from .choices import (
     RefundStatus,
     WebhookEventOutcome,
 )
-from .coupons import Coupon, normalize_code
+from .coupons import CODE_ALPHABET, Coupon, CouponQuerySet, holding_redemption, normalize_code
 from .disputes import Dispute
 from .event_store import Claimed, WebhookEventQuerySet, event_created_at
 from .events import WebhookEvent
@@ -24,8 +24,9 @@ from .payments import Payment, PaymentQuerySet, concrete_field, insert_unless_ex
 from .refunds import Refund
 
 __all__ = [
-    "DISPUTE_CLOSED_STATUSES", "DONE_OUTCOMES", "REFUND_OPEN_STATUSES", "REPLAY_ORDER", "TERMINAL_STATUSES", "Claimed",
-    "Coupon", "Dispute", "DisputeStatus", "Payment", "PaymentQuerySet", "PaymentStatus", "Refund", "RefundReason",
+    "CODE_ALPHABET", "DISPUTE_CLOSED_STATUSES", "DONE_OUTCOMES", "REFUND_OPEN_STATUSES", "REPLAY_ORDER",
+    "TERMINAL_STATUSES", "Claimed", "Coupon", "CouponQuerySet", "Dispute", "DisputeStatus", "Payment",
+    "PaymentQuerySet", "PaymentStatus", "Refund", "RefundReason",
     "RefundStatus", "WebhookEvent", "WebhookEventOutcome", "WebhookEventQuerySet", "concrete_field",
-    "event_created_at", "insert_unless_exists", "normalize_code",
+    "event_created_at", "holding_redemption", "insert_unless_exists", "normalize_code",
 ]
