@@ -356,6 +356,20 @@ def test_payments_list_shows_the_coupon_and_filters_by_it(admin_client):
     assert list(yes) == [with_coupon] and list(no) == [without]
 
 
+def test_payments_list_reads_coupons_in_the_same_statements_however_many_rows(admin_client):
+    def statements() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert admin_client.get(reverse(PAYMENTS)).status_code == 200
+        return len(queries)
+
+    PaymentFactory(coupon=CouponFactory())
+    one = statements()
+    for _ in range(5):
+        PaymentFactory(coupon=CouponFactory())
+
+    assert statements() == one
+
+
 def test_payment_page_links_its_coupon_and_shows_the_discount(admin_client):
     coupon = CouponFactory(code="SPRING25")
     payment = PaymentFactory(coupon=coupon, amount=Decimal("75.00"), discount=Decimal("25.00"))
