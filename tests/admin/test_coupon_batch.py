@@ -1,12 +1,11 @@
-"""admin/coupon_batch.py and ``Coupon.objects.create_single_use``: a batch of single-use
-coupons with unambiguous, unique codes, its CSV download, and who may create one."""
+"""admin/coupon_batch.py: a batch of single-use coupons with unambiguous codes, its CSV
+download, and who may create one (the codes themselves: tests/coupons/test_single_use.py)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import re
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +15,7 @@ from django.core import signing
 from django.urls import reverse
 
 from django_apranova_payments.admin.coupon_batch import _TOKEN_SALT, download_token
-from django_apranova_payments.models import CODE_ALPHABET, Coupon, CouponQuerySet
+from django_apranova_payments.models import CODE_ALPHABET, Coupon
 from tests.factories import CouponFactory, UserFactory
 
 BATCH = "admin:apranova_payments_coupon_batch"
@@ -109,58 +108,6 @@ def test_a_partial_discount_batch_does_not_warn(admin_client):
     response = admin_client.post(reverse(BATCH), batch_form(count="1", percent_off="50"))
 
     assert messages_of(response) == ["1 single-use coupon created."]
-
-
-# -- codes ----------------------------------------------------------------------------------
-
-
-def scripted(*codes: str) -> Any:
-    draws: Iterator[str] = iter(codes)
-    return lambda prefix: prefix + next(draws)
-
-
-def test_codes_already_taken_or_drawn_twice_are_drawn_again(db):
-    CouponFactory(code="S-AAAAAAAA")
-
-    created = Coupon.objects.create_single_use(
-        3, Coupon(percent_off=Decimal(10)), "S-", draw=scripted("AAAAAAAA", "BBBBBBBB", "BBBBBBBB", "CCCCCCCC",
-                                                                 "DDDDDDDD"))
-
-    codes = sorted(c.code for c in created)
-    assert len(codes) == 3 and len(set(codes)) == 3
-    assert "S-AAAAAAAA" not in codes
-    assert Coupon.objects.count() == 4
-
-
-def test_a_batch_is_drawn_again_when_another_transaction_took_a_code_first(db, monkeypatch):
-    CouponFactory(code="AAAAAAAA")  # as if inserted after the batch checked its codes
-    missed = [False, True]  # the first check misses it
-    real = CouponQuerySet._taken
-    monkeypatch.setattr(CouponQuerySet, "_taken", lambda self, codes: set() if missed.pop() else real(self, codes))
-
-    created = Coupon.objects.create_single_use(
-        2, Coupon(percent_off=Decimal(10)), draw=scripted("AAAAAAAA", "BBBBBBBB", "CCCCCCCC", "DDDDDDDD"))
-
-    assert sorted(c.code for c in created) == ["CCCCCCCC", "DDDDDDDD"]
-    assert Coupon.objects.count() == 3
-
-
-def test_codes_that_cannot_be_drawn_unused_create_nothing(db):
-    CouponFactory(code="AAAAAAAA")
-
-    with pytest.raises(Exception, match="Could not draw 1 unused codes"):
-        Coupon.objects.create_single_use(1, Coupon(percent_off=Decimal(10)), draw=lambda prefix: "AAAAAAAA")
-
-    assert Coupon.objects.count() == 1
-
-
-def test_random_codes_use_the_unambiguous_alphabet(db):
-    created = Coupon.objects.create_single_use(200, Coupon(percent_off=Decimal(10)))
-
-    used = {char for coupon in created for char in coupon.code}
-    assert used <= set(CODE_ALPHABET)
-    assert not used & set("0O1IL")
-    assert len({c.code for c in created}) == 200
 
 
 # -- who may --------------------------------------------------------------------------------

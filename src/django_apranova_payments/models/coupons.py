@@ -66,6 +66,7 @@ class CouponQuerySet(models.QuerySet["Coupon"]):
         redeemed once at most, by one student. Their codes are ``draw(prefix)`` and unique: a
         code already taken is drawn again; all are inserted in one statement, in one
         transaction, and the batch is drawn again if another transaction took a code first."""
+        prefix = prefix.strip().upper()
         for _attempt in range(_INSERTS - 1):
             try:
                 return self._insert_single_use(count, template, prefix, draw)
