@@ -152,7 +152,7 @@ class CouponBatchMixin(_Base):
     def _batch_page(self, request: HttpRequest, context: dict[str, Any]) -> TemplateResponse:
         context = {
             **self.admin_site.each_context(request),
-            "title": _("Create single-use coupons"),
+            "title": _("Create single-use codes"),
             "opts": self.opts,
             **context,
         }
