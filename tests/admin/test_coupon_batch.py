@@ -110,6 +110,14 @@ def test_a_partial_discount_batch_does_not_warn(admin_client):
     assert messages_of(response) == ["1 single-use coupon created."]
 
 
+def test_the_batch_page_speaks_hindi(admin_client):
+    response = admin_client.post(reverse(BATCH), batch_form(count="2", percent_off="50"), HTTP_ACCEPT_LANGUAGE="hi")
+
+    text = response.content.decode()
+    assert text.count("हर एक किसी एक छात्र के एक उपयोग के लिए:") == 1
+    assert "एक बार उपयोग वाले 2 कूपन बनाए गए।" in messages_of(response)
+
+
 # -- who may --------------------------------------------------------------------------------
 
 
