@@ -1,5 +1,6 @@
-"""What we store: payments, the coupons they apply, their refunds and disputes, and the verified webhook events that
-moved them. One module per record (``payments``, ``coupons``, ``refunds``, ``disputes``, ``events``), the
+"""What we store: payments, the coupons they apply, their refunds and disputes, the users'
+Stripe Customers, and the verified webhook events that moved them. One module per record
+(``payments``, ``coupons``, ``customers``, ``refunds``, ``disputes``, ``events``), the
 statuses they share (``choices``) and the event store's one-statement writes
 (``event_store``); every name is importable from here, as the migrations and hosts import
 them."""
@@ -17,6 +18,7 @@ from .choices import (
     WebhookEventOutcome,
 )
 from .coupons import Coupon, normalize_code
+from .customers import Customer, PendingCustomerDeletion
 from .disputes import Dispute
 from .event_store import Claimed, WebhookEventQuerySet, event_created_at
 from .events import WebhookEvent
@@ -25,7 +27,7 @@ from .refunds import Refund
 
 __all__ = [
     "DISPUTE_CLOSED_STATUSES", "DONE_OUTCOMES", "REFUND_OPEN_STATUSES", "REPLAY_ORDER", "TERMINAL_STATUSES", "Claimed",
-    "Coupon", "Dispute", "DisputeStatus", "Payment", "PaymentQuerySet", "PaymentStatus", "Refund", "RefundReason",
-    "RefundStatus", "WebhookEvent", "WebhookEventOutcome", "WebhookEventQuerySet", "concrete_field",
-    "event_created_at", "insert_unless_exists", "normalize_code",
+    "Coupon", "Customer", "Dispute", "DisputeStatus", "Payment", "PaymentQuerySet", "PaymentStatus",
+    "PendingCustomerDeletion", "Refund", "RefundReason", "RefundStatus", "WebhookEvent", "WebhookEventOutcome",
+    "WebhookEventQuerySet", "concrete_field", "event_created_at", "insert_unless_exists", "normalize_code",
 ]

@@ -47,7 +47,15 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from .. import exceptions
-from ..gateway import BaseGateway, CancellationReason, ChargeData, DisputeData, PaymentIntentData, RefundData
+from ..gateway import (
+    BaseGateway,
+    CancellationReason,
+    ChargeData,
+    DisputeData,
+    PaymentIntentData,
+    RefundData,
+    SetupFutureUsage,
+)
 from . import sender
 from .cards import Card, Outcome
 from .models import (
@@ -133,8 +141,13 @@ class SimulatorGateway(BaseGateway):
         metadata: Mapping[str, str],
         idempotency_key: str,
         receipt_email: str | None = None,  # the simulator sends no e-mail
+        customer: str | None = None,
+        payment_method: str | None = None,
+        setup_future_usage: SetupFutureUsage | None = None,
     ) -> PaymentIntentData:
         refuse_without_debug()
+        if customer or payment_method or setup_future_usage:
+            raise exceptions.GatewayRejected()  # saved cards are Stripe's only
         params = {"amount": amount, "currency": currency, "metadata": dict(metadata)}
         fingerprint = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
         existing = SimulatedPaymentIntent.objects.filter(idempotency_key=idempotency_key).first()
