@@ -123,6 +123,7 @@ class StripeMock(StripeCustomersAPI):
         code: str | None = None,
         message: str = "An error occurred with our connection to Stripe.",
         decline_code: str | None = None,
+        param: str | None = None,
         exception: BaseException | None = None,
         headers: dict[str, str] | None = None,
         times: int = 1,
@@ -133,12 +134,13 @@ class StripeMock(StripeCustomersAPI):
         ``"retrieve_dispute"``, ``"retrieve_charge"``, ``"create_customer"``,
         ``"delete_customer"``, ``"retrieve_payment_method"``, ``"list_payment_methods"``,
         ``"detach_payment_method"`` or any, for ``None``) fail with Stripe's error JSON, or raise
-        ``exception`` (e.g. ``requests.ConnectionError``) as a network failure would.
+        ``exception`` (e.g. ``requests.ConnectionError``) as a network failure would; ``param``
+        names the parameter Stripe blames (``customer`` for a ``resource_missing`` Customer).
 
         With ``lost_response=True`` Stripe does the work first and only the answer is lost
         (a timeout after the PaymentIntent was created): the case idempotency keys exist for.
         """
-        extra = {"decline_code": decline_code} if decline_code else {}
+        extra = {name: value for name, value in (("decline_code", decline_code), ("param", param)) if value}
         body = None if exception else _error_body(error_type, code, message, **extra)
         for _ in range(times):
             self._failures.append(_Failure(action, status, body, exception, headers or {}, lost_response))
