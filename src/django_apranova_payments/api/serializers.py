@@ -75,7 +75,8 @@ class PaymentCreateSerializer(serializers.Serializer):
     paymentMethod = serializers.RegexField(  # noqa: N815
         r"^pm_[A-Za-z0-9_]{1,250}$", required=False, allow_null=True, default=None,
         error_messages={"invalid": _('A saved card\'s id such as "pm_123" is required.')},
-        help_text="Pay with this saved card of the caller's (SAVE_PAYMENT_METHODS).",
+        help_text="Pay with this saved card of the caller's (SAVE_PAYMENT_METHODS); the browser confirms it. "
+        "A card that is not the caller's answers 400 on paymentMethod, and no PaymentIntent is created.",
     )
 
     def validate_currency(self, value: str) -> str:
