@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import stripe
 from django.core.signals import setting_changed
@@ -32,6 +32,7 @@ from .stripe_data import (
     PaymentIntentData,
     PaymentMethodData,
     RefundData,
+    SetupFutureUsage,
 )
 
 logger = logging.getLogger(__name__)
@@ -125,8 +126,6 @@ class BaseGateway:
 
 _Parsed = TypeVar("_Parsed", "RefundData", "DisputeData", "ChargeData", "CustomerData", "PaymentMethodData")
 
-#: Stripe's ``setup_future_usage`` values.
-SetupFutureUsage = Literal["off_session", "on_session"]
 
 
 def _parsed(kind: type[_Parsed], data: Mapping[str, Any], action: str) -> _Parsed:

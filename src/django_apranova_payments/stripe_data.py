@@ -129,6 +129,9 @@ class RefundData:
         )
 
 
+#: Stripe's ``setup_future_usage`` values (how a card saved by a payment may be used again).
+SetupFutureUsage = Literal["off_session", "on_session"]
+
 #: Stripe's ``cancellation_reason`` values a PaymentIntent may be canceled with.
 CancellationReason = Literal["abandoned", "duplicate", "fraudulent", "requested_by_customer"]
 

@@ -196,6 +196,8 @@ def test_a_pre_release_install_upgrades_keeping_its_simulated_intents_and_droppi
                                                    "apranova_payments_coupon", "apranova_payments_customer",
                                                    "apranova_payments_pendingcustomerdeletion",
                                                    "apranova_simulator_simulatedrefund",
+                                                   "apranova_simulator_simulatedcustomer",
+                                                   "apranova_simulator_simulatedpaymentmethod",
                                                    "apranova_simulator_simulateddispute"}
         copied = list(SimulatedPaymentIntent.objects.order_by("intent_id").values(
             "intent_id", "client_secret", "amount", "currency", "status", "metadata", "idempotency_key"))
