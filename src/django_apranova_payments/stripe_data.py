@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 
@@ -254,6 +255,14 @@ class PaymentMethodData:
             brand=_text(card.get("display_brand") or card.get("brand"), 30), last4=_text(card.get("last4"), 4),
             exp_month=_int(card.get("exp_month")), exp_year=_int(card.get("exp_year")),
         )
+
+    @property
+    def expired(self) -> bool:
+        """Whether the card's expiry month has passed (in the host's time zone)."""
+        if self.exp_year is None or self.exp_month is None:
+            return False
+        today = timezone.localdate()
+        return (self.exp_year, self.exp_month) < (today.year, today.month)
 
     @property
     def customer_id(self) -> str | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 from rest_framework import serializers
@@ -269,10 +268,4 @@ class PaymentMethodSerializer(serializers.Serializer):
     last4 = serializers.CharField(read_only=True)
     expMonth = serializers.IntegerField(source="exp_month", read_only=True, allow_null=True)  # noqa: N815
     expYear = serializers.IntegerField(source="exp_year", read_only=True, allow_null=True)  # noqa: N815
-    expired = serializers.SerializerMethodField(help_text="Whether the card's expiry month has passed.")
-
-    def get_expired(self, method: Any) -> bool:
-        if method.exp_year is None or method.exp_month is None:
-            return False
-        today = timezone.localdate()
-        return (method.exp_year, method.exp_month) < (today.year, today.month)
+    expired = serializers.BooleanField(read_only=True, help_text="Whether the card's expiry month has passed.")

@@ -6,6 +6,10 @@
  *   4. show success or the error.
  * A declined or unauthenticated payment is retried on the same PaymentIntent.
  *
+ * A saved card ("Use my saved Visa •••• 4242") is one click: create-payment with its
+ * paymentMethod, then confirmCardPayment with the client secret alone (3-D Secure still opens
+ * when the bank asks). "Save this card for next time" sends savePaymentMethod.
+ *
  * A free course (config.free) has no card form: its one button asks create-payment, which
  * answers a succeeded free payment with clientSecret null, so there is nothing to confirm.
  *
@@ -57,8 +61,12 @@
     var element = form.querySelector("#payment-element");
     if (element) element.remove();
     button.remove();
-    var note = document.getElementById("mode-note");
-    if (note) note.remove();
+    ["mode-note", "saved-cards"].forEach(function (id) {
+      var node = document.getElementById(id);
+      if (node) node.remove();
+    });
+    var saveCard = form.querySelector(".save-card");
+    if (saveCard) saveCard.remove();
   }
 
   // An error about a field (a card number that is not one, say) is the card form's to show.
@@ -125,8 +133,10 @@
       if (submitted.error) return show(isFieldError(submitted.error) ? "" : submitted.error.message, "error");
     }
     if (!intent) {
-      var created = await post(config.createUrl, {metadata: {course: String(config.courseId)}},
-        {"Idempotency-Key": idempotencyKey});
+      var saveBox = document.getElementById("save-card");
+      var body = {metadata: {course: String(config.courseId)}};
+      if (saveBox && saveBox.checked) body.savePaymentMethod = true;
+      var created = await post(config.createUrl, body, {"Idempotency-Key": idempotencyKey});
       if (!created.ok) return show(apiError(created), "error");
       // A free payment: stored as succeeded, the enrollment made, nothing to confirm.
       if (created.body.clientSecret === null) return render(created.body, null, true);
@@ -141,6 +151,26 @@
     });
     render(await updateStatus(intent.id), result.error);
   }
+
+  async function payWithSavedCard(paymentMethod) {
+    var created = await post(config.createUrl, {metadata: {course: String(config.courseId)}, paymentMethod: paymentMethod},
+      {"Idempotency-Key": newKey()});
+    if (!created.ok) return show(apiError(created), "error");
+    var result = await provider.confirmCardPayment(created.body.clientSecret);
+    render(await updateStatus(created.body.paymentIntent), result.error);
+  }
+
+  document.querySelectorAll("button.saved-card").forEach(function (savedButton) {
+    savedButton.addEventListener("click", function () {
+      savedButton.disabled = true;
+      show("Processing your payment\u2026", "info");
+      payWithSavedCard(savedButton.dataset.paymentMethod).catch(function () {
+        show("Something went wrong. Please check your connection and try again.", "error");
+      }).finally(function () {
+        savedButton.disabled = false;
+      });
+    });
+  });
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
