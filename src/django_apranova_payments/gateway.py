@@ -1,7 +1,8 @@
 """Who talks to Stripe. This is the only module that imports ``stripe``.
 
 A gateway turns its calls (create, retrieve and cancel a PaymentIntent; create and list
-refunds) into ``PaymentIntentData`` and ``RefundData`` values (``stripe_data``, handed on
+refunds; create and delete a Customer, read and detach its cards) into ``PaymentIntentData``,
+``RefundData``, ``CustomerData`` and ``PaymentMethodData`` values (``stripe_data``, handed on
 here) and turns every Stripe error into one of the package's own
 exceptions (``exceptions.GatewayError`` and its subclasses). The ``GATEWAY`` setting picks
 the class, so an offline simulator can stand in for Stripe; ``get_gateway()`` builds one
@@ -26,9 +27,12 @@ from .metadata import for_stripe
 from .stripe_data import (
     CancellationReason,
     ChargeData,
+    CustomerData,
     DisputeData,
     PaymentIntentData,
+    PaymentMethodData,
     RefundData,
+    SetupFutureUsage,
 )
 
 logger = logging.getLogger(__name__)
@@ -62,9 +66,13 @@ class BaseGateway:
         metadata: Mapping[str, str],
         idempotency_key: str,
         receipt_email: str | None = None,
+        customer: str | None = None,
+        payment_method: str | None = None,
+        setup_future_usage: SetupFutureUsage | None = None,
     ) -> PaymentIntentData:
         """Create a PaymentIntent; ``receipt_email`` (``RECEIPT_EMAIL``) is where Stripe sends
-        its receipt."""
+        its receipt. ``customer`` with ``setup_future_usage`` saves the card it is paid with;
+        ``customer`` with ``payment_method`` pays with a saved card (confirmed by the browser)."""
         raise NotImplementedError
 
     def retrieve_payment_intent(self, intent_id: str) -> PaymentIntentData:
@@ -97,8 +105,27 @@ class BaseGateway:
         its charge is matched through it)."""
         raise NotImplementedError
 
+    def create_customer(self, *, email: str | None, metadata: Mapping[str, str], idempotency_key: str) -> CustomerData:
+        raise NotImplementedError
 
-_Parsed = TypeVar("_Parsed", "RefundData", "DisputeData", "ChargeData")
+    def delete_customer(self, customer_id: str) -> None:
+        """Delete the Customer (and so forget its cards); one Stripe no longer has is done."""
+        raise NotImplementedError
+
+    def retrieve_payment_method(self, payment_method_id: str) -> PaymentMethodData:
+        """The PaymentMethod with its Customer expanded (the mark proves whose it is)."""
+        raise NotImplementedError
+
+    def list_payment_methods(self, customer_id: str) -> list[PaymentMethodData]:
+        """The Customer's cards (at most 100)."""
+        raise NotImplementedError
+
+    def detach_payment_method(self, payment_method_id: str) -> None:
+        raise NotImplementedError
+
+
+_Parsed = TypeVar("_Parsed", "RefundData", "DisputeData", "ChargeData", "CustomerData", "PaymentMethodData")
+
 
 
 def _parsed(kind: type[_Parsed], data: Mapping[str, Any], action: str) -> _Parsed:
@@ -144,6 +171,9 @@ class StripeGateway(BaseGateway):
         metadata: Mapping[str, str],
         idempotency_key: str,
         receipt_email: str | None = None,
+        customer: str | None = None,
+        payment_method: str | None = None,
+        setup_future_usage: SetupFutureUsage | None = None,
     ) -> PaymentIntentData:
         params: dict[str, Any] = {
             "amount": amount,
@@ -151,8 +181,11 @@ class StripeGateway(BaseGateway):
             "metadata": for_stripe(metadata),
             "automatic_payment_methods": {"enabled": True},
         }
-        if receipt_email:
-            params["receipt_email"] = receipt_email
+        optional = {
+            "receipt_email": receipt_email, "customer": customer, "payment_method": payment_method,
+            "setup_future_usage": setup_future_usage,
+        }
+        params.update({name: value for name, value in optional.items() if value})
         return self._call(
             "create", lambda: self._client.v1.payment_intents.create(
                 params=params,  # type: ignore[arg-type]
@@ -206,6 +239,42 @@ class StripeGateway(BaseGateway):
         with translate_stripe_errors("retrieve charge"):
             charge = self._client.v1.charges.retrieve(charge_id)
         return _parsed(ChargeData, charge.to_dict(), "retrieve charge")
+
+    @sensitive_variables()
+    def create_customer(self, *, email: str | None, metadata: Mapping[str, str], idempotency_key: str) -> CustomerData:
+        params: dict[str, Any] = {"metadata": for_stripe(metadata), **({"email": email} if email else {})}
+        with translate_stripe_errors("create customer"):
+            customer = self._client.v1.customers.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key},
+            )
+        return _parsed(CustomerData, customer.to_dict(), "create customer")
+
+    @sensitive_variables()
+    def delete_customer(self, customer_id: str) -> None:
+        try:
+            with translate_stripe_errors("delete customer"):
+                self._client.v1.customers.delete(customer_id)
+        except exceptions.GatewayResourceMissing:
+            logger.info("Stripe Customer %s was deleted already", customer_id)
+
+    @sensitive_variables()
+    def retrieve_payment_method(self, payment_method_id: str) -> PaymentMethodData:
+        with translate_stripe_errors("retrieve payment method"):
+            method = self._client.v1.payment_methods.retrieve(payment_method_id, params={"expand": ["customer"]})
+        return _parsed(PaymentMethodData, method.to_dict(), "retrieve payment method")
+
+    @sensitive_variables()
+    def list_payment_methods(self, customer_id: str) -> list[PaymentMethodData]:
+        with translate_stripe_errors("list payment methods"):
+            page = self._client.v1.payment_methods.list(params={"customer": customer_id, "type": "card", "limit": 100})
+            methods = [method.to_dict() for method in page.data]
+        return [_parsed(PaymentMethodData, method, "list payment methods") for method in methods]
+
+    @sensitive_variables()
+    def detach_payment_method(self, payment_method_id: str) -> None:
+        with translate_stripe_errors("detach payment method"):
+            self._client.v1.payment_methods.detach(payment_method_id)
 
     @staticmethod
     def _refund(data: Mapping[str, Any], action: str) -> RefundData:
@@ -264,6 +333,8 @@ def _translate(exc: stripe.StripeError, action: str = "") -> exceptions.Payments
             return exceptions.ChargeDisputed()
         if code == "charge_already_refunded":
             return exceptions.PaymentNotRefundable(exceptions.PaymentNotRefundable.nothing_left)
+        if code == "resource_missing":
+            return exceptions.GatewayResourceMissing(code=code, param=exc.param)
         return exceptions.GatewayRejected(code=code)
     # APIConnectionError, APIError (5xx, 409) and anything newer: worth retrying later.
     return exceptions.GatewayUnavailable()
@@ -296,7 +367,7 @@ def _forget_gateway(*, setting: str, **kwargs: Any) -> None:
 
 
 __all__ = [
-    "APP_INFO", "BaseGateway", "CancellationReason", "ChargeData", "DisputeData",
-    "PaymentIntentData", "RefundData", "StripeGateway", "configure_stripe", "get_gateway", "is_live_key",
-    "translate_stripe_errors",
+    "APP_INFO", "BaseGateway", "CancellationReason", "ChargeData", "CustomerData", "DisputeData", "PaymentIntentData",
+    "PaymentMethodData", "RefundData", "SetupFutureUsage", "StripeGateway", "configure_stripe", "get_gateway",
+    "is_live_key", "translate_stripe_errors",
 ]

@@ -44,8 +44,10 @@ def test_schema_is_valid_openapi(schema):
 def test_every_payment_endpoint_is_described_and_the_webhook_is_not(schema):
     assert {path.removeprefix(PREFIX) for path in schema["paths"]} == {
         "", "create-payment/", "update-status/", "{payment_intent}/", "{payment_intent}/cancel/",
-        "{payment_intent}/refund/", "analytics/",
+        "{payment_intent}/refund/", "analytics/", "payment-methods/", "payment-methods/{payment_method}/",
     }
+    assert set(schema["paths"][PREFIX + "payment-methods/"]) == {"get"}
+    assert set(schema["paths"][PREFIX + "payment-methods/{payment_method}/"]) == {"delete"}
     assert set(schema["paths"][PREFIX]) == {"get"}
     assert set(schema["paths"][PREFIX + "analytics/"]) == {"get"}
     assert set(schema["paths"][PREFIX + "create-payment/"]) == {"post"}
@@ -60,11 +62,20 @@ def test_operation_ids_are_stable(schema):
         operation(schema, "{payment_intent}/cancel/", "post")["operationId"],
         operation(schema, "{payment_intent}/refund/", "post")["operationId"],
         operation(schema, "analytics/", "get")["operationId"],
+        operation(schema, "payment-methods/", "get")["operationId"],
+        operation(schema, "payment-methods/{payment_method}/", "delete")["operationId"],
     }
     assert ids == {
         "payments_list", "payments_create", "payments_update_status", "payments_retrieve", "payments_cancel",
-        "payments_refund", "payments_analytics",
+        "payments_refund", "payments_analytics", "payment_methods_list", "payment_methods_destroy",
     }
+
+
+def test_a_saved_card_shows_only_its_brand_last_four_digits_and_expiry(schema):
+    card = component(schema, "PaymentMethod")
+    assert set(card["properties"]) == {"id", "brand", "last4", "expMonth", "expYear", "expired"}
+    create = component(schema, "PaymentCreateRequest")["properties"]
+    assert create["savePaymentMethod"]["type"] == "boolean" and create["paymentMethod"]["pattern"]
 
 
 def test_payment_has_the_fixed_camel_case_keys_with_amount_as_decimal_string(schema):
@@ -94,7 +105,7 @@ def test_create_request_takes_amount_as_decimal_string_or_number(schema):
     request = operation(schema, "create-payment/", "post")["requestBody"]["content"]["application/json"]
     assert request["schema"] == {"$ref": "#/components/schemas/PaymentCreateRequest"}
     body = component(schema, "PaymentCreateRequest")["properties"]
-    assert set(body) == {"amount", "currency", "metadata", "coupon"}
+    assert set(body) == {"amount", "currency", "metadata", "coupon", "savePaymentMethod", "paymentMethod"}
     assert [option["type"] for option in body["amount"]["oneOf"]] == ["string", "number"]
     assert body["coupon"]["maxLength"] == 40 and body["coupon"]["nullable"] is True
 

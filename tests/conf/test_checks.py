@@ -369,7 +369,7 @@ def test_unknown_throttle_rate_key_is_w003():
     assert [m.id for m in messages] == ["apranova_payments.W003"] * 2
     assert "APRANOVA_PAYMENTS['THROTTLE_RATES']['udpate_status']" in messages[0].msg
     assert messages[0].hint == "Did you mean 'update_status'?"
-    assert messages[1].hint == "Known keys: cancel, create, refund, update_status."
+    assert messages[1].hint == "Known keys: cancel, create, payment_methods, refund, update_status."
 
 
 def test_every_key_the_package_reads_is_known():

@@ -1,5 +1,6 @@
-"""What we store: payments, the coupons they apply, their refunds and disputes, and the verified webhook events that
-moved them. One module per record (``payments``, ``coupons``, ``refunds``, ``disputes``, ``events``), the
+"""What we store: payments, the coupons they apply, their refunds and disputes, the users'
+Stripe Customers, and the verified webhook events that moved them. One module per record
+(``payments``, ``coupons``, ``customers``, ``refunds``, ``disputes``, ``events``), the
 statuses they share (``choices``) and the event store's one-statement writes
 (``event_store``); every name is importable from here, as the migrations and hosts import
 them."""
@@ -17,6 +18,7 @@ from .choices import (
     WebhookEventOutcome,
 )
 from .coupons import CODE_ALPHABET, Coupon, CouponQuerySet, holding_redemption, normalize_code
+from .customers import Customer, PendingCustomerDeletion
 from .disputes import Dispute
 from .event_store import Claimed, WebhookEventQuerySet, event_created_at
 from .events import WebhookEvent
@@ -25,8 +27,8 @@ from .refunds import Refund
 
 __all__ = [
     "CODE_ALPHABET", "DISPUTE_CLOSED_STATUSES", "DONE_OUTCOMES", "REFUND_OPEN_STATUSES", "REPLAY_ORDER",
-    "TERMINAL_STATUSES", "Claimed", "Coupon", "CouponQuerySet", "Dispute", "DisputeStatus", "Payment",
-    "PaymentQuerySet", "PaymentStatus", "Refund", "RefundReason",
+    "TERMINAL_STATUSES", "Claimed", "Coupon", "CouponQuerySet", "Customer", "Dispute", "DisputeStatus", "Payment",
+    "PaymentQuerySet", "PaymentStatus", "PendingCustomerDeletion", "Refund", "RefundReason",
     "RefundStatus", "WebhookEvent", "WebhookEventOutcome", "WebhookEventQuerySet", "concrete_field",
     "event_created_at", "holding_redemption", "insert_unless_exists", "normalize_code",
 ]

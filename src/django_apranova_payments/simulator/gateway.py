@@ -41,15 +41,17 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
 from .. import exceptions
 from ..gateway import BaseGateway, CancellationReason, ChargeData, DisputeData, PaymentIntentData, RefundData
+from ..stripe_data import SetupFutureUsage
 from . import sender
 from .cards import Card, Outcome
+from .customers import SimulatedCustomers, attach_saved_card, remember_card
+from .guard import refuse_without_debug
 from .models import (
     DISPUTE_CLOSED,
     REFUND_HOLDING_STATUSES,
@@ -81,18 +83,6 @@ AUTHENTICATION_FAILED = {
 }
 
 
-def refuse_without_debug() -> None:
-    """Raise ``GatewayConfigurationError`` unless ``DEBUG`` is on: the simulator takes
-    payments without money, so it never runs in production, under any server."""
-    if not settings.DEBUG:
-        logger.error(
-            "The offline payment simulator refused to run because DEBUG is False: set "
-            "APRANOVA_PAYMENTS['GATEWAY'] to the Stripe gateway (the default) in production, "
-            "or turn DEBUG on for development."
-        )
-        raise exceptions.GatewayConfigurationError()
-
-
 class UnexpectedState(exceptions.GatewayRejected):
     """The PaymentIntent's status does not allow the action (Stripe's
     ``payment_intent_unexpected_state``)."""
@@ -112,7 +102,7 @@ class UnexpectedDisputeState(exceptions.GatewayRejected):
     default_code = "dispute_unexpected_state"
 
 
-class SimulatorGateway(BaseGateway):
+class SimulatorGateway(SimulatedCustomers, BaseGateway):
     """Stripe's PaymentIntents, simulated offline. Never moves money."""
 
     #: Read by the system checks: E005 with ``DEBUG`` off; no Stripe keys needed.
@@ -133,9 +123,13 @@ class SimulatorGateway(BaseGateway):
         metadata: Mapping[str, str],
         idempotency_key: str,
         receipt_email: str | None = None,  # the simulator sends no e-mail
+        customer: str | None = None,
+        payment_method: str | None = None,
+        setup_future_usage: SetupFutureUsage | None = None,
     ) -> PaymentIntentData:
         refuse_without_debug()
-        params = {"amount": amount, "currency": currency, "metadata": dict(metadata)}
+        card = self.card_params(customer, payment_method, setup_future_usage)
+        params = {"amount": amount, "currency": currency, "metadata": dict(metadata), **card}
         fingerprint = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
         existing = SimulatedPaymentIntent.objects.filter(idempotency_key=idempotency_key).first()
         if existing is None:
@@ -184,6 +178,7 @@ class SimulatorGateway(BaseGateway):
             if intent.status != S.REQUIRES_PAYMENT_METHOD:
                 raise UnexpectedState(f"This PaymentIntent cannot be confirmed: its status is {intent.status}.")
             intent.card_brand, intent.card_last4 = card.brand, card.last4
+            remember_card(intent, card)
             test_card = card.card
             if test_card.outcome in (Outcome.SUCCEEDS, Outcome.DISPUTED):
                 return _succeed(intent)
@@ -222,6 +217,8 @@ class SimulatorGateway(BaseGateway):
                 raise exceptions.GatewayRejected(code="resource_missing")
             event_type = change(intent)
             intent.save()
+            if intent.status == S.SUCCEEDED:
+                attach_saved_card(intent)
             sender.send_event(intent, event_type)
             if then is not None and intent.status == S.SUCCEEDED:
                 then(intent)

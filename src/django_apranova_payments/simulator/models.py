@@ -3,7 +3,8 @@
 A row is what Stripe keeps for a PaymentIntent: amount in minor units, currency, status,
 metadata, the last payment error and the client secret. It lives in the database, not in
 memory, so the state survives a restart and every process of a server sees the same one.
-``SimulatedRefund`` and ``SimulatedDispute`` are Stripe's Refunds and Disputes of a
+``SimulatedCustomer`` and ``SimulatedPaymentMethod`` are Stripe's Customers and the cards
+saved on them. ``SimulatedRefund`` and ``SimulatedDispute`` are Stripe's Refunds and Disputes of a
 simulated PaymentIntent's charge (the charge itself is not stored: ``SimulatedCharge``
 renders it from the PaymentIntent and its refunds).
 
@@ -75,6 +76,11 @@ class SimulatedPaymentIntent(models.Model):
     card_brand = models.CharField(_("card brand"), max_length=20, blank=True)
     card_last4 = models.CharField(_("card last 4"), max_length=4, blank=True)
     cancellation_reason = models.CharField(_("cancellation reason"), max_length=40, blank=True)
+    # Saved cards: the Customer, the card paid with (pm_…, saved or to be saved) and Stripe's
+    # setup_future_usage, as the server created the PaymentIntent.
+    customer = models.CharField(_("customer"), max_length=64, blank=True)
+    payment_method = models.CharField(max_length=64, blank=True)
+    setup_future_usage = models.CharField(max_length=20, blank=True)
     idempotency_key = models.CharField(  # NULL: no key, outside the unique index
         max_length=255, null=True, blank=True, unique=True, editable=False
     )
@@ -121,7 +127,10 @@ class SimulatedPaymentIntent(models.Model):
             "latest_charge": self.charge_id if succeeded else None,
             "metadata": dict(self.metadata),
             "next_action": None,
-            "payment_method": f"pm_sim_{self.card_brand}_{self.card_last4}" if self.card_last4 else None,
+            "payment_method": self.payment_method or (
+                f"pm_sim_{self.card_brand}_{self.card_last4}" if self.card_last4 else None),
+            "customer": self.customer or None,
+            "setup_future_usage": self.setup_future_usage or None,
             "status": self.status,
         }
         if self.status == SimulatedStatus.REQUIRES_ACTION and next_action_url:
@@ -312,4 +321,64 @@ class SimulatedCharge:
             "payment_intent": intent.intent_id,
             "refunded": refunded == intent.amount,
             "status": "succeeded",
+        }
+
+
+def new_customer_id() -> str:
+    return f"cus_sim{secrets.token_hex(8)}"
+
+
+def new_payment_method_id() -> str:
+    return f"pm_sim{secrets.token_hex(12)}"
+
+
+class SimulatedCustomer(models.Model):
+    """A Stripe Customer of the simulator: the metadata (the installation's mark) it was made with."""
+
+    customer_id = models.CharField(max_length=64, unique=True, default=new_customer_id)
+    email = models.CharField(max_length=254, blank=True)
+    metadata = models.JSONField(_("metadata"), default=dict, blank=True)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True, unique=True, editable=False)
+    request_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        app_label = APP_LABEL
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.customer_id
+
+    def to_stripe(self) -> dict[str, Any]:
+        return {"id": self.customer_id, "object": "customer", "livemode": False, "email": self.email or None,
+                "metadata": dict(self.metadata), "created": int(self.created_at.timestamp())}
+
+
+class SimulatedPaymentMethod(models.Model):
+    """A test card paid with; saved when attached to a Customer (``customer``)."""
+
+    payment_method_id = models.CharField(max_length=64, unique=True, default=new_payment_method_id)
+    customer = models.ForeignKey(SimulatedCustomer, on_delete=models.SET_NULL, null=True, blank=True,
+                                 related_name="payment_methods")
+    number = models.CharField(max_length=19)  # a test card's number: the simulator takes no other
+    brand = models.CharField(_("card brand"), max_length=20)
+    exp_month = models.PositiveSmallIntegerField()
+    exp_year = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        app_label = APP_LABEL
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.payment_method_id
+
+    def to_stripe(self, *, expand_customer: bool = False) -> dict[str, Any]:
+        customer = self.customer
+        return {
+            "id": self.payment_method_id, "object": "payment_method", "type": "card", "livemode": False,
+            "created": int(self.created_at.timestamp()),
+            "customer": (customer.to_stripe() if expand_customer else customer.customer_id) if customer else None,
+            "card": {"brand": self.brand, "last4": self.number[-4:], "exp_month": self.exp_month,
+                     "exp_year": self.exp_year},
         }

@@ -1,6 +1,7 @@
 """Stripe objects as Stripe renders them, built from Stripe's published fixtures.
 
-``stripe_fixtures.json`` holds the PaymentIntent, Refund, Charge, Dispute and Event objects of
+``stripe_fixtures.json`` holds the PaymentIntent, Refund, Charge, Dispute, Event, Customer and
+PaymentMethod objects of
 ``openapi/fixtures3.json`` in Stripe's public ``stripe/openapi`` repository (regenerate it with
 ``scripts/extract_stripe_fixtures.py``). Each builder starts from a copy of its fixture, so
 every field Stripe always returns is present, then sets the fields that follow from the
@@ -32,12 +33,14 @@ __all__ = [
     "charge",
     "charge_of",
     "charge_status",
+    "customer",
     "dispute",
     "event",
     "fixture",
     "fixture_source",
     "list_object",
     "payment_intent",
+    "payment_method",
     "refund",
     "with_intent_status",
 ]
@@ -68,7 +71,8 @@ def fixture_source() -> str:
 
 def fixture(name: str) -> dict[str, Any]:
     """A fresh copy of Stripe's published fixture ``name`` (``payment_intent``, ``refund``,
-    ``charge``, ``dispute``, ``event`` or ``list``), exactly as published."""
+    ``charge``, ``dispute``, ``event``, ``customer``, ``payment_method`` or ``list``), exactly
+    as published."""
     value: dict[str, Any] = copy.deepcopy(_fixtures()["resources"][name])
     return value
 
@@ -266,6 +270,49 @@ def dispute(
     )
     data["payment_method_details"]["card"]["case_type"] = "inquiry" if inquiry else "chargeback"
     data.update(fields)
+    return data
+
+
+def customer(
+    customer_id: str | None = None,
+    *,
+    email: str | None = None,
+    metadata: Mapping[str, str] | None = None,
+    livemode: bool = False,
+    created: int | None = None,
+) -> dict[str, Any]:
+    """A new Customer with every field of Stripe's fixture (no discount, no address)."""
+    data = fixture("customer")
+    data.update(
+        id=customer_id or f"cus_{secrets.token_hex(7)}", email=email, metadata=dict(metadata or {}),
+        livemode=livemode, created=int(time.time()) if created is None else created, discount=None,
+        address=None, shipping=None,
+    )
+    return data
+
+
+def payment_method(
+    payment_method_id: str | None = None,
+    *,
+    customer: str | None = None,
+    brand: str = "visa",
+    last4: str = "4242",
+    exp_month: int = 12,
+    exp_year: int = 2034,
+    livemode: bool = False,
+    created: int | None = None,
+) -> dict[str, Any]:
+    """A card PaymentMethod with every field of Stripe's fixture, attached to ``customer``."""
+    data = fixture("payment_method")
+    data.update(
+        id=payment_method_id or f"pm_{secrets.token_hex(12)}", customer=customer, livemode=livemode,
+        created=int(time.time()) if created is None else created, metadata={},
+    )
+    data["card"].update(
+        brand=brand, display_brand=brand, last4=last4, exp_month=exp_month, exp_year=exp_year,
+        fingerprint=secrets.token_hex(8), wallet=None,
+    )
+    data["card"]["networks"]["available"] = [brand]
     return data
 
 

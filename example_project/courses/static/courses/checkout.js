@@ -15,6 +15,10 @@
  * coupon" does the same without it. A page left with a pending payment is canceled later by
  * apranova_cancel_abandoned, which gives its redemption back too.
  *
+ * A saved card ("Use my saved Visa •••• 4242") is one click: create-payment with its
+ * paymentMethod, then confirmCardPayment with the client secret alone (3-D Secure still opens
+ * when the bank asks). "Save this card for next time" sends savePaymentMethod.
+ *
  * A free course (config.free) has no card form: its one button asks create-payment, which
  * answers a succeeded free payment with clientSecret null, so there is nothing to confirm.
  *
@@ -80,8 +84,12 @@
     if (element) element.remove();
     button.remove();
     if (coupons) coupons.form.remove();
-    var note = document.getElementById("mode-note");
-    if (note) note.remove();
+    ["mode-note", "saved-cards"].forEach(function (id) {
+      var node = document.getElementById(id);
+      if (node) node.remove();
+    });
+    var saveCard = form.querySelector(".save-card");
+    if (saveCard) saveCard.remove();
   }
 
   // An error about a field (a card number that is not one, say) is the card form's to show.
@@ -173,8 +181,10 @@
       if (submitted.error) return show(isFieldError(submitted.error) ? "" : submitted.error.message, "error");
     }
     if (!intent) {
-      var created = await post(config.createUrl, {metadata: {course: String(config.courseId)}},
-        {"Idempotency-Key": idempotencyKey});
+      var saveBox = document.getElementById("save-card");
+      var body = {metadata: {course: String(config.courseId)}};
+      if (saveBox && saveBox.checked) body.savePaymentMethod = true;
+      var created = await post(config.createUrl, body, {"Idempotency-Key": idempotencyKey});
       if (!created.ok) return show(apiError(created), "error");
       if (!usePayment(created)) return;
     }
@@ -282,6 +292,35 @@
     if (!code) coupons.say("");
     if (usePayment(created)) mountCardForm(intent.clientSecret);
   }
+
+  // One click with a saved card, at the price the coupon field shows: the page's pending
+  // payment is canceled first, so the coupon's redemption passes to the one paid now.
+  async function payWithSavedCard(paymentMethod) {
+    var body = {metadata: {course: String(config.courseId)}, paymentMethod: paymentMethod};
+    var code = coupons && !coupons.remove.hidden ? coupons.input.value.trim() : "";
+    if (code) body.coupon = code;
+    if (intent && code) {
+      var canceled = await post(paymentUrl(intent.id, "cancel"), {});
+      if (!canceled.ok) return render(canceled.status === 409 ? await updateStatus(intent.id) : null, null);
+      forgetPayment();
+    }
+    var created = await post(config.createUrl, body, {"Idempotency-Key": newKey()});
+    if (!created.ok) return show(apiError(created), "error");
+    var result = await provider.confirmCardPayment(created.body.clientSecret);
+    render(await updateStatus(created.body.paymentIntent), result.error);
+  }
+
+  document.querySelectorAll("button.saved-card").forEach(function (savedButton) {
+    savedButton.addEventListener("click", function () {
+      savedButton.disabled = true;
+      show("Processing your payment\u2026", "info");
+      payWithSavedCard(savedButton.dataset.paymentMethod).catch(function () {
+        show("Something went wrong. Please check your connection and try again.", "error");
+      }).finally(function () {
+        savedButton.disabled = false;
+      });
+    });
+  });
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
