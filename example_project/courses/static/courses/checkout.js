@@ -311,13 +311,14 @@
   }
 
   document.querySelectorAll("button.saved-card").forEach(function (savedButton) {
+    savedButton.disabled = "expired" in savedButton.dataset; // usable from now on, unless expired
     savedButton.addEventListener("click", function () {
       savedButton.disabled = true;
       show("Processing your payment\u2026", "info");
       payWithSavedCard(savedButton.dataset.paymentMethod).catch(function () {
         show("Something went wrong. Please check your connection and try again.", "error");
       }).finally(function () {
-        savedButton.disabled = false;
+        savedButton.disabled = "expired" in savedButton.dataset;
       });
     });
   });
