@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext, override_settings
 
 from django_apranova_payments.charges import Charge
-from django_apranova_payments.models import Customer, Payment
+from django_apranova_payments.models import Coupon, Customer, Payment
 from django_apranova_payments.services import create_payment
 from django_apranova_payments.services.customers import customer_for
 from tests.factories import UserFactory
@@ -139,3 +139,31 @@ def test_a_retry_with_the_idempotency_key_returns_the_one_click_payment(api, use
 
     assert again.json()["paymentIntent"] == first.json()["paymentIntent"] and len(stripe_mock.intents) == 1
     assert other.status_code == 422
+
+
+@pytest.mark.parametrize("limited", [True, False])
+def test_one_click_with_a_coupon_charges_the_discounted_price_on_the_saved_card(
+    api, user, stripe_mock, saved_card, limited
+):
+    Coupon.objects.create(code="SPRING25", percent_off=25, max_redemptions=10 if limited else None,
+                          max_redemptions_per_user=1 if limited else None)
+
+    response = create(api, {"amount": "100.00", "paymentMethod": saved_card["id"], "coupon": "spring25"})
+
+    assert response.status_code == 201, response.content
+    assert (response.json()["amount"], response.json()["coupon"]) == ("75.00", "SPRING25")
+    params = stripe_mock.calls_to("create")[0]["params"]
+    assert (params["amount"], params["payment_method"]) == ("7500", saved_card["id"])
+
+
+def test_another_students_card_with_a_coupon_spends_no_redemption(api, other_user, stripe_mock):
+    from django_apranova_payments.services.customers import customer_for
+
+    theirs = stripe_mock.save_card(customer_for(other_user).stripe_customer, brand="visa", last4="1111",
+                                   exp_month=12, exp_year=2034)
+    coupon = Coupon.objects.create(code="LAST", percent_off=25, max_redemptions=1)
+
+    response = create(api, {"amount": "100.00", "paymentMethod": theirs["id"], "coupon": "LAST"})
+
+    assert response.status_code == 400 and set(response.json()) == {"paymentMethod"}
+    assert not stripe_mock.calls_to("create") and not coupon.payments.exists()
