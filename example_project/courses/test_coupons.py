@@ -127,3 +127,27 @@ class CheckoutPageTests(TestCase):
         Course.objects.create(title="Git Basics", slug="git-basics", price=Decimal("0.00"), currency="usd")
 
         self.assertNotContains(self.client.get(reverse("checkout", args=["git-basics"])), "coupon-code")
+
+
+@OFFLINE
+class SaveThisCardTests(CheckoutMixin, TestCase):
+    """The checkout offers "Save this card" only while the package lets students save cards."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.course = Course.objects.create(title="Rust", slug="rust", price=Decimal("15.00"), currency="usd")
+
+    def page(self) -> str:
+        return self.client.get(reverse("checkout", args=["rust"])).content.decode()
+
+    def test_the_box_is_there_when_saving_cards_is_on(self):
+        self.assertIn("Save this card for next time", self.page())
+
+    def test_the_box_is_gone_when_saving_cards_is_off(self):
+        from django.conf import settings
+
+        with self.settings(APRANOVA_PAYMENTS={**settings.APRANOVA_PAYMENTS, "SAVE_PAYMENT_METHODS": False}):
+            page = self.page()
+
+        self.assertNotIn("Save this card", page)
+        self.assertNotIn("saved-cards", page)

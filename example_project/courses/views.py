@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_POST
 
+from django_apranova_payments.conf import app_settings
 from django_apranova_payments.exceptions import GatewayError
 from django_apranova_payments.models import Coupon
 from django_apranova_payments.services import customers
@@ -83,7 +84,9 @@ def checkout(request: HttpRequest, slug: str) -> HttpResponse:
         "price": str(course.price),
         "returnUrl": request.build_absolute_uri(),
     }
-    cards = [] if course.is_free or enrolled else saved_cards(request)
+    # "Save this card" and the saved cards only while the package lets students save cards.
+    save_cards = app_settings.SAVE_PAYMENT_METHODS is True
+    cards = saved_cards(request) if save_cards and not (course.is_free or enrolled) else []
     return render(request, "courses/checkout.html", {
-        "course": course, "enrolled": enrolled, "config": config, "cards": cards,
+        "course": course, "enrolled": enrolled, "config": config, "cards": cards, "save_cards": save_cards,
     })
