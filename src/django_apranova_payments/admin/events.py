@@ -76,7 +76,7 @@ class PaymentEventsFilter(admin.SimpleListFilter):
     @staticmethod
     def _pk(value: str) -> Any:
         try:
-            return Payment._meta.pk.to_python(value)  # type: ignore[union-attr]
+            return Payment._meta.pk.to_python(value)
         except ValidationError as exc:  # a forged value: the admin answers with its ?e=1 page
             raise IncorrectLookupParameters(str(exc)) from exc
 

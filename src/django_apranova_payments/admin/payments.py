@@ -110,7 +110,7 @@ class PaymentAdmin(AnalyticsAdminMixin, RefundActionMixin, RecordAdmin):
         finds every simulator payment, "ann@" Ann's."""
         return [f"^{name}" for name in ("stripe_payment_intent", *user_search_fields())]
 
-    def get_list_display(self, request: HttpRequest) -> list[str]:
+    def get_list_display(self, request: HttpRequest) -> list[Any]:
         return [name for name in super().get_list_display(request) if name != "livemode" or has_live(request)]
 
     def get_list_filter(self, request: HttpRequest) -> list[Any]:
