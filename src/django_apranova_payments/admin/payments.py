@@ -23,7 +23,7 @@ from .analytics import AnalyticsAdminMixin
 from .disputes import DisputeInline
 from .events import events_of_payment
 from .records import RecordAdmin, shown_amount, user_search_fields
-from .refunds import RefundActionMixin, RefundInline
+from .refunds import RefundActionMixin, RefundInline, refusal
 
 
 class RefundedFilter(admin.SimpleListFilter):
@@ -120,9 +120,8 @@ class PaymentAdmin(AnalyticsAdminMixin, RefundActionMixin, RecordAdmin):
         self, request: HttpRequest, context: dict[str, Any], add: bool = False, change: bool = False,
         form_url: str = "", obj: Payment | None = None,
     ) -> HttpResponse:
-        context["may_refund"] = (
-            obj is not None and obj.status == Payment.Status.SUCCEEDED and self.has_refund_permission(request)
-        )
+        # No "Refund…" for a payment with nothing to refund: failed, free, disputed or refunded in full.
+        context["may_refund"] = obj is not None and not refusal(obj) and self.has_refund_permission(request)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     @admin.display(description=_("amount"), ordering="amount")
