@@ -125,3 +125,56 @@ def test_the_range_form_shows_months_and_the_list_exports_as_csv(analyst, exampl
     assert len(lines) - 1 == failed > 0
     assert all(",failed," in line for line in lines[1:])
     assert problems == []
+
+
+#: The size of the page's box that scrolls sideways: 0 when nothing is wider than the window.
+OVERFLOW = "element => element.scrollWidth - element.clientWidth"
+
+
+def test_the_payment_list_fits_1280_px_with_the_sidebar_open(analyst):
+    page, problems = analyst
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto("/admin/apranova_payments/payment/")
+    if not page.locator("#nav-sidebar").is_visible():
+        page.locator("#toggle-nav-sidebar").click()
+    expect(page.locator("#nav-sidebar")).to_be_visible()
+    expect(page.locator("#nav-sidebar")).to_contain_text("Analytics")  # the entry under Payments
+
+    table = page.locator("#result_list")
+    expect(table).to_be_visible()
+    assert page.locator("#changelist .results").evaluate(OVERFLOW) <= 0  # the table's own scroll box
+    assert page.locator("html").evaluate(OVERFLOW) <= 0
+    assert table.evaluate("t => t.getBoundingClientRect().right") <= page.locator("#changelist .results").evaluate(
+        "r => r.getBoundingClientRect().right") + 0.5
+    assert page.locator("th.column-livemode").count() == 0  # the demo has test-mode payments only
+    expect(page.locator("th.column-display_created")).to_be_visible()
+    amounts = page.locator("td.field-display_amount")
+    for index in range(min(amounts.count(), 20)):  # an amount and its currency on one line
+        cell = amounts.nth(index)
+        assert cell.evaluate("c => getComputedStyle(c).whiteSpace") == "nowrap"
+        assert cell.evaluate("c => { const r = document.createRange(); r.selectNodeContents(c);"
+                             " return r.getClientRects().length; }") == 1
+    screenshot(page, "payments-1280")
+
+    page.goto("/admin/apranova_payments/payment/")
+    page.locator("#searchbar").fill("pi_demo_001")
+    page.locator("#changelist-search").get_by_role("button", name="Search").click()
+    expect(page).to_have_url(re.compile(r"q=pi_demo_001"))
+    expect(page.locator("#result_list tbody tr")).to_have_count(10)  # pi_demo_0010 to pi_demo_0019, by their start
+    assert problems == []
+
+
+def test_the_analytics_page_fits_a_390_px_phone(analyst):
+    page, problems = analyst
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/admin/apranova_payments/payment/analytics/")
+
+    expect(page.locator("#failure-codes tbody tr").first).to_be_visible()
+    assert page.locator("html").evaluate(OVERFLOW) <= 0, "the page scrolls sideways"
+    assert page.locator("body").evaluate(OVERFLOW) <= 0
+    tick = page.locator("#currency-usd svg text.tick").first
+    assert tick.evaluate("t => t.getBoundingClientRect().height") >= 9  # readable axis text on a phone
+    meter = page.locator("#failure-codes meter").first
+    assert meter.evaluate("m => getComputedStyle(m).appearance") == "none"  # styled: the error colour
+    screenshot(page, "analytics-390")
+    assert problems == []

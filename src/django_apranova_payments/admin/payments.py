@@ -84,7 +84,7 @@ class PaymentAdmin(AnalyticsAdminMixin, RefundActionMixin, RecordAdmin):
     # Compact enough for 1280 px with the sidebar open (payments.css): the amount and its
     # currency in one unbroken column, the date without the time, live mode only where it tells.
     list_display = [
-        "stripe_payment_intent", "user", "display_amount", "display_refunded", "coupon", "status", "livemode",
+        "display_intent", "user", "display_amount", "list_refunded", "coupon", "status", "livemode",
         "display_created",
     ]
     list_filter = [
@@ -128,9 +128,27 @@ class PaymentAdmin(AnalyticsAdminMixin, RefundActionMixin, RecordAdmin):
     def display_amount(self, payment: Payment) -> str:
         return shown_amount(payment)
 
+    @admin.display(description=_("id"), ordering="stripe_payment_intent")
+    def display_intent(self, payment: Payment) -> str:
+        """The PaymentIntent id under a short header; a long one is cut (payments.css), whole in
+        its tooltip."""
+        return format_html('<span title="{}">{}</span>', payment.stripe_payment_intent, payment.stripe_payment_intent)
+
+    @admin.display(description=_("refunded"), ordering="amount_refunded")
+    def list_refunded(self, payment: Payment) -> str:
+        """The list's narrow column: the number (its currency is the amount's, beside it), or
+        "all"."""
+        if not payment.amount_refunded:
+            return "—"
+        return str(_("all")) if payment.is_fully_refunded else money.amount_text(payment.amount_refunded,
+                                                                                   payment.currency)
+
     @admin.display(description=_("created"), ordering="created_at")
     def display_created(self, payment: Payment) -> str:
-        return formats.date_format(timezone.localtime(payment.created_at), "SHORT_DATETIME_FORMAT")
+        """The day, short; the time in its tooltip (and on the payment's page)."""
+        created = timezone.localtime(payment.created_at)
+        return format_html('<span title="{}">{}</span>', formats.date_format(created, "DATETIME_FORMAT"),
+                           formats.date_format(created, "SHORT_DATE_FORMAT"))
 
     def get_fields(self, request: HttpRequest, obj: Payment | None = None) -> Any:
         """The coupon linked to its page for staff who may view coupons (``links``), its code
