@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,7 +26,7 @@ def manage(env: dict[str, str], *command: str) -> None:
 
 
 def stamps(db: Path, sql: str) -> list[datetime]:
-    with sqlite3.connect(db) as connection:
+    with closing(sqlite3.connect(db)) as connection:
         rows = connection.execute(sql).fetchall()
     return [datetime.fromisoformat(value).replace(tzinfo=UTC) for (value,) in rows if value]
 
