@@ -67,8 +67,8 @@ def test_the_list_is_compact_amount_and_currency_in_one_unbroken_column(admin_cl
 
     assert "apranova_payments/payments.css" in text
     assert columns(response) == [
-        "action_checkbox", "display_intent", "user", "display_amount", "list_refunded", "coupon", "status",
-        "display_created",
+        "action_checkbox", "display_intent", "display_user", "display_amount", "list_refunded", "display_coupon",
+        "status", "display_created",
     ]
     assert re.search(r'<td class="field-display_amount">[^<]*1,?234\.50[^<]*USD[^<]*</td>', text), text
 

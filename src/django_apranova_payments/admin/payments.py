@@ -72,6 +72,12 @@ class CouponFilter(admin.SimpleListFilter):
         return queryset
 
 
+def _cut(text: str) -> str:
+    """``text`` in a list cell that payments.css cuts with an ellipsis when long; whole in its
+    tooltip."""
+    return format_html('<span class="apranova-cut" title="{}">{}</span>', text, text)
+
+
 def has_live(request: HttpRequest) -> bool:
     """Whether any payment was made in live mode: asked once a request (the list's column and
     filter both ask), so the list's statement count stays what it was, plus this one."""
@@ -84,7 +90,7 @@ class PaymentAdmin(AnalyticsAdminMixin, RefundActionMixin, RecordAdmin):
     # Compact enough for 1280 px with the sidebar open (payments.css): the amount and its
     # currency in one unbroken column, the date without the time, live mode only where it tells.
     list_display = [
-        "display_intent", "user", "display_amount", "list_refunded", "coupon", "status", "livemode",
+        "display_intent", "display_user", "display_amount", "list_refunded", "display_coupon", "status", "livemode",
         "display_created",
     ]
     list_filter = [
@@ -132,7 +138,15 @@ class PaymentAdmin(AnalyticsAdminMixin, RefundActionMixin, RecordAdmin):
     def display_intent(self, payment: Payment) -> str:
         """The PaymentIntent id under a short header; a long one is cut (payments.css), whole in
         its tooltip."""
-        return format_html('<span title="{}">{}</span>', payment.stripe_payment_intent, payment.stripe_payment_intent)
+        return _cut(payment.stripe_payment_intent)
+
+    @admin.display(description=_("user"), ordering="user")
+    def display_user(self, payment: Payment) -> str:
+        return _cut(str(payment.user))
+
+    @admin.display(description=_("coupon"), ordering="coupon__code")
+    def display_coupon(self, payment: Payment) -> str:
+        return _cut(payment.coupon.code) if payment.coupon is not None else "-"
 
     @admin.display(description=_("refunded"), ordering="amount_refunded")
     def list_refunded(self, payment: Payment) -> str:
