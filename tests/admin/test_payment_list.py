@@ -146,3 +146,13 @@ def test_a_forged_payment_filter_shows_the_error_page_or_nothing(admin_client, p
         assert response.status_code == 200 and list(response.context["cl"].result_list) == []
     else:
         assert response.status_code == 302 and response["Location"].endswith("?e=1")
+
+
+def test_a_refund_dispute_or_charge_event_links_to_its_payment(admin_client, payment):
+    link = reverse("admin:apranova_payments_payment_change", args=[payment.pk])
+    PaymentFactory()  # another payment, never linked
+
+    for event_type in ("refund.created", "charge.refunded", "charge.dispute.created"):
+        event = stored(payment, event_type)
+        text = admin_client.get(reverse("admin:apranova_payments_webhookevent_change", args=[event.pk])).content
+        assert f'<a href="{link}">{payment.stripe_payment_intent} '.encode() in text, event_type

@@ -56,6 +56,20 @@ def events_of_payment(payment_pk: Any) -> Q:
     return own_ids | Q(object_id__in=charges)
 
 
+def payment_of(event: WebhookEvent) -> Payment | None:
+    """The payment an event is about: the one whose PaymentIntent, refund or dispute is the
+    event's object, or (a charge's event) whose PaymentIntent the object names."""
+    if not event.object_id:
+        return None
+    which = (Q(stripe_payment_intent=event.object_id) | Q(refunds__stripe_refund=event.object_id)
+             | Q(disputes__stripe_dispute=event.object_id))
+    data = event.payload.get("data") if isinstance(event.payload, dict) else None
+    named = data.get("object", {}).get("payment_intent") if isinstance(data, dict) else None
+    if isinstance(named, str) and named:
+        which |= Q(stripe_payment_intent=named)
+    return Payment.objects.filter(which).order_by("pk").first()
+
+
 class PaymentEventsFilter(admin.SimpleListFilter):
     """``?payment=<pk>``: the events of every object of that payment (``events_of_payment``)."""
 
@@ -113,7 +127,7 @@ class WebhookEventAdmin(RecordAdmin):
 
     @admin.display(description=_("payment"))
     def payment(self, event: WebhookEvent) -> str:
-        found = Payment.objects.filter(stripe_payment_intent=event.object_id).first() if event.object_id else None
+        found = payment_of(event)
         if found is None:
             return "—"
         url = reverse("admin:apranova_payments_payment_change", args=[found.pk])
