@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 import stripe
@@ -26,6 +27,7 @@ from .metadata import for_stripe
 from .stripe_data import (
     CancellationReason,
     ChargeData,
+    CheckoutSessionData,
     DisputeData,
     PaymentIntentData,
     RefundData,
@@ -97,8 +99,56 @@ class BaseGateway:
         its charge is matched through it)."""
         raise NotImplementedError
 
+    def create_checkout_session(self, checkout: CheckoutRequest) -> CheckoutSessionData:
+        """A Stripe Checkout Session (``mode=payment``) charging ``checkout``."""
+        raise NotImplementedError
 
-_Parsed = TypeVar("_Parsed", "RefundData", "DisputeData", "ChargeData")
+    def retrieve_checkout_session(self, session_id: str) -> CheckoutSessionData:
+        raise NotImplementedError
+
+    def expire_checkout_session(self, session_id: str) -> CheckoutSessionData:
+        """Expire an open Session: no one can pay through it any more. One that is no longer
+        open raises ``exceptions.GatewayRejected``."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    """What a Checkout Session is created with: one line of ``amount`` minor units named
+    ``product_name``, ``metadata`` on the Session and on the PaymentIntent it makes, the
+    redirect URLs, ``client_reference_id`` and, when known, the payer's e-mail address."""
+
+    amount: int
+    currency: str
+    product_name: str
+    metadata: Mapping[str, str]
+    success_url: str
+    cancel_url: str
+    client_reference_id: str
+    idempotency_key: str
+    customer_email: str | None = None
+
+    def params(self) -> dict[str, Any]:
+        """Stripe's parameters for ``POST /v1/checkout/sessions``."""
+        metadata = for_stripe(self.metadata)
+        params: dict[str, Any] = {
+            "mode": "payment",
+            "line_items": [{"quantity": 1, "price_data": {
+                "currency": self.currency, "unit_amount": self.amount,
+                "product_data": {"name": self.product_name},
+            }}],
+            "success_url": self.success_url,
+            "cancel_url": self.cancel_url,
+            "client_reference_id": self.client_reference_id,
+            "metadata": metadata,
+            "payment_intent_data": {"metadata": metadata},
+        }
+        if self.customer_email:
+            params["customer_email"] = self.customer_email
+        return params
+
+
+_Parsed = TypeVar("_Parsed", "RefundData", "DisputeData", "ChargeData", "CheckoutSessionData")
 
 
 def _parsed(kind: type[_Parsed], data: Mapping[str, Any], action: str) -> _Parsed:
@@ -207,6 +257,27 @@ class StripeGateway(BaseGateway):
             charge = self._client.v1.charges.retrieve(charge_id)
         return _parsed(ChargeData, charge.to_dict(), "retrieve charge")
 
+    @sensitive_variables()
+    def create_checkout_session(self, checkout: CheckoutRequest) -> CheckoutSessionData:
+        with translate_stripe_errors("create checkout session"):
+            session = self._client.v1.checkout.sessions.create(
+                params=checkout.params(),  # type: ignore[arg-type]
+                options={"idempotency_key": checkout.idempotency_key},
+            )
+        return _parsed(CheckoutSessionData, session.to_dict(), "create checkout session")
+
+    @sensitive_variables()
+    def retrieve_checkout_session(self, session_id: str) -> CheckoutSessionData:
+        with translate_stripe_errors("retrieve checkout session"):
+            session = self._client.v1.checkout.sessions.retrieve(session_id)
+        return _parsed(CheckoutSessionData, session.to_dict(), "retrieve checkout session")
+
+    @sensitive_variables()
+    def expire_checkout_session(self, session_id: str) -> CheckoutSessionData:
+        with translate_stripe_errors("expire checkout session"):
+            session = self._client.v1.checkout.sessions.expire(session_id)
+        return _parsed(CheckoutSessionData, session.to_dict(), "expire checkout session")
+
     @staticmethod
     def _refund(data: Mapping[str, Any], action: str) -> RefundData:
         return _parsed(RefundData, data, action)
@@ -296,7 +367,8 @@ def _forget_gateway(*, setting: str, **kwargs: Any) -> None:
 
 
 __all__ = [
-    "APP_INFO", "BaseGateway", "CancellationReason", "ChargeData", "DisputeData",
+    "APP_INFO", "BaseGateway", "CancellationReason", "ChargeData", "CheckoutRequest", "CheckoutSessionData",
+    "DisputeData",
     "PaymentIntentData", "RefundData", "StripeGateway", "configure_stripe", "get_gateway", "is_live_key",
     "translate_stripe_errors",
 ]

@@ -69,8 +69,9 @@ class WebhookEventQuerySet(models.QuerySet[Any]):  # of WebhookEvent (models.eve
         statement (PostgreSQL)::
 
             WITH claimed AS (<claim_sql>),
-                 locked AS MATERIALIZED (SELECT <payment> … WHERE stripe_payment_intent =
-                                         <payment_intent_sql, a subquery of claimed> FOR UPDATE)
+                 locked AS MATERIALIZED (SELECT <payment> … WHERE <payment_intent_sql, a subquery
+                                         of claimed> IN (stripe_payment_intent,
+                                         stripe_checkout_session) FOR UPDATE)
             SELECT claimed.<returned>, locked.* FROM claimed LEFT JOIN locked ON TRUE
 
         The PaymentIntent is a scalar subquery of ``claimed``: PostgreSQL has to run the claim
@@ -88,7 +89,9 @@ class WebhookEventQuerySet(models.QuerySet[Any]):  # of WebhookEvent (models.eve
         sql = (
             f"WITH claimed AS ({claim_sql}), locked AS MATERIALIZED ("  # noqa: S608 - identifiers only
             f"SELECT {columns} FROM {payments} "
-            f"WHERE {payments}.{quote('stripe_payment_intent')} = {payment_intent_sql} "
+            # A PaymentIntent's payment, or a Checkout Session's (``by_stripe_id``).
+            f"WHERE {payment_intent_sql} IN ({payments}.{quote('stripe_payment_intent')}, "
+            f"{payments}.{quote('stripe_checkout_session')}) "
             f"FOR UPDATE OF {payments}) "
             f"SELECT {', '.join(f'claimed.{quote(name)}' for name in returned)}, locked.* "
             f"FROM claimed LEFT JOIN locked ON TRUE"

@@ -32,14 +32,16 @@ from django.core.exceptions import ImproperlyConfigured
 from ..conf import app_settings
 from ..gateway import BaseGateway
 from . import stripe_objects
-from .stripe_api import DEFAULT_LIMIT, MAX_LIMIT, Reply, StripeAPI, _error_body, _Failure
+from .stripe_api import DEFAULT_LIMIT, MAX_LIMIT, Reply, _error_body, _Failure
+from .stripe_checkout import StripeCheckoutAPI
 
 DEFAULT_API_BASE = "https://api.stripe.com"
 
 
-class StripeMock(StripeAPI):
-    """A stateful stand-in for Stripe's ``/v1/payment_intents`` and ``/v1/refunds`` API, and
-    for retrieving the Disputes and Charges of its PaymentIntents.
+class StripeMock(StripeCheckoutAPI):
+    """A stateful stand-in for Stripe's ``/v1/payment_intents``, ``/v1/refunds`` and
+    ``/v1/checkout/sessions`` API, and for retrieving the Disputes and Charges of its
+    PaymentIntents.
 
     ``strict`` (default ``True``) refuses, as Stripe does, every request Stripe would refuse
     by the pinned API version's parameter types and Stripe's rules. A host whose tests send
@@ -57,6 +59,8 @@ class StripeMock(StripeAPI):
         self.refund_status = "succeeded"
         self.disputed: set[str] = set()
         self.disputes: dict[str, dict[str, Any]] = {}
+        self.sessions: dict[str, dict[str, Any]] = {}
+        self._session_params: dict[str, dict[str, Any]] = {}
         self.calls: list[dict[str, Any]] = []
         self._replies: dict[str, tuple[str, Reply]] = {}
         self._failures: list[_Failure] = []
@@ -71,6 +75,9 @@ class StripeMock(StripeAPI):
             ("GET", rf"{base}/v1/refunds/(?P<id>[^/?]+)(\?.*)?$", self._retrieve_refund),
             ("GET", rf"{base}/v1/disputes/(?P<id>[^/?]+)(\?.*)?$", self._retrieve_dispute),
             ("GET", rf"{base}/v1/charges/(?P<id>[^/?]+)(\?.*)?$", self._retrieve_charge),
+            ("POST", rf"{base}/v1/checkout/sessions$", self._create_checkout_session),
+            ("GET", rf"{base}/v1/checkout/sessions/(?P<id>[^/?]+)(\?.*)?$", self._retrieve_checkout_session),
+            ("POST", rf"{base}/v1/checkout/sessions/(?P<id>[^/?]+)/expire$", self._expire_checkout_session),
         ]
         for method, pattern, handler in routes:
             self._mock.add_callback(method, re.compile(pattern), callback=self._wrap(handler))
@@ -120,8 +127,9 @@ class StripeMock(StripeAPI):
     ) -> None:
         """Make the next ``times`` calls of ``action`` (``"create"``, ``"retrieve"``,
         ``"cancel"``, ``"refund"``, ``"list_refunds"``, ``"retrieve_refund"``,
-        ``"retrieve_dispute"``, ``"retrieve_charge"`` or any, for ``None``) fail with Stripe's error JSON, or raise
-        ``exception`` (e.g. ``requests.ConnectionError``) as a network failure would.
+        ``"retrieve_dispute"``, ``"retrieve_charge"``, ``"create_checkout_session"``,
+        ``"retrieve_checkout_session"``, ``"expire_checkout_session"`` or any, for ``None``) fail
+        with Stripe's error JSON, or raise ``exception`` (e.g. ``requests.ConnectionError``) as a network failure would.
 
         With ``lost_response=True`` Stripe does the work first and only the answer is lost
         (a timeout after the PaymentIntent was created): the case idempotency keys exist for.

@@ -10,6 +10,7 @@ an event already done, when nothing was claimed or locked.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -20,11 +21,11 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 
 from .. import exceptions, money, services
-from ..gateway import ChargeData, DisputeData, PaymentIntentData, RefundData, get_gateway
+from ..gateway import ChargeData, CheckoutSessionData, DisputeData, PaymentIntentData, RefundData, get_gateway
 from ..metadata import Owner, host_metadata, verified_owner
 from ..models import Claimed, Coupon, Payment, WebhookEvent
 from ..refunds import Applied, apply_dispute, apply_refund, refunded_or_open_minor
-from ..transitions import apply_intent
+from ..transitions import apply_intent, apply_session
 
 logger = logging.getLogger(__package__)  # "django_apranova_payments.webhooks", as hosts configure it
 
@@ -34,7 +35,8 @@ Outcome = WebhookEvent.Outcome
 @dataclass(frozen=True)
 class Handler:
     """A handler and what its claim must do: ``locks_payment``, lock the payment of the
-    event's ``data.object.id`` (a PaymentIntent) in the claiming statement."""
+    event's ``data.object.id`` (a PaymentIntent or a Checkout Session) in the claiming
+    statement."""
 
     handle: Callable[[Mapping[str, Any], Claimed | None], tuple[str, str]]
     locks_payment: bool = False
@@ -87,6 +89,8 @@ def _recreate_payment(intent: PaymentIntentData, event: Mapping[str, Any]) -> tu
     owner = verified_owner(intent.metadata, intent.amount, intent.currency)
     if owner is None:
         return None, NOT_OURS
+    if owner.checkout is not None:
+        return _checkout_payment(intent, owner)
     try:
         user = get_user_model()._default_manager.filter(pk=owner.user_pk).first()
         money.to_minor_units(money.from_minor_units(intent.amount, intent.currency), intent.currency)
@@ -100,6 +104,23 @@ def _recreate_payment(intent: PaymentIntentData, event: Mapping[str, Any]) -> tu
     if payment is None:  # a concurrent first event (or the creating request) stored it
         return Payment.objects.locked(intent.id), ""
     logger.warning("Payment %s recreated from event %s for PaymentIntent %s", payment.pk, event["id"], intent.id)
+    return payment, ""
+
+
+def _checkout_payment(intent: PaymentIntentData, owner: Owner) -> tuple[Payment | None, str]:
+    """The Checkout payment a PaymentIntent was made for (its mark names the payment's
+    checkout reference), locked, before a ``checkout.session.*`` event has told us which
+    PaymentIntent its Session made: never a second row."""
+    try:
+        reference = uuid.UUID(hex=owner.checkout)
+    except (TypeError, ValueError):
+        return None, "PaymentIntent names an unusable checkout reference"
+    payment = Payment.objects.select_for_update().filter(checkout_reference=reference).first()
+    if payment is None or str(payment.user_id) != owner.user_pk:
+        logger.warning("PaymentIntent %s names checkout reference %s, which no payment here has", intent.id, reference)
+        return None, "PaymentIntent of a Checkout payment that is not stored here"
+    if payment.stripe_payment_intent not in (None, intent.id):
+        return None, "PaymentIntent of a Checkout payment that has another PaymentIntent"
     return payment, ""
 
 
@@ -126,6 +147,35 @@ def _store_recreated(intent: PaymentIntentData, user: Any, owner: Owner, event: 
                 "recreated without the key", intent.id, owner.user_pk,
             )
     raise AssertionError("unreachable: a row without an Idempotency-Key only conflicts on its PaymentIntent")
+
+
+# ---------------------------------------------------------------------------------------
+# Stripe Checkout
+
+#: The note of an event for a Checkout Session this installation did not create.
+NOT_OUR_SESSION = "Checkout Session not created by this installation (no payment here)"
+
+
+def handle_checkout_session(event: Mapping[str, Any], claimed: Claimed | None) -> tuple[str, str]:
+    """``checkout.session.*``: apply the Session to its payment, through the same status
+    machine as the PaymentIntent's own events, whichever arrives first. The claim locked the
+    payment of the Session's id (``locks_payment``); a Session with no payment here (another
+    installation's, or one never stored) changes nothing."""
+    try:
+        session = CheckoutSessionData.from_dict(event["data"]["object"])
+    except ValueError as exc:
+        return Outcome.IGNORED, f"data.object is not a usable Checkout Session: {exc}"
+    if claimed is None or not claimed.locked:
+        payment = Payment.objects.locked(session.id)
+    else:
+        payment = claimed.payment
+    if payment is None:
+        logger.info("Event %s: Checkout Session %s ignored: no payment here", event["id"], session.id)
+        return Outcome.IGNORED, NOT_OUR_SESSION
+    result = apply_session(payment, session, event=event, locked=True)
+    if not result.applied:
+        return Outcome.IGNORED, f"not applied: {result.refused}"
+    return Outcome.PROCESSED, ""
 
 
 # ---------------------------------------------------------------------------------------
@@ -195,6 +245,7 @@ def handle_charge_refunded(event: Mapping[str, Any], claimed: Claimed | None) ->
         return Outcome.IGNORED, "not applied: mismatch: the charge is not in the payment's currency"
     if charge.amount_refunded <= refunded_or_open_minor(payment):
         return Outcome.PROCESSED, ""
+    assert payment.stripe_payment_intent is not None  # found by it
     refused = [
         result.refused
         for data in get_gateway().list_refunds(payment.stripe_payment_intent)
@@ -216,11 +267,14 @@ def handle_dispute(event: Mapping[str, Any], claimed: Claimed | None) -> tuple[s
 HANDLERS: dict[str, Handler] = {
     **{f"payment_intent.{name}": Handler(handle_payment_intent, locks_payment=True)
        for name in ("created", "processing", "requires_action", "succeeded", "payment_failed", "canceled")},
+    **{f"checkout.session.{name}": Handler(handle_checkout_session, locks_payment=True)
+       for name in ("completed", "async_payment_succeeded", "async_payment_failed", "expired")},
     **{name: Handler(handle_refund)
        for name in ("refund.created", "refund.updated", "refund.failed", "charge.refund.updated")},
     "charge.refunded": Handler(handle_charge_refunded),
     **{f"charge.dispute.{name}": Handler(handle_dispute)
        for name in ("created", "updated", "closed", "funds_withdrawn", "funds_reinstated")},
 }
-#: The event types whose claim locks their PaymentIntent's payment (``Handler.locks_payment``).
+#: The event types whose claim locks the payment of their PaymentIntent or Checkout Session
+#: (``Handler.locks_payment``).
 PAYMENT_INTENT_TYPES = frozenset(name for name, handler in HANDLERS.items() if handler.locks_payment)
