@@ -272,3 +272,32 @@ def test_simulator_models_and_migrations_agree():
     out = StringIO()
     call_command("makemigrations", SIMULATOR, "--check", "--dry-run", stdout=out, stderr=out)
     assert "No changes detected" in out.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_0013_checkout_keeps_existing_payments_and_goes_back_naming_sessionless_ones_by_their_session():
+    before, after = (CORE, "0011_coupons"), (CORE, "0013_checkout")
+    try:
+        executor = migrate(before)
+        member = Member.objects.create(username="checkout-migration")
+        old_payment = executor.loader.project_state(before).apps.get_model(CORE, "Payment")
+        kept = old_payment.objects.create(user_id=member.pk, stripe_payment_intent="pi_kept", amount="19.99",
+                                          currency="usd", status="succeeded")
+
+        executor = migrate(after)
+        new_payment = executor.loader.project_state(after).apps.get_model(CORE, "Payment")
+        row = new_payment.objects.get(pk=kept.pk)
+        assert (row.stripe_payment_intent, row.stripe_checkout_session, row.checkout_reference) == ("pi_kept", None, None)
+        waiting = new_payment.objects.create(user_id=member.pk, stripe_payment_intent=None, amount="5.00",
+                                             currency="usd", stripe_checkout_session="cs_test_waiting")
+        new_payment.objects.create(user_id=member.pk, stripe_payment_intent=None, amount="6.00", currency="usd",
+                                   stripe_checkout_session="cs_test_other")
+
+        migrate(before)
+        assert set(old_payment.objects.values_list("stripe_payment_intent", flat=True)) == {
+            "pi_kept", "cs_test_waiting", "cs_test_other"}
+
+        migrate(after)
+        assert new_payment.objects.get(pk=waiting.pk).stripe_payment_intent == "cs_test_waiting"
+    finally:
+        migrate_to_latest()
