@@ -26,6 +26,7 @@ error reports (the debug page, admin e-mails) show stars for the key.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -164,6 +165,18 @@ def _coupon_of(own: Mapping[str, str]) -> tuple[str | None, int]:
     if coupon is None or not discount.isascii() or not discount.isdigit():
         return None, 0
     return coupon, int(discount)
+
+
+def checkout_reference(metadata: Mapping[str, str]) -> uuid.UUID | None:
+    """The checkout reference ``metadata`` names (not verified: that is the mark's job), or
+    ``None``."""
+    value = metadata.get(CHECKOUT)
+    if not isinstance(value, str) or len(value) != 32:
+        return None
+    try:
+        return uuid.UUID(hex=value)
+    except ValueError:
+        return None
 
 
 def host_metadata(metadata: Mapping[str, str]) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -38,11 +39,15 @@ class PaymentQuerySet(AnalyticsQuerySet["Payment"]):
     def failed(self) -> PaymentQuerySet:
         return self.filter(status=PaymentStatus.FAILED)
 
-    def locked(self, payment_intent: str) -> Payment | None:
-        """The payment of ``payment_intent`` (a PaymentIntent, or a Checkout Session id),
+    def locked(self, payment_intent: str, checkout_reference: uuid.UUID | None = None) -> Payment | None:
+        """The payment of ``payment_intent`` (a PaymentIntent, or a Checkout Session id), or
+        the Checkout payment of ``checkout_reference`` still waiting for its PaymentIntent,
         locked for the rest of the transaction (``SELECT … FOR UPDATE``), or ``None``: the one
         way the package finds and locks the payment an event or a refund is about."""
-        return self.select_for_update().filter(by_stripe_id(payment_intent)).first()
+        found = by_stripe_id(payment_intent)
+        if checkout_reference is not None:
+            found |= Q(stripe_payment_intent__isnull=True, checkout_reference=checkout_reference)
+        return self.select_for_update().filter(found).first()
 
     def open(self) -> PaymentQuerySet:
         """Payments that may still change: pending, processing or failed (retryable)."""

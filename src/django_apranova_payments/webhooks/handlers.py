@@ -10,7 +10,6 @@ an event already done, when nothing was claimed or locked.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -22,7 +21,7 @@ from django.db import IntegrityError
 
 from .. import exceptions, money, services
 from ..gateway import ChargeData, CheckoutSessionData, DisputeData, PaymentIntentData, RefundData, get_gateway
-from ..metadata import Owner, host_metadata, verified_owner
+from ..metadata import Owner, checkout_reference, host_metadata, verified_owner
 from ..models import Claimed, Coupon, Payment, WebhookEvent
 from ..refunds import Applied, apply_dispute, apply_refund, refunded_or_open_minor
 from ..transitions import apply_intent, apply_session
@@ -59,7 +58,7 @@ def handle_payment_intent(event: Mapping[str, Any], claimed: Claimed | None) -> 
     elif claimed.payment is None:
         payment, why_not = _recreate_payment(intent, event)
     else:
-        payment, why_not = claimed.payment, ""
+        payment, why_not = _joined(claimed.payment, intent)
     if payment is None:
         logger.info("Event %s: PaymentIntent %s ignored: %s", event["id"], intent.id, why_not)
         return Outcome.IGNORED, why_not
@@ -74,8 +73,8 @@ def handle_payment_intent(event: Mapping[str, Any], claimed: Claimed | None) -> 
 def _locked_payment(intent: PaymentIntentData, event: Mapping[str, Any]) -> tuple[Payment | None, str]:
     """The intent's payment, locked for this transaction (rebuilt first when it is ours but
     lost), or ``None`` and why."""
-    payment = Payment.objects.locked(intent.id)
-    return (payment, "") if payment is not None else _recreate_payment(intent, event)
+    payment = Payment.objects.locked(intent.id, checkout_reference(intent.metadata))
+    return _joined(payment, intent) if payment is not None else _recreate_payment(intent, event)
 
 
 #: The note of an event for a PaymentIntent this installation did not create.
@@ -89,8 +88,10 @@ def _recreate_payment(intent: PaymentIntentData, event: Mapping[str, Any]) -> tu
     owner = verified_owner(intent.metadata, intent.amount, intent.currency)
     if owner is None:
         return None, NOT_OURS
-    if owner.checkout is not None:
-        return _checkout_payment(intent, owner)
+    if owner.checkout is not None:  # its payment was looked for by its reference, with the claim
+        logger.warning("PaymentIntent %s names checkout reference %s, which no payment here has", intent.id,
+                       owner.checkout)
+        return None, "PaymentIntent of a Checkout payment that is not stored here"
     try:
         user = get_user_model()._default_manager.filter(pk=owner.user_pk).first()
         money.to_minor_units(money.from_minor_units(intent.amount, intent.currency), intent.currency)
@@ -107,20 +108,20 @@ def _recreate_payment(intent: PaymentIntentData, event: Mapping[str, Any]) -> tu
     return payment, ""
 
 
-def _checkout_payment(intent: PaymentIntentData, owner: Owner) -> tuple[Payment | None, str]:
-    """The Checkout payment a PaymentIntent was made for (its mark names the payment's
-    checkout reference), locked, before a ``checkout.session.*`` event has told us which
-    PaymentIntent its Session made: never a second row."""
-    try:
-        reference = uuid.UUID(hex=owner.checkout)
-    except (TypeError, ValueError):
-        return None, "PaymentIntent names an unusable checkout reference"
-    payment = Payment.objects.select_for_update().filter(checkout_reference=reference).first()
-    if payment is None or str(payment.user_id) != owner.user_pk:
-        logger.warning("PaymentIntent %s names checkout reference %s, which no payment here has", intent.id, reference)
-        return None, "PaymentIntent of a Checkout payment that is not stored here"
-    if payment.stripe_payment_intent not in (None, intent.id):
-        return None, "PaymentIntent of a Checkout payment that has another PaymentIntent"
+def _joined(payment: Payment, intent: PaymentIntentData) -> tuple[Payment | None, str]:
+    """``payment`` when it is the intent's; a Checkout payment still waiting for its
+    PaymentIntent (found by the checkout reference the intent's metadata names, with the
+    claim) only when the intent's mark verifies and names this payment and its user, before
+    a ``checkout.session.*`` event has told us which PaymentIntent its Session made: never a
+    second row."""
+    if payment.stripe_payment_intent == intent.id:
+        return payment, ""
+    owner = verified_owner(intent.metadata, intent.amount, intent.currency)
+    reference = payment.checkout_reference
+    if owner is None or reference is None or owner.checkout != reference.hex or owner.user_pk != str(payment.user_id):
+        logger.warning("PaymentIntent %s names the checkout reference of payment %s without a valid mark; ignored",
+                       intent.id, payment.pk)
+        return None, NOT_OURS
     return payment, ""
 
 
