@@ -16,4 +16,4 @@ class ApranovaPaymentsConfig(AppConfig):
 
         gateway.configure_stripe()
         if importlib.util.find_spec("drf_spectacular") is not None:
-            from .api import openapi, openapi_views  # noqa: F401  (register the schema extensions)
+            from .api import openapi, openapi_checkout, openapi_views  # noqa: F401  (register the schema extensions)

@@ -44,7 +44,7 @@ def test_schema_is_valid_openapi(schema):
 def test_every_payment_endpoint_is_described_and_the_webhook_is_not(schema):
     assert {path.removeprefix(PREFIX) for path in schema["paths"]} == {
         "", "create-payment/", "update-status/", "{payment_intent}/", "{payment_intent}/cancel/",
-        "{payment_intent}/refund/", "analytics/",
+        "{payment_intent}/refund/", "analytics/", "checkout/",
     }
     assert set(schema["paths"][PREFIX]) == {"get"}
     assert set(schema["paths"][PREFIX + "analytics/"]) == {"get"}
@@ -60,10 +60,11 @@ def test_operation_ids_are_stable(schema):
         operation(schema, "{payment_intent}/cancel/", "post")["operationId"],
         operation(schema, "{payment_intent}/refund/", "post")["operationId"],
         operation(schema, "analytics/", "get")["operationId"],
+        operation(schema, "checkout/", "post")["operationId"],
     }
     assert ids == {
         "payments_list", "payments_create", "payments_update_status", "payments_retrieve", "payments_cancel",
-        "payments_refund", "payments_analytics",
+        "payments_refund", "payments_analytics", "payments_checkout",
     }
 
 
@@ -94,7 +95,7 @@ def test_create_request_takes_amount_as_decimal_string_or_number(schema):
     request = operation(schema, "create-payment/", "post")["requestBody"]["content"]["application/json"]
     assert request["schema"] == {"$ref": "#/components/schemas/PaymentCreateRequest"}
     body = component(schema, "PaymentCreateRequest")["properties"]
-    assert set(body) == {"amount", "currency", "metadata"}
+    assert set(body) == {"amount", "currency", "metadata", "coupon"}
     assert [option["type"] for option in body["amount"]["oneOf"]] == ["string", "number"]
 
 
@@ -183,3 +184,17 @@ def test_analytics_takes_from_to_and_interval_and_answers_the_documented_shape(s
     assert figures["net"]["type"] == "string" and figures["net"]["format"] == "decimal"
     period = component(schema, "AnalyticsPeriod")["properties"]
     assert set(period) == {"period", "currency", "gross", "refunded", "net", "succeeded", "failed"}
+
+
+def test_checkout_takes_the_redirect_urls_and_answers_the_session_and_its_payment(schema):
+    checkout = operation(schema, "checkout/", "post")
+    request = checkout["requestBody"]["content"]["application/json"]["schema"]
+    assert request == {"$ref": "#/components/schemas/CheckoutCreateRequest"}
+    body = component(schema, "CheckoutCreateRequest")
+    assert {"amount", "currency", "metadata", "coupon", "successUrl", "cancelUrl"} == set(body["properties"])
+    assert {"successUrl", "cancelUrl"} <= set(body["required"])
+    answer = component(schema, "CheckoutSession")["properties"]
+    assert set(answer) == {"checkoutSession", "url", "payment"}
+    assert "Idempotent-Replayed" in checkout["responses"]["201"]["headers"]
+    payment = component(schema, "Payment")["properties"]
+    assert payment["checkoutSession"]["nullable"] is True and payment["paymentIntent"]["nullable"] is True
