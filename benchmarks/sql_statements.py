@@ -22,7 +22,11 @@ from _common import django_on_fresh_database, report
 
 CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT)\b", re.I)
 TARGETS = {"new event": 4, "duplicate event": 2, "create-payment": 3, "new refund event": 4,
-           "duplicate refund event": 1}
+           "duplicate refund event": 1,
+           # Checkout: create-payment's statements plus at most one; its events no more than a
+           # PaymentIntent's.
+           "checkout": 4, "checkout with Idempotency-Key": 4, "checkout.session.completed": 4,
+           "payment_intent.succeeded of a Checkout payment": 4}
 
 
 TASKS_PACKAGE = "django.tasks" if find_spec("django.tasks") else "django_tasks"
@@ -46,6 +50,39 @@ def count(action: Callable[[], Any], expect_status: int) -> tuple[int, int, list
     sql = [q["sql"] for q in captured.captured_queries]
     data = [s for s in sql if not CONTROL.match(s)]
     return len(data), len(sql), sql
+
+
+def checkout_rows(api: Any, client: Any, measure: Callable[..., None]) -> list[tuple[str, int, int, list[str]]]:
+    """POST checkout/ (measured like create-payment), then the events that complete a Checkout
+    payment: its Session's ``checkout.session.completed``, or its PaymentIntent's
+    ``payment_intent.succeeded`` arriving first (found through the reference in its metadata)."""
+    from django.conf import settings
+    from django.test import override_settings
+    from django.urls import reverse
+
+    from django_apranova_payments.conf import STRIPE_API_VERSION
+    from django_apranova_payments.testing import StripeMock, post_event, stripe_objects
+
+    url = reverse("apranova_payments:checkout-session")
+    body = {"amount": "19.99", "currency": "usd", "metadata": {"course": "12"},
+            "successUrl": "https://shop.example/paid", "cancelUrl": "https://shop.example/cart"}
+    rows: list[tuple[str, int, int, list[str]]] = []
+    with StripeMock() as stripe_mock, override_settings(
+        APRANOVA_PAYMENTS={**settings.APRANOVA_PAYMENTS, "CHECKOUT_REDIRECT_HOSTS": ["shop.example"]}
+    ):
+        measure("checkout", lambda: api.post(url, body, format="json"), 201)
+        keyed = iter(range(10))
+        measure("checkout with Idempotency-Key",
+                lambda: api.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY=f"c{next(keyed)}"), 201)
+        sessions = [api.post(url, body, format="json").json()["checkoutSession"] for _ in range(2)]
+        session, _ = stripe_mock.pay_session(sessions[0])
+        _, intent = stripe_mock.pay_session(sessions[1])
+        completed = stripe_objects.event(session, "checkout.session.completed", api_version=STRIPE_API_VERSION)
+        succeeded = stripe_objects.event(intent, "payment_intent.succeeded", api_version=STRIPE_API_VERSION)
+        rows.append(("checkout.session.completed", *count(lambda: post_event(client, completed), 200)))
+        rows.append(("payment_intent.succeeded of a Checkout payment", *count(lambda: post_event(client, succeeded),
+                                                                               200)))
+    return rows
 
 
 def main() -> None:
@@ -134,6 +171,8 @@ def main() -> None:
             session.force_login(user)
             measure("create-payment, session login (incl. auth)",
                     lambda: session.post(create_url, body, format="json"), 201)
+
+        rows.extend(checkout_rows(api, client, measure))
 
         staff = APIClient()
         staff.force_authenticate(staff_holding("refund_payment"))
