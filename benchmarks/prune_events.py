@@ -94,9 +94,9 @@ def main() -> None:
     with django_on_fresh_database("prune"):
         from django.core.management import call_command
         from django.db.models import Count
+        from tests.factories import PaymentFactory, UserFactory
 
         from django_apranova_payments.models import WebhookEvent
-        from tests.factories import PaymentFactory, UserFactory
 
         started = time.perf_counter()
         seed(args.events)
