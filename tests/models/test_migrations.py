@@ -194,7 +194,8 @@ def test_a_pre_release_install_upgrades_keeping_its_simulated_intents_and_droppi
 
         assert tables() == before - {OLD_TABLE} | {NEW_TABLE, "apranova_payments_refund", "apranova_payments_dispute",
                                                    "apranova_payments_coupon", "apranova_simulator_simulatedrefund",
-                                                   "apranova_simulator_simulateddispute"}
+                                                   "apranova_simulator_simulateddispute",
+                                                   "apranova_simulator_simulatedcheckoutsession"}
         copied = list(SimulatedPaymentIntent.objects.order_by("intent_id").values(
             "intent_id", "client_secret", "amount", "currency", "status", "metadata", "idempotency_key"))
         assert copied == [
