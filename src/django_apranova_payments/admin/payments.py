@@ -68,7 +68,8 @@ class PaymentAdmin(AnalyticsAdminMixin, RefundActionMixin, RecordAdmin):
     list_select_related = ["user"]
     raw_id_fields = ["user"]
     readonly_fields = [
-        "user", "stripe_payment_intent", "stripe_checkout_session", "amount", "currency", "display_refunded", "status", "stripe_status",
+        "user", "stripe_payment_intent", "stripe_checkout_session", "amount", "currency", "display_refunded",
+        "status", "stripe_status",
         "failure_code", "failure_message", "metadata", "livemode", "created_at", "updated_at",
         "succeeded_at", "webhook_events",
     ]
