@@ -6,4 +6,5 @@ urlpatterns = [
     path("", views.course_list, name="course-list"),
     path("my-courses/", views.my_courses, name="my-courses"),
     path("courses/<slug:slug>/checkout/", views.checkout, name="checkout"),
+    path("courses/<slug:slug>/paid/", views.checkout_paid, name="checkout-paid"),
 ]
