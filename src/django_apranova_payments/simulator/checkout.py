@@ -22,6 +22,7 @@ from .. import exceptions
 from ..gateway import CheckoutRequest, CheckoutSessionData
 from . import sender
 from .cards import Card
+from .debug import refuse_without_debug
 from .models import SimulatedCheckoutSession, SimulatedPaymentIntent, SimulatedStatus
 
 logger = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ class CheckoutSimulation:
     authenticate_payment_intent: Callable[..., SimulatedPaymentIntent]
 
     def create_checkout_session(self, checkout: CheckoutRequest) -> CheckoutSessionData:
-        _refuse_without_debug()
+        refuse_without_debug()
         params = checkout.params()
         fingerprint = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
         key = checkout.idempotency_key
@@ -102,7 +103,7 @@ class CheckoutSimulation:
 
     def checkout_session(self, session_id: str) -> SimulatedCheckoutSession:
         """The stored Session, or ``GatewayRejected`` as Stripe's 404 becomes."""
-        _refuse_without_debug()
+        refuse_without_debug()
         session = SimulatedCheckoutSession.objects.select_related("intent").filter(session_id=session_id).first()
         if session is None:
             raise exceptions.GatewayRejected(code="resource_missing")
@@ -133,14 +134,8 @@ class CheckoutSimulation:
             return _complete_if_paid(session)
 
 
-def _refuse_without_debug() -> None:
-    from .gateway import refuse_without_debug  # the gateway module defines the class this is a base of
-
-    refuse_without_debug()
-
-
 def _locked(session_id: str) -> SimulatedCheckoutSession:
-    _refuse_without_debug()
+    refuse_without_debug()
     session = SimulatedCheckoutSession.objects.select_for_update().filter(session_id=session_id).first()
     if session is None:
         raise exceptions.GatewayRejected(code="resource_missing")

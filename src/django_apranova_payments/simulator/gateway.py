@@ -40,7 +40,6 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
@@ -50,6 +49,7 @@ from ..gateway import BaseGateway, CancellationReason, ChargeData, DisputeData, 
 from . import sender
 from .cards import Card, Outcome
 from .checkout import CheckoutSimulation
+from .debug import refuse_without_debug
 from .models import (
     DISPUTE_CLOSED,
     REFUND_HOLDING_STATUSES,
@@ -79,18 +79,6 @@ AUTHENTICATION_FAILED = {
     "message": "We are unable to authenticate your payment method. "
     "Please choose a different payment method and try again.",
 }
-
-
-def refuse_without_debug() -> None:
-    """Raise ``GatewayConfigurationError`` unless ``DEBUG`` is on: the simulator takes
-    payments without money, so it never runs in production, under any server."""
-    if not settings.DEBUG:
-        logger.error(
-            "The offline payment simulator refused to run because DEBUG is False: set "
-            "APRANOVA_PAYMENTS['GATEWAY'] to the Stripe gateway (the default) in production, "
-            "or turn DEBUG on for development."
-        )
-        raise exceptions.GatewayConfigurationError()
 
 
 class UnexpectedState(exceptions.GatewayRejected):
