@@ -32,7 +32,6 @@ from ..models import TERMINAL_STATUSES, Coupon, Payment, PaymentStatus
 from ..models.payments import by_stripe_id
 from ..parsers import DecimalJSONParser
 from ..permissions import REFUND_PAYMENT
-from ..services.checkout import create_checkout
 from .serializers import (
     AnalyticsQuerySerializer,
     CheckoutCreateSerializer,
@@ -200,7 +199,7 @@ class CheckoutView(PaymentAPIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         price = CreatePaymentView._charge(request, data)
-        created = create_checkout(
+        created = services.create_checkout(
             request.user, price, success_url=data["successUrl"], cancel_url=data["cancelUrl"],
             coupon=data["coupon"], coupon_check=_coupon_check(request, price), idempotency_key=key,
             fingerprint=services.request_fingerprint(request.data) if key is not None else "",
