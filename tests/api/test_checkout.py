@@ -13,9 +13,13 @@ from django.conf import settings
 from django.core.cache import cache
 from django.test.utils import override_settings
 from django.urls import reverse
+from rest_framework.test import APIClient
 
+from django_apranova_payments.conf import STRIPE_API_VERSION
 from django_apranova_payments.metadata import CHECKOUT, MARK, USER, verified_owner
 from django_apranova_payments.models import Coupon, Payment
+from django_apranova_payments.testing import post_event, stripe_objects
+from tests.factories import staff_holding
 
 URL = reverse("apranova_payments:checkout-session")
 SUCCESS, CANCEL = "https://shop.example/paid?course=12", "https://shop.example/courses/12"
@@ -286,3 +290,41 @@ def test_anonymous_is_refused(client, stripe_mock):
     response = client.post(URL, data=json.dumps({"amount": "1.00"}), content_type="application/json")
 
     assert response.status_code in (401, 403) and stripe_mock.calls == []
+
+
+def test_a_key_spent_on_create_payment_is_422_on_checkout_and_back(api, stripe_mock):
+    create_url = reverse("apranova_payments:create-payment")
+    api.post(create_url, data=json.dumps({"amount": "19.99"}), content_type="application/json",
+             HTTP_IDEMPOTENCY_KEY="order-1")
+    checkout(api, HTTP_IDEMPOTENCY_KEY="order-2")
+
+    assert checkout(api, HTTP_IDEMPOTENCY_KEY="order-1").status_code == 422
+    again = api.post(create_url, data=json.dumps({"amount": "19.99"}), content_type="application/json",
+                     HTTP_IDEMPOTENCY_KEY="order-2")
+    assert again.status_code == 422
+
+
+def test_a_paid_checkout_payment_is_refunded_through_its_payment_intent(api, client, stripe_mock):
+    session_id = checkout(api).json()["checkoutSession"]
+    session, intent = stripe_mock.pay_session(session_id)
+    post_event(client, stripe_objects.event(session, "checkout.session.completed", api_version=STRIPE_API_VERSION))
+    staff = APIClient()
+    staff.force_authenticate(staff_holding("refund_payment"))
+
+    response = staff.post(reverse("apranova_payments:payment-refund", args=[session_id]),
+                          data=json.dumps({"amount": "5.00"}), content_type="application/json")
+
+    assert response.status_code == 201, response.content
+    assert response.json()["paymentIntent"] == intent["id"]
+    assert stripe_mock.calls_to("refund")[0]["params"]["payment_intent"] == intent["id"]
+
+
+def test_a_pending_checkout_payment_is_not_refundable(api, stripe_mock):
+    session_id = checkout(api).json()["checkoutSession"]
+    staff = APIClient()
+    staff.force_authenticate(staff_holding("refund_payment"))
+
+    response = staff.post(reverse("apranova_payments:payment-refund", args=[session_id]), data="{}",
+                          content_type="application/json")
+
+    assert response.status_code == 409 and stripe_mock.calls_to("refund") == []
