@@ -1,6 +1,7 @@
 """SQL statements per new webhook event, per duplicate event, per refund and dispute event,
-per create-payment and refund request (against StripeMock) and per list page, on PostgreSQL,
-counted with ``CaptureQueriesContext``.
+per create-payment (also one click with a saved card, whose Stripe calls are counted too) and
+refund request (against StripeMock) and per list page, on PostgreSQL, counted with
+``CaptureQueriesContext``.
 
 "data" excludes transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE); "all"
 includes it. Create-payment is counted without authentication (``force_authenticate``) and,
@@ -22,11 +23,15 @@ from _common import django_on_fresh_database, report
 
 CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT)\b", re.I)
 TARGETS = {"new event": 4, "duplicate event": 2, "create-payment": 3, "new refund event": 4,
-           "duplicate refund event": 1,
+           "duplicate refund event": 1, "create-payment, one click (saved card)": 3,
+           # a coupon costs at most 2 data statements more than create-payment's 1
+           "create-payment with a limited coupon": 3, "create-payment with an unlimited coupon": 3,
            # Checkout: create-payment's statements plus at most one; its events no more than a
            # PaymentIntent's.
            "checkout": 4, "checkout with Idempotency-Key": 4, "checkout.session.completed": 4,
            "payment_intent.succeeded of a Checkout payment": 4}
+#: Stripe calls of a one-click purchase: retrieve the PaymentMethod, create the PaymentIntent.
+ONE_CLICK_STRIPE_CALLS = 2
 
 
 TASKS_PACKAGE = "django.tasks" if find_spec("django.tasks") else "django_tasks"
@@ -52,6 +57,24 @@ def count(action: Callable[[], Any], expect_status: int) -> tuple[int, int, list
     return len(data), len(sql), sql
 
 
+def one_click(rows: list[Any], measure: Callable[..., None], api: Any, url: str, body: dict[str, Any],
+              user: Any) -> int:
+    """Measure create-payment paying with a saved card (SAVE_PAYMENT_METHODS) beside the plain
+    one; return the Stripe calls one such request makes."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    from django_apranova_payments.services.customers import customer_for
+    from django_apranova_payments.testing import StripeMock
+
+    saving = override_settings(APRANOVA_PAYMENTS={**settings.APRANOVA_PAYMENTS, "SAVE_PAYMENT_METHODS": True})
+    with StripeMock() as stripe_mock, saving:
+        card = stripe_mock.save_card(customer_for(user).stripe_customer)["id"]
+        measure("create-payment, one click (saved card)",
+                lambda: api.post(url, {**body, "paymentMethod": card}, format="json"), 201)
+        before = len(stripe_mock.calls)
+        api.post(url, {**body, "paymentMethod": card}, format="json")
+        return len(stripe_mock.calls) - before
 def checkout_rows(api: Any, client: Any, measure: Callable[..., None]) -> list[tuple[str, int, int, list[str]]]:
     """POST checkout/ (measured like create-payment), then the events that complete a Checkout
     payment: its Session's ``checkout.session.completed``, or its PaymentIntent's
@@ -167,10 +190,23 @@ def main() -> None:
             keyed = iter(range(10))
             measure("create-payment with Idempotency-Key",
                     lambda: api.post(create_url, body, format="json", HTTP_IDEMPOTENCY_KEY=f"k{next(keyed)}"), 201)
+            from decimal import Decimal
+
+            from django_apranova_payments.models import Coupon
+
+            # One student buying again and again: no per-student limit, so each purchase redeems.
+            Coupon.objects.create(code="LIMITED", percent_off=Decimal(25), max_redemptions=1000,
+                                  max_redemptions_per_user=None)
+            Coupon.objects.create(code="UNLIMITED", percent_off=Decimal(25), max_redemptions_per_user=None)
+            for code in ("limited", "unlimited"):
+                with_coupon = {**body, "coupon": code}
+                measure(f"create-payment with {'an' if code == 'unlimited' else 'a'} {code} coupon",
+                        lambda b=with_coupon: api.post(create_url, b, format="json"), 201)
             session = APIClient()
             session.force_login(user)
             measure("create-payment, session login (incl. auth)",
                     lambda: session.post(create_url, body, format="json"), 201)
+        stripe_calls = one_click(rows, measure, api, create_url, body, user)
 
         rows.extend(checkout_rows(api, client, measure))
 
@@ -206,6 +242,8 @@ def main() -> None:
         if args.verbose:
             lines.extend(f"       {s[:160]}" for s in sql)
     lines.append("   floor webhook view (benchmarks/floor.py): 1 statement, an UPDATE in autocommit")
+    verdict = "met" if stripe_calls <= ONE_CLICK_STRIPE_CALLS else "MISSED"
+    lines.append(f"   Stripe calls of a one-click purchase: {stripe_calls}  <= {ONE_CLICK_STRIPE_CALLS}: {verdict}")
     report("SQL statements per request (PostgreSQL)", lines)
 
 

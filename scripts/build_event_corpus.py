@@ -27,6 +27,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 django.setup()
 
 from django_apranova_payments.conf import STRIPE_API_VERSION  # noqa: E402
+from django_apranova_payments.testing import stripe_checkout  # noqa: E402
 from django_apranova_payments.testing import stripe_objects as so  # noqa: E402
 from django_apranova_payments.webhooks import HANDLERS  # noqa: E402
 
@@ -77,7 +78,7 @@ SESSION_STATE = {
 
 
 def session(status: str, payment_status: str) -> dict[str, Any]:
-    return so.checkout_session(
+    return stripe_checkout.checkout_session(
         SESSION, amount=AMOUNT, currency=CURRENCY,
         success_url="https://example.com/success?session_id={CHECKOUT_SESSION_ID}",
         cancel_url="https://example.com/cancel", created=CREATED, metadata={"course": "12"},

@@ -14,7 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
-RESOURCES = ("payment_intent", "refund", "charge", "dispute", "event", "checkout.session")
+RESOURCES = ("payment_intent", "refund", "charge", "dispute", "event", "customer", "payment_method", "checkout.session")
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "src" / "django_apranova_payments" / "testing" / "stripe_fixtures.json"
 

@@ -4,12 +4,25 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import factory
 from django.contrib.auth.models import Permission
 
-from django_apranova_payments.models import Payment, Refund
+from django_apranova_payments.models import Coupon, Payment, Refund
 from django_apranova_payments.testing.factories import PaymentFactory, UserFactory, WebhookEventFactory
 
-__all__ = ["PaymentFactory", "UserFactory", "WebhookEventFactory", "dated_payment", "staff_holding"]
+__all__ = ["CouponFactory", "PaymentFactory", "UserFactory", "WebhookEventFactory", "dated_payment",
+           "discounted_payment", "staff_holding"]
+
+
+class CouponFactory(factory.django.DjangoModelFactory):
+    """An active coupon, 25% off, with a unique code; ``amount_off=…, currency=…`` (and
+    ``percent_off=None``) makes an amount off."""
+
+    class Meta:
+        model = Coupon
+
+    code = factory.Sequence(lambda n: f"SPRING{n:04d}")
+    percent_off = Decimal(25)
 
 
 def dated_payment(created: datetime, amount: str = "10.00", currency: str = "usd", status: str = "succeeded", *,
@@ -37,3 +50,15 @@ def staff_holding(*codenames: str, **kwargs: Any) -> Any:
     assert len(permissions) == len(codenames)
     user.user_permissions.add(*permissions)
     return user
+
+
+# --- payments with a coupon (the discounts in the analytics) -----------------------------------
+
+
+def discounted_payment(created: datetime, amount: str, discount: str, currency: str = "usd",
+                       status: str = "succeeded", *, code: str = "SPRING25", **extra: Any) -> Payment:
+    """A payment as ``dated_payment`` makes it, with the coupon ``code`` (25% off, created on
+    first use) and ``discount`` taken off: ``amount`` is what was charged after it. The
+    figures read the stored ``discount``, never the coupon's terms."""
+    coupon, _ = Coupon.objects.get_or_create(code=code, defaults={"percent_off": Decimal(25)})
+    return dated_payment(created, amount, currency, status, coupon=coupon, discount=Decimal(discount), **extra)

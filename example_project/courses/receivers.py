@@ -6,9 +6,10 @@ The package sends each signal exactly once per change, inside the transaction th
 change, with the payment's row locked (whichever of the webhook, update-status and the
 refund request saw it first). The receivers are idempotent all the same, and the unique
 constraint on (user, course) backs them: a second payment for the same course never makes a
-second enrollment. An enrollment is only ever granted for a payment of the course's price,
-in its currency, and only taken away by the payment that granted it: when the student has
-another payment for the course that still pays for it, the enrollment moves to that one.
+second enrollment. An enrollment is only ever granted for a payment of the course's price
+(what was charged plus a coupon's discount), in its currency, and only taken away by the
+payment that granted it: when the student has another payment for the course that still
+pays for it, the enrollment moves to that one.
 
 What a refund or a dispute took away is kept as a ``RevokedEnrollment`` (one per payment):
 "My courses" lists it as refunded, and it is what a failed refund or a won dispute restores.
@@ -55,11 +56,12 @@ def course_paid_by(payment: Payment, *, log: bool = True) -> Course | None:
             logger.error("Payment %s names course %r, which is not a course of this site",
                          payment.stripe_payment_intent, str(raw_id)[:40])
         return None
-    if (payment.amount, payment.currency) != (course.price, course.currency):
-        # The resolver set this price; any other amount was not paid for this course.
+    if (payment.amount + payment.discount, payment.currency) != (course.price, course.currency):
+        # The resolver set this price, and a coupon took its discount off it; any other
+        # amount was not paid for this course.
         if log:
-            logger.error("Payment %s paid %s %s, not the price of course %s (%s %s): no enrollment",
-                         payment.stripe_payment_intent, payment.amount, payment.currency,
+            logger.error("Payment %s paid %s %s (%s off), not the price of course %s (%s %s): no enrollment",
+                         payment.stripe_payment_intent, payment.amount, payment.currency, payment.discount,
                          course.pk, course.price, course.currency)
         return None
     return course

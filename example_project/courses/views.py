@@ -6,11 +6,17 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_POST
 
+from django_apranova_payments.exceptions import GatewayError
+from django_apranova_payments.models import Coupon
+from django_apranova_payments.services import customers
+
+from .management.commands.seed_demo import DEMO_COUPONS
 from .models import Course, Enrollment, RevokedEnrollment
 
 
@@ -24,14 +30,35 @@ def course_list(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         enrolled = set(Enrollment.objects.filter(user_id=request.user.pk).values_list("course_id", flat=True))
     courses = [(course, course.pk in enrolled) for course in Course.objects.all()]
-    return render(request, "courses/course_list.html", {"courses": courses})
+    # The demo codes of seed_demo that are still active, for trying at the checkout.
+    coupons = Coupon.objects.filter(code__in=[code for code, _fields in DEMO_COUPONS], active=True).order_by("code")
+    return render(request, "courses/course_list.html", {"courses": courses, "coupons": coupons})
 
 
 @login_required
 def my_courses(request: HttpRequest) -> HttpResponse:
     enrollments = Enrollment.objects.filter(user_id=request.user.pk).select_related("course", "payment")
     revoked = RevokedEnrollment.objects.filter(user_id=request.user.pk).select_related("course")
-    return render(request, "courses/my_courses.html", {"enrollments": enrollments, "revoked": revoked})
+    return render(request, "courses/my_courses.html", {
+        "enrollments": enrollments, "revoked": revoked, "cards": saved_cards(request),
+    })
+
+
+def saved_cards(request: HttpRequest) -> list[Any]:
+    """The student's saved cards, read from Stripe (none when Stripe cannot be reached)."""
+    try:
+        return customers.saved_cards(request.user)
+    except GatewayError:
+        return []
+
+
+@login_required
+@require_POST
+def remove_card(request: HttpRequest, payment_method: str) -> HttpResponse:
+    """Forget one of the student's saved cards (the package's DELETE payment-methods/<pm>/)."""
+    if not customers.forget_card(request.user, payment_method):
+        raise Http404
+    return redirect("my-courses")
 
 
 @login_required
@@ -46,15 +73,22 @@ def checkout(request: HttpRequest, slug: str) -> HttpResponse:
         "checkoutUrl": reverse("apranova_payments:checkout-session"),
         "successUrl": request.build_absolute_uri(reverse("checkout-paid", args=[course.slug])),
         "updateUrl": reverse("apranova_payments:update-status"),
+        # A payment's URLs start here: <paymentsUrl><pi_…>/cancel/ (the coupon field cancels
+        # the page's pending payment before it creates the one with the new price).
+        "paymentsUrl": reverse("apranova_payments:payment-list"),
         "myCoursesUrl": reverse("my-courses"),
         "courseId": course.pk,
         "courseTitle": course.title,
         "free": course.is_free,
         "amountMinor": course.amount_minor,
         "currency": course.currency,
+        "price": str(course.price),
         "returnUrl": request.build_absolute_uri(),
     }
-    return render(request, "courses/checkout.html", {"course": course, "enrolled": enrolled, "config": config})
+    cards = [] if course.is_free or enrolled else saved_cards(request)
+    return render(request, "courses/checkout.html", {
+        "course": course, "enrolled": enrolled, "config": config, "cards": cards,
+    })
 
 
 @login_required

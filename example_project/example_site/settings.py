@@ -148,6 +148,8 @@ APRANOVA_PAYMENTS = {
     # A course priced 0 is free: the resolver answers 0, the package stores a succeeded
     # free_… payment and sends payment_succeeded, and the same receiver enrolls.
     "ALLOW_FREE": True,
+    # Students may save a card ("Save this card for next time") and pay with it in one click.
+    "SAVE_PAYMENT_METHODS": True,
 }
 if PAYMENTS_MODE == "stripe":
     APRANOVA_PAYMENTS |= {

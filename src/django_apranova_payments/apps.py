@@ -1,6 +1,9 @@
 import importlib.util
+from typing import Any
 
 from django.apps import AppConfig
+from django.conf import settings
+from django.db.models.signals import pre_delete
 from django.utils.translation import gettext_lazy as _
 
 
@@ -15,5 +18,13 @@ class ApranovaPaymentsConfig(AppConfig):
         from . import checks, gateway  # noqa: F401  (registers the system checks)
 
         gateway.configure_stripe()
+        # A deleted user's Stripe Customer is deleted too (or queued when Stripe is away).
+        pre_delete.connect(_delete_customer, sender=settings.AUTH_USER_MODEL, dispatch_uid="apranova_customers")
         if importlib.util.find_spec("drf_spectacular") is not None:
-            from .api import openapi, openapi_checkout, openapi_views  # noqa: F401  (register the schema extensions)
+            from .api import openapi, openapi_cards, openapi_checkout, openapi_views  # noqa: F401  (the extensions)
+
+
+def _delete_customer(sender: Any, instance: Any, **kwargs: Any) -> None:
+    from .services.customers import queue_customer_deletion
+
+    queue_customer_deletion(instance)

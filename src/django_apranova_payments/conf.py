@@ -60,13 +60,19 @@ DEFAULTS: dict[str, Any] = {
     "GATEWAY": "django_apranova_payments.gateway.StripeGateway",
     # Per-user DRF rates of the endpoints that call Stripe; None turns one off. A dict given
     # by the host is merged over this one, so it names only what it changes.
-    "THROTTLE_RATES": {"create": "20/min", "update_status": "60/min", "cancel": "20/min", "refund": "20/min"},
+    "THROTTLE_RATES": {
+        "create": "20/min", "update_status": "60/min", "cancel": "20/min", "refund": "20/min",
+        "payment_methods": "30/min",
+    },
     # A price of 0 from PRICE_RESOLVER (never from the client) makes a free payment: stored
     # succeeded, its signals sent, no one called.
     "ALLOW_FREE": False,
     # Send the paying user's e-mail address as the PaymentIntent's receipt_email, so Stripe
     # e-mails a receipt when the payment succeeds (and when it is refunded).
     "RECEIPT_EMAIL": False,
+    # A student may save the card they pay with (on their own Stripe Customer) and pay with it
+    # again in one click: create-payment's savePaymentMethod and paymentMethod.
+    "SAVE_PAYMENT_METHODS": False,
     # "inline": the webhook request applies the event; "task": it stores the event and
     # django_apranova_payments.tasks.process_webhook_event applies it, enqueued on
     # TASK_BACKEND (an alias of the host's TASKS setting) and TASK_QUEUE, tried up to

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -31,7 +32,7 @@ from rest_framework.exceptions import ValidationError
 from . import money
 from .charges import Charge, ChargeError
 from .conf import app_settings
-from .models import Coupon, Payment, PaymentStatus, normalize_code
+from .models import Coupon, Payment, holding_redemption, normalize_code
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,8 @@ def redeem(coupon: Coupon | None, user: Any, price: Charge, check: CouponCheck |
     if coupon is None:
         raise unknown()
     check_applies(coupon, price.currency)
+    if price.is_free:  # a free course: a redemption would be spent on nothing
+        raise refusal(_("This purchase is free already: no coupon is needed."), "coupon_not_needed")
     if check is not None:
         _run_check(check, coupon)
     if coupon.is_limited:
@@ -118,11 +121,13 @@ def _shown(moment: Any) -> str:
 
 
 def _run_check(check: CouponCheck, coupon: Coupon) -> None:
-    """``COUPON_VALIDATOR``'s refusal, reported on ``coupon`` whatever field it named."""
+    """``COUPON_VALIDATOR``'s refusal (DRF's ``ValidationError``, or Django's), reported on
+    ``coupon`` whatever field it named."""
     try:
         check(coupon)
-    except ValidationError as exc:
-        messages = _messages(exc.detail) or [_("This coupon cannot be used for this purchase.")]
+    except (ValidationError, DjangoValidationError) as exc:
+        detail = exc.detail if isinstance(exc, ValidationError) else exc.messages
+        messages = _messages(detail) or [_("This coupon cannot be used for this purchase.")]
         raise refusal(" ".join(messages), "coupon_refused") from None
 
 
@@ -138,7 +143,7 @@ def check_redemptions_left(coupon: Coupon, user: Any) -> None:
     """Refuse when the payments holding a redemption (every one with the coupon that is not
     canceled) reach ``max_redemptions``, or this user's reach ``max_redemptions_per_user``.
     Call it with the coupon locked."""
-    held = Payment.objects.filter(coupon=coupon).exclude(status=PaymentStatus.CANCELED).aggregate(
+    held = Payment.objects.filter(holding_redemption(), coupon=coupon).aggregate(
         total=Count("pk"), mine=Count("pk", filter=Q(user_id=user.pk))
     )
     if coupon.max_redemptions is not None and held["total"] >= coupon.max_redemptions:

@@ -13,11 +13,13 @@ renders them; none of them ever carries a Stripe key, a client secret or a stack
     │   │   ├── GatewayRateLimited     429  Stripe asked us to slow down
     │   │   └── GatewayUnavailable     503  network trouble or a Stripe 5xx
     │   ├── GatewayRejected            400  Stripe refused the request's parameters
+    │   │   └── GatewayResourceMissing 400  Stripe has no such object (``param`` names it)
     │   ├── PaymentNotCancelable       409  the PaymentIntent is past the point of cancelation
     │   └── GatewayConfigurationError  500  wrong or revoked key, missing permission
     ├── PaymentNotRefundable           409  not succeeded, nothing left, or (below) disputed
     │   └── ChargeDisputed             409  the charge is disputed: the dispute decides
     ├── IdempotencyConflict            422  Idempotency-Key reused with another body
+    ├── NotYourCard                    400  paymentMethod is not one of the caller's saved cards
     ├── PriceResolverError             500  PRICE_RESOLVER returned something unusable
     └── WebhookError                        a webhook delivery that is refused (400/413)
         ├── WebhookSignatureError      400
@@ -31,7 +33,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, ValidationError
 
 
 class PaymentsError(Exception):
@@ -93,6 +95,15 @@ class GatewayRejected(GatewayError):
     default_code = "gateway_rejected"
 
 
+class GatewayResourceMissing(GatewayRejected):
+    """Stripe has no object with the id sent in ``param`` (``resource_missing``): deleted in
+    the Dashboard, or made with other keys."""
+
+    def __init__(self, detail: Any = None, code: str | None = None, param: str | None = None) -> None:
+        super().__init__(detail, code)
+        self.param = param
+
+
 class PaymentNotCancelable(GatewayError):
     """The PaymentIntent can no longer be canceled (it is processing or has succeeded)."""
 
@@ -139,6 +150,17 @@ class IdempotencyConflict(PaymentsAPIError):
         "This Idempotency-Key was already used with a different request body. "
         "Use a new key for a new refund."
     )
+
+
+class NotYourCard(PaymentsError, ValidationError):
+    """The ``paymentMethod`` of create-payment is not one of the caller's saved cards: a 400 on
+    that field, the same whether the card is unknown, another's or attached to no one."""
+
+    default_detail = _("This is not one of your saved cards.")
+    default_code = "not_your_card"
+
+    def __init__(self) -> None:
+        super().__init__({"paymentMethod": [self.default_detail]}, self.default_code)
 
 
 class PriceResolverError(PaymentsAPIError):

@@ -1,6 +1,7 @@
-"""CSV exports of payments: streamed a chunk of rows at a time, and safe to open in a
-spreadsheet (a cell that would start a formula is prefixed with ``'``, also when spaces come
-first: spreadsheets skip them; a plain number such as a negative net is left a number)."""
+"""CSV exports of payments (streamed a chunk of rows at a time) and of new coupon codes, safe
+to open in a spreadsheet (a cell that would start a formula is prefixed with ``'``, also when
+spaces come first: spreadsheets skip them; a plain number such as a negative net is left a
+number)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 #: Rows fetched from the database at a time: the most an export holds in memory.
 CHUNK_SIZE = 2000
 PAYMENT_COLUMNS = ("id", "payment_intent", "user", "amount", "currency", "status", "amount_refunded",
-                   "failure_code", "created")
+                   "discount", "coupon", "failure_code", "created")
+COUPON_COLUMNS = ("code", "discount", "valid_from", "valid_until", "max_redemptions", "description")
 
 
 def safe_cell(value: Any) -> str:
@@ -55,16 +57,27 @@ def csv_lines(rows: Iterable[Iterable[Any]]) -> Iterator[str]:
 
 def payment_rows(payments: QuerySet[Any]) -> Iterator[tuple[Any, ...]]:
     """The header, then one row per payment of ``payments``, read ``CHUNK_SIZE`` at a time as
-    plain values (no model instances): amounts with their currency's decimals, the creation
-    time in the host's time zone."""
+    plain values (no model instances): amounts with their currency's decimals (``discount``:
+    what the coupon took off, ``amount`` being what was charged), the coupon's code (empty
+    without one), the creation time in the host's time zone."""
     yield PAYMENT_COLUMNS
     user_field = f"user__{get_user_model().USERNAME_FIELD}"
     values = payments.values_list("pk", "stripe_payment_intent", user_field, "amount", "currency", "status",
-                                  "amount_refunded", "failure_code", "created_at")
-    for pk, intent, user, amount, currency, status, refunded, failure_code, created in values.iterator(
-            chunk_size=CHUNK_SIZE):
+                                  "amount_refunded", "discount", "coupon__code", "failure_code", "created_at")
+    for pk, intent, user, amount, currency, status, refunded, discount, coupon, failure_code, created in (
+            values.iterator(chunk_size=CHUNK_SIZE)):
         yield (pk, intent, user, money.amount_text(amount, currency), currency, status,
-               money.amount_text(refunded, currency), failure_code, _local(created))
+               money.amount_text(refunded, currency), money.amount_text(discount, currency), coupon or "",
+               failure_code, _local(created))
+
+
+def coupon_rows(coupons: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
+    """The header, then one row per coupon: its code, the discount described, its dates in the
+    host's time zone (empty: no bound) and its limit."""
+    yield COUPON_COLUMNS
+    for coupon in coupons:
+        yield (coupon.code, coupon.describe(), _local(coupon.valid_from) if coupon.valid_from else "",
+               _local(coupon.valid_until) if coupon.valid_until else "", coupon.max_redemptions, coupon.description)
 
 
 def _local(moment: datetime) -> str:

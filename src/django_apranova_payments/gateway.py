@@ -1,11 +1,10 @@
 """Who talks to Stripe. This is the only module that imports ``stripe``.
 
-A gateway turns its calls (create, retrieve and cancel a PaymentIntent; create and list
-refunds) into ``PaymentIntentData`` and ``RefundData`` values (``stripe_data``, handed on
-here) and turns every Stripe error into one of the package's own
-exceptions (``exceptions.GatewayError`` and its subclasses). The ``GATEWAY`` setting picks
-the class, so an offline simulator can stand in for Stripe; ``get_gateway()`` builds one
-instance of it and keeps it until a payments setting changes.
+A gateway turns its calls (PaymentIntents, refunds, Customers and their cards, Checkout
+Sessions) into the values of ``stripe_data`` (handed on here), and every Stripe error into one of
+the package's own exceptions (``exceptions.GatewayError`` and its subclasses). The ``GATEWAY``
+setting picks the class, so an offline simulator can stand in for Stripe; ``get_gateway()``
+builds one instance of it and keeps it until a payments setting changes.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar, TypeVar
 
 import stripe
@@ -22,24 +21,25 @@ from django.dispatch import receiver
 from django.views.decorators.debug import sensitive_variables
 
 from . import __version__, exceptions
+from .checkout_request import CheckoutRequest
 from .conf import WATCHED_SETTINGS, app_settings
 from .metadata import for_stripe
 from .stripe_data import (
     CancellationReason,
     ChargeData,
     CheckoutSessionData,
+    CustomerData,
     DisputeData,
     PaymentIntentData,
+    PaymentMethodData,
     RefundData,
+    SetupFutureUsage,
 )
 
 logger = logging.getLogger(__name__)
 
-APP_INFO = {
-    "name": "django-apranova-payments",
-    "version": __version__,
-    "url": "https://pypi.org/project/django-apranova-payments/",
-}
+APP_INFO = {"name": "django-apranova-payments", "version": __version__,
+            "url": "https://pypi.org/project/django-apranova-payments/"}
 
 
 class BaseGateway:
@@ -64,9 +64,13 @@ class BaseGateway:
         metadata: Mapping[str, str],
         idempotency_key: str,
         receipt_email: str | None = None,
+        customer: str | None = None,
+        payment_method: str | None = None,
+        setup_future_usage: SetupFutureUsage | None = None,
     ) -> PaymentIntentData:
         """Create a PaymentIntent; ``receipt_email`` (``RECEIPT_EMAIL``) is where Stripe sends
-        its receipt."""
+        its receipt. ``customer`` with ``setup_future_usage`` saves the card it is paid with;
+        ``customer`` with ``payment_method`` pays with a saved card (confirmed by the browser)."""
         raise NotImplementedError
 
     def retrieve_payment_intent(self, intent_id: str) -> PaymentIntentData:
@@ -99,6 +103,24 @@ class BaseGateway:
         its charge is matched through it)."""
         raise NotImplementedError
 
+    def create_customer(self, *, email: str | None, metadata: Mapping[str, str], idempotency_key: str) -> CustomerData:
+        raise NotImplementedError
+
+    def delete_customer(self, customer_id: str) -> None:
+        """Delete the Customer (and so forget its cards); one Stripe no longer has is done."""
+        raise NotImplementedError
+
+    def retrieve_payment_method(self, payment_method_id: str) -> PaymentMethodData:
+        """The PaymentMethod with its Customer expanded (the mark proves whose it is)."""
+        raise NotImplementedError
+
+    def list_payment_methods(self, customer_id: str) -> list[PaymentMethodData]:
+        """The Customer's cards (at most 100)."""
+        raise NotImplementedError
+
+    def detach_payment_method(self, payment_method_id: str) -> None:
+        raise NotImplementedError
+
     def create_checkout_session(self, checkout: CheckoutRequest) -> CheckoutSessionData:
         """A Stripe Checkout Session (``mode=payment``) charging ``checkout``."""
         raise NotImplementedError
@@ -107,48 +129,10 @@ class BaseGateway:
         raise NotImplementedError
 
     def expire_checkout_session(self, session_id: str) -> CheckoutSessionData:
-        """Expire an open Session: no one can pay through it any more. One that is no longer
-        open raises ``exceptions.GatewayRejected``."""
-        raise NotImplementedError
+        raise NotImplementedError  # a Session no longer open: exceptions.GatewayRejected
 
 
-@dataclass(frozen=True)
-class CheckoutRequest:
-    """What a Checkout Session is created with: one line of ``amount`` minor units named
-    ``product_name``, ``metadata`` on the Session and on the PaymentIntent it makes, the
-    redirect URLs, ``client_reference_id`` and, when known, the payer's e-mail address."""
-
-    amount: int
-    currency: str
-    product_name: str
-    metadata: Mapping[str, str]
-    success_url: str
-    cancel_url: str
-    client_reference_id: str
-    idempotency_key: str
-    customer_email: str | None = None
-
-    def params(self) -> dict[str, Any]:
-        """Stripe's parameters for ``POST /v1/checkout/sessions``."""
-        metadata = for_stripe(self.metadata)
-        params: dict[str, Any] = {
-            "mode": "payment",
-            "line_items": [{"quantity": 1, "price_data": {
-                "currency": self.currency, "unit_amount": self.amount,
-                "product_data": {"name": self.product_name},
-            }}],
-            "success_url": self.success_url,
-            "cancel_url": self.cancel_url,
-            "client_reference_id": self.client_reference_id,
-            "metadata": metadata,
-            "payment_intent_data": {"metadata": metadata},
-        }
-        if self.customer_email:
-            params["customer_email"] = self.customer_email
-        return params
-
-
-_Parsed = TypeVar("_Parsed", "RefundData", "DisputeData", "ChargeData", "CheckoutSessionData")
+_Parsed = TypeVar("_Parsed", RefundData, DisputeData, ChargeData, CheckoutSessionData, CustomerData, PaymentMethodData)
 
 
 def _parsed(kind: type[_Parsed], data: Mapping[str, Any], action: str) -> _Parsed:
@@ -194,6 +178,9 @@ class StripeGateway(BaseGateway):
         metadata: Mapping[str, str],
         idempotency_key: str,
         receipt_email: str | None = None,
+        customer: str | None = None,
+        payment_method: str | None = None,
+        setup_future_usage: SetupFutureUsage | None = None,
     ) -> PaymentIntentData:
         params: dict[str, Any] = {
             "amount": amount,
@@ -201,8 +188,11 @@ class StripeGateway(BaseGateway):
             "metadata": for_stripe(metadata),
             "automatic_payment_methods": {"enabled": True},
         }
-        if receipt_email:
-            params["receipt_email"] = receipt_email
+        optional = {
+            "receipt_email": receipt_email, "customer": customer, "payment_method": payment_method,
+            "setup_future_usage": setup_future_usage,
+        }
+        params.update({name: value for name, value in optional.items() if value})
         return self._call(
             "create", lambda: self._client.v1.payment_intents.create(
                 params=params,  # type: ignore[arg-type]
@@ -258,25 +248,59 @@ class StripeGateway(BaseGateway):
         return _parsed(ChargeData, charge.to_dict(), "retrieve charge")
 
     @sensitive_variables()
-    def create_checkout_session(self, checkout: CheckoutRequest) -> CheckoutSessionData:
-        with translate_stripe_errors("create checkout session"):
-            session = self._client.v1.checkout.sessions.create(
-                params=checkout.params(),  # type: ignore[arg-type]
-                options={"idempotency_key": checkout.idempotency_key},
+    def create_customer(self, *, email: str | None, metadata: Mapping[str, str], idempotency_key: str) -> CustomerData:
+        params: dict[str, Any] = {"metadata": for_stripe(metadata), **({"email": email} if email else {})}
+        with translate_stripe_errors("create customer"):
+            customer = self._client.v1.customers.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key},
             )
-        return _parsed(CheckoutSessionData, session.to_dict(), "create checkout session")
+        return _parsed(CustomerData, customer.to_dict(), "create customer")
 
     @sensitive_variables()
+    def delete_customer(self, customer_id: str) -> None:
+        try:
+            with translate_stripe_errors("delete customer"):
+                self._client.v1.customers.delete(customer_id)
+        except exceptions.GatewayResourceMissing:
+            logger.info("Stripe Customer %s was deleted already", customer_id)
+
+    @sensitive_variables()
+    def retrieve_payment_method(self, payment_method_id: str) -> PaymentMethodData:
+        with translate_stripe_errors("retrieve payment method"):
+            method = self._client.v1.payment_methods.retrieve(payment_method_id, params={"expand": ["customer"]})
+        return _parsed(PaymentMethodData, method.to_dict(), "retrieve payment method")
+
+    @sensitive_variables()
+    def list_payment_methods(self, customer_id: str) -> list[PaymentMethodData]:
+        with translate_stripe_errors("list payment methods"):
+            page = self._client.v1.payment_methods.list(params={"customer": customer_id, "type": "card", "limit": 100})
+            methods = [method.to_dict() for method in page.data]
+        return [_parsed(PaymentMethodData, method, "list payment methods") for method in methods]
+
+    @sensitive_variables()
+    def detach_payment_method(self, payment_method_id: str) -> None:
+        with translate_stripe_errors("detach payment method"):
+            self._client.v1.payment_methods.detach(payment_method_id)
+
+    @sensitive_variables()
+    def create_checkout_session(self, checkout: CheckoutRequest) -> CheckoutSessionData:
+        return self._session("create checkout session", lambda: self._client.v1.checkout.sessions.create(
+            params=checkout.params(), options={"idempotency_key": checkout.idempotency_key},  # type: ignore[arg-type]
+        ))
+
     def retrieve_checkout_session(self, session_id: str) -> CheckoutSessionData:
-        with translate_stripe_errors("retrieve checkout session"):
-            session = self._client.v1.checkout.sessions.retrieve(session_id)
-        return _parsed(CheckoutSessionData, session.to_dict(), "retrieve checkout session")
+        sessions = self._client.v1.checkout.sessions
+        return self._session("retrieve checkout session", partial(sessions.retrieve, session_id))
 
-    @sensitive_variables()
     def expire_checkout_session(self, session_id: str) -> CheckoutSessionData:
-        with translate_stripe_errors("expire checkout session"):
-            session = self._client.v1.checkout.sessions.expire(session_id)
-        return _parsed(CheckoutSessionData, session.to_dict(), "expire checkout session")
+        return self._session("expire checkout session", partial(self._client.v1.checkout.sessions.expire, session_id))
+
+    @sensitive_variables()  # stripe-python's frames below hold the API key
+    def _session(self, action: str, request: Callable[[], stripe.checkout.Session]) -> CheckoutSessionData:
+        with translate_stripe_errors(action):
+            session = request()
+        return _parsed(CheckoutSessionData, session.to_dict(), action)
 
     @staticmethod
     def _refund(data: Mapping[str, Any], action: str) -> RefundData:
@@ -335,6 +359,8 @@ def _translate(exc: stripe.StripeError, action: str = "") -> exceptions.Payments
             return exceptions.ChargeDisputed()
         if code == "charge_already_refunded":
             return exceptions.PaymentNotRefundable(exceptions.PaymentNotRefundable.nothing_left)
+        if code == "resource_missing":
+            return exceptions.GatewayResourceMissing(code=code, param=exc.param)
         return exceptions.GatewayRejected(code=code)
     # APIConnectionError, APIError (5xx, 409) and anything newer: worth retrying later.
     return exceptions.GatewayUnavailable()
@@ -368,7 +394,6 @@ def _forget_gateway(*, setting: str, **kwargs: Any) -> None:
 
 __all__ = [
     "APP_INFO", "BaseGateway", "CancellationReason", "ChargeData", "CheckoutRequest", "CheckoutSessionData",
-    "DisputeData",
-    "PaymentIntentData", "RefundData", "StripeGateway", "configure_stripe", "get_gateway", "is_live_key",
-    "translate_stripe_errors",
+    "CustomerData", "DisputeData", "PaymentIntentData", "PaymentMethodData", "RefundData", "SetupFutureUsage",
+    "StripeGateway", "configure_stripe", "get_gateway", "is_live_key", "translate_stripe_errors",
 ]

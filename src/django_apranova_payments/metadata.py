@@ -75,7 +75,9 @@ class Owner:
 #: What a mark is made for; a mark made for one kind never verifies as another.
 PAYMENT_INTENT = "payment_intent"
 REFUND = "refund"
-_SALTS = {PAYMENT_INTENT: _SALT, REFUND: f"{_SALT}.refund"}
+#: A Stripe Customer made for a user; its mark is bound to the mode (``customer_binding``).
+CUSTOMER = "customer"
+_SALTS = {PAYMENT_INTENT: _SALT, REFUND: f"{_SALT}.refund", CUSTOMER: f"{_SALT}.customer"}
 
 
 @sensitive_variables()  # reads SECRET_KEY; none of its frame is needed in a report
@@ -127,6 +129,12 @@ def refund_binding(payment_intent: str) -> dict[str, str]:
     written into the refund's metadata, so a mark copied to another PaymentIntent's refund
     does not verify)."""
     return {"payment_intent": payment_intent}
+
+
+def customer_binding(livemode: bool) -> dict[str, str]:
+    """What a Customer's mark covers beside its user: the mode it was made in (never written
+    into its metadata), so a test Customer's mark never verifies for a live one."""
+    return {"livemode": "live" if livemode else "test"}
 
 
 @sensitive_variables()  # the keys, and every frame they are passed to (Django's salted_hmac)

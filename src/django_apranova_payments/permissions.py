@@ -20,6 +20,8 @@ from rest_framework.request import Request
 
 #: The permissions, as ``user.has_perm`` takes them.
 REFUND_PAYMENT = "apranova_payments.refund_payment"
+#: The admin's "forget saved cards" action (a permission of ``Customer``).
+FORGET_PAYMENT_METHODS = "apranova_payments.forget_payment_methods"
 VIEW_PAYMENT = "apranova_payments.view_payment"
 
 

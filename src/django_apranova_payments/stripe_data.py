@@ -1,6 +1,7 @@
-"""What the package reads of Stripe's objects: a PaymentIntent, a Refund, a Dispute and a
-Charge, however they were obtained (an API answer, a webhook event's ``data.object``, a list
-entry). Each ``from_dict`` raises ``ValueError`` for an object that is not usable."""
+"""What the package reads of Stripe's objects: a PaymentIntent, a Refund, a Dispute, a
+Charge, a Customer and a card PaymentMethod, however they were obtained (an API answer, a
+webhook event's ``data.object``, a list entry). Each ``from_dict`` raises ``ValueError`` for
+an object that is not usable."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 
@@ -128,6 +130,9 @@ class RefundData:
         )
 
 
+#: Stripe's ``setup_future_usage`` values (how a card saved by a payment may be used again).
+SetupFutureUsage = Literal["off_session", "on_session"]
+
 #: Stripe's ``cancellation_reason`` values a PaymentIntent may be canceled with.
 CancellationReason = Literal["abandoned", "duplicate", "fraudulent", "requested_by_customer"]
 
@@ -233,3 +238,74 @@ class CheckoutSessionData:
             livemode=bool(data.get("livemode")),
             metadata={str(k): str(v) for k, v in metadata.items()},
         )
+
+
+@dataclass(frozen=True)
+class CustomerData:
+    """A Stripe Customer: its id, mode and metadata (where the installation mark is)."""
+
+    id: str
+    livemode: bool = False
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CustomerData:
+        """Build from Stripe's JSON; ``ValueError`` when it is not a live Customer (a deleted
+        one, ``{"id", "object": "customer", "deleted": true}``, has no metadata to trust)."""
+        if not isinstance(data, Mapping) or data.get("object") != "customer" or data.get("deleted"):
+            raise ValueError("not a customer object")
+        customer_id, metadata = _stripe_id(data, "id"), data.get("metadata") or {}
+        if customer_id is None or not isinstance(metadata, Mapping):
+            raise ValueError("customer without a usable id or metadata")
+        return cls(customer_id, bool(data.get("livemode")), {str(k): str(v) for k, v in metadata.items()})
+
+
+@dataclass(frozen=True)
+class PaymentMethodData:
+    """What the package reads of a PaymentMethod: the card's brand, last four digits and
+    expiry, nothing else of the card. ``customer`` is the Customer it is attached to, when it
+    was expanded (``CustomerData``) or as its id."""
+
+    id: str
+    created: int
+    livemode: bool
+    customer: CustomerData | str | None
+    brand: str = ""
+    last4: str = ""
+    exp_month: int | None = None
+    exp_year: int | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PaymentMethodData:
+        """Build from Stripe's JSON; ``ValueError`` when it is not a PaymentMethod."""
+        if not isinstance(data, Mapping) or data.get("object") != "payment_method":
+            raise ValueError("not a payment_method object")
+        method_id = _stripe_id(data, "id")
+        if method_id is None:
+            raise ValueError("payment_method without a usable id")
+        card = data.get("card") if data.get("type") == "card" else None
+        card = card if isinstance(card, Mapping) else {}
+        customer = data.get("customer")
+        if isinstance(customer, Mapping):
+            try:
+                customer = CustomerData.from_dict(customer)
+            except ValueError:
+                customer = None  # deleted: attached to no one we could trust
+        return cls(
+            id=method_id, created=_int(data.get("created")) or 0, livemode=bool(data.get("livemode")),
+            customer=customer if isinstance(customer, (CustomerData, str)) else None,
+            brand=_text(card.get("display_brand") or card.get("brand"), 30), last4=_text(card.get("last4"), 4),
+            exp_month=_int(card.get("exp_month")), exp_year=_int(card.get("exp_year")),
+        )
+
+    @property
+    def expired(self) -> bool:
+        """Whether the card's expiry month has passed (in the host's time zone)."""
+        if self.exp_year is None or self.exp_month is None:
+            return False
+        today = timezone.localdate()
+        return (self.exp_year, self.exp_month) < (today.year, today.month)
+
+    @property
+    def customer_id(self) -> str | None:
+        return self.customer.id if isinstance(self.customer, CustomerData) else self.customer

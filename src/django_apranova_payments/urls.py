@@ -7,7 +7,7 @@ and reverse them as ``apranova_payments:create-payment`` and so on.
 
 from django.urls import path, re_path
 
-from .api import views
+from .api import payment_methods, views
 from .api.webhook import StripeWebhookView
 
 app_name = "apranova_payments"
@@ -20,8 +20,14 @@ urlpatterns = [
     path("update-status/", views.UpdateStatusView.as_view(), name="update-status"),
     path("webhook/", StripeWebhookView.as_view(), name="webhook"),
     path("", views.PaymentListView.as_view(), name="payment-list"),
-    # Before the PaymentIntent routes: "analytics" is never taken for a PaymentIntent id.
+    # Before the PaymentIntent routes: "analytics" and "payment-methods" are never taken for a
+    # PaymentIntent id.
     path("analytics/", views.AnalyticsView.as_view(), name="analytics"),
+    path("payment-methods/", payment_methods.PaymentMethodListView.as_view(), name="payment-method-list"),
+    path(
+        "payment-methods/<str:payment_method>/", payment_methods.PaymentMethodDetailView.as_view(),
+        name="payment-method-detail",
+    ),
     re_path(rf"^{PAYMENT_INTENT}/$", views.PaymentDetailView.as_view(), name="payment-detail"),
     re_path(rf"^{PAYMENT_INTENT}/cancel/$", views.PaymentCancelView.as_view(), name="payment-cancel"),
     re_path(rf"^{PAYMENT_INTENT}/refund/$", views.PaymentRefundView.as_view(), name="payment-refund"),

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from tests.factories import PaymentFactory, dated_payment, staff_holding
+from tests.factories import PaymentFactory, dated_payment, discounted_payment, staff_holding
 
 URL = "/billing/v1/analytics/"
 
@@ -32,7 +32,7 @@ def test_the_url_is_named_analytics_in_the_namespace():
 
 
 def test_staff_get_the_documented_shape_with_amounts_as_decimal_strings(staff):
-    made(datetime(2026, 11, 1, 9, tzinfo=UTC), "999.00", refunded="99.00")
+    discounted_payment(datetime(2026, 11, 1, 9, tzinfo=UTC), "999.00", "250.00", refunded="99.00")
     made(datetime(2026, 11, 2, 9, tzinfo=UTC), "1000", "jpy")
     made(datetime(2026, 11, 2, 10, tzinfo=UTC), "49.00", status="failed", failure_code="card_declined")
 
@@ -42,20 +42,20 @@ def test_staff_get_the_documented_shape_with_amounts_as_decimal_strings(staff):
     assert response.json() == {
         "from": "2026-11-01", "to": "2026-11-02", "interval": "day",
         "currencies": {
-            "jpy": {"gross": "1000", "refunded": "0", "net": "1000", "payments": 1, "succeeded": 1, "failed": 0,
-                    "canceled": 0, "disputed": 0},
-            "usd": {"gross": "999.00", "refunded": "99.00", "net": "900.00", "payments": 2, "succeeded": 1,
-                    "failed": 1, "canceled": 0, "disputed": 0},
+            "jpy": {"gross": "1000", "refunded": "0", "net": "1000", "discounts": "0", "payments": 1, "succeeded": 1,
+                    "failed": 0, "canceled": 0, "disputed": 0},
+            "usd": {"gross": "999.00", "refunded": "99.00", "net": "900.00", "discounts": "250.00", "payments": 2,
+                    "succeeded": 1, "failed": 1, "canceled": 0, "disputed": 0},
         },
         "series": [
-            {"period": "2026-11-01", "currency": "jpy", "gross": "0", "refunded": "0", "net": "0", "succeeded": 0,
-             "failed": 0},
+            {"period": "2026-11-01", "currency": "jpy", "gross": "0", "refunded": "0", "net": "0", "discounts": "0",
+             "succeeded": 0, "failed": 0},
             {"period": "2026-11-01", "currency": "usd", "gross": "999.00", "refunded": "99.00", "net": "900.00",
-             "succeeded": 1, "failed": 0},
+             "discounts": "250.00", "succeeded": 1, "failed": 0},
             {"period": "2026-11-02", "currency": "jpy", "gross": "1000", "refunded": "0", "net": "1000",
-             "succeeded": 1, "failed": 0},
+             "discounts": "0", "succeeded": 1, "failed": 0},
             {"period": "2026-11-02", "currency": "usd", "gross": "0.00", "refunded": "0.00", "net": "0.00",
-             "succeeded": 0, "failed": 1},
+             "discounts": "0.00", "succeeded": 0, "failed": 1},
         ],
         "failureCodes": [{"code": "card_declined", "count": 1}],
     }

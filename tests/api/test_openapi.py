@@ -44,8 +44,11 @@ def test_schema_is_valid_openapi(schema):
 def test_every_payment_endpoint_is_described_and_the_webhook_is_not(schema):
     assert {path.removeprefix(PREFIX) for path in schema["paths"]} == {
         "", "create-payment/", "update-status/", "{payment_intent}/", "{payment_intent}/cancel/",
-        "{payment_intent}/refund/", "analytics/", "checkout/",
+        "{payment_intent}/refund/", "analytics/", "payment-methods/", "payment-methods/{payment_method}/",
+        "checkout/",
     }
+    assert set(schema["paths"][PREFIX + "payment-methods/"]) == {"get"}
+    assert set(schema["paths"][PREFIX + "payment-methods/{payment_method}/"]) == {"delete"}
     assert set(schema["paths"][PREFIX]) == {"get"}
     assert set(schema["paths"][PREFIX + "analytics/"]) == {"get"}
     assert set(schema["paths"][PREFIX + "create-payment/"]) == {"post"}
@@ -60,12 +63,22 @@ def test_operation_ids_are_stable(schema):
         operation(schema, "{payment_intent}/cancel/", "post")["operationId"],
         operation(schema, "{payment_intent}/refund/", "post")["operationId"],
         operation(schema, "analytics/", "get")["operationId"],
+        operation(schema, "payment-methods/", "get")["operationId"],
+        operation(schema, "payment-methods/{payment_method}/", "delete")["operationId"],
         operation(schema, "checkout/", "post")["operationId"],
     }
     assert ids == {
         "payments_list", "payments_create", "payments_update_status", "payments_retrieve", "payments_cancel",
-        "payments_refund", "payments_analytics", "payments_checkout",
+        "payments_refund", "payments_analytics", "payment_methods_list", "payment_methods_destroy",
+        "payments_checkout",
     }
+
+
+def test_a_saved_card_shows_only_its_brand_last_four_digits_and_expiry(schema):
+    card = component(schema, "PaymentMethod")
+    assert set(card["properties"]) == {"id", "brand", "last4", "expMonth", "expYear", "expired"}
+    create = component(schema, "PaymentCreateRequest")["properties"]
+    assert create["savePaymentMethod"]["type"] == "boolean" and create["paymentMethod"]["pattern"]
 
 
 def test_payment_has_the_fixed_camel_case_keys_with_amount_as_decimal_string(schema):
@@ -95,8 +108,9 @@ def test_create_request_takes_amount_as_decimal_string_or_number(schema):
     request = operation(schema, "create-payment/", "post")["requestBody"]["content"]["application/json"]
     assert request["schema"] == {"$ref": "#/components/schemas/PaymentCreateRequest"}
     body = component(schema, "PaymentCreateRequest")["properties"]
-    assert set(body) == {"amount", "currency", "metadata", "coupon"}
+    assert set(body) == {"amount", "currency", "metadata", "coupon", "savePaymentMethod", "paymentMethod"}
     assert [option["type"] for option in body["amount"]["oneOf"]] == ["string", "number"]
+    assert body["coupon"]["maxLength"] == 40 and body["coupon"]["nullable"] is True
 
 
 def test_create_documents_the_idempotency_key_header(schema):
@@ -180,10 +194,12 @@ def test_analytics_takes_from_to_and_interval_and_answers_the_documented_shape(s
     body = component(schema, "Analytics")
     assert set(body["properties"]) == {"from", "to", "interval", "currencies", "series", "failureCodes"}
     figures = component(schema, "AnalyticsCurrency")["properties"]
-    assert set(figures) == {"gross", "refunded", "net", "payments", "succeeded", "failed", "canceled", "disputed"}
+    assert set(figures) == {"gross", "refunded", "net", "discounts", "payments", "succeeded", "failed", "canceled",
+                            "disputed"}
     assert figures["net"]["type"] == "string" and figures["net"]["format"] == "decimal"
+    assert figures["discounts"]["type"] == "string" and figures["discounts"]["format"] == "decimal"
     period = component(schema, "AnalyticsPeriod")["properties"]
-    assert set(period) == {"period", "currency", "gross", "refunded", "net", "succeeded", "failed"}
+    assert set(period) == {"period", "currency", "gross", "refunded", "net", "discounts", "succeeded", "failed"}
 
 
 def test_checkout_takes_the_redirect_urls_and_answers_the_session_and_its_payment(schema):

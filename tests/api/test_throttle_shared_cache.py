@@ -58,7 +58,7 @@ def test_w005_is_silent_with_redis_memcached_or_the_database_cache():
 
 
 def test_w005_is_silent_when_every_throttle_is_off_or_debug_is_on():
-    off = {"create": None, "update_status": None, "cancel": None, "refund": None}
+    off = {"create": None, "update_status": None, "cancel": None, "refund": None, "payment_methods": None}
 
     assert w005(LOCMEM, THROTTLE_RATES=off) == []
     assert w005(LOCMEM, debug=True) == []

@@ -175,6 +175,7 @@ def test_currencies_in_any_case_are_accepted():
         ("GATEWAY", "no_such_package.Gateway"),
         ("PRICE_RESOLVER", "no_such_package.resolve"),
         ("PRICE_RESOLVER", "tests.conf.test_checks.no_such_function"),
+        ("COUPON_VALIDATOR", "no_such_package.validate"),
     ],
 )
 def test_unimportable_gateway_or_price_resolver_is_e006(name, path):
@@ -268,6 +269,7 @@ class NotAGateway:
     [
         ("PRICE_RESOLVER", f"{__name__}.NOT_CALLABLE", "not callable (it is a int)"),
         ("PRICE_RESOLVER", "tests.conf.test_checks", "not callable (it is a module)"),
+        ("COUPON_VALIDATOR", f"{__name__}.NOT_CALLABLE", "not callable (it is a int)"),
         ("GATEWAY", f"{__name__}.NotAGateway", "not a gateway class (it is a type)"),
         ("GATEWAY", f"{__name__}.resolve_price", "not a gateway class (it is a function)"),
         ("GATEWAY", f"{__name__}.NOT_CALLABLE", "not a gateway class (it is a int)"),
@@ -367,7 +369,7 @@ def test_unknown_throttle_rate_key_is_w003():
     assert [m.id for m in messages] == ["apranova_payments.W003"] * 2
     assert "APRANOVA_PAYMENTS['THROTTLE_RATES']['udpate_status']" in messages[0].msg
     assert messages[0].hint == "Did you mean 'update_status'?"
-    assert messages[1].hint == "Known keys: cancel, create, refund, update_status."
+    assert messages[1].hint == "Known keys: cancel, create, payment_methods, refund, update_status."
 
 
 def test_every_key_the_package_reads_is_known():

@@ -59,6 +59,7 @@ def test_defaults_apply_when_nothing_is_set():
     assert app_settings.webhook_secrets == []
     assert app_settings.THROTTLE_RATES == {
         "create": "20/min", "update_status": "60/min", "cancel": "20/min", "refund": "20/min",
+        "payment_methods": "30/min",
     }
 
 
@@ -348,6 +349,7 @@ def test_a_partial_throttle_rates_dict_keeps_the_other_defaults():
     with override_settings(APRANOVA_PAYMENTS=base(THROTTLE_RATES={"create": "5/hour", "cancel": None})):
         assert app_settings.THROTTLE_RATES == {
             "create": "5/hour", "update_status": "60/min", "cancel": None, "refund": "20/min",
+            "payment_methods": "30/min",
         }
     assert DEFAULTS["THROTTLE_RATES"]["create"] == "20/min"  # the defaults are not touched
 

@@ -76,6 +76,7 @@ def test_the_analytics_page_draws_the_demo_payments_under_a_strict_csp_in_both_t
         section = page.locator(f"#currency-{code.lower()}")
         expect(section.get_by_role("heading", name=code)).to_be_visible()
         expect(section.locator(".kpi-net .kpi-value")).to_contain_text(code)
+        expect(section.locator(".kpi-discounts .kpi-value")).to_contain_text(code)
         expect(section.locator(".kpi-success .kpi-value")).to_contain_text("%")
     charts = page.locator("svg.apranova-chart")
     expect(charts).to_have_count(4)  # a revenue chart per currency, succeeded and failed
@@ -118,7 +119,8 @@ def test_the_range_form_shows_months_and_the_list_exports_as_csv(analyst, exampl
         page.get_by_role("link", name="Export CSV").click()
     text = Path(download.value.path()).read_text(encoding="utf-8")
     lines = text.splitlines()
-    assert lines[0] == "id,payment_intent,user,amount,currency,status,amount_refunded,failure_code,created"
+    assert lines[0] == ("id,payment_intent,user,amount,currency,status,amount_refunded,discount,coupon,failure_code,"
+                        "created")
     failed = example_server.query("SELECT COUNT(*) FROM apranova_payments_payment WHERE status = 'failed'")[0][0]
     assert len(lines) - 1 == failed > 0
     assert all(",failed," in line for line in lines[1:])

@@ -192,9 +192,15 @@ def test_a_pre_release_install_upgrades_keeping_its_simulated_intents_and_droppi
 
         migrate_to_latest()
 
+        # testapp's Course points at Coupon, so its tables come back with the coupons.
         assert tables() == before - {OLD_TABLE} | {NEW_TABLE, "apranova_payments_refund", "apranova_payments_dispute",
-                                                   "apranova_payments_coupon", "apranova_simulator_simulatedrefund",
-                                                   "apranova_simulator_simulateddispute",
+                                                   "apranova_payments_coupon", "apranova_payments_customer",
+                                                   "apranova_payments_pendingcustomerdeletion",
+                                                   "apranova_simulator_simulatedrefund",
+                                                   "apranova_simulator_simulatedcustomer",
+                                                   "apranova_simulator_simulatedpaymentmethod",
+                                                   "apranova_simulator_simulateddispute", "testapp_course",
+                                                   "testapp_course_coupons",
                                                    "apranova_simulator_simulatedcheckoutsession"}
         copied = list(SimulatedPaymentIntent.objects.order_by("intent_id").values(
             "intent_id", "client_secret", "amount", "currency", "status", "metadata", "idempotency_key"))
@@ -231,7 +237,8 @@ def test_a_production_install_migrates_without_any_simulator_table():
             "0004_drop_simulated_payment_intent_table", "0005_refunds_and_disputes",
             "0006_payment_created_figures_index", "0007_webhook_event_indexes",
             "0008_payment_refund_permission", "0009_dispute_appeals_and_prevented",
-            "0010_money_figures_indexes", "0011_coupons", "0013_checkout"]
+            "0010_money_figures_indexes", "0011_coupons",
+            "0012_paid_figures_index_discount", "0013_customers", "0014_checkout"]
         assert not [m for m, _ in plan if m.app_label == SIMULATOR]
         assert {"apranova_payments_payment", "apranova_payments_webhookevent"} <= tables()
         assert not [name for name in tables() if "simulat" in name]
@@ -265,7 +272,7 @@ def test_the_simulator_is_an_app_of_its_own():
     assert SimulatedPaymentIntent._meta.db_table == NEW_TABLE
     assert isinstance(SimulatedPaymentIntent._meta.pk, models.BigAutoField)
     assert sorted(model._meta.model_name for model in apps.get_app_config(CORE).get_models()) == [
-        "coupon", "dispute", "payment", "refund", "webhookevent"]
+        "coupon", "customer", "dispute", "payment", "pendingcustomerdeletion", "refund", "webhookevent"]
 
 
 @pytest.mark.django_db
@@ -276,8 +283,8 @@ def test_simulator_models_and_migrations_agree():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_0013_checkout_keeps_existing_payments_and_goes_back_naming_sessionless_ones_by_their_session():
-    before, after = (CORE, "0011_coupons"), (CORE, "0013_checkout")
+def test_0014_checkout_keeps_existing_payments_and_goes_back_naming_sessionless_ones_by_their_session():
+    before, after = (CORE, "0013_customers"), (CORE, "0014_checkout")
     try:
         executor = migrate(before)
         member = Member.objects.create(username="checkout-migration")

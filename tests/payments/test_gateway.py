@@ -123,7 +123,7 @@ def test_from_dict_rejects_malformed_objects(data):
         ({"status": 400, "error_type": "invalid_request_error", "code": "parameter_invalid_integer"},
          exceptions.GatewayRejected, 400),
         ({"status": 404, "error_type": "invalid_request_error", "code": "resource_missing"},
-         exceptions.GatewayRejected, 400),
+         exceptions.GatewayResourceMissing, 400),
         ({"status": 400, "error_type": "invalid_request_error", "code": "payment_intent_unexpected_state"},
          exceptions.PaymentNotCancelable, 409),
     ],

@@ -19,3 +19,16 @@ class SignalTally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.count}"
+
+
+class Course(models.Model):
+    """A course as the how-tos' ``courses`` app has it, with the coupons that name it: the
+    per-course ``COUPON_VALIDATOR`` of docs/how-to/discounts.md runs against these."""
+
+    title = models.CharField(max_length=200)
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+    currency = models.CharField(max_length=3, default="usd")
+    coupons = models.ManyToManyField("apranova_payments.Coupon", blank=True, related_name="courses")
+
+    def __str__(self) -> str:
+        return self.title

@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from django_apranova_payments.conf import STRIPE_API_VERSION
 from django_apranova_payments.models import Payment, WebhookEvent
-from django_apranova_payments.testing import capture_signals, post_event, stripe_objects
+from django_apranova_payments.testing import capture_signals, post_event, stripe_checkout, stripe_objects
 from tests.factories import PaymentFactory
 
 pytestmark = pytest.mark.usefixtures("webhook_mode")
@@ -153,7 +153,7 @@ def test_expired_after_succeeded_changes_nothing(api, client, stripe_mock):
 
 def test_a_session_this_installation_did_not_create_changes_nothing(client, user, webhook_mode):
     other = PaymentFactory(user=user)
-    session = stripe_objects.checkout_session(amount=1999, currency="usd", success_url="https://elsewhere.example/",
+    session = stripe_checkout.checkout_session(amount=1999, currency="usd", success_url="https://elsewhere.example/",
                                               status="complete", payment_status="paid",
                                               payment_intent=other.stripe_payment_intent)
 

@@ -24,13 +24,20 @@ from django.utils import timezone
 from django_apranova_payments import checks, signals, tasks
 from django_apranova_payments.conf import app_settings
 from django_apranova_payments.models import Payment, WebhookEvent
-from django_apranova_payments.testing import build_event, capture_signals, post_event
+from django_apranova_payments.testing import build_event, capture_signals
+from django_apranova_payments.testing import post_event as apply_event
 from tests.factories import PaymentFactory, UserFactory
 from tests.webhook_modes import TASKS_PACKAGE
 
 task_backends = tasks.task_backends
 DUMMY = {"default": {"BACKEND": f"{TASKS_PACKAGE}.backends.dummy.DummyBackend", "QUEUES": ["default", "webhooks"]}}
 IMMEDIATE = f"{TASKS_PACKAGE}.backends.immediate.ImmediateBackend"
+
+
+def post_event(client: Any, event: Any, **kwargs: Any) -> Any:
+    """Deliver ``event`` and leave it to the task backend: these tests are about the queue,
+    not the test kit's stand-in for a worker (``process_queued``)."""
+    return apply_event(client, event, apply=False, **kwargs)
 
 
 @pytest.fixture

@@ -1,18 +1,23 @@
-"""Admin: payments, their refunds and disputes, and webhook events are read-only records of
-what Stripe did.
+"""Admin: payments, their refunds and disputes, webhook events and the users' Stripe Customers
+are read-only records of what Stripe did; coupons are staff's own (``coupons``), under Django's
+model permissions.
 
 Nobody adds, edits or deletes a record by hand. The actions ask Stripe again (a payment),
 replay what Stripe sent (an event) or refund at Stripe (a payment, through
 ``services.refund_payment`` after a confirmation page). Asking again and replaying need the
 model's change permission; refunding needs ``refund_payment`` ("Can refund payments"), and
-staff without it are never offered it. Staff with view permission only may look, not act.
+staff without it are never offered it. Forgetting a customer's saved cards at Stripe needs
+``forget_payment_methods`` ("Can forget a customer's saved cards"); the cards themselves are
+read from Stripe, never stored. Staff with view permission only may look, not act.
 
 Django's admin autodiscovery imports this package, which registers each model's admin.
 """
 
 from django.contrib import admin
 
-from ..models import Dispute, Payment, Refund, WebhookEvent
+from ..models import Coupon, Customer, Dispute, Payment, PendingCustomerDeletion, Refund, WebhookEvent
+from .coupons import CouponAdmin
+from .customers import CustomerAdmin, PendingCustomerDeletionAdmin
 from .disputes import DisputeAdmin
 from .events import WebhookEventAdmin
 from .payments import PaymentAdmin
@@ -22,3 +27,6 @@ admin.site.register(Payment, PaymentAdmin)
 admin.site.register(Refund, RefundAdmin)
 admin.site.register(Dispute, DisputeAdmin)
 admin.site.register(WebhookEvent, WebhookEventAdmin)
+admin.site.register(Coupon, CouponAdmin)
+admin.site.register(Customer, CustomerAdmin)
+admin.site.register(PendingCustomerDeletion, PendingCustomerDeletionAdmin)

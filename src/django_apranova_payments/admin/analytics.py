@@ -2,7 +2,7 @@
 ``AnalyticsAdminMixin``.
 
 The Analytics page shows ``Payment.objects.analytics()`` for a range chosen in a form: tiles
-per currency (net, refunds, success rate), a revenue chart per currency, succeeded against
+per currency (net, refunds, discounts, success rate), a revenue chart per currency, succeeded against
 failed payments, and the top failure codes. Its charts are server-side SVG (``charts``),
 styled by a static stylesheet in the admin's own CSS variables: no script, no inline style,
 nothing from another host, so it works offline, under a strict Content-Security-Policy and in
@@ -197,6 +197,7 @@ def _currency(report: Report, figures: CurrencyFigures) -> dict[str, Any]:
         "net": money.amount_text(figures.net, code),
         "gross": money.amount_text(figures.gross, code),
         "refunded": money.amount_text(figures.refunded, code),
+        "discounts": money.amount_text(figures.discounts, code),
         "success_rate": None if rate is None else f"{rate:.1%}",
         "ended": figures.succeeded + figures.failed + figures.canceled,
         "chart": _revenue_chart(report, figures.currency),
@@ -206,10 +207,12 @@ def _currency(report: Report, figures: CurrencyFigures) -> dict[str, Any]:
 def _revenue_chart(report: Report, currency: str) -> SafeString:
     bars = [
         Bar(label=_period_label(row.period, report.range.interval),
-            title=gettext("%(period)s: net %(net)s, refunded %(refunded)s, %(succeeded)d succeeded") % {
+            title=gettext("%(period)s: net %(net)s, refunded %(refunded)s, discounts %(discounts)s, "
+                          "%(succeeded)d succeeded") % {
                 "period": _period_label(row.period, report.range.interval, full=True),
                 "net": money.format_amount(row.net, currency),
                 "refunded": money.format_amount(row.refunded, currency),
+                "discounts": money.format_amount(row.discounts, currency),
                 "succeeded": row.succeeded,
             },
             # Refunds may be more than a period's gross (a refund of an earlier payment): the bar

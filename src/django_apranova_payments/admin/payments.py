@@ -1,6 +1,6 @@
-"""Payments in the admin: the list with its filters, the refunds and disputes of each on its
-page, and the actions: refresh from Stripe (change permission), refund (``refunds``), the
-Analytics page and CSV export (``analytics``)."""
+"""Payments in the admin: the list with its filters, the coupon and discount of each, the
+refunds and disputes of each on its page, and the actions: refresh from Stripe (change
+permission), refund (``refunds``), the Analytics page and CSV export (``analytics``)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .. import exceptions, services
-from ..models import Payment, WebhookEvent
+from .. import exceptions, money, services
+from ..models import Coupon, Payment, WebhookEvent
 from ..services import FREE_PREFIX
 from .analytics import AnalyticsAdminMixin
 from .disputes import DisputeInline
@@ -57,24 +57,38 @@ class FreeFilter(admin.SimpleListFilter):
         return queryset
 
 
+class CouponFilter(admin.SimpleListFilter):
+    title = _("coupon")
+    parameter_name = "with_coupon"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("yes", _("with a coupon")), ("no", _("without a coupon"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() in ("yes", "no"):
+            return queryset.filter(coupon__isnull=self.value() == "no")
+        return queryset
+
+
 class PaymentAdmin(AnalyticsAdminMixin, RefundActionMixin, RecordAdmin):
     list_display = [
-        "stripe_id", "user", "display_amount", "display_refunded", "status", "livemode", "created_at",
+        "stripe_id", "user", "display_amount", "display_refunded", "coupon", "status", "livemode", "created_at",
     ]
     list_filter = [
-        "status", "currency", RefundedFilter, FreeFilter, "livemode", ("created_at", admin.DateFieldListFilter),
+        "status", "currency", RefundedFilter, FreeFilter, CouponFilter, "livemode",
+        ("created_at", admin.DateFieldListFilter),
     ]
     date_hierarchy = "created_at"
-    list_select_related = ["user"]
+    list_select_related = ["user", "coupon"]
     raw_id_fields = ["user"]
     readonly_fields = [
-        "user", "stripe_payment_intent", "stripe_checkout_session", "amount", "currency", "display_refunded",
-        "status", "stripe_status",
-        "failure_code", "failure_message", "metadata", "livemode", "created_at", "updated_at",
-        "succeeded_at", "webhook_events",
+        "user", "stripe_payment_intent", "stripe_checkout_session", "amount", "currency", "coupon_link",
+        "coupon_code", "display_discount", "display_refunded", "status", "stripe_status", "failure_code",
+        "failure_message", "metadata", "livemode", "created_at", "updated_at", "succeeded_at", "webhook_events",
     ]
-    exclude = ["amount_refunded"]  # shown with its currency, as display_refunded
-    links = {"webhook_events": WebhookEvent}
+    # Shown as display_refunded, coupon_link (or coupon_code) and display_discount.
+    exclude = ["amount_refunded", "coupon", "discount"]
+    links = {"webhook_events": WebhookEvent, "coupon_link": Coupon}
     inlines = [RefundInline, DisputeInline]
     actions = ["refresh_from_stripe", "refund", "export_csv"]
 
@@ -98,6 +112,27 @@ class PaymentAdmin(AnalyticsAdminMixin, RefundActionMixin, RecordAdmin):
     @admin.display(description=_("amount"), ordering="amount")
     def display_amount(self, payment: Payment) -> str:
         return shown_amount(payment)
+
+    def get_fields(self, request: HttpRequest, obj: Payment | None = None) -> Any:
+        """The coupon linked to its page for staff who may view coupons (``links``), its code
+        for others."""
+        fields = super().get_fields(request, obj)
+        return [name for name in fields if name != "coupon_code" or "coupon_link" not in fields]
+
+    @admin.display(description=_("coupon"))
+    def coupon_link(self, payment: Payment) -> str:
+        if payment.coupon is None:
+            return "—"
+        url = reverse("admin:apranova_payments_coupon_change", args=[payment.coupon_id])
+        return format_html('<a href="{}">{}</a>', url, payment.coupon.code)
+
+    @admin.display(description=_("coupon"))
+    def coupon_code(self, payment: Payment) -> str:
+        return payment.coupon.code if payment.coupon is not None else "—"
+
+    @admin.display(description=_("discount"), ordering="discount")
+    def display_discount(self, payment: Payment) -> str:
+        return money.format_amount(payment.discount, payment.currency) if payment.coupon_id else "—"
 
     @admin.display(description=_("webhook events"))
     def webhook_events(self, payment: Payment) -> str:

@@ -5,7 +5,7 @@ amounts shown with their currency."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -20,6 +20,13 @@ from django.utils.translation import gettext_lazy as _
 from .. import money
 from ..models import Dispute, Payment, Refund
 
+if TYPE_CHECKING:
+    from django.contrib.admin import ModelAdmin
+
+    _Base = ModelAdmin[Any]
+else:
+    _Base = object
+
 
 def user_search_fields(prefix: str = "user") -> list[str]:
     """Search fields for the user at ``prefix``: its username and e-mail, where it has them."""
@@ -29,11 +36,30 @@ def user_search_fields(prefix: str = "user") -> list[str]:
     return [f"{prefix}__{name}" for name in sorted(names) if name in field_names]
 
 
+def may_view(site: admin.AdminSite, request: HttpRequest, model: type[Model]) -> bool:
+    """Whether ``model`` has an admin on ``site`` whose pages ``request``'s user may view."""
+    return site.is_registered(model) and site.get_model_admin(model).has_view_permission(request)
+
+
 def shown_amount(obj: Payment | Refund | Dispute) -> str:
     return money.format_amount(obj.amount, obj.currency)
 
 
-class RecordAdmin(admin.ModelAdmin):
+class ValidSelectionMixin(_Base):
+    """An admin whose actions refuse a forged selection ("abc" for an id) with a message,
+    not a 500 from the database."""
+
+    def response_action(self, request: HttpRequest, queryset: QuerySet[Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+                self.opts.pk.to_python(value)
+        except DjangoValidationError:
+            self.message_user(request, _("The selection is not valid. Nothing was done."), messages.ERROR)
+            return None
+        return super().response_action(request, queryset, *args, **kwargs)
+
+
+class RecordAdmin(ValidSelectionMixin, admin.ModelAdmin):
     """A record nobody adds, edits or deletes by hand.
 
     ``has_change_permission`` keeps the user's real answer for the model as a whole (Django asks
@@ -59,18 +85,8 @@ class RecordAdmin(admin.ModelAdmin):
         return [f for f in fields if f not in self.links or self._may_view(request, self.links[f])]
 
     def _may_view(self, request: HttpRequest, model: type[Model]) -> bool:
-        site = self.admin_site
-        return site.is_registered(model) and site.get_model_admin(model).has_view_permission(request)
+        return may_view(self.admin_site, request, model)
 
-    def response_action(self, request: HttpRequest, queryset: QuerySet[Any], *args: Any, **kwargs: Any) -> Any:
-        # A forged selection ("abc" for an id) is refused here, not a 500 from the database.
-        try:
-            for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
-                self.opts.pk.to_python(value)
-        except DjangoValidationError:
-            self.message_user(request, _("The selection is not valid. Nothing was done."), messages.ERROR)
-            return None
-        return super().response_action(request, queryset, *args, **kwargs)
 
 
 class RecordInline(admin.TabularInline):

@@ -7,7 +7,7 @@ registers drf-spectacular extensions and changes nothing else. The views and ser
 stay free of schema code: each ``OpenApiViewExtension`` below hands drf-spectacular a
 subclass of one view with ``@extend_schema`` applied (``openapi_views``), and the serializer
 extensions here add what introspection cannot see (the camelCase contract, amounts as decimal
-strings), with the error answers both use.
+strings), with the answers that have no serializer: the errors, and the analytics' report.
 
 The Stripe webhook (``POST webhook/``) is a plain Django view called by Stripe, not by API
 clients, so it is not part of the schema; the reference documentation describes it.
@@ -26,9 +26,12 @@ from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
+    extend_schema_field,
+    inline_serializer,
 )
 from rest_framework import serializers
 
+from ..analytics import INTERVALS
 from ..metadata import HOST_MAX_KEYS
 
 TAGS = ["payments"]
@@ -95,6 +98,13 @@ class PaymentCreateSerializerExtension(OpenApiSerializerExtension):
                 "with \"apranova_\", values strings or numbers up to 500 characters."
             ),
         }
+        props["coupon"].update(
+            example="SPRING25",
+            description=(
+                "A coupon code, any case; empty or null applies none. Its discount comes off the "
+                "price the server decides. A coupon that does not apply is a 400 on coupon."
+            ),
+        )
         return schema
 
 
@@ -134,6 +144,13 @@ class PaymentSerializerExtension(OpenApiSerializerExtension):
             "additionalProperties": {"type": "string"},
             "readOnly": True,
             "example": {"courseId": "42"},
+        }
+        props["coupon"].update(nullable=True, example=None, description="The code of the coupon applied, or null.")
+        props["discount"] = {
+            **DECIMAL_STRING,
+            "readOnly": True,
+            "example": "0.00",
+            "description": "What the coupon took off the price, in major units; amount is what is charged.",
         }
         props["livemode"].update(description="True when the payment was made with live keys.")
         if "clientSecret" in props:
@@ -245,3 +262,54 @@ RETRY_AFTER = OpenApiParameter(
     "Retry-After", OpenApiTypes.INT, OpenApiParameter.HEADER, response=[429, 503],
     description="Seconds to wait before retrying.",
 )
+
+# --- the analytics answer (a report, not a serializer) ---------------------------------------
+
+
+@extend_schema_field({**DECIMAL_STRING, "example": "1998.00"})
+class _Total(serializers.CharField):
+    """A total in major units, as a decimal string with the currency's own decimals."""
+
+
+def _counts(*names: str) -> dict[str, serializers.Field]:
+    return {name: serializers.IntegerField() for name in names}
+
+
+CURRENCY_FIGURES = inline_serializer("AnalyticsCurrency", fields={
+    "gross": _Total(help_text="The succeeded payments' amounts."),
+    "refunded": _Total(help_text="Their succeeded refunds."),
+    "net": _Total(help_text="gross - refunded."),
+    "discounts": _Total(help_text=(
+        "What coupons took off the payments in gross (never charged, so not taken off net).")),
+    **_counts("payments", "succeeded", "failed", "canceled"),
+    "disputed": serializers.IntegerField(help_text="Payments with at least one dispute."),
+})
+PERIOD_FIGURES = inline_serializer("AnalyticsPeriod", fields={
+    "period": serializers.DateField(help_text="The day, or the first day of the month."),
+    "currency": serializers.CharField(),
+    "gross": _Total(), "refunded": _Total(), "net": _Total(), "discounts": _Total(),
+    **_counts("succeeded", "failed"),
+})
+ANALYTICS = inline_serializer("Analytics", fields={
+    "from": serializers.DateField(), "to": serializers.DateField(),
+    "interval": serializers.ChoiceField(choices=INTERVALS),
+    "currencies": serializers.DictField(child=CURRENCY_FIGURES, help_text="Per lowercase currency code."),
+    "series": serializers.ListField(child=PERIOD_FIGURES, help_text=(
+        "Oldest first; every period of the range for every currency of `currencies`, zeros included.")),
+    "failureCodes": serializers.ListField(child=inline_serializer("AnalyticsFailureCode", fields={
+        "code": serializers.CharField(allow_null=True, help_text="Stripe's code; null when none was given."),
+        "count": serializers.IntegerField(),
+    }), help_text="Failed payments per code, most frequent first."),
+})
+ANALYTICS_EXAMPLE = {
+    "from": "2026-11-01", "to": "2026-11-02", "interval": "day",
+    "currencies": {"usd": {"gross": "1998.00", "refunded": "99.00", "net": "1899.00", "discounts": "250.00",
+                           "payments": 4, "succeeded": 2, "failed": 1, "canceled": 1, "disputed": 0}},
+    "series": [
+        {"period": "2026-11-01", "currency": "usd", "gross": "999.00", "refunded": "99.00", "net": "900.00",
+         "discounts": "250.00", "succeeded": 1, "failed": 1},
+        {"period": "2026-11-02", "currency": "usd", "gross": "999.00", "refunded": "0.00", "net": "999.00",
+         "discounts": "0.00", "succeeded": 1, "failed": 0},
+    ],
+    "failureCodes": [{"code": "card_declined", "count": 1}],
+}

@@ -17,17 +17,15 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
-    extend_schema_field,
     extend_schema_view,
-    inline_serializer,
 )
-from rest_framework import serializers
 
 from ..analytics import INTERVALS, MAX_PERIODS
 from ..models import PaymentStatus
 from .openapi import (
+    ANALYTICS,
+    ANALYTICS_EXAMPLE,
     AUTH,
-    DECIMAL_STRING,
     FIELD_ERRORS,
     GATEWAY,
     MEDIA_TYPE,
@@ -309,53 +307,6 @@ class PaymentRefundViewExtension(OpenApiViewExtension):
         )
 
 
-@extend_schema_field({**DECIMAL_STRING, "example": "1998.00"})
-class _Total(serializers.CharField):
-    """A total in major units, as a decimal string with the currency's own decimals."""
-
-
-def _counts(*names: str) -> dict[str, serializers.Field]:
-    return {name: serializers.IntegerField() for name in names}
-
-
-CURRENCY_FIGURES = inline_serializer("AnalyticsCurrency", fields={
-    "gross": _Total(help_text="The succeeded payments' amounts."),
-    "refunded": _Total(help_text="Their succeeded refunds."),
-    "net": _Total(help_text="gross - refunded."),
-    **_counts("payments", "succeeded", "failed", "canceled"),
-    "disputed": serializers.IntegerField(help_text="Payments with at least one dispute."),
-})
-PERIOD_FIGURES = inline_serializer("AnalyticsPeriod", fields={
-    "period": serializers.DateField(help_text="The day, or the first day of the month."),
-    "currency": serializers.CharField(),
-    "gross": _Total(), "refunded": _Total(), "net": _Total(),
-    **_counts("succeeded", "failed"),
-})
-ANALYTICS = inline_serializer("Analytics", fields={
-    "from": serializers.DateField(), "to": serializers.DateField(),
-    "interval": serializers.ChoiceField(choices=INTERVALS),
-    "currencies": serializers.DictField(child=CURRENCY_FIGURES, help_text="Per lowercase currency code."),
-    "series": serializers.ListField(child=PERIOD_FIGURES, help_text=(
-        "Oldest first; every period of the range for every currency of `currencies`, zeros included.")),
-    "failureCodes": serializers.ListField(child=inline_serializer("AnalyticsFailureCode", fields={
-        "code": serializers.CharField(allow_null=True, help_text="Stripe's code; null when none was given."),
-        "count": serializers.IntegerField(),
-    }), help_text="Failed payments per code, most frequent first."),
-})
-ANALYTICS_EXAMPLE = {
-    "from": "2026-11-01", "to": "2026-11-02", "interval": "day",
-    "currencies": {"usd": {"gross": "1998.00", "refunded": "99.00", "net": "1899.00", "payments": 4,
-                           "succeeded": 2, "failed": 1, "canceled": 1, "disputed": 0}},
-    "series": [
-        {"period": "2026-11-01", "currency": "usd", "gross": "999.00", "refunded": "99.00", "net": "900.00",
-         "succeeded": 1, "failed": 1},
-        {"period": "2026-11-02", "currency": "usd", "gross": "999.00", "refunded": "0.00", "net": "999.00",
-         "succeeded": 1, "failed": 0},
-    ],
-    "failureCodes": [{"code": "card_declined", "count": 1}],
-}
-
-
 def _date_parameter(name: str, default: str) -> OpenApiParameter:
     return OpenApiParameter(name, OpenApiTypes.DATE, OpenApiParameter.QUERY,
                             description=f"YYYY-MM-DD, a local date in the server's TIME_ZONE, inclusive. {default}")
@@ -373,9 +324,10 @@ class AnalyticsViewExtension(OpenApiViewExtension):
             description=(
                 "Every user's figures of the range: the money on the local day it moved (`gross`: "
                 "payments on the day they succeeded, `refunded`: succeeded refunds on the day each was "
-                "made), the counts of the payments created in the range. Totals per currency, a series "
-                "per currency and period, and the failure codes. Money is never added across "
-                "currencies. Allowed by "
+                "made, `discounts`: what coupons took off the payments in `gross`, on their day; "
+                "`net` is `gross` - `refunded`), the counts of the payments created in the range. "
+                "Totals per currency, a series per currency and period, and the failure codes. Money "
+                "is never added across currencies. Allowed by "
                 "`ANALYTICS_PERMISSION_CLASSES` (staff by default). A range covers at most "
                 f"{MAX_PERIODS['day']} days by day and {MAX_PERIODS['month']} months by month."
             ),

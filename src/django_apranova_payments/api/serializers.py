@@ -68,8 +68,29 @@ class PaymentCreateSerializer(serializers.Serializer):
         trim_whitespace=True,
     )
 
+    savePaymentMethod = serializers.BooleanField(  # noqa: N815 - the public JSON key
+        required=False, default=False,
+        help_text="Save the card paid with, for the next purchase (SAVE_PAYMENT_METHODS).",
+    )
+    paymentMethod = serializers.RegexField(  # noqa: N815
+        r"^pm_[A-Za-z0-9_]{1,250}$", required=False, allow_null=True, default=None,
+        error_messages={"invalid": _('A saved card\'s id such as "pm_123" is required.')},
+        help_text="Pay with this saved card of the caller's (SAVE_PAYMENT_METHODS); the browser confirms it. "
+        "A card that is not the caller's answers 400 on paymentMethod, and no PaymentIntent is created.",
+    )
+
     def validate_currency(self, value: str) -> str:
         return validate_currency(value)
+
+    def validate_savePaymentMethod(self, value: bool) -> bool:  # noqa: N802
+        if value and app_settings.SAVE_PAYMENT_METHODS is not True:
+            raise serializers.ValidationError(_("Saving cards is not enabled here."), code="disabled")
+        return value
+
+    def validate_paymentMethod(self, value: str | None) -> str | None:  # noqa: N802
+        if value is not None and app_settings.SAVE_PAYMENT_METHODS is not True:
+            raise serializers.ValidationError(_("Paying with a saved card is not enabled here."), code="disabled")
+        return value
 
     def validate_metadata(self, value: Any) -> dict[str, str]:
         try:
@@ -81,6 +102,10 @@ class PaymentCreateSerializer(serializers.Serializer):
         if "currency" not in attrs:  # not setdefault: the default is only checked when used
             attrs["currency"] = validate_currency(app_settings.DEFAULT_CURRENCY)
         attrs["coupon"] = attrs.get("coupon") or None  # an empty coupon field: none applied
+        if attrs.get("savePaymentMethod") and attrs.get("paymentMethod"):
+            raise serializers.ValidationError(
+                {"savePaymentMethod": [_("A saved card is saved already: send paymentMethod alone.")]}, code="invalid"
+            )
         amount = attrs.pop("amount")
         try:
             attrs["charge"] = None if amount is None else Charge.of(amount, attrs["currency"], attrs["metadata"])
@@ -102,6 +127,9 @@ class CheckoutCreateSerializer(PaymentCreateSerializer):
 
     successUrl = serializers.CharField(trim_whitespace=False)  # noqa: N815
     cancelUrl = serializers.CharField(trim_whitespace=False)  # noqa: N815
+    # Saved cards are the Payment Element's: Stripe's page offers the card form itself.
+    savePaymentMethod = None  # type: ignore[assignment]  # noqa: N815
+    paymentMethod = None  # type: ignore[assignment]  # noqa: N815
 
     def validate_successUrl(self, value: str) -> str:  # noqa: N802
         return redirect_url(value)
@@ -263,3 +291,14 @@ class AnalyticsQuerySerializer(serializers.Serializer):
             return {"range": ReportRange.of(attrs.get("from"), attrs.get("to"), attrs.get("interval"))}
         except RangeError as exc:
             raise serializers.ValidationError({exc.field: [exc.message]}, code="invalid") from exc
+
+
+class PaymentMethodSerializer(serializers.Serializer):
+    """A saved card as the API shows it: these keys and nothing more of the card."""
+
+    id = serializers.CharField(read_only=True)
+    brand = serializers.CharField(read_only=True, help_text="visa, mastercard, amex, …")
+    last4 = serializers.CharField(read_only=True)
+    expMonth = serializers.IntegerField(source="exp_month", read_only=True, allow_null=True)  # noqa: N815
+    expYear = serializers.IntegerField(source="exp_year", read_only=True, allow_null=True)  # noqa: N815
+    expired = serializers.BooleanField(read_only=True, help_text="Whether the card's expiry month has passed.")

@@ -148,6 +148,8 @@ class CreatePaymentView(PaymentAPIView):
             coupon_check=_coupon_check(request, price),
             idempotency_key=key,
             fingerprint=services.request_fingerprint(request.data) if key is not None else "",
+            save_payment_method=serializer.validated_data["savePaymentMethod"],
+            payment_method=serializer.validated_data["paymentMethod"],
         )
         body = CreatedPaymentSerializer(created.payment, context={"created": created}).data
         headers = {"Idempotent-Replayed": "true"} if created.replayed else {}

@@ -1,32 +1,103 @@
-"""``Coupon``: a discount code staff hand out, and the redemptions its payments hold."""
+"""``Coupon``: a discount code staff hand out, the redemptions its payments hold, and
+batches of single-use codes."""
 
 from __future__ import annotations
 
 import re
+import secrets
+from collections.abc import Callable, Iterable
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
-from django.db import models
-from django.db.models import Q
+from django.db import IntegrityError, models, transaction
+from django.db.models import Count, Q
 from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 from .. import money
+from .choices import PaymentStatus
 
 #: What a code may look like: letters, digits, ``-`` and ``_``, 3 to 40 characters. Codes are
 #: stored upper case and matched without regard to case.
 CODE_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9_-]{2,39}", re.ASCII)
 CODE_MAX_LENGTH = 40
+#: The characters of a generated code: no 0 and O, no 1, I and L, which read alike on paper.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+#: Random characters in a generated code, after its prefix: 31**8, about 8.5 * 10**11 codes.
+CODE_RANDOM_LENGTH = 8
+#: Codes checked against the table in one statement (below SQLite's oldest parameter limit).
+_CHECK_CHUNK = 500
+#: Rounds of drawing codes again for those already taken, and of inserting a batch again
+#: after another transaction took one of its codes first.
+_DRAWS = 10
+_INSERTS = 3
 
 
 def normalize_code(value: object) -> str | None:
     """A code as stored (upper case, stripped), or ``None`` when ``value`` cannot be one."""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not value.isascii():  # "ß".upper() is "SS"
         return None
     code = value.strip().upper()
     return code if CODE_PATTERN.fullmatch(code) else None
+
+
+def holding_redemption(path: str = "") -> Q:
+    """The payments that hold a redemption: every one that is not canceled. ``path`` leads
+    to them (``"payments__"`` from a coupon). The one definition for the limits and the admin."""
+    return ~Q(**{f"{path}status": PaymentStatus.CANCELED})
+
+
+def random_code(prefix: str = "") -> str:
+    """``prefix`` and ``CODE_RANDOM_LENGTH`` characters of ``CODE_ALPHABET``, from ``secrets``."""
+    return prefix + "".join(secrets.choice(CODE_ALPHABET) for _n in range(CODE_RANDOM_LENGTH))
+
+
+class CouponQuerySet(models.QuerySet["Coupon"]):
+    def with_redemptions_held(self) -> CouponQuerySet:
+        """Each coupon with ``redemptions_held``, counted in the same statement."""
+        return self.annotate(redemptions_held=Count("payments", filter=holding_redemption("payments__")))
+
+    def create_single_use(
+        self, count: int, template: Coupon, prefix: str = "", draw: Callable[[str], str] = random_code
+    ) -> list[Coupon]:
+        """``count`` new coupons with ``template``'s discount, dates and description, each
+        redeemed once at most, by one student. Their codes are ``draw(prefix)`` and unique: a
+        code already taken is drawn again; all are inserted in one statement, in one
+        transaction, and the batch is drawn again if another transaction took a code first."""
+        prefix = prefix.strip().upper()
+        for _attempt in range(_INSERTS - 1):
+            try:
+                return self._insert_single_use(count, template, prefix, draw)
+            except IntegrityError:
+                continue
+        return self._insert_single_use(count, template, prefix, draw)
+
+    def _insert_single_use(self, count: int, template: Coupon, prefix: str, draw: Callable[[str], str]) -> list[Coupon]:
+        with transaction.atomic(using=self.db):
+            codes = self._new_codes(count, prefix, draw)
+            copies: list[Any] = [template.single_use_copy(code) for code in codes]
+            return cast("list[Coupon]", self.bulk_create(copies))
+
+    def _new_codes(self, count: int, prefix: str, draw: Callable[[str], str]) -> list[str]:
+        codes: set[str] = set()
+        for _round in range(_DRAWS):
+            drawn = {draw(prefix) for _n in range(count - len(codes))} - codes
+            codes |= drawn - self._taken(drawn)
+            if len(codes) == count:
+                return sorted(codes)
+        raise IntegrityError(f"Could not draw {count} unused codes with the prefix {prefix!r}.")
+
+    def of_codes(self, codes: Iterable[str]) -> list[Coupon]:
+        """The coupons of ``codes`` (as stored, upper case), ordered by code, read
+        ``_CHECK_CHUNK`` codes per statement."""
+        ordered = sorted(set(codes))
+        chunks = [ordered[i:i + _CHECK_CHUNK] for i in range(0, len(ordered), _CHECK_CHUNK)]
+        return [coupon for chunk in chunks for coupon in self.filter(code__in=chunk).order_by("code")]
+
+    def _taken(self, codes: set[str]) -> set[str]:
+        return {coupon.code for coupon in self.of_codes(codes)}
 
 
 class Coupon(models.Model):
@@ -70,6 +141,8 @@ class Coupon(models.Model):
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
+    objects = CouponQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("coupon")
@@ -105,6 +178,15 @@ class Coupon(models.Model):
         self.code = self.code.strip().upper()
         self.currency = self.currency.strip().lower()
         super().save(*args, **kwargs)
+
+    def single_use_copy(self, code: str) -> Coupon:
+        """A new coupon ``code`` with this one's discount, dates and description, for one
+        redemption by one student."""
+        return Coupon(
+            code=code.strip().upper(), description=self.description, percent_off=self.percent_off,
+            amount_off=self.amount_off, currency=self.currency.strip().lower(), valid_from=self.valid_from,
+            valid_until=self.valid_until, max_redemptions=1, max_redemptions_per_user=1, active=True,
+        )
 
     @property
     def is_limited(self) -> bool:

@@ -58,14 +58,17 @@ class PaymentQuerySet(AnalyticsQuerySet["Payment"]):
 
     def revenue_by_currency(self) -> dict[str, Decimal]:
         """``{"usd": Decimal("1998.00"), "inr": ...}``: the ``gross`` of the analytics, over the
-        succeeded payments in this queryset (those with ``succeeded_at``)."""
-        return {row["of_currency"]: money.quantize_for_storage(row["gross"]) for row in self._paid()}
+        succeeded payments in this queryset (those with ``succeeded_at``). Only the currency and
+        the sum are selected: the statement reads what the hand-written one would."""
+        rows = self._paid().values_list("of_currency", "gross")
+        return {currency: money.quantize_for_storage(gross) for currency, gross in rows}
 
     def revenue_by_period(self, period: str = "day") -> list[dict[str, Any]]:
         """Succeeded revenue per day or month and currency, oldest first: the ``gross`` of the
         analytics.
 
-        Each row is ``{"period": date, "currency": "usd", "total": Decimal, "count": int}``;
+        Each row is ``{"period": date, "currency": "usd", "total": Decimal, "discounts": Decimal,
+        "count": int}`` (``discounts``: what coupons took off these payments, not in ``total``);
         the period is the day (or first of the month) the payment succeeded, in the host's
         ``TIME_ZONE``.
         """
@@ -73,7 +76,8 @@ class PaymentQuerySet(AnalyticsQuerySet["Payment"]):
             raise ValueError(f"period must be 'day' or 'month', not {period!r}")
         rows = self._paid(period).order_by("period", "of_currency")
         return [{"period": row["period"], "currency": row["of_currency"],
-                 "total": money.quantize_for_storage(row["gross"]), "count": row["count"]} for row in rows]
+                 "total": money.quantize_for_storage(row["gross"]),
+                 "discounts": money.quantize_for_storage(row["discounts"]), "count": row["count"]} for row in rows]
 
 
 class Payment(models.Model):
@@ -150,8 +154,9 @@ class Payment(models.Model):
                 fields=["created_at", "currency", "status", "amount", "amount_refunded", "failure_code"],
                 name="apranova_pay_created_figs_idx",
             ),
-            # The analytics' gross: a range of succeeded_at, with the columns it sums.
-            models.Index(fields=["status", "succeeded_at", "currency", "amount"], name="apranova_pay_paid_figs_idx"),
+            # The analytics' gross and discounts: a range of succeeded_at, with the columns they sum.
+            models.Index(fields=["status", "succeeded_at", "currency", "amount", "discount"],
+                         name="apranova_pay_paid_figs_idx"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -26,8 +26,9 @@ from ..charges import Charge
 from ..gateway import CheckoutRequest, CheckoutSessionData, get_gateway
 from ..metadata import own_metadata
 from ..models import Payment
+from .customers import user_email
 from .keys import request_fingerprint, stripe_key
-from .payments import Flow, StoredMeanwhile, _create_free, create_or_replay, store_payment, user_email
+from .payments import Flow, StoredMeanwhile, _create_free, create_or_replay, store_payment
 
 logger = logging.getLogger("django_apranova_payments.services")
 

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import Any, Generic, TypeVar, cast
 
 from django.db import IntegrityError, transaction
@@ -23,6 +24,7 @@ from ..gateway import CheckoutSessionData, PaymentIntentData, get_gateway
 from ..metadata import own_metadata
 from ..models import Coupon, Payment
 from ..transitions import TransitionResult, apply_intent, apply_session, complete_free
+from .customers import SavedCard, create_intent, user_email
 from .keys import request_fingerprint, stripe_key
 
 logger = logging.getLogger("django_apranova_payments.services")
@@ -43,6 +45,8 @@ def create_payment(
     coupon_check: coupons.CouponCheck | None = None,
     idempotency_key: str | None = None,
     fingerprint: str | None = None,
+    save_payment_method: bool = False,
+    payment_method: str | None = None,
 ) -> CreatedPayment:
     """Create the PaymentIntent for ``charge`` at Stripe, then its ``Payment`` row.
 
@@ -61,15 +65,25 @@ def create_payment(
     its client secret, and the same key with another ``fingerprint`` (by default, a digest of
     the charge and coupon) raises ``IdempotencyConflict``. Gateway errors are the package's
     own (``exceptions.GatewayError`` and its subclasses).
+
+    ``save_payment_method`` saves the card paid with on the user's Stripe Customer;
+    ``payment_method`` pays with one of the user's saved cards, and raises ``NotYourCard``
+    (a 400 on ``paymentMethod``) before any PaymentIntent is created when it is not theirs
+    (see ``services.customers``).
     """
+    card = SavedCard(save_payment_method, payment_method) if save_payment_method or payment_method else None
     if idempotency_key is None:
         fingerprint = ""
     elif fingerprint is None:
         body: dict[str, Any] = {
             "amount": str(charge.amount), "currency": charge.currency, "metadata": dict(charge.metadata),
         }
-        fingerprint = request_fingerprint(body if coupon is None else {**body, "coupon": coupon})
-    flow = Flow(_create, _replay)
+        if coupon is not None:
+            body["coupon"] = coupon
+        if card is not None:
+            body.update(savePaymentMethod=card.save, paymentMethod=card.payment_method)
+        fingerprint = request_fingerprint(body)
+    flow = Flow(partial(_create, card=card), _replay)
     return create_or_replay(flow, user, charge, coupon, coupon_check, idempotency_key, fingerprint)
 
 
@@ -150,13 +164,15 @@ def _create(
     fingerprint: str,
     *,
     savepoint: bool = True,
+    card: SavedCard | None = None,
 ) -> CreatedPayment:
     """Charge ``charge`` (the price less ``redemption``'s discount): a free payment, or a
-    PaymentIntent and then its row. ``savepoint=False`` inside the coupon's transaction,
-    where a conflicting INSERT raises ``StoredMeanwhile`` instead of being recovered here."""
+    PaymentIntent (saving or paying with ``card``) and then its row. ``savepoint=False``
+    inside the coupon's transaction, where a conflicting INSERT raises ``StoredMeanwhile``
+    instead of being recovered here."""
     if charge.is_free:
         return _create_free(user, charge, redemption, idempotency_key, fingerprint, savepoint=savepoint)
-    intent = get_gateway().create_payment_intent(
+    intent = create_intent(user, card, lambda card_args, retry: get_gateway().create_payment_intent(
         amount=charge.minor_units,
         currency=charge.currency,
         metadata={
@@ -168,9 +184,10 @@ def _create(
                 discount_minor=0 if redemption is None else redemption.discount_minor,
             ),
         },
-        idempotency_key=stripe_key("apranova-", idempotency_key, user.pk),
+        idempotency_key=stripe_key("apranova-", idempotency_key, user.pk, *([retry] if retry else [])),
         receipt_email=_receipt_email(user),
-    )
+        **card_args,
+    ))
     if intent.amount != charge.minor_units or intent.currency != charge.currency:
         logger.error("PaymentIntent %s came back as %s %s", intent.id, intent.amount, intent.currency)
         raise exceptions.GatewayError()
@@ -193,13 +210,6 @@ def _create(
 def _receipt_email(user: Any) -> str | None:
     """The user's e-mail address for Stripe's receipt when ``RECEIPT_EMAIL`` is on."""
     return user_email(user) if app_settings.RECEIPT_EMAIL is True else None
-
-
-def user_email(user: Any) -> str | None:
-    """The user's e-mail address, when they have a usable one."""
-    field = user.get_email_field_name() if hasattr(user, "get_email_field_name") else "email"
-    email = getattr(user, field, "") or ""
-    return email if isinstance(email, str) and "@" in email else None
 
 
 def store_payment(

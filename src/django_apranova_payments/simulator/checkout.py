@@ -22,8 +22,9 @@ from .. import exceptions
 from ..gateway import CheckoutRequest, CheckoutSessionData
 from . import sender
 from .cards import Card
-from .debug import refuse_without_debug
-from .models import SimulatedCheckoutSession, SimulatedPaymentIntent, SimulatedStatus
+from .checkout_models import SimulatedCheckoutSession
+from .guard import refuse_without_debug
+from .models import SimulatedPaymentIntent, SimulatedStatus
 
 logger = logging.getLogger(__name__)
 

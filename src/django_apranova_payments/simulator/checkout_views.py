@@ -19,8 +19,9 @@ from .. import exceptions
 from ..money import format_amount, from_minor_units
 from .cards import TEST_CARDS, InvalidCard, parse_card
 from .checkout import UnexpectedSessionState, success_redirect
+from .checkout_models import SimulatedCheckoutSession
 from .gateway import UnexpectedState
-from .models import SimulatedCheckoutSession, SimulatedStatus
+from .models import SimulatedStatus
 from .views import ENGINE, MAX_CARD_FIELD, SimulatorView
 
 CARD_FIELDS = ("number", "exp_month", "exp_year", "cvc")

@@ -46,10 +46,12 @@ from django.utils import timezone
 
 from .. import exceptions
 from ..gateway import BaseGateway, CancellationReason, ChargeData, DisputeData, PaymentIntentData, RefundData
+from ..stripe_data import SetupFutureUsage
 from . import sender
 from .cards import Card, Outcome
 from .checkout import CheckoutSimulation
-from .debug import refuse_without_debug
+from .customers import SimulatedCustomers, attach_saved_card, remember_card
+from .guard import refuse_without_debug
 from .models import (
     DISPUTE_CLOSED,
     REFUND_HOLDING_STATUSES,
@@ -100,8 +102,8 @@ class UnexpectedDisputeState(exceptions.GatewayRejected):
     default_code = "dispute_unexpected_state"
 
 
-class SimulatorGateway(CheckoutSimulation, BaseGateway):
-    """Stripe's PaymentIntents and Checkout Sessions (``checkout``), simulated. No money moves."""
+class SimulatorGateway(CheckoutSimulation, SimulatedCustomers, BaseGateway):
+    """Stripe's PaymentIntents, simulated offline (Checkout Sessions: ``checkout``). No money moves."""
 
     #: Read by the system checks: E005 with ``DEBUG`` off; no Stripe keys needed.
     is_simulator = True
@@ -121,9 +123,13 @@ class SimulatorGateway(CheckoutSimulation, BaseGateway):
         metadata: Mapping[str, str],
         idempotency_key: str,
         receipt_email: str | None = None,  # the simulator sends no e-mail
+        customer: str | None = None,
+        payment_method: str | None = None,
+        setup_future_usage: SetupFutureUsage | None = None,
     ) -> PaymentIntentData:
         refuse_without_debug()
-        params = {"amount": amount, "currency": currency, "metadata": dict(metadata)}
+        card = self.card_params(customer, payment_method, setup_future_usage)
+        params = {"amount": amount, "currency": currency, "metadata": dict(metadata), **card}
         fingerprint = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
         existing = SimulatedPaymentIntent.objects.filter(idempotency_key=idempotency_key).first()
         if existing is None:
@@ -172,6 +178,7 @@ class SimulatorGateway(CheckoutSimulation, BaseGateway):
             if intent.status != S.REQUIRES_PAYMENT_METHOD:
                 raise UnexpectedState(f"This PaymentIntent cannot be confirmed: its status is {intent.status}.")
             intent.card_brand, intent.card_last4 = card.brand, card.last4
+            remember_card(intent, card)
             test_card = card.card
             if test_card.outcome in (Outcome.SUCCEEDS, Outcome.DISPUTED):
                 return _succeed(intent)
@@ -210,6 +217,8 @@ class SimulatorGateway(CheckoutSimulation, BaseGateway):
                 raise exceptions.GatewayRejected(code="resource_missing")
             event_type = change(intent)
             intent.save()
+            if intent.status == S.SUCCEEDED:
+                attach_saved_card(intent)
             sender.send_event(intent, event_type)
             if then is not None and intent.status == S.SUCCEEDED:
                 then(intent)

@@ -3,7 +3,8 @@
 A row is what Stripe keeps for a PaymentIntent: amount in minor units, currency, status,
 metadata, the last payment error and the client secret. It lives in the database, not in
 memory, so the state survives a restart and every process of a server sees the same one.
-``SimulatedRefund`` and ``SimulatedDispute`` are Stripe's Refunds and Disputes of a
+``SimulatedCustomer`` and ``SimulatedPaymentMethod`` are Stripe's Customers and the cards
+saved on them. ``SimulatedRefund`` and ``SimulatedDispute`` are Stripe's Refunds and Disputes of a
 simulated PaymentIntent's charge (the charge itself is not stored: ``SimulatedCharge``
 renders it from the PaymentIntent and its refunds).
 
@@ -75,6 +76,11 @@ class SimulatedPaymentIntent(models.Model):
     card_brand = models.CharField(_("card brand"), max_length=20, blank=True)
     card_last4 = models.CharField(_("card last 4"), max_length=4, blank=True)
     cancellation_reason = models.CharField(_("cancellation reason"), max_length=40, blank=True)
+    # Saved cards: the Customer, the card paid with (pm_…, saved or to be saved) and Stripe's
+    # setup_future_usage, as the server created the PaymentIntent.
+    customer = models.CharField(_("customer"), max_length=64, blank=True)
+    payment_method = models.CharField(max_length=64, blank=True)
+    setup_future_usage = models.CharField(max_length=20, blank=True)
     idempotency_key = models.CharField(  # NULL: no key, outside the unique index
         max_length=255, null=True, blank=True, unique=True, editable=False
     )
@@ -121,7 +127,10 @@ class SimulatedPaymentIntent(models.Model):
             "latest_charge": self.charge_id if succeeded else None,
             "metadata": dict(self.metadata),
             "next_action": None,
-            "payment_method": f"pm_sim_{self.card_brand}_{self.card_last4}" if self.card_last4 else None,
+            "payment_method": self.payment_method or (
+                f"pm_sim_{self.card_brand}_{self.card_last4}" if self.card_last4 else None),
+            "customer": self.customer or None,
+            "setup_future_usage": self.setup_future_usage or None,
             "status": self.status,
         }
         if self.status == SimulatedStatus.REQUIRES_ACTION and next_action_url:
@@ -315,53 +324,64 @@ class SimulatedCharge:
         }
 
 
-def new_session_id() -> str:
-    return f"cs_sim{secrets.token_hex(16)}"
+def new_customer_id() -> str:
+    return f"cus_sim{secrets.token_hex(8)}"
 
 
-class SimulatedCheckoutSession(models.Model):
-    """A Stripe Checkout Session of the offline simulator (``mode=payment``, one line): its
-    hosted page (``checkout_views``) makes its PaymentIntent when the customer pays."""
+def new_payment_method_id() -> str:
+    return f"pm_sim{secrets.token_hex(12)}"
 
-    session_id = models.CharField(_("Checkout Session id"), max_length=64, unique=True, default=new_session_id)
-    intent = models.OneToOneField(
-        SimulatedPaymentIntent, on_delete=models.PROTECT, null=True, blank=True, related_name="checkout_session",
-        verbose_name=_("PaymentIntent"),
-    )
-    amount = models.PositiveBigIntegerField(_("amount (minor units)"))
-    currency = models.CharField(_("currency"), max_length=3)
-    product_name = models.CharField(_("product name"), max_length=250)
+
+class SimulatedCustomer(models.Model):
+    """A Stripe Customer of the simulator: the metadata (the installation's mark) it was made with."""
+
+    customer_id = models.CharField(max_length=64, unique=True, default=new_customer_id)
+    email = models.CharField(max_length=254, blank=True)
     metadata = models.JSONField(_("metadata"), default=dict, blank=True)
-    intent_metadata = models.JSONField(_("PaymentIntent metadata"), default=dict, blank=True)
-    success_url = models.TextField(_("success URL"))
-    cancel_url = models.TextField(_("cancel URL"), blank=True)
-    client_reference_id = models.CharField(max_length=200, blank=True)
-    customer_email = models.CharField(max_length=254, blank=True)
-    status = models.CharField(_("status"), max_length=20, default="open")
-    payment_status = models.CharField(_("payment status"), max_length=20, default="unpaid")
     idempotency_key = models.CharField(max_length=255, null=True, blank=True, unique=True, editable=False)
     request_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
-    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
         app_label = APP_LABEL
         ordering = ["-created_at"]
-        verbose_name = _("simulated Checkout Session")
-        verbose_name_plural = _("simulated Checkout Sessions")
 
     def __str__(self) -> str:
-        return f"{self.session_id} {self.amount} {self.currency} ({self.status})"
+        return self.customer_id
 
-    def to_stripe(self, page_url: str | None = None) -> dict[str, Any]:
-        """The Session as Stripe's API renders it; ``url`` (its hosted page) while open."""
+    def to_stripe(self) -> dict[str, Any]:
+        return {"id": self.customer_id, "object": "customer", "livemode": False, "email": self.email or None,
+                "metadata": dict(self.metadata), "created": int(self.created_at.timestamp())}
+
+
+class SimulatedPaymentMethod(models.Model):
+    """A test card paid with; saved when attached to a Customer (``customer``)."""
+
+    payment_method_id = models.CharField(max_length=64, unique=True, default=new_payment_method_id)
+    customer = models.ForeignKey(SimulatedCustomer, on_delete=models.SET_NULL, null=True, blank=True,
+                                 related_name="payment_methods")
+    number = models.CharField(max_length=19)  # a test card's number: the simulator takes no other
+    brand = models.CharField(_("card brand"), max_length=20)
+    exp_month = models.PositiveSmallIntegerField()
+    exp_year = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        app_label = APP_LABEL
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.payment_method_id
+
+    def to_stripe(self, *, expand_customer: bool = False) -> dict[str, Any]:
+        customer = self.customer
         return {
-            "id": self.session_id, "object": "checkout.session", "mode": "payment",
-            "amount_subtotal": self.amount, "amount_total": self.amount, "currency": self.currency,
-            "status": self.status, "payment_status": self.payment_status,
-            "payment_intent": self.intent.intent_id if self.intent else None,
-            "url": page_url if self.status == "open" else None, "livemode": False, "metadata": dict(self.metadata),
-            "success_url": self.success_url, "cancel_url": self.cancel_url or None,
-            "client_reference_id": self.client_reference_id or None, "customer_email": self.customer_email or None,
+            "id": self.payment_method_id, "object": "payment_method", "type": "card", "livemode": False,
             "created": int(self.created_at.timestamp()),
+            "customer": (customer.to_stripe() if expand_customer else customer.customer_id) if customer else None,
+            "card": {"brand": self.brand, "last4": self.number[-4:], "exp_month": self.exp_month,
+                     "exp_year": self.exp_year},
         }
+
+
+from .checkout_models import SimulatedCheckoutSession  # noqa: E402, F401  (its own module, registered with these)

@@ -37,6 +37,7 @@ from .. import exceptions
 from ..gateway import get_gateway
 from ..money import format_amount, from_minor_units
 from .cards import TEST_CARDS, InvalidCard, parse_card
+from .customers import saved_card
 from .gateway import SimulatorGateway, UnexpectedState
 from .models import SimulatedPaymentIntent
 
@@ -183,8 +184,9 @@ class ConfirmView(SimulatorView):
     """``POST v1/payment_intents/<id>/confirm``: Stripe.js' ``confirmPayment`` with a card.
 
     Body: ``{"client_secret": "…", "payment_method_data": {"type": "card", "card":
-    {"number", "exp_month", "exp_year", "cvc"}}}``. A decline answers 402 with the error and
-    the PaymentIntent, as Stripe does.
+    {"number", "exp_month", "exp_year", "cvc"}}}``, or only the client secret for a
+    PaymentIntent created with a saved card (``confirmCardPayment(clientSecret)``: one click).
+    A decline answers 402 with the error and the PaymentIntent, as Stripe does.
     """
 
     http_method_names = ["post"]
@@ -195,8 +197,9 @@ class ConfirmView(SimulatorView):
         if intent is None:
             return missing()
         details = card_details(body)
+        one_click = saved_card(intent) if "payment_method_data" not in body else None
         try:
-            card = parse_card(*details)
+            card = one_click or parse_card(*details)
             intent = self.gateway.confirm_payment_intent(intent.intent_id, card)
         except InvalidCard as exc:
             return stripe_error(402, "card_error", exc.code, exc.message, param=exc.param)

@@ -10,7 +10,8 @@ Install with the ``testing`` extra (``pip install django-apranova-payments[testi
   ``build_event``: payloads of every event type the package handles, built from Stripe's
   published fixtures (``stripe_objects``).
 * ``sign_payload`` and ``post_event``: a valid ``Stripe-Signature`` and a signed delivery
-  through Django's test client.
+  through Django's test client, applied in either ``WEBHOOK_PROCESSING`` mode;
+  ``process_queued``: apply what task mode left queued, as a worker would.
 * ``capture_signals``: a context manager recording every package signal sent in its block.
 * ``pytest_plugin``: the same as pytest fixtures (``pytest_plugins = [...]``).
 """
@@ -26,6 +27,7 @@ from .events import (
     build_payment_intent,
     build_refund,
     post_event,
+    process_queued,
     sign_payload,
 )
 
@@ -53,5 +55,6 @@ __all__ = [
     "build_refund",
     "capture_signals",
     "post_event",
+    "process_queued",
     "sign_payload",
 ]

@@ -13,7 +13,8 @@ from django.views.decorators.debug import sensitive_variables
 from .. import signing
 from ..conf import STRIPE_API_VERSION, app_settings
 from ..metadata import own_metadata
-from ..models import Payment
+from ..models import Payment, WebhookEvent
+from ..webhooks import apply_stored
 from . import stripe_objects
 
 #: The PaymentIntent status each event type carries in its ``data.object``.
@@ -214,13 +215,45 @@ def post_event(
     secret: str | None = None,
     timestamp: int | None = None,
     url: str | None = None,
+    apply: bool = True,
 ) -> Any:
     """POST ``event`` to the webhook endpoint through a Django test ``client``, signed as
-    Stripe signs it. Returns the response."""
+    Stripe signs it. Returns the response.
+
+    With ``WEBHOOK_PROCESSING = "task"`` the endpoint only stores the event and enqueues its
+    task after the commit, which a test's transaction never makes: ``post_event`` then applies
+    the stored event itself, as the worker would (``process_queued``), so a receiver test
+    reads the same in both modes. The response still says ``"outcome": "queued"``; an
+    exception of a receiver is raised from here, as the worker would meet it.
+    ``apply=False`` leaves the event queued (to test the queueing itself)."""
     body = event if isinstance(event, bytes) else json.dumps(event).encode()
-    return client.post(
+    response = client.post(
         url or reverse("apranova_payments:webhook"),
         data=body,
         content_type="application/json",
         HTTP_STRIPE_SIGNATURE=sign_payload(body, secret, timestamp),
     )
+    if apply and response.status_code == 200 and _outcome(response) == QUEUED:
+        process_queued(json.loads(body)["id"])
+    return response
+
+
+#: The endpoint's answer in task mode; ``tasks`` (which holds it too) is imported only there.
+QUEUED = "queued"
+
+
+def process_queued(*event_ids: str) -> list[str]:
+    """Apply the events the webhook endpoint stored in task mode and left ``received`` (the
+    ones named, or all of them), as the task would, whatever the task backend: the test kit's
+    stand-in for a worker. Returns their outcomes, oldest first."""
+    queued = WebhookEvent.objects.filter(outcome=WebhookEvent.Outcome.RECEIVED).order_by("received_at", "pk")
+    if event_ids:
+        queued = queued.filter(stripe_id__in=event_ids)
+    return [apply_stored(pk) for pk in queued.values_list("pk", flat=True)]
+
+
+def _outcome(response: Any) -> object:
+    try:
+        return json.loads(response.content).get("outcome")
+    except (ValueError, AttributeError):
+        return None

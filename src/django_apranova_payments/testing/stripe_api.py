@@ -343,5 +343,5 @@ class StripeAPI:
 #: Create parameters a PaymentIntent shows as sent.
 _ECHOED_ON_CREATE = (
     "receipt_email", "capture_method", "confirmation_method", "description", "customer",
-    "setup_future_usage", "statement_descriptor", "statement_descriptor_suffix", "transfer_group",
+    "setup_future_usage", "payment_method", "statement_descriptor", "statement_descriptor_suffix", "transfer_group",
 )

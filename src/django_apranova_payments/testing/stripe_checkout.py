@@ -1,12 +1,16 @@
 """Stripe Checkout's ``/v1/checkout/sessions`` (create, retrieve, expire), as ``StripeMock``
 serves it: Sessions in ``mode=payment`` with ``price_data`` line items, refused where Stripe
-refuses them, and the controls a test pays or abandons a Session with."""
+refuses them, and the controls a test pays or abandons a Session with. ``checkout_session``
+builds a Session from Stripe's published fixture (``stripe_objects.fixture``)."""
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import secrets
+import time
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,6 +21,51 @@ from .stripe_params import StripeRequestError
 #: Stripe's limit on ``client_reference_id``.
 CLIENT_REFERENCE_ID_LENGTH = 200
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+# The fixture shows each field filled in; a new Session (mode=payment, one line of
+# price_data, no tax, no shipping, no discount) has these values instead.
+_NEW_CHECKOUT_SESSION: Mapping[str, Any] = {
+    "after_expiration": None, "consent_collection": None, "currency_conversion": None, "custom_text": {
+        "after_submit": None, "shipping_address": None, "submit": None, "terms_of_service_acceptance": None},
+    "customer_details": None, "invoice_creation": {"enabled": False, "invoice_data": {
+        "account_tax_ids": None, "custom_fields": None, "description": None, "footer": None, "issuer": None,
+        "metadata": {}, "rendering_options": None}},
+    "payment_intent": None, "payment_method_configuration_details": None, "shipping_address_collection": None,
+    "shipping_cost": None, "collected_information": None, "managed_payments": None,
+    "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
+    "automatic_tax": {"enabled": False, "liability": None, "status": None, "provider": None},
+    "payment_status": "unpaid", "status": "open", "customer_creation": "if_required",
+}
+
+
+def checkout_session(
+    session_id: str | None = None,
+    *,
+    amount: int,
+    currency: str,
+    success_url: str,
+    cancel_url: str | None = None,
+    metadata: Mapping[str, str] | None = None,
+    livemode: bool = False,
+    created: int | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """An open Checkout Session (``mode=payment``) of ``amount`` minor units, with every field
+    of Stripe's fixture; ``fields`` set any other (``client_reference_id``, ``customer_email``
+    …)."""
+    suffix = secrets.token_hex(24)
+    session_id = session_id or f"cs_{'live' if livemode else 'test'}_{suffix}"
+    data = stripe_objects.fixture("checkout.session")
+    data.update(copy.deepcopy(dict(_NEW_CHECKOUT_SESSION)))
+    now = int(time.time()) if created is None else created
+    data.update(
+        id=session_id, amount_subtotal=amount, amount_total=amount, currency=currency, livemode=livemode,
+        metadata=dict(metadata or {}), success_url=success_url, cancel_url=cancel_url, created=now,
+        expires_at=now + 24 * 3600, url=f"https://checkout.stripe.com/c/pay/{session_id}",
+    )
+    data.update(fields)
+    return data
 
 
 class StripeCheckoutAPI(StripeAPI):
@@ -78,7 +127,7 @@ class StripeCheckoutAPI(StripeAPI):
             amount, currency = _checked_session(params) if self.strict else _total(params)
         except StripeRequestError as error:
             return _refused(error)
-        session = stripe_objects.checkout_session(
+        session = checkout_session(
             amount=amount, currency=currency, success_url=params.get("success_url"),
             cancel_url=params.get("cancel_url"), livemode="_live_" in request.headers.get("Authorization", ""),
             metadata=stripe_rules.stored_metadata({}, params.get("metadata")),

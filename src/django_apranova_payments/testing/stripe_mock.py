@@ -1,4 +1,4 @@
-"""Stripe's PaymentIntent and Refund endpoints, mocked at the HTTP boundary with ``responses``.
+"""Stripe's PaymentIntent, Refund, Customer and PaymentMethod endpoints, mocked at the HTTP boundary with ``responses``.
 
 The package's real gateway (stripe-python over ``requests``) talks to this mock exactly as
 it talks to Stripe: form-encoded requests, ``Idempotency-Key`` and ``Stripe-Version``
@@ -23,6 +23,7 @@ succeed at once unless ``stripe_mock.refund_status`` says otherwise.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -34,11 +35,12 @@ from ..gateway import BaseGateway
 from . import stripe_objects
 from .stripe_api import DEFAULT_LIMIT, MAX_LIMIT, Reply, _error_body, _Failure
 from .stripe_checkout import StripeCheckoutAPI
+from .stripe_customers import StripeCustomersAPI
 
 DEFAULT_API_BASE = "https://api.stripe.com"
 
 
-class StripeMock(StripeCheckoutAPI):
+class StripeMock(StripeCheckoutAPI, StripeCustomersAPI):
     """A stateful stand-in for Stripe's ``/v1/payment_intents``, ``/v1/refunds`` and
     ``/v1/checkout/sessions`` API, and for retrieving the Disputes and Charges of its
     PaymentIntents.
@@ -62,6 +64,9 @@ class StripeMock(StripeCheckoutAPI):
         self.sessions: dict[str, dict[str, Any]] = {}
         self._session_params: dict[str, dict[str, Any]] = {}
         self.calls: list[dict[str, Any]] = []
+        self.customers: dict[str, dict[str, Any]] = {}
+        self.payment_methods: dict[str, dict[str, Any]] = {}
+        self._create_lock = threading.Lock()
         self._replies: dict[str, tuple[str, Reply]] = {}
         self._failures: list[_Failure] = []
         self._mock = responses.RequestsMock(assert_all_requests_are_fired=False)
@@ -78,6 +83,11 @@ class StripeMock(StripeCheckoutAPI):
             ("POST", rf"{base}/v1/checkout/sessions$", self._create_checkout_session),
             ("GET", rf"{base}/v1/checkout/sessions/(?P<id>[^/?]+)(\?.*)?$", self._retrieve_checkout_session),
             ("POST", rf"{base}/v1/checkout/sessions/(?P<id>[^/?]+)/expire$", self._expire_checkout_session),
+            ("POST", rf"{base}/v1/customers$", self._create_customer),
+            ("DELETE", rf"{base}/v1/customers/(?P<id>[^/?]+)$", self._delete_customer),
+            ("GET", rf"{base}/v1/payment_methods(\?.*)?$", self._list_payment_methods),
+            ("GET", rf"{base}/v1/payment_methods/(?P<id>[^/?]+)(\?.*)?$", self._retrieve_payment_method),
+            ("POST", rf"{base}/v1/payment_methods/(?P<id>[^/?]+)/detach$", self._detach_payment_method),
         ]
         for method, pattern, handler in routes:
             self._mock.add_callback(method, re.compile(pattern), callback=self._wrap(handler))
@@ -120,6 +130,7 @@ class StripeMock(StripeCheckoutAPI):
         code: str | None = None,
         message: str = "An error occurred with our connection to Stripe.",
         decline_code: str | None = None,
+        param: str | None = None,
         exception: BaseException | None = None,
         headers: dict[str, str] | None = None,
         times: int = 1,
@@ -127,14 +138,17 @@ class StripeMock(StripeCheckoutAPI):
     ) -> None:
         """Make the next ``times`` calls of ``action`` (``"create"``, ``"retrieve"``,
         ``"cancel"``, ``"refund"``, ``"list_refunds"``, ``"retrieve_refund"``,
-        ``"retrieve_dispute"``, ``"retrieve_charge"``, ``"create_checkout_session"``,
-        ``"retrieve_checkout_session"``, ``"expire_checkout_session"`` or any, for ``None``) fail
-        with Stripe's error JSON, or raise ``exception`` (e.g. ``requests.ConnectionError``) as a network failure would.
+        ``"retrieve_dispute"``, ``"retrieve_charge"``, ``"create_customer"``,
+        ``"delete_customer"``, ``"retrieve_payment_method"``, ``"list_payment_methods"``,
+        ``"detach_payment_method"``, ``"create_checkout_session"``, ``"retrieve_checkout_session"``,
+        ``"expire_checkout_session"`` or any, for ``None``) fail with Stripe's error JSON, or raise
+        ``exception`` (e.g. ``requests.ConnectionError``) as a network failure would; ``param``
+        names the parameter Stripe blames (``customer`` for a ``resource_missing`` Customer).
 
         With ``lost_response=True`` Stripe does the work first and only the answer is lost
         (a timeout after the PaymentIntent was created): the case idempotency keys exist for.
         """
-        extra = {"decline_code": decline_code} if decline_code else {}
+        extra = {name: value for name, value in (("decline_code", decline_code), ("param", param)) if value}
         body = None if exception else _error_body(error_type, code, message, **extra)
         for _ in range(times):
             self._failures.append(_Failure(action, status, body, exception, headers or {}, lost_response))
@@ -154,7 +168,10 @@ class StripeMock(StripeCheckoutAPI):
              "message": failure_message or "Your card was declined."}
             if failure_code else None
         )
-        return stripe_objects.with_intent_status(self.intents[intent_id], status, last_payment_error=error)
+        intent = stripe_objects.with_intent_status(self.intents[intent_id], status, last_payment_error=error)
+        if status == "succeeded":
+            self._save_paid_card(intent)
+        return intent
 
     def dispute(
         self,

@@ -1,7 +1,7 @@
 """Stripe objects as Stripe renders them, built from Stripe's published fixtures.
 
-``stripe_fixtures.json`` holds the PaymentIntent, Refund, Charge, Dispute, Checkout Session and
-Event objects of
+``stripe_fixtures.json`` holds the PaymentIntent, Refund, Charge, Dispute, Event, Customer,
+PaymentMethod and Checkout Session objects of
 ``openapi/fixtures3.json`` in Stripe's public ``stripe/openapi`` repository (regenerate it with
 ``scripts/extract_stripe_fixtures.py``). Each builder starts from a copy of its fixture, so
 every field Stripe always returns is present, then sets the fields that follow from the
@@ -33,13 +33,14 @@ __all__ = [
     "charge",
     "charge_of",
     "charge_status",
-    "checkout_session",
+    "customer",
     "dispute",
     "event",
     "fixture",
     "fixture_source",
     "list_object",
     "payment_intent",
+    "payment_method",
     "refund",
     "with_intent_status",
 ]
@@ -70,7 +71,8 @@ def fixture_source() -> str:
 
 def fixture(name: str) -> dict[str, Any]:
     """A fresh copy of Stripe's published fixture ``name`` (``payment_intent``, ``refund``,
-    ``charge``, ``dispute``, ``checkout.session``, ``event`` or ``list``), exactly as published."""
+    ``charge``, ``dispute``, ``event``, ``customer``, ``payment_method``, ``checkout.session``
+    or ``list``), exactly as published."""
     value: dict[str, Any] = copy.deepcopy(_fixtures()["resources"][name])
     return value
 
@@ -271,48 +273,46 @@ def dispute(
     return data
 
 
-# The fixture shows each field filled in; a new Session (mode=payment, one line of
-# price_data, no tax, no shipping, no discount) has these values instead.
-_NEW_CHECKOUT_SESSION: Mapping[str, Any] = {
-    "after_expiration": None, "consent_collection": None, "currency_conversion": None, "custom_text": {
-        "after_submit": None, "shipping_address": None, "submit": None, "terms_of_service_acceptance": None},
-    "customer_details": None, "invoice_creation": {"enabled": False, "invoice_data": {
-        "account_tax_ids": None, "custom_fields": None, "description": None, "footer": None, "issuer": None,
-        "metadata": {}, "rendering_options": None}},
-    "payment_intent": None, "payment_method_configuration_details": None, "shipping_address_collection": None,
-    "shipping_cost": None, "collected_information": None, "managed_payments": None,
-    "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
-    "automatic_tax": {"enabled": False, "liability": None, "status": None, "provider": None},
-    "payment_status": "unpaid", "status": "open", "customer_creation": "if_required",
-}
-
-
-def checkout_session(
-    session_id: str | None = None,
+def customer(
+    customer_id: str | None = None,
     *,
-    amount: int,
-    currency: str,
-    success_url: str,
-    cancel_url: str | None = None,
+    email: str | None = None,
     metadata: Mapping[str, str] | None = None,
     livemode: bool = False,
     created: int | None = None,
-    **fields: Any,
 ) -> dict[str, Any]:
-    """An open Checkout Session (``mode=payment``) of ``amount`` minor units, with every field
-    of Stripe's fixture; ``fields`` set any other (``client_reference_id``, ``customer_email``
-    …)."""
-    suffix = secrets.token_hex(24)
-    session_id = session_id or f"cs_{'live' if livemode else 'test'}_{suffix}"
-    data = fixture("checkout.session")
-    data.update(copy.deepcopy(dict(_NEW_CHECKOUT_SESSION)))
-    now = int(time.time()) if created is None else created
+    """A new Customer with every field of Stripe's fixture (no discount, no address)."""
+    data = fixture("customer")
     data.update(
-        id=session_id, amount_subtotal=amount, amount_total=amount, currency=currency, livemode=livemode,
-        metadata=dict(metadata or {}), success_url=success_url, cancel_url=cancel_url, created=now,
-        expires_at=now + 24 * 3600, url=f"https://checkout.stripe.com/c/pay/{session_id}",
+        id=customer_id or f"cus_{secrets.token_hex(7)}", email=email, metadata=dict(metadata or {}),
+        livemode=livemode, created=int(time.time()) if created is None else created, discount=None,
+        address=None, shipping=None,
     )
-    data.update(fields)
+    return data
+
+
+def payment_method(
+    payment_method_id: str | None = None,
+    *,
+    customer: str | None = None,
+    brand: str = "visa",
+    last4: str = "4242",
+    exp_month: int = 12,
+    exp_year: int = 2034,
+    livemode: bool = False,
+    created: int | None = None,
+) -> dict[str, Any]:
+    """A card PaymentMethod with every field of Stripe's fixture, attached to ``customer``."""
+    data = fixture("payment_method")
+    data.update(
+        id=payment_method_id or f"pm_{secrets.token_hex(12)}", customer=customer, livemode=livemode,
+        created=int(time.time()) if created is None else created, metadata={},
+    )
+    data["card"].update(
+        brand=brand, display_brand=brand, last4=last4, exp_month=exp_month, exp_year=exp_year,
+        fingerprint=secrets.token_hex(8), wallet=None,
+    )
+    data["card"]["networks"]["available"] = [brand]
     return data
 
 

@@ -39,10 +39,15 @@ from stripe._stripe_context import StripeContext
 from stripe._stripe_object import UntypedStripeObject
 from stripe.params import (
     ChargeRetrieveParams,
+    CustomerCreateParams,
+    CustomerDeleteParams,
     DisputeRetrieveParams,
     PaymentIntentCancelParams,
     PaymentIntentCreateParams,
     PaymentIntentRetrieveParams,
+    PaymentMethodDetachParams,
+    PaymentMethodListParams,
+    PaymentMethodRetrieveParams,
     RefundCreateParams,
     RefundListParams,
     RefundRetrieveParams,
@@ -223,4 +228,9 @@ PARAMS: Mapping[str, type] = {
     "create_checkout_session": SessionCreateParams,
     "retrieve_checkout_session": SessionRetrieveParams,
     "expire_checkout_session": SessionExpireParams,
+    "create_customer": CustomerCreateParams,
+    "delete_customer": CustomerDeleteParams,
+    "retrieve_payment_method": PaymentMethodRetrieveParams,
+    "list_payment_methods": PaymentMethodListParams,
+    "detach_payment_method": PaymentMethodDetachParams,
 }

@@ -1,5 +1,5 @@
-"""``manage.py seed_demo``: the demo student, the course catalogue and a few weeks of demo
-payments (for the admin's Analytics page), idempotently."""
+"""``manage.py seed_demo``: the demo student, the course catalogue, three coupons to try at
+the checkout and a few weeks of demo payments (for the admin's Analytics page), idempotently."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from courses.models import Course
-from django_apranova_payments.models import Dispute, Payment, Refund
+from django_apranova_payments.models import Coupon, Dispute, Payment, Refund
 
 #: (slug, title, price, currency, description). 19.99 is where the original flow's
 #: float arithmetic charged 1998 cents; 1999 here.
@@ -30,6 +30,18 @@ DEMO_COURSES = [
     # Free (ALLOW_FREE): enrolling goes through the same payment_succeeded receiver.
     ("git-basics", "Git Basics", "0.00", "usd",
      "Commits, branches and pull requests: a free first course."),
+]
+
+#: (code, fields): the codes the course list offers for trying. A percentage off any course,
+#: an amount off the courses priced in dollars (once per student), and a scholarship that
+#: makes any course free (ALLOW_FREE) for the first ten students who use it.
+DEMO_COUPONS = [
+    ("SPRING25", {"description": "Demo: 25% off any course, as often as you like.",
+                  "percent_off": Decimal(25), "max_redemptions_per_user": None}),
+    ("WELCOME10", {"description": "Demo: 10 dollars off a course priced in dollars, once per student.",
+                   "amount_off": Decimal("10.00"), "currency": "usd", "max_redemptions_per_user": 1}),
+    ("SCHOLARSHIP", {"description": "Demo: a free course for the first ten students, once each.",
+                     "percent_off": Decimal(100), "max_redemptions": 10, "max_redemptions_per_user": 1}),
 ]
 
 #: Days of demo payments, ending today; they are dated again on every run.
@@ -69,12 +81,23 @@ class Command(BaseCommand):
                 slug=slug,
                 defaults={"title": title, "price": Decimal(price), "currency": currency, "description": description},
             )
+        seed_coupons()
         made = 0 if no_payments else seed_payments(user, list(Course.objects.filter(
             slug__in=[slug for slug, *_ in DEMO_COURSES], price__gt=0).order_by("slug")))
         self.stdout.write(
-            f"{'Created' if created else 'Updated'} user {username!r}; {len(DEMO_COURSES)} demo courses ready"
+            f"{'Created' if created else 'Updated'} user {username!r}; {len(DEMO_COURSES)} demo courses and "
+            f"{len(DEMO_COUPONS)} coupons ready"
             + (f"; {made} demo payments over the last {DEMO_DAYS} days." if made else ".")
         )
+
+
+def seed_coupons() -> None:
+    """The ``DEMO_COUPONS``, active and without dates, as listed (what staff changed in the
+    admin is set back); the redemptions their payments hold are kept."""
+    for code, fields in DEMO_COUPONS:
+        defaults = {"percent_off": None, "amount_off": None, "currency": "", "max_redemptions": None,
+                    "valid_from": None, "valid_until": None, "active": True, **fields}
+        Coupon.objects.update_or_create(code=code, defaults=defaults)
 
 
 def seed_payments(user: Any, courses: list[Course]) -> int:

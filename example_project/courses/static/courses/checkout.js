@@ -6,6 +6,19 @@
  *   4. show success or the error.
  * A declined or unauthenticated payment is retried on the same PaymentIntent.
  *
+ * The coupon field answers by creating the payment at the new price: there is no quote
+ * endpoint, so nobody can try codes faster than create-payment's throttle allows, and a
+ * coupon's redemption is held only while a real payment is pending. "Apply" cancels the
+ * page's pending payment (which gives its redemption back), creates the payment with the
+ * coupon under a new Idempotency-Key, shows the new price, and mounts the card form again
+ * for the new client secret; a coupon that makes the course free enrolls at once. "Remove
+ * coupon" does the same without it. A page left with a pending payment is canceled later by
+ * apranova_cancel_abandoned, which gives its redemption back too.
+ *
+ * A saved card ("Use my saved Visa •••• 4242") is one click: create-payment with its
+ * paymentMethod, then confirmCardPayment with the client secret alone (3-D Secure still opens
+ * when the bank asks). "Save this card for next time" sends savePaymentMethod.
+ *
  * A free course (config.free) has no card form: its one button asks create-payment, which
  * answers a succeeded free payment with clientSecret null, so there is nothing to confirm.
  *
@@ -26,12 +39,25 @@
 
   var provider = null;
   var elements = null;
+  var card = null;
   if (!config.free) {
     provider = config.mode === "stripe" ? window.Stripe(config.publishableKey) : window.ApranovaSimulator();
-    elements = config.mode === "stripe"
-      ? provider.elements({mode: "payment", amount: config.amountMinor, currency: config.currency})
-      : provider.elements();
-    elements.create("payment").mount("#payment-element");
+    mountCardForm(null);
+  }
+
+  // The card form for the payment with this client secret, or (null) for the course's price
+  // before a payment exists: Stripe's Payment Element is tied to one of the two.
+  function mountCardForm(clientSecret) {
+    if (card && card.destroy) card.destroy();
+    if (config.mode === "stripe") {
+      elements = clientSecret
+        ? provider.elements({clientSecret: clientSecret})
+        : provider.elements({mode: "payment", amount: config.amountMinor, currency: config.currency});
+    } else {
+      elements = provider.elements();
+    }
+    card = elements.create("payment");
+    card.mount("#payment-element");
   }
 
   function newKey() {
@@ -57,8 +83,13 @@
     var element = form.querySelector("#payment-element");
     if (element) element.remove();
     button.remove();
-    var note = document.getElementById("mode-note");
-    if (note) note.remove();
+    if (coupons) coupons.form.remove();
+    ["mode-note", "saved-cards"].forEach(function (id) {
+      var node = document.getElementById(id);
+      if (node) node.remove();
+    });
+    var saveCard = form.querySelector(".save-card");
+    if (saveCard) saveCard.remove();
   }
 
   // An error about a field (a card number that is not one, say) is the card form's to show.
@@ -109,8 +140,9 @@
     if (status === "succeeded") return showSuccess(free);
     if (status === "processing") return show("Your payment is processing. You will be enrolled as soon as it completes.", "info");
     if (status === "canceled") {
-      intent = null; // Stripe never reopens a canceled PaymentIntent: the next try is a new payment
-      idempotencyKey = newKey();
+      forgetPayment(); // Stripe never reopens a canceled PaymentIntent: the next try is a new payment
+      if (coupons) coupons.showPrice(null);
+      if (elements) mountCardForm(null);
       return show("This payment was canceled. You can pay again.", "error");
     }
     if (isFieldError(error) && status !== "failed") return show("");
@@ -119,19 +151,42 @@
     show(text, "error");
   }
 
+  function forgetPayment() {
+    intent = null;
+    idempotencyKey = newKey();
+  }
+
+  function paymentUrl(paymentIntent, action) {
+    return config.paymentsUrl + encodeURIComponent(paymentIntent) + "/" + action + "/";
+  }
+
+  // Keep the page's new payment; false when there is nothing to confirm (a free payment is
+  // stored as succeeded and the enrollment made).
+  function usePayment(created) {
+    if (created.body.clientSecret === null) {
+      render(created.body, null, true);
+      return false;
+    }
+    if (!elements) {
+      show("This course is no longer free. Reload the page to pay for it.", "error");
+      return false;
+    }
+    intent = {id: created.body.paymentIntent, clientSecret: created.body.clientSecret};
+    return true;
+  }
+
   async function pay() {
     if (elements) {
       var submitted = await elements.submit();
       if (submitted.error) return show(isFieldError(submitted.error) ? "" : submitted.error.message, "error");
     }
     if (!intent) {
-      var created = await post(config.createUrl, {metadata: {course: String(config.courseId)}},
-        {"Idempotency-Key": idempotencyKey});
+      var saveBox = document.getElementById("save-card");
+      var body = {metadata: {course: String(config.courseId)}};
+      if (saveBox && saveBox.checked) body.savePaymentMethod = true;
+      var created = await post(config.createUrl, body, {"Idempotency-Key": idempotencyKey});
       if (!created.ok) return show(apiError(created), "error");
-      // A free payment: stored as succeeded, the enrollment made, nothing to confirm.
-      if (created.body.clientSecret === null) return render(created.body, null, true);
-      if (!elements) return show("This course is no longer free. Reload the page to pay for it.", "error");
-      intent = {id: created.body.paymentIntent, clientSecret: created.body.clientSecret};
+      if (!usePayment(created)) return;
     }
     var result = await provider.confirmPayment({
       elements: elements,
@@ -142,14 +197,141 @@
     render(await updateStatus(intent.id), result.error);
   }
 
+  // -- the coupon field -------------------------------------------------------------------
+
+  var coupons = document.getElementById("coupon-form") ? couponField() : null;
+
+  function couponField() {
+    var field = {
+      form: document.getElementById("coupon-form"),
+      input: document.getElementById("coupon-code"),
+      apply: document.getElementById("coupon-apply"),
+      remove: document.getElementById("coupon-remove"),
+      message: document.getElementById("coupon-message"),
+      before: document.getElementById("price-before"),
+      now: document.getElementById("price-now")
+    };
+    var fullPrice = field.now.textContent;
+    var payLabel = button.textContent;
+
+    field.say = function (text, kind) {
+      field.message.hidden = !text;
+      field.message.className = "message " + (kind || "info");
+      field.message.dataset.kind = kind || "info";
+      field.message.textContent = text || "";
+    };
+
+    // The price of the page's payment: its amount and discount, or the course's own price.
+    field.showPrice = function (payment) {
+      var discounted = Boolean(payment && payment.coupon);
+      var shown = discounted ? formatAmount(payment.amount, payment.currency) : fullPrice;
+      field.now.textContent = shown;
+      field.before.hidden = !discounted;
+      button.textContent = discounted ? "Pay " + shown : payLabel;
+      field.remove.hidden = !discounted;
+      if (discounted) {
+        field.input.value = payment.coupon;
+        field.say(payment.coupon + " applied: " + formatAmount(payment.discount, payment.currency) + " off.", "success");
+      }
+    };
+
+    field.form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var code = field.input.value.trim();
+      if (!code) return field.say("Type a coupon code first.", "error");
+      change(code);
+    });
+    field.remove.addEventListener("click", function () {
+      field.input.value = "";
+      change(null);
+    });
+
+    function change(code) {
+      field.apply.disabled = field.remove.disabled = button.disabled = true;
+      field.say(code ? "Applying " + code.toUpperCase() + "\u2026" : "Removing the coupon\u2026", "info");
+      show("");
+      replacePayment(code).catch(function () {
+        field.say("Something went wrong. Please check your connection and try again.", "error");
+      }).finally(function () {
+        field.apply.disabled = field.remove.disabled = button.disabled = false;
+      });
+    }
+    return field;
+  }
+
+  // An amount the API wrote as a decimal string ("749.25"), formatted from the string itself
+  // (Intl takes a decimal string exactly), never through a binary float.
+  function formatAmount(amount, currency) {
+    var language = document.documentElement.lang || "en";
+    return new Intl.NumberFormat(language, {style: "currency", currency: currency.toUpperCase()}).format(amount);
+  }
+
+  // Cancel the page's pending payment (its redemption goes back to the coupon), then create
+  // the payment with ``code`` (or without a coupon) and show what it costs.
+  async function replacePayment(code) {
+    var replaced = Boolean(intent);
+    if (replaced) {
+      var canceled = await post(paymentUrl(intent.id, "cancel"), {});
+      if (!canceled.ok) {
+        coupons.say("");
+        // Too late to change it: the payment is processing or paid. Show how it stands.
+        return render(canceled.status === 409 ? await updateStatus(intent.id) : null, null);
+      }
+      forgetPayment();
+    }
+    var body = {metadata: {course: String(config.courseId)}};
+    if (code) body.coupon = code;
+    var created = await post(config.createUrl, body, {"Idempotency-Key": idempotencyKey});
+    if (!created.ok) {
+      coupons.showPrice(null);
+      if (replaced) mountCardForm(null); // the card form of the canceled payment is no use
+      var refused = created.body.coupon;
+      return coupons.say(Array.isArray(refused) && refused.length ? String(refused[0]) : apiError(created), "error");
+    }
+    coupons.showPrice(created.body);
+    if (!code) coupons.say("");
+    if (usePayment(created)) mountCardForm(intent.clientSecret);
+  }
+
+  // One click with a saved card, at the price the coupon field shows: the page's pending
+  // payment is canceled first, so the coupon's redemption passes to the one paid now.
+  async function payWithSavedCard(paymentMethod) {
+    var body = {metadata: {course: String(config.courseId)}, paymentMethod: paymentMethod};
+    var code = coupons && !coupons.remove.hidden ? coupons.input.value.trim() : "";
+    if (code) body.coupon = code;
+    if (intent && code) {
+      var canceled = await post(paymentUrl(intent.id, "cancel"), {});
+      if (!canceled.ok) return render(canceled.status === 409 ? await updateStatus(intent.id) : null, null);
+      forgetPayment();
+    }
+    var created = await post(config.createUrl, body, {"Idempotency-Key": newKey()});
+    if (!created.ok) return show(apiError(created), "error");
+    var result = await provider.confirmCardPayment(created.body.clientSecret);
+    render(await updateStatus(created.body.paymentIntent), result.error);
+  }
+
+  document.querySelectorAll("button.saved-card").forEach(function (savedButton) {
+    savedButton.addEventListener("click", function () {
+      savedButton.disabled = true;
+      show("Processing your payment\u2026", "info");
+      payWithSavedCard(savedButton.dataset.paymentMethod).catch(function () {
+        show("Something went wrong. Please check your connection and try again.", "error");
+      }).finally(function () {
+        savedButton.disabled = false;
+      });
+    });
+  });
+
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     button.disabled = true;
+    if (coupons) coupons.apply.disabled = coupons.remove.disabled = true;
     show(config.free ? "Enrolling you\u2026" : "Processing your payment\u2026", "info");
     pay().catch(function () {
       show("Something went wrong. Please check your connection and try again.", "error");
     }).finally(function () {
       button.disabled = false;
+      if (coupons) coupons.apply.disabled = coupons.remove.disabled = false;
     });
   });
 

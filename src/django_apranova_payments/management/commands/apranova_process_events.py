@@ -9,6 +9,9 @@ Safe from cron on many machines at once: each event is claimed with the task's o
 statement, under the event's row lock, and on PostgreSQL a row another process holds is
 skipped (``SKIP LOCKED``) instead of waited for; an event applied meanwhile by a worker or
 another run is skipped. Each transition and signal happens once.
+
+It also deletes at Stripe the Customers of deleted users that Stripe could not be reached
+for when they were deleted (``PendingCustomerDeletion``): one deleted twice is deleted once.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
 
-from ...models import WebhookEvent
+from ...models import PendingCustomerDeletion, WebhookEvent
+from ...services.customers import delete_pending_customers
 from ...webhooks import DUPLICATE, apply_stored
 from ..base import PaymentsCommand, clean, minutes, positive
 
@@ -52,6 +56,7 @@ class Command(PaymentsCommand):
         limit = clean("--limit", options["limit"], positive)
         if older_than < 0 or (limit is not None and limit < 1):
             raise CommandError("--older-than must be >= 0 and --limit >= 1.")
+        self._customers(options["dry_run"])
         waiting = WebhookEvent.objects.waiting(timezone.now() - timedelta(minutes=older_than))
         events = list(waiting.values_list("pk", "stripe_id", "type", "received_at")[:limit])
         if not events:
@@ -66,6 +71,16 @@ class Command(PaymentsCommand):
                 counts[self._one(prefix, pk, action)] += 1
                 progress.advance()
         self._summary(action, len(events), counts)
+
+    def _customers(self, dry_run: bool) -> None:
+        """Delete at Stripe the deleted users' Customers still queued."""
+        if not PendingCustomerDeletion.objects.exists():
+            return
+        if dry_run:
+            self.say(f"{PendingCustomerDeletion.objects.count()} deleted user(s)' Stripe Customer(s) to delete.")
+            return
+        deleted, left = delete_pending_customers()
+        self.say(f"Deleted {deleted} Stripe Customer(s) of deleted users; {left} still wait for Stripe.")
 
     def _one(self, prefix: str, pk: int, action: str) -> str:
         if action == "dry run":

@@ -8,6 +8,8 @@
  *   elements.create("payment").mount("#payment-element");   // a fake card form
  *   const {error: invalid} = await elements.submit();        // checks the fields
  *   const {error, paymentIntent} = await sim.confirmPayment({elements, clientSecret});
+ *   // or, for a PaymentIntent created with a saved card (paymentMethod), one click:
+ *   const {error, paymentIntent} = await sim.confirmCardPayment(clientSecret);
  *
  * Results have Stripe.js' shapes: {paymentIntent} or {error: {type, code, message, ...}}.
  * A card that requires authentication opens the simulator's 3-D Secure page in a dialog.
@@ -214,6 +216,38 @@
     }, connectionError);
   }
 
+  async function confirm(clientSecret, body, form) {
+    var id = intentId(clientSecret);
+    var response;
+    try {
+      response = await fetch(api("payment_intents/" + id + "/confirm"), {
+        method: "POST",
+        credentials: "same-origin",
+        headers: {"Content-Type": "application/json"},
+        body: JSON.stringify(Object.assign({client_secret: clientSecret}, body))
+      });
+    } catch (e) {
+      return connectionError();
+    }
+    var answer = await response.json();
+    if (!response.ok) {
+      if (form) form.showError(answer.error && answer.error.param ? answer.error.message : "");  // field errors only
+      return {error: answer.error};
+    }
+    var intent = answer;
+    if (intent.status === "requires_action" && intent.next_action && intent.next_action.type === "redirect_to_url") {
+      await authenticate(intent.next_action.redirect_to_url.url, id, clientSecret);
+      var retrieved = await retrievePaymentIntent(clientSecret);
+      if (retrieved.error) return retrieved;
+      intent = retrieved.paymentIntent;
+      if (intent.last_payment_error) {
+        return {error: Object.assign({}, intent.last_payment_error, {payment_intent: intent})};
+      }
+    }
+    if (form) form.showError("");
+    return {paymentIntent: intent};
+  }
+
   function ApranovaSimulator() {
     var card = null;
     return {
@@ -228,37 +262,12 @@
         };
       },
       retrievePaymentIntent: retrievePaymentIntent,
-      confirmPayment: async function (options) {
-        var clientSecret = options.clientSecret;
-        var id = intentId(clientSecret);
-        var response;
-        try {
-          response = await fetch(api("payment_intents/" + id + "/confirm"), {
-            method: "POST",
-            credentials: "same-origin",
-            headers: {"Content-Type": "application/json"},
-            body: JSON.stringify({client_secret: clientSecret, payment_method_data: {type: "card", card: card.values()}})
-          });
-        } catch (e) {
-          return connectionError();
-        }
-        var body = await response.json();
-        if (!response.ok) {
-          card.showError(body.error && body.error.param ? body.error.message : "");  // field errors only
-          return {error: body.error};
-        }
-        var intent = body;
-        if (intent.status === "requires_action" && intent.next_action && intent.next_action.type === "redirect_to_url") {
-          await authenticate(intent.next_action.redirect_to_url.url, id, clientSecret);
-          var retrieved = await retrievePaymentIntent(clientSecret);
-          if (retrieved.error) return retrieved;
-          intent = retrieved.paymentIntent;
-          if (intent.last_payment_error) {
-            return {error: Object.assign({}, intent.last_payment_error, {payment_intent: intent})};
-          }
-        }
-        card.showError("");
-        return {paymentIntent: intent};
+      confirmPayment: function (options) {
+        return confirm(options.clientSecret, {payment_method_data: {type: "card", card: card.values()}}, card);
+      },
+      // A PaymentIntent the server created with a saved card (paymentMethod): no card form.
+      confirmCardPayment: function (clientSecret) {
+        return confirm(clientSecret, {}, null);
       }
     };
   }

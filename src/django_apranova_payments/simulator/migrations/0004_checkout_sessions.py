@@ -4,14 +4,14 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import django_apranova_payments.simulator.models
+import django_apranova_payments.simulator.checkout_models
 from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('apranova_simulator', '0002_refunds_disputes'),
+        ('apranova_simulator', '0003_saved_cards'),
     ]
 
     operations = [
@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
             name='SimulatedCheckoutSession',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('session_id', models.CharField(default=django_apranova_payments.simulator.models.new_session_id, max_length=64, unique=True, verbose_name='Checkout Session id')),
+                ('session_id', models.CharField(default=django_apranova_payments.simulator.checkout_models.new_session_id, max_length=64, unique=True, verbose_name='Checkout Session id')),
                 ('amount', models.PositiveBigIntegerField(verbose_name='amount (minor units)')),
                 ('currency', models.CharField(max_length=3, verbose_name='currency')),
                 ('product_name', models.CharField(max_length=250, verbose_name='product name')),

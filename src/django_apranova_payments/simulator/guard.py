@@ -1,4 +1,4 @@
-"""The simulator's one guard: it takes payments without money, so it never runs in production."""
+"""The simulator's one rule: it never runs with ``DEBUG`` off, under any server."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.conf import settings
 
 from .. import exceptions
 
-logger = logging.getLogger("django_apranova_payments.simulator.gateway")  # where hosts have seen it
+logger = logging.getLogger("django_apranova_payments.simulator.gateway")
 
 
 def refuse_without_debug() -> None:

@@ -17,7 +17,7 @@ def name_payments_by_their_session(apps, schema_editor):  # type: ignore[no-unty
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('apranova_payments', '0011_coupons'),
+        ('apranova_payments', '0013_customers'),
     ]
 
     operations = [
