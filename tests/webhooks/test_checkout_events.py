@@ -219,3 +219,31 @@ def test_completing_through_webhooks_costs_no_more_statements_than_a_payment_int
     intent_first.refresh_from_db()
     assert session_first.status == intent_first.status == "succeeded"
 
+
+
+def test_a_lost_checkout_row_is_rebuilt_from_its_sessions_event_when_the_mark_verifies(api, client, stripe_mock):
+    payment = start_checkout(api)
+    reference, session_id, user_pk = payment.checkout_reference, payment.stripe_checkout_session, payment.user_id
+    payment.delete()  # as if the process died between Stripe's answer and the INSERT
+    events = paid_events(stripe_mock, payment)
+
+    with capture_signals() as sent:
+        deliver(client, [events["succeeded"], events["completed"], events["succeeded"]])
+
+    rebuilt = Payment.objects.get()
+    assert (rebuilt.stripe_checkout_session, rebuilt.checkout_reference, rebuilt.user_id) == (
+        session_id, reference, user_pk)
+    assert (rebuilt.status, rebuilt.stripe_payment_intent) == ("succeeded", events["succeeded"]["data"]["object"]["id"])
+    assert rebuilt.metadata == {"course": "12"}
+    assert sent.names().count("payment_created") == 1 and sent.names().count("payment_succeeded") == 1
+
+
+def test_another_installations_session_is_not_rebuilt(api, client, stripe_mock, webhook_mode):
+    payment = start_checkout(api)
+    payment.delete()
+    completed = paid_events(stripe_mock, payment)["completed"]
+
+    with override_settings(SECRET_KEY="another installation's secret " * 2):
+        outcomes = deliver(client, [completed])
+
+    assert outcomes == [webhook_mode.answer("ignored")] and not Payment.objects.exists()

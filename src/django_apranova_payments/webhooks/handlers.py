@@ -21,8 +21,9 @@ from django.db import IntegrityError
 
 from .. import exceptions, money, services
 from ..gateway import ChargeData, CheckoutSessionData, DisputeData, PaymentIntentData, RefundData, get_gateway
-from ..metadata import Owner, checkout_reference, host_metadata, verified_owner
+from ..metadata import CHECKOUT, Owner, checkout_reference, host_metadata, verified_owner
 from ..models import Claimed, Coupon, Payment, WebhookEvent
+from ..models.payments import by_stripe_id
 from ..refunds import Applied, apply_dispute, apply_refund, refunded_or_open_minor
 from ..transitions import apply_intent, apply_session
 
@@ -81,30 +82,34 @@ def _locked_payment(intent: PaymentIntentData, event: Mapping[str, Any]) -> tupl
 NOT_OURS = "PaymentIntent not created by this installation (no valid installation mark)"
 
 
-def _recreate_payment(intent: PaymentIntentData, event: Mapping[str, Any]) -> tuple[Payment | None, str]:
-    """Rebuild the row of a PaymentIntent this installation created but never stored (the
-    process died between Stripe's answer and the INSERT). Only a PaymentIntent whose
-    installation mark verifies is rebuilt; its metadata names the user."""
-    owner = verified_owner(intent.metadata, intent.amount, intent.currency)
-    if owner is None:
+def _recreate_payment(
+    intent: PaymentIntentData | CheckoutSessionData, event: Mapping[str, Any]
+) -> tuple[Payment | None, str]:
+    """Rebuild the row of a PaymentIntent (or Checkout Session) this installation created but
+    never stored (the process died between Stripe's answer and the INSERT). Only one whose
+    installation mark verifies is rebuilt; its metadata names the user. A Checkout payment is
+    rebuilt from its Session's events only: its PaymentIntent's do not name the Session."""
+    amount = intent.amount if isinstance(intent, PaymentIntentData) else intent.amount_total
+    owner = None if amount is None else verified_owner(intent.metadata, amount, intent.currency)
+    if owner is None or amount is None:
         return None, NOT_OURS
-    if owner.checkout is not None:  # its payment was looked for by its reference, with the claim
+    if owner.checkout is not None and isinstance(intent, PaymentIntentData):
         logger.warning("PaymentIntent %s names checkout reference %s, which no payment here has", intent.id,
                        owner.checkout)
         return None, "PaymentIntent of a Checkout payment that is not stored here"
     try:
         user = get_user_model()._default_manager.filter(pk=owner.user_pk).first()
-        money.to_minor_units(money.from_minor_units(intent.amount, intent.currency), intent.currency)
+        money.to_minor_units(money.from_minor_units(amount, intent.currency), intent.currency)
     except (ValueError, TypeError, DjangoValidationError):  # MoneyError is a ValueError
-        logger.warning("PaymentIntent %s has an unusable user or amount; not recreated", intent.id)
+        logger.warning("%s has an unusable user or amount; not recreated", intent.id)
         return None, "PaymentIntent has an unusable user or amount; not recreated"
     if user is None:
-        logger.warning("PaymentIntent %s names user %s, who does not exist", intent.id, owner.user_pk)
+        logger.warning("%s names user %s, who does not exist", intent.id, owner.user_pk)
         return None, "PaymentIntent names a user who does not exist; not recreated"
     payment = _store_recreated(intent, user, owner, event)
     if payment is None:  # a concurrent first event (or the creating request) stored it
         return Payment.objects.locked(intent.id), ""
-    logger.warning("Payment %s recreated from event %s for PaymentIntent %s", payment.pk, event["id"], intent.id)
+    logger.warning("Payment %s recreated from event %s for %s", payment.pk, event["id"], intent.id)
     return payment, ""
 
 
@@ -125,27 +130,30 @@ def _joined(payment: Payment, intent: PaymentIntentData) -> tuple[Payment | None
     return payment, ""
 
 
-def _store_recreated(intent: PaymentIntentData, user: Any, owner: Owner, event: Mapping[str, Any]) -> Payment | None:
-    """The rebuilt row, or ``None`` when a row for this PaymentIntent exists by now, with the
-    coupon and discount the mark covers (the coupon's redemption was decided when the
-    PaymentIntent was created: honoured even past a limit reached since). The
+def _store_recreated(
+    intent: PaymentIntentData | CheckoutSessionData, user: Any, owner: Owner, event: Mapping[str, Any]
+) -> Payment | None:
+    """The rebuilt row, or ``None`` when a row for this PaymentIntent (or Session) exists by
+    now, with the coupon and discount the mark covers (the coupon's redemption was decided
+    when the PaymentIntent was created: honoured even past a limit reached since). The
     Idempotency-Key is kept unless another payment of the user holds it already (then the
     money is still recorded, without the key)."""
     coupon = None if owner.coupon is None else Coupon.objects.filter(code=owner.coupon).first()
     discount = money.from_minor_units(owner.discount_minor, intent.currency) if owner.coupon else Decimal(0)
+    reference = None if owner.checkout is None else checkout_reference({CHECKOUT: owner.checkout})
     for idempotency_key in dict.fromkeys([owner.idempotency_key, None]):
         try:
             return services.store_payment(
                 user=user, intent=intent, metadata=host_metadata(intent.metadata),
                 idempotency_key=idempotency_key, fingerprint=owner.fingerprint, event=event,
-                coupon=coupon, discount=discount,
+                coupon=coupon, discount=discount, checkout_reference=reference,
             )
         except IntegrityError:
-            if Payment.objects.filter(stripe_payment_intent=intent.id).exists():
+            if Payment.objects.filter(by_stripe_id(intent.id)).exists():
                 return None
             logger.warning(
-                "PaymentIntent %s: user %s has another payment with its Idempotency-Key; "
-                "recreated without the key", intent.id, owner.user_pk,
+                "%s: user %s has another payment with its Idempotency-Key; recreated without the key",
+                intent.id, owner.user_pk,
             )
     raise AssertionError("unreachable: a row without an Idempotency-Key only conflicts on its PaymentIntent")
 
@@ -170,6 +178,8 @@ def handle_checkout_session(event: Mapping[str, Any], claimed: Claimed | None) -
         payment = Payment.objects.locked(session.id)
     else:
         payment = claimed.payment
+    if payment is None:  # never stored (the process died after Stripe's answer), or not ours
+        payment, _ = _recreate_payment(session, event)
     if payment is None:
         logger.info("Event %s: Checkout Session %s ignored: no payment here", event["id"], session.id)
         return Outcome.IGNORED, NOT_OUR_SESSION
