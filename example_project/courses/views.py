@@ -71,6 +71,8 @@ def checkout(request: HttpRequest, slug: str) -> HttpResponse:
         "mode": settings.PAYMENTS_MODE,
         "publishableKey": settings.STRIPE_PUBLISHABLE_KEY if settings.PAYMENTS_MODE == "stripe" else None,
         "createUrl": reverse("apranova_payments:create-payment"),
+        "checkoutUrl": reverse("apranova_payments:checkout-session"),
+        "successUrl": request.build_absolute_uri(reverse("checkout-paid", args=[course.slug])),
         "updateUrl": reverse("apranova_payments:update-status"),
         # A payment's URLs start here: <paymentsUrl><pi_…>/cancel/ (the coupon field cancels
         # the page's pending payment before it creates the one with the new price).
@@ -90,3 +92,19 @@ def checkout(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "courses/checkout.html", {
         "course": course, "enrolled": enrolled, "config": config, "cards": cards, "save_cards": save_cards,
     })
+
+
+@login_required
+def checkout_paid(request: HttpRequest, slug: str) -> HttpResponse:
+    """Where Stripe Checkout sends the student back (``?session_id=cs_…``): the enrollment
+    once the webhook has made it; until then the page asks the payment's state (by its Session)
+    every second, behind a spinner."""
+    course = get_object_or_404(Course, slug=slug)
+    session_id = request.GET.get("session_id", "")
+    config = {
+        "paymentUrl": reverse("apranova_payments:payment-detail", args=[session_id]) if session_id else None,
+        "courseTitle": course.title,
+        "myCoursesUrl": reverse("my-courses"),
+        "checkoutUrl": reverse("checkout", args=[course.slug]),
+    }
+    return render(request, "courses/paid.html", {"course": course, "config": config})

@@ -72,8 +72,7 @@ class CouponFilter(admin.SimpleListFilter):
 
 class PaymentAdmin(AnalyticsAdminMixin, RefundActionMixin, RecordAdmin):
     list_display = [
-        "stripe_payment_intent", "user", "display_amount", "display_refunded", "coupon", "status", "livemode",
-        "created_at",
+        "stripe_id", "user", "display_amount", "display_refunded", "coupon", "status", "livemode", "created_at",
     ]
     list_filter = [
         "status", "currency", RefundedFilter, FreeFilter, CouponFilter, "livemode",
@@ -83,9 +82,9 @@ class PaymentAdmin(AnalyticsAdminMixin, RefundActionMixin, RecordAdmin):
     list_select_related = ["user", "coupon"]
     raw_id_fields = ["user"]
     readonly_fields = [
-        "user", "stripe_payment_intent", "amount", "currency", "coupon_link", "coupon_code", "display_discount",
-        "display_refunded", "status", "stripe_status", "failure_code", "failure_message", "metadata", "livemode",
-        "created_at", "updated_at", "succeeded_at", "webhook_events",
+        "user", "stripe_payment_intent", "stripe_checkout_session", "amount", "currency", "coupon_link",
+        "coupon_code", "display_discount", "display_refunded", "status", "stripe_status", "failure_code",
+        "failure_message", "metadata", "livemode", "created_at", "updated_at", "succeeded_at", "webhook_events",
     ]
     # Shown as display_refunded, coupon_link (or coupon_code) and display_discount.
     exclude = ["amount_refunded", "coupon", "discount"]
@@ -94,7 +93,7 @@ class PaymentAdmin(AnalyticsAdminMixin, RefundActionMixin, RecordAdmin):
     actions = ["refresh_from_stripe", "refund", "export_csv"]
 
     def get_search_fields(self, request: HttpRequest) -> list[str]:
-        return ["=stripe_payment_intent", *user_search_fields()]
+        return ["=stripe_payment_intent", "=stripe_checkout_session", *user_search_fields()]
 
     def render_change_form(
         self, request: HttpRequest, context: dict[str, Any], add: bool = False, change: bool = False,
@@ -104,6 +103,11 @@ class PaymentAdmin(AnalyticsAdminMixin, RefundActionMixin, RecordAdmin):
             obj is not None and obj.status == Payment.Status.SUCCEEDED and self.has_refund_permission(request)
         )
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    @admin.display(description=_("PaymentIntent id"), ordering="stripe_payment_intent")
+    def stripe_id(self, payment: Payment) -> str:
+        """The PaymentIntent, or a Checkout payment's Session until Stripe has made it."""
+        return payment.stripe_id
 
     @admin.display(description=_("amount"), ordering="amount")
     def display_amount(self, payment: Payment) -> str:
@@ -148,7 +152,7 @@ class PaymentAdmin(AnalyticsAdminMixin, RefundActionMixin, RecordAdmin):
                 result = services.refresh_payment(payment)
             except exceptions.PaymentsError as exc:
                 self.message_user(
-                    request, f"{payment.stripe_payment_intent}: {exc}", level=messages.ERROR
+                    request, f"{payment.stripe_id}: {exc}", level=messages.ERROR
                 )
                 continue
             changed += result.changed

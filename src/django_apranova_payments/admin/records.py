@@ -134,7 +134,7 @@ class OfPaymentAdmin(RecordAdmin):
 
     @admin.display(description=_("payment"), ordering="payment__stripe_payment_intent")
     def payment_intent(self, obj: Refund | Dispute) -> str:
-        return obj.payment.stripe_payment_intent
+        return obj.payment.stripe_id
 
     @admin.display(description=_("amount"), ordering="amount")
     def display_amount(self, obj: Refund | Dispute) -> str:

@@ -89,7 +89,7 @@ def send_event(obj: StripeObject, event_type: str) -> None:
 
 
 def _id(obj: StripeObject) -> str:
-    for name in ("refund_id", "dispute_id", "intent_id", "charge_id"):  # a refund has an intent_id too
+    for name in ("refund_id", "dispute_id", "session_id", "intent_id", "charge_id"):  # a refund has an intent_id too
         if hasattr(obj, name):
             return str(getattr(obj, name))
     return type(obj).__name__
