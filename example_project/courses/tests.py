@@ -575,7 +575,7 @@ class RefundAndDisputeTests(CheckoutMixin, TestCase):
 
         self.assertEqual(self.enrollments(), 0)
         self.assertEqual(RevokedEnrollment.objects.get().reason, "disputed")
-        self.assertIn("Disputed", self.my_courses().split("Refunded purchases")[1])
+        self.assertIn("Python for Data Science", self.my_courses().split("Disputed purchases")[1])
 
         closed = SimulatorGateway().close_dispute(dispute.dispute_id, won=True)
         self.checkout.deliver(event_of(closed, "charge.dispute.closed"))
