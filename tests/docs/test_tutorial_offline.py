@@ -8,7 +8,7 @@ free port, as the docs say for another port) and compares the output the docs sh
 came out (``...`` and ``…`` stand for anything; the example PaymentIntent id for the real
 one). A change to the docs or to the code that makes them disagree fails it.
 
-Not run, on purpose (``NOT_RUN``): making and activating the virtualenv and ``pip install``
+Not run, on purpose (``NOT_RUN``): cloning, making and activating the virtualenv and ``pip install``
 (the test runs in an environment that has the package, installed from this checkout), and
 ``mkdir``/``cd`` (the temporary directory). ``createsuperuser`` gets ``--noinput`` and the
 password from the environment instead of its prompt. A Stripe-only command on the offline
@@ -49,6 +49,7 @@ OFFLINE, STRIPE = "Offline simulator", "Stripe test mode"
 EXAMPLE_INTENT = "pi_3QxExample0000000000000"
 PASSWORD = "tutorial-password-1"
 NOT_RUN = {
+    "git clone https://github.com/apranova/django-apranova-payments.git": "the test runs from the clone",
     "mkdir lms && cd lms": "the test's temporary directory is the project's",
     "python -m venv .venv": "the test runs in an environment that has the package",
     "source .venv/bin/activate": "the same",
