@@ -87,7 +87,7 @@ def test_a_refused_signature_names_the_webhook_secret(server):
 def test_nothing_listening_keeps_the_listening_hint(server):
     server(outcome=None)
 
-    intent, out, err = confirm_new_intent()
+    _, _, err = confirm_new_intent()
 
     assert f"(payment_intent.succeeded) to {HOOK} failed: ConnectionError" in err
     assert f"Is the server listening at SIMULATOR_WEBHOOK_URL ({HOOK})?" in err

@@ -21,7 +21,6 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from .. import money
 from ..models import Coupon, CouponQuerySet, Payment, PaymentStatus
 from ..money_display import format_money
 from .coupon_batch import CouponBatchMixin, warn_if_refused_as_free

@@ -15,7 +15,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .. import exceptions, money, services
+from .. import exceptions, services
 from ..models import Coupon, Payment, WebhookEvent
 from ..money_display import format_money
 from ..services import FREE_PREFIX

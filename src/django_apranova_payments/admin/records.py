@@ -17,8 +17,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from ..money_display import format_money
 from ..models import Dispute, Payment, Refund
+from ..money_display import format_money
 
 if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin

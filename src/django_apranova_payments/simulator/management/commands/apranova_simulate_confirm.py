@@ -155,4 +155,5 @@ class Command(PaymentsCommand):
             self.warn(update)
         if any(delivery.outcome == sender.QUEUED for delivery in deliveries):
             self.warn("The webhook queued the events (WEBHOOK_PROCESSING = 'task'): the payment changes when a "
-                      "worker runs them: start your task worker, or run manage.py apranova_process_events --older-than 0.")
+                      "worker runs them: start your task worker, or run manage.py apranova_process_events "
+                      "--older-than 0.")
