@@ -15,8 +15,9 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .. import exceptions, money, services
+from .. import exceptions, services
 from ..models import Coupon, Payment, WebhookEvent
+from ..money_display import format_money
 from ..services import FREE_PREFIX
 from .analytics import AnalyticsAdminMixin
 from .disputes import DisputeInline
@@ -132,7 +133,7 @@ class PaymentAdmin(AnalyticsAdminMixin, RefundActionMixin, RecordAdmin):
 
     @admin.display(description=_("discount"), ordering="discount")
     def display_discount(self, payment: Payment) -> str:
-        return money.format_amount(payment.discount, payment.currency) if payment.coupon_id else "—"
+        return format_money(payment.discount, payment.currency) if payment.coupon_id else "—"
 
     @admin.display(description=_("webhook events"))
     def webhook_events(self, payment: Payment) -> str:
