@@ -25,7 +25,11 @@ CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE SAVEPOINT|RO
 TARGETS = {"new event": 4, "duplicate event": 2, "create-payment": 3, "new refund event": 4,
            "duplicate refund event": 1, "create-payment, one click (saved card)": 3,
            # a coupon costs at most 2 data statements more than create-payment's 1
-           "create-payment with a limited coupon": 3, "create-payment with an unlimited coupon": 3}
+           "create-payment with a limited coupon": 3, "create-payment with an unlimited coupon": 3,
+           # Checkout: create-payment's statements plus at most one; its events no more than a
+           # PaymentIntent's.
+           "checkout": 4, "checkout with Idempotency-Key": 4, "checkout.session.completed": 4,
+           "payment_intent.succeeded of a Checkout payment": 4}
 #: Stripe calls of a one-click purchase: retrieve the PaymentMethod, create the PaymentIntent.
 ONE_CLICK_STRIPE_CALLS = 2
 
@@ -71,6 +75,37 @@ def one_click(rows: list[Any], measure: Callable[..., None], api: Any, url: str,
         before = len(stripe_mock.calls)
         api.post(url, {**body, "paymentMethod": card}, format="json")
         return len(stripe_mock.calls) - before
+def checkout_rows(api: Any, client: Any, measure: Callable[..., None]) -> list[tuple[str, int, int, list[str]]]:
+    """POST checkout/ (measured like create-payment), then the events that complete a Checkout
+    payment: its Session's ``checkout.session.completed``, or its PaymentIntent's
+    ``payment_intent.succeeded`` arriving first (found through the reference in its metadata)."""
+    from django.conf import settings
+    from django.test import override_settings
+    from django.urls import reverse
+
+    from django_apranova_payments.conf import STRIPE_API_VERSION
+    from django_apranova_payments.testing import StripeMock, post_event, stripe_objects
+
+    url = reverse("apranova_payments:checkout-session")
+    body = {"amount": "19.99", "currency": "usd", "metadata": {"course": "12"},
+            "successUrl": "https://shop.example/paid", "cancelUrl": "https://shop.example/cart"}
+    rows: list[tuple[str, int, int, list[str]]] = []
+    with StripeMock() as stripe_mock, override_settings(
+        APRANOVA_PAYMENTS={**settings.APRANOVA_PAYMENTS, "CHECKOUT_REDIRECT_HOSTS": ["shop.example"]}
+    ):
+        measure("checkout", lambda: api.post(url, body, format="json"), 201)
+        keyed = iter(range(10))
+        measure("checkout with Idempotency-Key",
+                lambda: api.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY=f"c{next(keyed)}"), 201)
+        sessions = [api.post(url, body, format="json").json()["checkoutSession"] for _ in range(2)]
+        session, _ = stripe_mock.pay_session(sessions[0])
+        _, intent = stripe_mock.pay_session(sessions[1])
+        completed = stripe_objects.event(session, "checkout.session.completed", api_version=STRIPE_API_VERSION)
+        succeeded = stripe_objects.event(intent, "payment_intent.succeeded", api_version=STRIPE_API_VERSION)
+        rows.append(("checkout.session.completed", *count(lambda: post_event(client, completed), 200)))
+        rows.append(("payment_intent.succeeded of a Checkout payment", *count(lambda: post_event(client, succeeded),
+                                                                               200)))
+    return rows
 
 
 def main() -> None:
@@ -119,7 +154,8 @@ def main() -> None:
         )
         with task_mode:
             queued = build_event(PaymentFactory(user=user), "payment_intent.succeeded")
-            rows.append(("new event, task mode: the request", *count(lambda: post_event(client, queued), 200)))
+            rows.append(("new event, task mode: the request",
+                         *count(lambda: post_event(client, queued, apply=False), 200)))
             stored = WebhookEvent.objects.get(stripe_id=queued["id"]).pk
             rows.append(("new event, task mode: the task", *count(lambda: Applied(apply_stored(stored)), 200)))
             rows.append(("duplicate event, task mode: the request",
@@ -172,6 +208,8 @@ def main() -> None:
             measure("create-payment, session login (incl. auth)",
                     lambda: session.post(create_url, body, format="json"), 201)
         stripe_calls = one_click(rows, measure, api, create_url, body, user)
+
+        rows.extend(checkout_rows(api, client, measure))
 
         staff = APIClient()
         staff.force_authenticate(staff_holding("refund_payment"))

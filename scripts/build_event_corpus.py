@@ -1,7 +1,7 @@
 """Build the corpus of real-shaped Stripe events the webhook tests deliver: ``tests/corpus/events.json``.
 
-For every event type the package handles (``webhooks.HANDLERS``), one event built from Stripe's
-published fixtures (``src/django_apranova_payments/testing/stripe_fixtures.json``, every field
+For every event type the package handles (``webhooks.HANDLERS``, Checkout Sessions included), one
+event built from Stripe's published fixtures (``src/django_apranova_payments/testing/stripe_fixtures.json``, every field
 Stripe always returns), as an account receives it on two API versions: the pinned one, and
 ``2022-08-01``, from before ``2022-11-15``, whose PaymentIntents still carry their ``charges``
 list and whose Charges their ``refunds``. ``variants`` holds events of the pinned version the
@@ -27,6 +27,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 django.setup()
 
 from django_apranova_payments.conf import STRIPE_API_VERSION  # noqa: E402
+from django_apranova_payments.testing import stripe_checkout  # noqa: E402
 from django_apranova_payments.testing import stripe_objects as so  # noqa: E402
 from django_apranova_payments.webhooks import HANDLERS  # noqa: E402
 
@@ -36,6 +37,7 @@ VERSIONS = (STRIPE_API_VERSION, so.LEGACY_API_VERSION)
 INTENT = "pi_3QcorpusA0000000000000001"
 REFUND = "re_3QcorpusA0000000000000001"
 DISPUTE = "dp_3QcorpusA0000000000000001"
+SESSION = "cs_test_3QcorpusA0000000000000001"
 AMOUNT, CURRENCY = 1999, "usd"
 CREATED = 1796601600  # 2026-12-07T00:00:00Z
 DUE_BY = CREATED + 7 * 86400
@@ -65,6 +67,24 @@ DISPUTE_STATUS = {
     "charge.dispute.closed": ("lost", {"status": "under_review"}),
     "charge.dispute.funds_reinstated": ("won", None),
 }
+
+
+SESSION_STATE = {
+    "checkout.session.completed": ("complete", "paid"),
+    "checkout.session.async_payment_succeeded": ("complete", "paid"),
+    "checkout.session.async_payment_failed": ("complete", "unpaid"),
+    "checkout.session.expired": ("expired", "unpaid"),
+}
+
+
+def session(status: str, payment_status: str) -> dict[str, Any]:
+    return stripe_checkout.checkout_session(
+        SESSION, amount=AMOUNT, currency=CURRENCY,
+        success_url="https://example.com/success?session_id={CHECKOUT_SESSION_ID}",
+        cancel_url="https://example.com/cancel", created=CREATED, metadata={"course": "12"},
+        status=status, payment_status=payment_status, url=None,
+        payment_intent=None if status == "expired" else INTENT, client_reference_id="corpus",
+    )
 
 
 def intent(status: str, *, declined: bool = False) -> dict[str, Any]:
@@ -97,6 +117,8 @@ def dispute(status: str, *, due_by: int = DUE_BY, payment_intent: str | None = I
 def data_object(event_type: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
     if event_type in INTENT_STATUS:
         return intent(INTENT_STATUS[event_type], declined=event_type == "payment_intent.payment_failed"), None
+    if event_type in SESSION_STATE:
+        return session(*SESSION_STATE[event_type]), None
     if event_type in REFUND_STATUS:
         status, previous = REFUND_STATUS[event_type]
         return refund(status), previous
@@ -149,7 +171,7 @@ def variants() -> dict[str, dict[str, Any]]:
 def build() -> dict[str, Any]:
     return {
         "fixtures": so.fixture_source(),
-        "payment": {"payment_intent": INTENT, "amount": AMOUNT, "currency": CURRENCY},
+        "payment": {"payment_intent": INTENT, "checkout_session": SESSION, "amount": AMOUNT, "currency": CURRENCY},
         "events": {
             api_version: {
                 event_type: build_event(api_version, event_type, *data_object(event_type), event_type)

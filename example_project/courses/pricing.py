@@ -12,7 +12,8 @@ from .models import Course, Enrollment
 
 def resolve_course_price(request: Any, data: dict[str, Any]) -> dict[str, Any]:
     """Charge the price of the course named in ``metadata["course"]``; whatever amount or
-    currency the browser sent is ignored."""
+    currency the browser sent is ignored. ``product_name`` is what Stripe Checkout's page
+    calls the line."""
     raw_id = (data.get("metadata") or {}).get("course")
     if raw_id is None:
         raise ValidationError({"metadata": {"course": ["Choose a course to pay for."]}})
@@ -25,7 +26,8 @@ def resolve_course_price(request: Any, data: dict[str, Any]) -> dict[str, Any]:
     enrolled = Enrollment.objects.filter(user_id=request.user.pk, course=course)
     if enrolled.exists() and not _retry_of_the_enrolling_request(request, enrolled):
         raise ValidationError({"course": [f"You are already enrolled in {course.title}."]})
-    return {**data, "amount": course.price, "currency": course.currency, "metadata": {"course": str(course.pk)}}
+    return {**data, "amount": course.price, "currency": course.currency,
+            "metadata": {"course": str(course.pk), "product_name": course.title}}
 
 
 def _retry_of_the_enrolling_request(request: Any, enrolled: Any) -> bool:

@@ -7,4 +7,5 @@ urlpatterns = [
     path("my-courses/", views.my_courses, name="my-courses"),
     path("my-courses/cards/<str:payment_method>/remove/", views.remove_card, name="remove-card"),
     path("courses/<slug:slug>/checkout/", views.checkout, name="checkout"),
+    path("courses/<slug:slug>/paid/", views.checkout_paid, name="checkout-paid"),
 ]

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from django_apranova_payments.conf import app_settings
 from django_apranova_payments.exceptions import GatewayError
-from django_apranova_payments.models import Coupon
+from django_apranova_payments.models import DISPUTE_CLOSED_STATUSES, Coupon, Dispute
 from django_apranova_payments.services import customers
 
 from .management.commands.seed_demo import DEMO_COUPONS
@@ -28,9 +29,11 @@ def payments_mode(request: HttpRequest) -> dict[str, Any]:
 
 def course_list(request: HttpRequest) -> HttpResponse:
     enrolled: set[int] = set()
+    disputed: set[int] = set()
     if request.user.is_authenticated:
         enrolled = set(Enrollment.objects.filter(user_id=request.user.pk).values_list("course_id", flat=True))
-    courses = [(course, course.pk in enrolled) for course in Course.objects.all()]
+        disputed = {purchase.course_id for purchase in revoked_purchases(request.user.pk) if purchase.dispute_open}
+    courses = [(course, course.pk in enrolled, course.pk in disputed) for course in Course.objects.all()]
     # The demo codes of seed_demo that are still active, for trying at the checkout.
     coupons = Coupon.objects.filter(code__in=[code for code, _fields in DEMO_COUPONS], active=True).order_by("code")
     return render(request, "courses/course_list.html", {"courses": courses, "coupons": coupons})
@@ -39,10 +42,21 @@ def course_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def my_courses(request: HttpRequest) -> HttpResponse:
     enrollments = Enrollment.objects.filter(user_id=request.user.pk).select_related("course", "payment")
-    revoked = RevokedEnrollment.objects.filter(user_id=request.user.pk).select_related("course")
+    revoked = revoked_purchases(request.user.pk)
     return render(request, "courses/my_courses.html", {
-        "enrollments": enrollments, "revoked": revoked, "cards": saved_cards(request),
+        "enrollments": enrollments, "cards": saved_cards(request),
+        "refunded": [purchase for purchase in revoked if purchase.reason == RevokedEnrollment.Reason.REFUNDED],
+        "disputed": [purchase for purchase in revoked if purchase.reason == RevokedEnrollment.Reason.DISPUTED],
     })
+
+
+def revoked_purchases(user_id: int) -> list[RevokedEnrollment]:
+    """The student's purchases a refund or a dispute took away, each with ``dispute_open``:
+    whether a dispute of its payment is still undecided (the course waits for its outcome,
+    so it is not offered again meanwhile)."""
+    open_disputes = Dispute.objects.filter(payment=OuterRef("payment")).exclude(status__in=DISPUTE_CLOSED_STATUSES)
+    return list(RevokedEnrollment.objects.filter(user_id=user_id).select_related("course")
+                .annotate(dispute_open=Exists(open_disputes)))
 
 
 def saved_cards(request: HttpRequest) -> list[Any]:
@@ -71,6 +85,8 @@ def checkout(request: HttpRequest, slug: str) -> HttpResponse:
         "mode": settings.PAYMENTS_MODE,
         "publishableKey": settings.STRIPE_PUBLISHABLE_KEY if settings.PAYMENTS_MODE == "stripe" else None,
         "createUrl": reverse("apranova_payments:create-payment"),
+        "checkoutUrl": reverse("apranova_payments:checkout-session"),
+        "successUrl": request.build_absolute_uri(reverse("checkout-paid", args=[course.slug])),
         "updateUrl": reverse("apranova_payments:update-status"),
         # A payment's URLs start here: <paymentsUrl><pi_…>/cancel/ (the coupon field cancels
         # the page's pending payment before it creates the one with the new price).
@@ -90,3 +106,19 @@ def checkout(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "courses/checkout.html", {
         "course": course, "enrolled": enrolled, "config": config, "cards": cards, "save_cards": save_cards,
     })
+
+
+@login_required
+def checkout_paid(request: HttpRequest, slug: str) -> HttpResponse:
+    """Where Stripe Checkout sends the student back (``?session_id=cs_…``): the enrollment
+    once the webhook has made it; until then the page asks the payment's state (by its Session)
+    every second, behind a spinner."""
+    course = get_object_or_404(Course, slug=slug)
+    session_id = request.GET.get("session_id", "")
+    config = {
+        "paymentUrl": reverse("apranova_payments:payment-detail", args=[session_id]) if session_id else None,
+        "courseTitle": course.title,
+        "myCoursesUrl": reverse("my-courses"),
+        "checkoutUrl": reverse("checkout", args=[course.slug]),
+    }
+    return render(request, "courses/paid.html", {"course": course, "config": config})

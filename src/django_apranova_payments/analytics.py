@@ -311,10 +311,19 @@ class AnalyticsQuerySet(models.QuerySet[_M]):
                   for period in found.periods() for code in currencies}
         _tally(counts, moved, lambda row: currencies[row["currency"]])
         _tally(counts, moved, lambda row: series[found.period_of(row["period"]), row["currency"]])
+        for row in self._disputed(found.interval, found.bounds()):
+            currencies[row["currency"]].disputed += row["count"]
+            series[found.period_of(row["period"]), row["currency"]].disputed += row["count"]
         created = self.created_between(found.date_from, found.date_to)
-        for currency, count in created.disputed_counts().items():
-            currencies[currency].disputed = count
         return Report(found, currencies, [series[key] for key in sorted(series)], created.failure_code_counts())
+
+    def _disputed(self, interval: str, bounds: Bounds) -> list[dict[str, Any]]:
+        """The disputed payments (at least one dispute, whatever its outcome) per local period
+        of ``created_at`` and currency, within ``bounds``: as counted in the period they were
+        created, so the periods add up to the range's total."""
+        disputed = self.filter(disputes__isnull=False, created_at__gte=bounds[0], created_at__lt=bounds[1])
+        rows = disputed.order_by().values(**_keys("created_at", interval)).annotate(count=Count("pk", distinct=True))
+        return [{**row, "currency": row["of_currency"]} for row in rows]
 
     def _paid(self, interval: str | None = None, bounds: Bounds | None = None) -> models.QuerySet[Any]:
         """``gross`` and ``discounts``: the succeeded payments per currency (and local period of

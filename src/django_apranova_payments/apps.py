@@ -21,7 +21,7 @@ class ApranovaPaymentsConfig(AppConfig):
         # A deleted user's Stripe Customer is deleted too (or queued when Stripe is away).
         pre_delete.connect(_delete_customer, sender=settings.AUTH_USER_MODEL, dispatch_uid="apranova_customers")
         if importlib.util.find_spec("drf_spectacular") is not None:
-            from .api import openapi, openapi_cards, openapi_views  # noqa: F401  (register the schema extensions)
+            from .api import openapi, openapi_cards, openapi_checkout, openapi_views  # noqa: F401  (the extensions)
 
 
 def _delete_customer(sender: Any, instance: Any, **kwargs: Any) -> None:

@@ -47,6 +47,9 @@ DEFAULTS: dict[str, Any] = {
     # callable(request, coupon, data) that may refuse a coupon for this purchase (another
     # course, say) by raising DRF's ValidationError; data is the price before the discount.
     "COUPON_VALIDATOR": None,
+    # Hosts, besides ALLOWED_HOSTS, that Checkout's successUrl and cancelUrl may point to
+    # (".example.com" takes its subdomains too, as in ALLOWED_HOSTS; "*" is never honoured).
+    "CHECKOUT_REDIRECT_HOSTS": [],
     "PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # The refund endpoint: staff holding refund_payment by default (the admin's refund action
     # asks the same permission). Whoever they let in, a caller who is not staff may only

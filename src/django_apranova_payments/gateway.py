@@ -1,12 +1,10 @@
 """Who talks to Stripe. This is the only module that imports ``stripe``.
 
-A gateway turns its calls (create, retrieve and cancel a PaymentIntent; create and list
-refunds; create and delete a Customer, read and detach its cards) into ``PaymentIntentData``,
-``RefundData``, ``CustomerData`` and ``PaymentMethodData`` values (``stripe_data``, handed on
-here) and turns every Stripe error into one of the package's own
-exceptions (``exceptions.GatewayError`` and its subclasses). The ``GATEWAY`` setting picks
-the class, so an offline simulator can stand in for Stripe; ``get_gateway()`` builds one
-instance of it and keeps it until a payments setting changes.
+A gateway turns its calls (PaymentIntents, refunds, Customers and their cards, Checkout
+Sessions) into the values of ``stripe_data`` (handed on here), and every Stripe error into one of
+the package's own exceptions (``exceptions.GatewayError`` and its subclasses). The ``GATEWAY``
+setting picks the class, so an offline simulator can stand in for Stripe; ``get_gateway()``
+builds one instance of it and keeps it until a payments setting changes.
 """
 
 from __future__ import annotations
@@ -14,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, ClassVar, TypeVar
 
 import stripe
@@ -22,11 +21,13 @@ from django.dispatch import receiver
 from django.views.decorators.debug import sensitive_variables
 
 from . import __version__, exceptions
+from .checkout_request import CheckoutRequest
 from .conf import WATCHED_SETTINGS, app_settings
 from .metadata import for_stripe
 from .stripe_data import (
     CancellationReason,
     ChargeData,
+    CheckoutSessionData,
     CustomerData,
     DisputeData,
     PaymentIntentData,
@@ -37,11 +38,8 @@ from .stripe_data import (
 
 logger = logging.getLogger(__name__)
 
-APP_INFO = {
-    "name": "django-apranova-payments",
-    "version": __version__,
-    "url": "https://pypi.org/project/django-apranova-payments/",
-}
+APP_INFO = {"name": "django-apranova-payments", "version": __version__,
+            "url": "https://pypi.org/project/django-apranova-payments/"}
 
 
 class BaseGateway:
@@ -123,9 +121,18 @@ class BaseGateway:
     def detach_payment_method(self, payment_method_id: str) -> None:
         raise NotImplementedError
 
+    def create_checkout_session(self, checkout: CheckoutRequest) -> CheckoutSessionData:
+        """A Stripe Checkout Session (``mode=payment``) charging ``checkout``."""
+        raise NotImplementedError
 
-_Parsed = TypeVar("_Parsed", "RefundData", "DisputeData", "ChargeData", "CustomerData", "PaymentMethodData")
+    def retrieve_checkout_session(self, session_id: str) -> CheckoutSessionData:
+        raise NotImplementedError
 
+    def expire_checkout_session(self, session_id: str) -> CheckoutSessionData:
+        raise NotImplementedError  # a Session no longer open: exceptions.GatewayRejected
+
+
+_Parsed = TypeVar("_Parsed", RefundData, DisputeData, ChargeData, CheckoutSessionData, CustomerData, PaymentMethodData)
 
 
 def _parsed(kind: type[_Parsed], data: Mapping[str, Any], action: str) -> _Parsed:
@@ -276,6 +283,25 @@ class StripeGateway(BaseGateway):
         with translate_stripe_errors("detach payment method"):
             self._client.v1.payment_methods.detach(payment_method_id)
 
+    @sensitive_variables()
+    def create_checkout_session(self, checkout: CheckoutRequest) -> CheckoutSessionData:
+        return self._session("create checkout session", lambda: self._client.v1.checkout.sessions.create(
+            params=checkout.params(), options={"idempotency_key": checkout.idempotency_key},  # type: ignore[arg-type]
+        ))
+
+    def retrieve_checkout_session(self, session_id: str) -> CheckoutSessionData:
+        sessions = self._client.v1.checkout.sessions
+        return self._session("retrieve checkout session", partial(sessions.retrieve, session_id))
+
+    def expire_checkout_session(self, session_id: str) -> CheckoutSessionData:
+        return self._session("expire checkout session", partial(self._client.v1.checkout.sessions.expire, session_id))
+
+    @sensitive_variables()  # stripe-python's frames below hold the API key
+    def _session(self, action: str, request: Callable[[], stripe.checkout.Session]) -> CheckoutSessionData:
+        with translate_stripe_errors(action):
+            session = request()
+        return _parsed(CheckoutSessionData, session.to_dict(), action)
+
     @staticmethod
     def _refund(data: Mapping[str, Any], action: str) -> RefundData:
         return _parsed(RefundData, data, action)
@@ -367,7 +393,7 @@ def _forget_gateway(*, setting: str, **kwargs: Any) -> None:
 
 
 __all__ = [
-    "APP_INFO", "BaseGateway", "CancellationReason", "ChargeData", "CustomerData", "DisputeData", "PaymentIntentData",
-    "PaymentMethodData", "RefundData", "SetupFutureUsage", "StripeGateway", "configure_stripe", "get_gateway",
-    "is_live_key", "translate_stripe_errors",
+    "APP_INFO", "BaseGateway", "CancellationReason", "ChargeData", "CheckoutRequest", "CheckoutSessionData",
+    "CustomerData", "DisputeData", "PaymentIntentData", "PaymentMethodData", "RefundData", "SetupFutureUsage",
+    "StripeGateway", "configure_stripe", "get_gateway", "is_live_key", "translate_stripe_errors",
 ]

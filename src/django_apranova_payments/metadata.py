@@ -7,6 +7,9 @@ Every PaymentIntent this installation creates carries, beside the host's metadat
   the digest of its request body, when the request had a key;
 * ``apranova_coupon`` and ``apranova_discount``: the coupon's code and what it took off, in
   minor units, when the student applied one;
+* ``apranova_checkout``: on a Stripe Checkout payment (its Session's metadata and its
+  PaymentIntent's), the payment's checkout reference, which finds its row before Stripe has
+  told us which PaymentIntent the Session made;
 * ``apranova_mark``: an HMAC over all of the above, the host's own metadata, the amount and
   the currency, keyed from Django's ``SECRET_KEY`` (``salted_hmac``), verified against
   ``SECRET_KEY_FALLBACKS`` too (empty keys are never used).
@@ -23,6 +26,7 @@ error reports (the debug page, admin e-mails) show stars for the key.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -42,9 +46,12 @@ IDEMPOTENCY_KEY = f"{RESERVED_PREFIX}idempotency_key"
 FINGERPRINT = f"{RESERVED_PREFIX}fingerprint"
 COUPON = f"{RESERVED_PREFIX}coupon"
 DISCOUNT = f"{RESERVED_PREFIX}discount"
+CHECKOUT = f"{RESERVED_PREFIX}checkout"
 MARK = f"{RESERVED_PREFIX}mark"
+#: The keys the mark covers beside the host's metadata.
+OWN_KEYS = (USER, IDEMPOTENCY_KEY, FINGERPRINT, COUPON, DISCOUNT, CHECKOUT)
 #: How many metadata keys the package keeps for itself on one PaymentIntent (it uses up to
-#: six today; the rest are room for what it records later without taking keys from hosts
+#: seven today; the rest are room for what it records later without taking keys from hosts
 #: again), and what that leaves for the host's own.
 RESERVED_KEYS = 10
 HOST_MAX_KEYS = MAX_KEYS - RESERVED_KEYS
@@ -62,6 +69,7 @@ class Owner:
     fingerprint: str
     coupon: str | None = None
     discount_minor: int = 0
+    checkout: str | None = None
 
 
 #: What a mark is made for; a mark made for one kind never verifies as another.
@@ -84,11 +92,13 @@ def own_metadata(
     kind: str = PAYMENT_INTENT,
     coupon: str | None = None,
     discount_minor: int = 0,
+    checkout: str | None = None,
 ) -> dict[str, str]:
     """The package's metadata for a new PaymentIntent (or, with ``kind=REFUND``, a refund,
     whose ``host`` names the PaymentIntent refunded) whose own metadata is ``host``, mark
     included. ``user_pk`` is the paying user, or the user who asked for the refund;
-    ``coupon`` the code applied and ``discount_minor`` what it took off."""
+    ``coupon`` the code applied and ``discount_minor`` what it took off; ``checkout`` the
+    reference of a Stripe Checkout payment."""
     own = {USER: str(user_pk)}
     if idempotency_key is not None:
         own[IDEMPOTENCY_KEY] = idempotency_key
@@ -96,6 +106,8 @@ def own_metadata(
     if coupon is not None:
         own[COUPON] = coupon
         own[DISCOUNT] = str(discount_minor)
+    if checkout is not None:
+        own[CHECKOUT] = checkout
     # Stripe never stores an empty value (it means "unset"): the mark covers what it keeps.
     own = {key: value for key, value in own.items() if value}
     own[MARK] = _mark(own, host, amount_minor, currency, settings.SECRET_KEY, kind)
@@ -141,7 +153,7 @@ def verified_owner(
     user_pk = metadata.get(USER)
     if not isinstance(mark, str) or not mark or not user_pk:
         return None
-    own = {key: metadata[key] for key in (USER, IDEMPOTENCY_KEY, FINGERPRINT, COUPON, DISCOUNT) if key in metadata}
+    own = {key: metadata[key] for key in OWN_KEYS if key in metadata}
     host = host_metadata(metadata) if bound is None else bound
     for secret in (settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", ())):
         if not secret:  # an empty fallback ("".split(",")) would let anyone make a mark
@@ -149,7 +161,8 @@ def verified_owner(
         if constant_time_compare(mark, _mark(own, host, amount_minor, currency, secret, kind)):
             key = own.get(IDEMPOTENCY_KEY) or None
             coupon, discount = _coupon_of(own)
-            return Owner(str(user_pk), key, own.get(FINGERPRINT, "") if key else "", coupon, discount)
+            fingerprint = own.get(FINGERPRINT, "") if key else ""
+            return Owner(str(user_pk), key, fingerprint, coupon, discount, own.get(CHECKOUT) or None)
     return None
 
 
@@ -160,6 +173,18 @@ def _coupon_of(own: Mapping[str, str]) -> tuple[str | None, int]:
     if coupon is None or not discount.isascii() or not discount.isdigit():
         return None, 0
     return coupon, int(discount)
+
+
+def checkout_reference(metadata: Mapping[str, str]) -> uuid.UUID | None:
+    """The checkout reference ``metadata`` names (not verified: that is the mark's job), or
+    ``None``."""
+    value = metadata.get(CHECKOUT)
+    if not isinstance(value, str) or len(value) != 32:
+        return None
+    try:
+        return uuid.UUID(hex=value)
+    except ValueError:
+        return None
 
 
 def host_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
@@ -184,5 +209,7 @@ def _mark(
     ]
     if COUPON in own or DISCOUNT in own:  # after the rest, so the marks made before coupons still verify
         parts += [own.get(COUPON, ""), own.get(DISCOUNT, "")]
+    if CHECKOUT in own:  # likewise: the marks made before Checkout still verify
+        parts += ["checkout", own[CHECKOUT]]
     message = "".join(f"{len(part)}:{part};" for part in parts)
     return salted_hmac(_SALTS[kind], message, secret=secret, algorithm="sha256").hexdigest()

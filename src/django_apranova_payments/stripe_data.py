@@ -199,6 +199,48 @@ class ChargeData:
 
 
 @dataclass(frozen=True)
+class CheckoutSessionData:
+    """The parts of a Stripe Checkout Session this package uses: ``amount_total`` and
+    ``currency`` (null at Stripe until known: then ``None`` and ``""``), ``status`` (``open``,
+    ``complete``, ``expired``), ``payment_status`` (``paid``, ``unpaid``,
+    ``no_payment_required``), the PaymentIntent once Stripe made one, and ``url`` while it is
+    open."""
+
+    id: str
+    status: str
+    payment_status: str
+    amount_total: int | None
+    currency: str
+    payment_intent: str | None = None
+    url: str | None = None
+    livemode: bool = False
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CheckoutSessionData:
+        """Build from Stripe's JSON; ``ValueError`` when it is not a usable Session."""
+        if not isinstance(data, Mapping) or data.get("object") != "checkout.session":
+            raise ValueError("not a checkout.session object")
+        session_id, status, metadata = data.get("id"), data.get("status"), data.get("metadata") or {}
+        if not (isinstance(session_id, str) and 0 < len(session_id) <= 255):
+            raise ValueError("checkout.session without a usable id")
+        if not isinstance(status, str) or not isinstance(metadata, Mapping):
+            raise ValueError("checkout.session status or metadata has the wrong type")
+        currency, url = data.get("currency"), data.get("url")
+        return cls(
+            id=session_id,
+            status=status,
+            payment_status=_text(data.get("payment_status"), MAX_STATUS_LENGTH),
+            amount_total=_int(data.get("amount_total")),
+            currency=currency.lower() if isinstance(currency, str) else "",
+            payment_intent=_stripe_id(data, "payment_intent"),
+            url=url if isinstance(url, str) and url else None,
+            livemode=bool(data.get("livemode")),
+            metadata={str(k): str(v) for k, v in metadata.items()},
+        )
+
+
+@dataclass(frozen=True)
 class CustomerData:
     """A Stripe Customer: its id, mode and metadata (where the installation mark is)."""
 

@@ -10,7 +10,7 @@ move a payment backwards.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,7 +20,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from . import signals
-from .gateway import PaymentIntentData
+from .gateway import CheckoutSessionData, PaymentIntentData
 from .models import TERMINAL_STATUSES, Payment, PaymentStatus, event_created_at
 
 logger = logging.getLogger(__name__)
@@ -112,13 +112,26 @@ def apply_intent(
     older than the last one applied from moving the payment between open statuses (see
     ``_is_stale``); terminal statuses need no such guard, since they are never left.
     """
+    return _apply(payment, event, locked, lambda locked_payment: (
+        decide(locked_payment, intent, event=event), _intent_values(intent),
+    ))
+
+
+def _apply(
+    payment: Payment,
+    event: Mapping[str, Any] | None,
+    locked: bool,
+    judge: Callable[[Payment], tuple[TransitionResult, dict[str, Any]]],
+) -> TransitionResult:
+    """Lock ``payment`` (unless ``locked``), ``judge`` it (what to do, and the fields Stripe's
+    object sets beside the status), write and signal what changed."""
     with transaction.atomic(savepoint=False):
         if not locked:
             payment = Payment.objects.select_for_update().get(pk=payment.pk)
-        decision = decide(payment, intent, event=event)
+        decision, values = judge(payment)
         if not decision.applied:
             return decision
-        changed_fields = _update_fields(payment, intent, decision.new_status, event_created_at(event))
+        changed_fields = _update_fields(payment, values, decision.new_status, event_created_at(event))
         if changed_fields:
             payment.save(update_fields=[*changed_fields, "updated_at"])
         if decision.changed:
@@ -165,15 +178,15 @@ def _is_stale(payment: Payment, old: str, new: str, event_created: datetime | No
     stale = event_created < last or (old == S.FAILED and new == S.PENDING and event_created == last)
     if stale:
         logger.info(
-            "PaymentIntent %s: event from %s is older than the last applied (%s); %s -> %s ignored",
-            payment.stripe_payment_intent, event_created.isoformat(), last.isoformat(), old, new,
+            "Payment %s: event from %s is older than the last applied (%s); %s -> %s ignored",
+            payment.stripe_id, event_created.isoformat(), last.isoformat(), old, new,
         )
     return stale
 
 
 def _target_status(payment: Payment, intent: PaymentIntentData) -> tuple[str, str]:
     """``(status to move to, "")``, or ``("", why not)`` to leave the payment untouched."""
-    if intent.id != payment.stripe_payment_intent:
+    if payment.stripe_payment_intent not in (None, intent.id):  # None: a Checkout payment it now joins
         raise ValueError(f"{intent.id} is not the PaymentIntent of payment {payment.pk}")
     if intent.amount != payment.amount_minor or intent.currency != payment.currency:
         logger.error(
@@ -198,16 +211,94 @@ def _target_status(payment: Payment, intent: PaymentIntentData) -> tuple[str, st
     return new, ""
 
 
+# ---------------------------------------------------------------------------------------
+# Stripe Checkout: the Session's events move the same payment through the same machine
+
+#: The status each ``checkout.session.*`` event says, beside ``completed`` (which says what
+#: its ``payment_status`` says).
+_SESSION_EVENT_STATUSES: Mapping[str, str] = {
+    "checkout.session.async_payment_succeeded": S.SUCCEEDED,
+    "checkout.session.async_payment_failed": S.FAILED,
+    "checkout.session.expired": S.CANCELED,
+}
+
+
+def status_for_session(session: CheckoutSessionData, event_type: str | None = None) -> str | None:
+    """The local status a Checkout Session shows (``event_type``: the event it came in):
+    expired → canceled; paid → succeeded; complete but unpaid (a delayed method) → processing,
+    or failed after ``async_payment_failed``; open → pending."""
+    if event_type is not None and event_type in _SESSION_EVENT_STATUSES:
+        return _SESSION_EVENT_STATUSES[event_type]
+    if session.status == "expired":
+        return S.CANCELED
+    if session.payment_status in ("paid", "no_payment_required"):
+        return S.SUCCEEDED
+    return {"complete": S.PROCESSING, "open": S.PENDING}.get(session.status)
+
+
+def apply_session(
+    payment: Payment,
+    session: CheckoutSessionData,
+    *,
+    event: Mapping[str, Any] | None = None,
+    locked: bool = False,
+) -> TransitionResult:
+    """``apply_intent`` for a Checkout Session (a ``checkout.session.*`` event, or the Session
+    retrieved from Stripe): the same guards, the same machine, the same signals, once per
+    transition; the PaymentIntent Stripe made for it is recorded on the way."""
+    return _apply(payment, event, locked, lambda locked_payment: (
+        decide_session(locked_payment, session, event=event), _session_values(locked_payment, session),
+    ))
+
+
+def decide_session(
+    payment: Payment, session: CheckoutSessionData, *, event: Mapping[str, Any] | None = None
+) -> TransitionResult:
+    """What ``apply_session`` would do, without locking, writing or signalling (``decide``
+    for a Checkout Session)."""
+    old, event_type = payment.status, event.get("type") if event else None
+    if session.id != payment.stripe_checkout_session:
+        raise ValueError(f"{session.id} is not the Checkout Session of payment {payment.pk}")
+    new = status_for_session(session, event_type)
+    if session.amount_total is not None and (
+        session.amount_total != payment.amount_minor or session.currency != payment.currency
+    ):
+        logger.error("Checkout Session %s is %s %s at Stripe but payment %s is %s %s: not applied",
+                     session.id, session.amount_total, session.currency, payment.pk, payment.amount_minor,
+                     payment.currency)
+        refused = f"{MISMATCH}: Stripe has {session.amount_total} {session.currency} (minor units), " \
+                  f"the payment {payment.amount_minor} {payment.currency}"
+    elif new is None:
+        refused = f"{UNEXPECTED_STATUS} {session.status!r} of the Checkout Session at Stripe"
+    elif new != old and not can_transition(old, new):
+        refused = f"{NOT_ALLOWED}: payment is {old}, the Checkout Session says {new}"
+    elif _is_stale(payment, old, new, event_created_at(event)):
+        refused = f"{STALE}: the event is older than the last one applied ({old} -> {new} ignored)"
+    else:
+        return TransitionResult(payment, old, new)
+    return TransitionResult(payment, old, old, refused)
+
+
+def _session_values(payment: Payment, session: CheckoutSessionData) -> dict[str, Any]:
+    """The PaymentIntent the Session made, once there is one (never replacing one known)."""
+    values: dict[str, Any] = {"livemode": session.livemode}
+    if payment.stripe_payment_intent is None and session.payment_intent:
+        values["stripe_payment_intent"] = session.payment_intent
+    return values
+
+
+def _intent_values(intent: PaymentIntentData) -> dict[str, Any]:
+    """What a PaymentIntent sets beside the status (the failure fields only when failed)."""
+    return {"stripe_payment_intent": intent.id, "stripe_status": intent.status, "livemode": intent.livemode,
+            "failure_code": intent.failure_code, "failure_message": intent.failure_message}
+
+
 def _update_fields(
-    payment: Payment, intent: PaymentIntentData, new: str, event_created: datetime | None
+    payment: Payment, stripe_values: Mapping[str, Any], new: str, event_created: datetime | None
 ) -> list[str]:
-    values: dict[str, Any] = {
-        "status": new,
-        "stripe_status": intent.status,
-        "livemode": intent.livemode,
-        "failure_code": intent.failure_code if new == S.FAILED else "",
-        "failure_message": intent.failure_message if new == S.FAILED else "",
-    }
+    values: dict[str, Any] = {**stripe_values, "status": new}
+    if new != S.FAILED:
+        values.update(failure_code="", failure_message="")
     if new == S.SUCCEEDED and payment.succeeded_at is None:
         values["succeeded_at"] = timezone.now()
     if event_created is not None and (
@@ -221,7 +312,7 @@ def _update_fields(
 
 
 def _send_signals(payment: Payment, old: str, new: str, event: Mapping[str, Any] | None) -> None:
-    logger.info("Payment %s (%s): %s -> %s", payment.pk, payment.stripe_payment_intent, old, new)
+    logger.info("Payment %s (%s): %s -> %s", payment.pk, payment.stripe_id, old, new)
     signals.payment_status_changed.send(
         sender=Payment, payment=payment, old_status=old, new_status=new, event=event
     )

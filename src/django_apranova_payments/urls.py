@@ -16,6 +16,7 @@ PAYMENT_INTENT = r"(?P<payment_intent>[^/]+)"  # any id answers in JSON; unknown
 
 urlpatterns = [
     path("create-payment/", views.CreatePaymentView.as_view(), name="create-payment"),
+    path("checkout/", views.CheckoutView.as_view(), name="checkout-session"),
     path("update-status/", views.UpdateStatusView.as_view(), name="update-status"),
     path("webhook/", StripeWebhookView.as_view(), name="webhook"),
     path("", views.PaymentListView.as_view(), name="payment-list"),

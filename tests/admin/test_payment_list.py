@@ -4,7 +4,6 @@ statements, and a payment's events: those of its PaymentIntent, refunds, dispute
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
@@ -70,7 +69,7 @@ def test_the_list_is_compact_amount_and_currency_in_one_unbroken_column(admin_cl
         "action_checkbox", "display_intent", "display_user", "display_amount", "list_refunded", "display_coupon",
         "status", "display_created",
     ]
-    assert re.search(r'<td class="field-display_amount">[^<]*1,?234\.50[^<]*USD[^<]*</td>', text), text
+    assert '<td class="field-display_amount">$1,234.50</td>' in text
 
 
 def statements(admin_client: Any, **params: str) -> int:

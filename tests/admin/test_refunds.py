@@ -115,9 +115,9 @@ def test_payment_page_shows_its_refunds_and_disputes_read_only(admin_client, str
     text = response.content.decode()
     assert response.status_code == 200
     assert made.stripe_refund in text and dispute.stripe_dispute in text
-    assert "10.00 USD" in text and "Needs response" in text and "Requested by customer" in text
+    assert "$10.00" in text and "Needs response" in text and "Requested by customer" in text
     assert "field-amount_refunded" not in text  # once, with its currency:
-    assert re.search(r'field-display_refunded">.*?<div class="readonly">10.00 USD</div>', text, re.S)
+    assert re.search(r'field-display_refunded">.*?<div class="readonly">\$10.00</div>', text, re.S)
     assert f'href="{change_url(made)}"' in text and f'href="{change_url(dispute)}"' in text
     form = text.split('id="content-main"')[1].split('class="submit-row"')[0]
     inputs = re.findall(r"<(?:input|textarea|select)\b[^>]*>", form)
@@ -151,8 +151,8 @@ def test_changelist_shows_the_amount_refunded(admin_client, stripe_mock, user):
 
     text = admin_client.get(reverse(CHANGELIST)).content.decode()
 
-    # The list's column is narrow: the currency is in the amount's column beside it.
-    assert '<td class="field-list_refunded">10.00</td>' in text
+    # The list's column is narrow: the amount, or "all".
+    assert '<td class="field-list_refunded">$10.00</td>' in text
     assert '<td class="field-list_refunded">all</td>' in text
 
 
@@ -283,7 +283,7 @@ def test_action_shows_a_confirmation_with_what_is_left_then_refunds(admin_client
 
     assert response.redirect_chain[-1][0] == reverse(CHANGELIST)
     made = Refund.objects.order_by("created_at", "pk").last()
-    assert messages_of(response) == [f"Refunded {payment.stripe_payment_intent}: 20.00 USD ({made.stripe_refund}, "
+    assert messages_of(response) == [f"Refunded {payment.stripe_payment_intent}: $20.00 ({made.stripe_refund}, "
                                      "succeeded)."]
     assert (made.amount, made.reason, made.requested_by, made.status) == (Decimal("20.00"), "duplicate", superuser,
                                                                          "succeeded")
@@ -303,7 +303,7 @@ def test_an_empty_amount_refunds_all_that_is_left_and_sends_the_signal_once(admi
     payment.refresh_from_db()
     assert payment.is_fully_refunded
     assert [kw["refund"].amount for kw in sent.of("payment_refunded")] == [Decimal("100.00")]
-    assert messages_of(response)[0].startswith(f"Refunded {payment.stripe_payment_intent}: 100.00 USD")
+    assert messages_of(response)[0].startswith(f"Refunded {payment.stripe_payment_intent}: $100.00")
 
 
 def test_several_payments_are_each_refunded_in_full_with_a_message_each(admin_client, stripe_mock, user):
@@ -329,9 +329,9 @@ def test_a_double_submit_refunds_once(admin_client, stripe_mock, user):
 
     assert Refund.objects.count() == 1 and len(stripe_mock.calls_to("refund")) == 1
     made = Refund.objects.get()
-    assert messages_of(first) == [f"Refunded {payment.stripe_payment_intent}: 10.00 USD ({made.stripe_refund}, "
+    assert messages_of(first) == [f"Refunded {payment.stripe_payment_intent}: $10.00 ({made.stripe_refund}, "
                                   "succeeded)."]
-    assert messages_of(second) == [f"Already refunded {payment.stripe_payment_intent} from this page: 10.00 USD "
+    assert messages_of(second) == [f"Already refunded {payment.stripe_payment_intent} from this page: $10.00 "
                                    f"({made.stripe_refund}, succeeded). Nothing was refunded twice."]
     payment.refresh_from_db()
     assert payment.amount_refunded == Decimal("10.00")
@@ -374,7 +374,7 @@ def test_each_payment_gets_its_result_and_a_second_submit_retries_only_what_fail
     assert first.status_code == 200  # the page again, not a redirect: something failed
     assert messages_of(first) == [
         f"Not refunded {flaky.stripe_payment_intent}: {exceptions.GatewayUnavailable.default_detail}",
-        f"Refunded {good.stripe_payment_intent}: 100.00 USD ({Refund.objects.get().stripe_refund}, succeeded).",
+        f"Refunded {good.stripe_payment_intent}: $100.00 ({Refund.objects.get().stripe_refund}, succeeded).",
         f"Not refunded {pending.stripe_payment_intent}: {exceptions.PaymentNotRefundable.default_detail}",
         f"Not refunded {fought.stripe_payment_intent}: {exceptions.ChargeDisputed.default_detail}",
     ]
@@ -384,7 +384,7 @@ def test_each_payment_gets_its_result_and_a_second_submit_retries_only_what_fail
 
     again = messages_of(second)
     assert any(m.startswith(f"Already refunded {good.stripe_payment_intent} from this page") for m in again)
-    assert any(m.startswith(f"Refunded {flaky.stripe_payment_intent}: 100.00 USD") for m in again)
+    assert any(m.startswith(f"Refunded {flaky.stripe_payment_intent}: $100.00") for m in again)
     assert Refund.objects.filter(payment__in=[good, flaky]).count() == 2
     assert not Refund.objects.filter(payment__in=[pending, fought]).exists()
 
@@ -675,7 +675,7 @@ def test_the_refund_button_shows_the_form_on_get_and_refunds_only_on_post(admin_
 
     assert response.redirect_chain[-1][0] == change_url(payment)
     assert Refund.objects.get().amount == Decimal("10.00")
-    assert "10.00 USD" in response.content.decode()  # the inline, on the page we came back to
+    assert "$10.00" in response.content.decode()  # the inline, on the page we came back to
 
 
 def test_the_refund_button_of_an_unknown_payment_is_404(admin_client):

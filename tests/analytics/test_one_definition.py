@@ -19,6 +19,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from django_apranova_payments.models import Payment
+from django_apranova_payments.money_display import format_money
 from tests.factories import UserFactory, dated_payment, discounted_payment, staff_holding
 
 NOV = 11
@@ -66,9 +67,9 @@ def test_every_surface_shows_the_same_figures(moved, first, last):
     page = admin.get("/admin/apranova_payments/payment/analytics/", {"from": date_from, "to": date_to})
     [shown] = page.context["currencies"]
     assert [shown[key] for key in ("gross", "refunded", "net", "discounts")] == [
-        expected[key] for key in ("gross", "refunded", "net", "discounts")]
+        format_money(Decimal(expected[key]), "usd") for key in ("gross", "refunded", "net", "discounts")]
     assert shown["figures"].payments == expected["payments"]
-    assert f'{expected["net"]} <small>USD</small>' in page.content.decode()
+    assert f'<span class="kpi-value">{format_money(Decimal(expected["net"]), "usd")}</span>' in page.content.decode()
 
     export = admin.get(page.context["payments_url"].replace("/payment/?", "/payment/export/?"))
     exported = list(csv.reader(StringIO(b"".join(export.streaming_content).decode())))[1:]

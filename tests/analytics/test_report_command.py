@@ -15,7 +15,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from django_apranova_payments.management.commands.apranova_report import Command
-from django_apranova_payments.models import Payment
+from django_apranova_payments.models import Dispute, Payment
 from tests.factories import dated_payment, discounted_payment
 
 
@@ -73,13 +73,30 @@ def test_csv_has_a_row_per_period_and_currency_then_the_totals(november):
     assert rows[0] == ["period", "currency", "gross", "refunded", "net", "discounts", "payments", "succeeded",
                        "failed", "canceled", "disputed"]
     assert rows[1:] == [
-        ["2026-11-01", "jpy", "0", "0", "0", "0", "0", "0", "0", "0", ""],
-        ["2026-11-01", "usd", "999.00", "99.00", "900.00", "250.00", "1", "1", "0", "0", ""],
-        ["2026-11-02", "jpy", "1000", "0", "1000", "0", "1", "1", "0", "0", ""],
-        ["2026-11-02", "usd", "0.00", "0.00", "0.00", "0.00", "2", "0", "2", "0", ""],
+        ["2026-11-01", "jpy", "0", "0", "0", "0", "0", "0", "0", "0", "0"],
+        ["2026-11-01", "usd", "999.00", "99.00", "900.00", "250.00", "1", "1", "0", "0", "0"],
+        ["2026-11-02", "jpy", "1000", "0", "1000", "0", "1", "1", "0", "0", "0"],
+        ["2026-11-02", "usd", "0.00", "0.00", "0.00", "0.00", "2", "0", "2", "0", "0"],
         ["total", "jpy", "1000", "0", "1000", "0", "1", "1", "0", "0", "0"],
         ["total", "usd", "999.00", "99.00", "900.00", "250.00", "3", "1", "2", "0", "0"],
     ]
+
+
+def test_csv_counts_the_disputed_payments_of_each_period(november):
+    """A payment with disputes counts once, in the period it was created (the totals'
+    definition), so the periods add up to the total."""
+    first, second = Payment.objects.filter(currency="usd").order_by("created_at")[:2]
+    for payment, number, status in ((first, 1, "needs_response"), (first, 2, "lost"), (second, 3, "won")):
+        Dispute.objects.create(payment=payment, stripe_dispute=f"dp_{number}", amount=payment.amount,
+                               currency="usd", status=status)
+
+    out, _ = run("--from", "2026-11-01", "--to", "2026-11-02", "--format", "csv")
+
+    disputed = {(row[0], row[1]): row[-1] for row in list(csv.reader(StringIO(out)))[1:]}
+    assert disputed == {("2026-11-01", "jpy"): "0", ("2026-11-01", "usd"): "1", ("2026-11-02", "jpy"): "0",
+                        ("2026-11-02", "usd"): "1", ("total", "jpy"): "0", ("total", "usd"): "2"}
+    by_month, _ = run("--from", "2026-11-01", "--to", "2026-11-30", "--interval", "month", "--format", "csv")
+    assert [row[-1] for row in csv.reader(StringIO(by_month))][1:] == ["0", "2", "0", "2"]
 
 
 def test_an_empty_range_says_so(db):

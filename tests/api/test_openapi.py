@@ -45,6 +45,7 @@ def test_every_payment_endpoint_is_described_and_the_webhook_is_not(schema):
     assert {path.removeprefix(PREFIX) for path in schema["paths"]} == {
         "", "create-payment/", "update-status/", "{payment_intent}/", "{payment_intent}/cancel/",
         "{payment_intent}/refund/", "analytics/", "payment-methods/", "payment-methods/{payment_method}/",
+        "checkout/",
     }
     assert set(schema["paths"][PREFIX + "payment-methods/"]) == {"get"}
     assert set(schema["paths"][PREFIX + "payment-methods/{payment_method}/"]) == {"delete"}
@@ -64,10 +65,12 @@ def test_operation_ids_are_stable(schema):
         operation(schema, "analytics/", "get")["operationId"],
         operation(schema, "payment-methods/", "get")["operationId"],
         operation(schema, "payment-methods/{payment_method}/", "delete")["operationId"],
+        operation(schema, "checkout/", "post")["operationId"],
     }
     assert ids == {
         "payments_list", "payments_create", "payments_update_status", "payments_retrieve", "payments_cancel",
         "payments_refund", "payments_analytics", "payment_methods_list", "payment_methods_destroy",
+        "payments_checkout",
     }
 
 
@@ -197,3 +200,17 @@ def test_analytics_takes_from_to_and_interval_and_answers_the_documented_shape(s
     assert figures["discounts"]["type"] == "string" and figures["discounts"]["format"] == "decimal"
     period = component(schema, "AnalyticsPeriod")["properties"]
     assert set(period) == {"period", "currency", "gross", "refunded", "net", "discounts", "succeeded", "failed"}
+
+
+def test_checkout_takes_the_redirect_urls_and_answers_the_session_and_its_payment(schema):
+    checkout = operation(schema, "checkout/", "post")
+    request = checkout["requestBody"]["content"]["application/json"]["schema"]
+    assert request == {"$ref": "#/components/schemas/CheckoutCreateRequest"}
+    body = component(schema, "CheckoutCreateRequest")
+    assert {"amount", "currency", "metadata", "coupon", "successUrl", "cancelUrl"} == set(body["properties"])
+    assert {"successUrl", "cancelUrl"} <= set(body["required"])
+    answer = component(schema, "CheckoutSession")["properties"]
+    assert set(answer) == {"checkoutSession", "url", "payment"}
+    assert "Idempotent-Replayed" in checkout["responses"]["201"]["headers"]
+    payment = component(schema, "Payment")["properties"]
+    assert payment["checkoutSession"]["nullable"] is True and payment["paymentIntent"]["nullable"] is True

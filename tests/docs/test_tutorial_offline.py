@@ -8,7 +8,7 @@ free port, as the docs say for another port) and compares the output the docs sh
 came out (``...`` and ``…`` stand for anything; the example PaymentIntent id for the real
 one). A change to the docs or to the code that makes them disagree fails it.
 
-Not run, on purpose (``NOT_RUN``): making and activating the virtualenv and ``pip install``
+Not run, on purpose (``NOT_RUN``): cloning, making and activating the virtualenv and ``pip install``
 (the test runs in an environment that has the package, installed from this checkout), and
 ``mkdir``/``cd`` (the temporary directory). ``createsuperuser`` gets ``--noinput`` and the
 password from the environment instead of its prompt. A Stripe-only command on the offline
@@ -49,6 +49,7 @@ OFFLINE, STRIPE = "Offline simulator", "Stripe test mode"
 EXAMPLE_INTENT = "pi_3QxExample0000000000000"
 PASSWORD = "tutorial-password-1"
 NOT_RUN = {
+    "git clone https://github.com/apranova/django-apranova-payments.git": "the test runs from the clone",
     "mkdir lms && cd lms": "the test's temporary directory is the project's",
     "python -m venv .venv": "the test runs in an environment that has the package",
     "source .venv/bin/activate": "the same",
@@ -76,6 +77,38 @@ def test_the_how_to_shows_the_tutorials_offline_settings_and_urls():
     howto = python_blocks(HOWTO)
     assert offline[0] in howto, "the how-to's merged settings differ from the tutorial's offline tab"
     assert offline[1] in howto, "the how-to's merged URLs differ from the tutorial's offline tab"
+
+
+@pytest.mark.parametrize("value", [None, ""])
+def test_the_offline_settings_name_a_missing_webhook_secret(tmp_path, value):
+    """A new shell without ``STRIPE_WEBHOOK_SECRET``: the settings stop with a message naming
+    the variable and how to set it, never a bare ``KeyError`` and never a default secret."""
+    settings = next(b.text for b in blocks(TUTORIAL[0]) if b.tab == OFFLINE and b.lang == "python")
+    (tmp_path / "offline_settings.py").write_text(settings, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "STRIPE_WEBHOOK_SECRET"}
+    if value is not None:
+        env["STRIPE_WEBHOOK_SECRET"] = value
+
+    done = subprocess.run([sys.executable, "-c", "import offline_settings"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last == ("django.core.exceptions.ImproperlyConfigured: STRIPE_WEBHOOK_SECRET is not set in this shell. "
+                    "Export the same secret in every shell that runs manage.py: "
+                    "export STRIPE_WEBHOOK_SECRET=$(cat webhook-secret.txt)"), done.stderr
+    assert "KeyError" not in done.stderr
+
+
+def test_under_pytest_the_offline_settings_leave_the_secret_to_the_tests(monkeypatch):
+    """Part 2 gives pytest runs their own secret, after these settings: no error before it."""
+    monkeypatch.delenv("STRIPE_WEBHOOK_SECRET", raising=False)
+    settings = next(b.text for b in blocks(TUTORIAL[0]) if b.tab == OFFLINE and b.lang == "python")
+    namespace: dict[str, Any] = {}
+
+    exec(compile(settings, "lms/settings.py", "exec"), namespace)  # noqa: S102 - the docs' own settings
+
+    assert namespace["APRANOVA_PAYMENTS"]["STRIPE_WEBHOOK_SECRET"] is None
 
 
 def test_each_step_with_a_stripe_tab_has_an_offline_one():
@@ -140,8 +173,6 @@ class Reader:
         self.env = {
             **keep,
             "PATH": bin_dir + os.pathsep + keep.get("PATH", ""),
-            # As the docs say for a port other than 8000 (the test takes a free one).
-            "SIMULATOR_WEBHOOK_URL": f"http://127.0.0.1:{port}/api/payments/webhook/",
             "DJANGO_SUPERUSER_PASSWORD": PASSWORD,
             "PYTHONUNBUFFERED": "1",
         }
@@ -197,9 +228,13 @@ class Reader:
 
     def start_server(self) -> None:
         with self.server_log.open("wb") as log:
+            # As step 7 says for a port other than 8000 (the test takes a free one). Only the
+            # server: the second terminal of step 8 has what the docs export there.
+            hook = f"http://127.0.0.1:{self.port}/api/payments/webhook/"
             self.server = subprocess.Popen(  # noqa: S603 - the tutorial's own manage.py
                 [sys.executable, "manage.py", "runserver", f"127.0.0.1:{self.port}", "--noreload"],
-                cwd=self.project, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                cwd=self.project, env={**self.env, "SIMULATOR_WEBHOOK_URL": hook}, stdout=log,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + 60
         while not self._listening():
@@ -262,6 +297,9 @@ def test_the_offline_tutorial_runs_as_written(reader):
     assert [c.split()[2] for c in reader.ran if c.startswith("python manage.py")] == [
         "startapp", "migrate", "createsuperuser", "check", "runserver", "apranova_simulate_confirm"]
     assert sum(c.startswith("curl ") for c in reader.ran) == 4
+    # The second terminal of step 8 exports both variables the server has (a new shell has neither).
+    exports = [c.split("=")[0] for c in reader.ran if c.startswith("export ")]
+    assert exports == ["export STRIPE_WEBHOOK_SECRET", "export STRIPE_WEBHOOK_SECRET", "export SIMULATOR_WEBHOOK_URL"]
     events = reader.query("SELECT type, outcome FROM apranova_payments_webhookevent ORDER BY received_at")
     assert ("payment_intent.created", "processed") in events
     assert ("payment_intent.succeeded", "processed") in events, events  # posted by the simulator itself

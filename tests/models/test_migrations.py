@@ -200,7 +200,8 @@ def test_a_pre_release_install_upgrades_keeping_its_simulated_intents_and_droppi
                                                    "apranova_simulator_simulatedcustomer",
                                                    "apranova_simulator_simulatedpaymentmethod",
                                                    "apranova_simulator_simulateddispute", "testapp_course",
-                                                   "testapp_course_coupons"}
+                                                   "testapp_course_coupons",
+                                                   "apranova_simulator_simulatedcheckoutsession"}
         copied = list(SimulatedPaymentIntent.objects.order_by("intent_id").values(
             "intent_id", "client_secret", "amount", "currency", "status", "metadata", "idempotency_key"))
         assert copied == [
@@ -237,7 +238,7 @@ def test_a_production_install_migrates_without_any_simulator_table():
             "0006_payment_created_figures_index", "0007_webhook_event_indexes",
             "0008_payment_refund_permission", "0009_dispute_appeals_and_prevented",
             "0010_money_figures_indexes", "0011_coupons",
-            "0012_paid_figures_index_discount", "0013_customers"]
+            "0012_paid_figures_index_discount", "0013_customers", "0014_checkout"]
         assert not [m for m, _ in plan if m.app_label == SIMULATOR]
         assert {"apranova_payments_payment", "apranova_payments_webhookevent"} <= tables()
         assert not [name for name in tables() if "simulat" in name]
@@ -279,3 +280,33 @@ def test_simulator_models_and_migrations_agree():
     out = StringIO()
     call_command("makemigrations", SIMULATOR, "--check", "--dry-run", stdout=out, stderr=out)
     assert "No changes detected" in out.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_0014_checkout_keeps_existing_payments_and_goes_back_naming_sessionless_ones_by_their_session():
+    before, after = (CORE, "0013_customers"), (CORE, "0014_checkout")
+    try:
+        executor = migrate(before)
+        member = Member.objects.create(username="checkout-migration")
+        old_payment = executor.loader.project_state(before).apps.get_model(CORE, "Payment")
+        kept = old_payment.objects.create(user_id=member.pk, stripe_payment_intent="pi_kept", amount="19.99",
+                                          currency="usd", status="succeeded")
+
+        executor = migrate(after)
+        new_payment = executor.loader.project_state(after).apps.get_model(CORE, "Payment")
+        row = new_payment.objects.get(pk=kept.pk)
+        assert (row.stripe_payment_intent, row.stripe_checkout_session) == ("pi_kept", None)
+        assert row.checkout_reference is None
+        waiting = new_payment.objects.create(user_id=member.pk, stripe_payment_intent=None, amount="5.00",
+                                             currency="usd", stripe_checkout_session="cs_test_waiting")
+        new_payment.objects.create(user_id=member.pk, stripe_payment_intent=None, amount="6.00", currency="usd",
+                                   stripe_checkout_session="cs_test_other")
+
+        migrate(before)
+        assert set(old_payment.objects.values_list("stripe_payment_intent", flat=True)) == {
+            "pi_kept", "cs_test_waiting", "cs_test_other"}
+
+        migrate(after)
+        assert new_payment.objects.get(pk=waiting.pk).stripe_payment_intent == "cs_test_waiting"
+    finally:
+        migrate_to_latest()

@@ -19,8 +19,11 @@ from django.db.models import F
 from django.urls import reverse
 
 from django_apranova_payments import signals, webhooks
+from django_apranova_payments.charges import Charge
+from django_apranova_payments.conf import STRIPE_API_VERSION
 from django_apranova_payments.models import Payment, WebhookEvent, WebhookEventQuerySet
-from django_apranova_payments.testing import build_event, sign_payload
+from django_apranova_payments.services import create_checkout
+from django_apranova_payments.testing import StripeMock, build_event, sign_payload, stripe_objects
 from tests.factories import PaymentFactory, UserFactory
 from tests.testapp.models import SignalTally
 
@@ -109,6 +112,35 @@ def test_different_events_for_one_payment_at_once_end_succeeded_once(live_server
     assert payment.status == Payment.Status.SUCCEEDED
     assert tally()["payment_succeeded"] == 1
     assert tally()["webhook_event_received"] == 20
+
+
+@pytest.mark.usefixtures("webhook_mode")
+@pytest.mark.parametrize("round_number", range(3))
+def test_a_checkout_sessions_completed_and_its_payment_intents_succeeded_at_once_pay_once(
+    live_server, tally, round_number
+):
+    """The Session's event locks the payment by its Session, the PaymentIntent's by the
+    checkout reference in its metadata: the same row, so one of them applies it."""
+    user = UserFactory()
+    with StripeMock() as stripe_mock:  # stopped before the deliveries, which it would intercept
+        created = create_checkout(user, Charge.of("19.99", "usd", {"course": "12"}),
+                                  success_url="https://shop.example/paid", cancel_url="https://shop.example/cart")
+        session, intent = stripe_mock.pay_session(created.payment.stripe_checkout_session)
+    url = live_server.url + reverse("apranova_payments:webhook")
+    events = [stripe_objects.event(session, "checkout.session.completed", api_version=STRIPE_API_VERSION),
+              stripe_objects.event(intent, "payment_intent.succeeded", api_version=STRIPE_API_VERSION)]
+    results: list[requests.Response] = []
+    threads = [threading.Thread(target=lambda e=e: results.extend(deliver_at_once(url, e, 5))) for e in events]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(r.status_code for r in results) == [200] * 10
+    assert tally()["payment_succeeded"] == 1 and tally()["payment_status_changed"] == 1
+    assert Payment.objects.filter(user=user).count() == 1
+    payment = Payment.objects.get(user=user)
+    assert (payment.status, payment.stripe_payment_intent) == (Payment.Status.SUCCEEDED, intent["id"])
 
 
 # -- a failure recorded after a concurrent success --------------------------------------------

@@ -46,6 +46,12 @@ EXPECTED: dict[str, tuple[str, str | None, list[str]]] = {
     "charge.dispute.updated": ("succeeded", "under_review", [RECEIVED, "payment_disputed"]),
     "charge.dispute.closed": ("succeeded", "lost", [RECEIVED, "payment_disputed", "dispute_closed"]),
     "charge.dispute.funds_reinstated": ("succeeded", "won", [RECEIVED, "payment_disputed", "dispute_closed"]),
+    "checkout.session.completed": ("succeeded", None, [RECEIVED, "payment_status_changed", "payment_succeeded"]),
+    "checkout.session.async_payment_succeeded": (
+        "succeeded", None, [RECEIVED, "payment_status_changed", "payment_succeeded"]
+    ),
+    "checkout.session.async_payment_failed": ("failed", None, [RECEIVED, "payment_status_changed", "payment_failed"]),
+    "checkout.session.expired": ("canceled", None, [RECEIVED, "payment_status_changed", "payment_canceled"]),
 }
 CASES = [(version, event_type) for version in VERSIONS for event_type in sorted(HANDLERS)]
 
@@ -53,6 +59,11 @@ CASES = [(version, event_type) for version in VERSIONS for event_type in sorted(
 def payment_for(user: Any, event_type: str) -> Payment:
     """The payment the corpus's events are about, as it stands before the event: pending for a
     PaymentIntent's event, paid for a refund's or a dispute's."""
+    if event_type.startswith("checkout.session."):  # a Checkout payment, before its PaymentIntent
+        return PaymentFactory(
+            user=user, stripe_payment_intent=None, stripe_checkout_session=CORPUS["payment"]["checkout_session"],
+            amount=Decimal("19.99"), currency="usd", status=Payment.Status.PENDING, stripe_status="",
+        )
     paid = not event_type.startswith("payment_intent.")
     return PaymentFactory(
         user=user, stripe_payment_intent=INTENT, amount=Decimal("19.99"), currency="usd",
@@ -69,7 +80,7 @@ def deliver(client: Any, event: dict[str, Any]) -> tuple[Any, list[str]]:
 
 
 def row_status(event_type: str) -> str | None:
-    if event_type.startswith("payment_intent."):
+    if event_type.startswith(("payment_intent.", "checkout.session.")):
         return None
     if event_type.startswith("charge.dispute."):
         return Dispute.objects.get(payment__stripe_payment_intent=INTENT).status

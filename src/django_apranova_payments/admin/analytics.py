@@ -43,6 +43,7 @@ from ..api.views import AnalyticsView
 from ..conf import app_settings
 from ..exports import csv_lines, payment_rows
 from ..models import Payment
+from ..money_display import format_money, group_digits
 from .charts import Bar, bar_chart
 
 if TYPE_CHECKING:
@@ -223,10 +224,10 @@ def _currency(report: Report, figures: CurrencyFigures) -> dict[str, Any]:
     return {
         "code": code,
         "figures": figures,
-        "net": money.amount_text(figures.net, code),
-        "gross": money.amount_text(figures.gross, code),
-        "refunded": money.amount_text(figures.refunded, code),
-        "discounts": money.amount_text(figures.discounts, code),
+        "net": format_money(figures.net, code),
+        "gross": format_money(figures.gross, code),
+        "refunded": format_money(figures.refunded, code),
+        "discounts": format_money(figures.discounts, code),
         "success_rate": None if rate is None else f"{rate:.1%}",
         "ended": figures.succeeded + figures.failed + figures.canceled,
         "chart": _revenue_chart(report, figures.currency),
@@ -239,9 +240,9 @@ def _revenue_chart(report: Report, currency: str) -> SafeString:
             title=gettext("%(period)s: net %(net)s, refunded %(refunded)s, discounts %(discounts)s, "
                           "%(succeeded)d succeeded") % {
                 "period": _period_label(row.period, report.range.interval, full=True),
-                "net": money.format_amount(row.net, currency),
-                "refunded": money.format_amount(row.refunded, currency),
-                "discounts": money.format_amount(row.discounts, currency),
+                "net": format_money(row.net, currency),
+                "refunded": format_money(row.refunded, currency),
+                "discounts": format_money(row.discounts, currency),
                 "succeeded": row.succeeded,
             },
             # Refunds may be more than a period's gross (a refund of an earlier payment): the bar
@@ -285,10 +286,11 @@ def _period_label(period: date, interval: str, *, full: bool = False) -> str:
 
 
 def _tick(value: Decimal, currency: str) -> str:
-    """A grid line's amount: whole units when they are whole, else the currency's decimals."""
+    """A grid line's amount, grouped as the tiles are: whole units when they are whole, else
+    the currency's decimals."""
     if value == value.to_integral():
-        return f"{value.to_integral():,f}"
-    return money.amount_text(value, currency)
+        return group_digits(f"{value.to_integral():f}")
+    return group_digits(money.amount_text(value, currency))
 
 
 __all__ = ["AnalyticsAdminMixin", "AnalyticsForm", "add_analytics_entry", "export_response", "may_see_analytics"]

@@ -21,8 +21,8 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from .. import money
 from ..models import Coupon, CouponQuerySet, Payment, PaymentStatus
+from ..money_display import format_money
 from .coupon_batch import CouponBatchMixin, warn_if_refused_as_free
 from .records import ValidSelectionMixin, may_view, shown_amount
 
@@ -186,7 +186,7 @@ def redemption_context(coupon: Coupon) -> dict[str, Any]:
         "payment": payment,
         "url": reverse("admin:apranova_payments_payment_change", args=[payment.pk]),
         "amount": shown_amount(payment),
-        "discount": money.format_amount(payment.discount, payment.currency),
+        "discount": format_money(payment.discount, payment.currency),
         "held": payment.status != PaymentStatus.CANCELED,
     } for payment in payments[:REDEMPTIONS_SHOWN]]
     url = reverse("admin:apranova_payments_payment_changelist")

@@ -37,13 +37,16 @@ def without_secrets(value: Any) -> Any:
 
 
 def events_of_payment(payment_pk: Any) -> Q:
-    """The events of every object of a payment: its PaymentIntent, its refunds (``re_…``), its
-    disputes (``dp_…``) and its charge (``ch_…``: ``charge.refunded`` and the like). The charge
-    is not stored on the payment; it is the ``latest_charge`` of the PaymentIntent's events, or
-    the ``charge`` of its refunds' and disputes' events. One statement with subqueries, each on
-    an indexed column (``object_id``, the payment's key)."""
+    """The events of every object of a payment: its PaymentIntent, its Checkout Session
+    (``cs_…``), its refunds (``re_…``), its disputes (``dp_…``) and its charge (``ch_…``:
+    ``charge.refunded`` and the like). The charge is not stored on the payment; it is the
+    ``latest_charge`` of the PaymentIntent's events, or the ``charge`` of its refunds' and
+    disputes' events. One statement with subqueries, each on an indexed column (``object_id``,
+    the payment's key)."""
+    payment = Payment.objects.filter(pk=payment_pk)
     own_ids = (
-        Q(object_id__in=Payment.objects.filter(pk=payment_pk).values("stripe_payment_intent"))
+        Q(object_id__in=payment.exclude(stripe_payment_intent="").values("stripe_payment_intent"))
+        | Q(object_id__in=payment.filter(stripe_checkout_session__isnull=False).values("stripe_checkout_session"))
         | Q(object_id__in=Refund.objects.filter(payment_id=payment_pk).values("stripe_refund"))
         | Q(object_id__in=Dispute.objects.filter(payment_id=payment_pk).values("stripe_dispute"))
     )
@@ -57,12 +60,12 @@ def events_of_payment(payment_pk: Any) -> Q:
 
 
 def payment_of(event: WebhookEvent) -> Payment | None:
-    """The payment an event is about: the one whose PaymentIntent, refund or dispute is the
-    event's object, or (a charge's event) whose PaymentIntent the object names."""
+    """The payment an event is about: the one whose PaymentIntent, Checkout Session, refund or
+    dispute is the event's object, or (a charge's event) whose PaymentIntent the object names."""
     if not event.object_id:
         return None
-    which = (Q(stripe_payment_intent=event.object_id) | Q(refunds__stripe_refund=event.object_id)
-             | Q(disputes__stripe_dispute=event.object_id))
+    which = (Q(stripe_payment_intent=event.object_id) | Q(stripe_checkout_session=event.object_id)
+             | Q(refunds__stripe_refund=event.object_id) | Q(disputes__stripe_dispute=event.object_id))
     data = event.payload.get("data") if isinstance(event.payload, dict) else None
     named = data.get("object", {}).get("payment_intent") if isinstance(data, dict) else None
     if isinstance(named, str) and named:

@@ -16,8 +16,9 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .. import exceptions, money, services
+from .. import exceptions, services
 from ..models import Coupon, Payment, WebhookEvent
+from ..money_display import format_money
 from ..services import FREE_PREFIX
 from .analytics import AnalyticsAdminMixin
 from .disputes import DisputeInline
@@ -101,9 +102,9 @@ class PaymentAdmin(AnalyticsAdminMixin, RefundActionMixin, RecordAdmin):
     list_select_related = ["user", "coupon"]
     raw_id_fields = ["user"]
     readonly_fields = [
-        "user", "stripe_payment_intent", "amount", "currency", "coupon_link", "coupon_code", "display_discount",
-        "display_refunded", "status", "stripe_status", "failure_code", "failure_message", "metadata", "livemode",
-        "created_at", "updated_at", "succeeded_at", "webhook_events",
+        "user", "stripe_payment_intent", "stripe_checkout_session", "amount", "currency", "coupon_link",
+        "coupon_code", "display_discount", "display_refunded", "status", "stripe_status", "failure_code",
+        "failure_message", "metadata", "livemode", "created_at", "updated_at", "succeeded_at", "webhook_events",
     ]
     # Shown as display_refunded, coupon_link (or coupon_code) and display_discount.
     exclude = ["amount_refunded", "coupon", "discount"]
@@ -112,9 +113,10 @@ class PaymentAdmin(AnalyticsAdminMixin, RefundActionMixin, RecordAdmin):
     actions = ["refresh_from_stripe", "refund", "export_csv"]
 
     def get_search_fields(self, request: HttpRequest) -> list[str]:
-        """Ids and the user's username and e-mail by their start, case-insensitively: "pi_sim"
-        finds every simulator payment, "ann@" Ann's."""
-        return [f"^{name}" for name in ("stripe_payment_intent", *user_search_fields())]
+        """Ids (PaymentIntent, Checkout Session) and the user's username and e-mail by their
+        start, case-insensitively: "pi_sim" finds every simulator payment, "ann@" Ann's."""
+        ids = ("stripe_payment_intent", "stripe_checkout_session")
+        return [f"^{name}" for name in (*ids, *user_search_fields())]
 
     def get_list_display(self, request: HttpRequest) -> list[Any]:
         return [name for name in super().get_list_display(request) if name != "livemode" or has_live(request)]
@@ -136,9 +138,10 @@ class PaymentAdmin(AnalyticsAdminMixin, RefundActionMixin, RecordAdmin):
 
     @admin.display(description=_("id"), ordering="stripe_payment_intent")
     def display_intent(self, payment: Payment) -> str:
-        """The PaymentIntent id under a short header; a long one is cut (payments.css), whole in
-        its tooltip."""
-        return _cut(payment.stripe_payment_intent)
+        """The PaymentIntent id (a Checkout payment's Session id until Stripe has made its
+        PaymentIntent) under a short header; a long one is cut (payments.css), whole in its
+        tooltip."""
+        return _cut(payment.stripe_id)
 
     @admin.display(description=_("user"), ordering="user")
     def display_user(self, payment: Payment) -> str:
@@ -150,12 +153,10 @@ class PaymentAdmin(AnalyticsAdminMixin, RefundActionMixin, RecordAdmin):
 
     @admin.display(description=_("refunded"), ordering="amount_refunded")
     def list_refunded(self, payment: Payment) -> str:
-        """The list's narrow column: the number (its currency is the amount's, beside it), or
-        "all"."""
+        """The list's narrow column: the amount refunded, or "all"."""
         if not payment.amount_refunded:
             return "—"
-        return str(_("all")) if payment.is_fully_refunded else money.amount_text(payment.amount_refunded,
-                                                                                   payment.currency)
+        return str(_("all")) if payment.is_fully_refunded else format_money(payment.amount_refunded, payment.currency)
 
     @admin.display(description=_("created"), ordering="created_at")
     def display_created(self, payment: Payment) -> str:
@@ -183,7 +184,7 @@ class PaymentAdmin(AnalyticsAdminMixin, RefundActionMixin, RecordAdmin):
 
     @admin.display(description=_("discount"), ordering="discount")
     def display_discount(self, payment: Payment) -> str:
-        return money.format_amount(payment.discount, payment.currency) if payment.coupon_id else "—"
+        return format_money(payment.discount, payment.currency) if payment.coupon_id else "—"
 
     @admin.display(description=_("webhook events"))
     def webhook_events(self, payment: Payment) -> str:
@@ -202,7 +203,7 @@ class PaymentAdmin(AnalyticsAdminMixin, RefundActionMixin, RecordAdmin):
                 result = services.refresh_payment(payment)
             except exceptions.PaymentsError as exc:
                 self.message_user(
-                    request, f"{payment.stripe_payment_intent}: {exc}", level=messages.ERROR
+                    request, f"{payment.stripe_id}: {exc}", level=messages.ERROR
                 )
                 continue
             changed += result.changed

@@ -17,8 +17,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .. import money
 from ..models import Dispute, Payment, Refund
+from ..money_display import format_money
 
 if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin
@@ -42,7 +42,7 @@ def may_view(site: admin.AdminSite, request: HttpRequest, model: type[Model]) ->
 
 
 def shown_amount(obj: Payment | Refund | Dispute) -> str:
-    return money.format_amount(obj.amount, obj.currency)
+    return format_money(obj.amount, obj.currency)
 
 
 class ValidSelectionMixin(_Base):
@@ -134,7 +134,7 @@ class OfPaymentAdmin(RecordAdmin):
 
     @admin.display(description=_("payment"), ordering="payment__stripe_payment_intent")
     def payment_intent(self, obj: Refund | Dispute) -> str:
-        return obj.payment.stripe_payment_intent
+        return obj.payment.stripe_id
 
     @admin.display(description=_("amount"), ordering="amount")
     def display_amount(self, obj: Refund | Dispute) -> str:

@@ -30,6 +30,7 @@ from rest_framework.exceptions import ValidationError
 from .. import exceptions, money, services
 from ..gateway import get_gateway
 from ..models import Payment, Refund, RefundReason
+from ..money_display import format_money
 from ..permissions import REFUND_PAYMENT
 from .records import OfPaymentAdmin, RecordInline, shown_amount, user_search_fields
 
@@ -137,7 +138,7 @@ class RefundActionMixin(_Base):
     def display_refunded(self, payment: Payment) -> str:
         if not payment.amount_refunded:
             return "—"
-        shown = money.format_amount(payment.amount_refunded, payment.currency)
+        shown = format_money(payment.amount_refunded, payment.currency)
         if not payment.is_fully_refunded:
             return shown
         everything = _("all")  # not inside the f-string: makemessages would not find it there
@@ -224,12 +225,15 @@ class RefundActionMixin(_Base):
                 self._refund_failed(request, payment, form, exc)
                 continue
             refund = created.refund
-            shown = f"{shown_amount(refund)} ({refund.stripe_refund}, {refund.get_status_display().lower()})"
+            which = f"({refund.stripe_refund}, {refund.get_status_display().lower()})"
+            shown = f"{shown_amount(refund)} {which}"
             if created.replayed:
                 text = _("Already refunded %(payment)s from this page: %(refund)s. Nothing was refunded twice.")
             else:
                 text = _("Refunded %(payment)s: %(refund)s.")
-                self.log_change(request, payment, f"Refunded {shown}.")
+                # The history keeps machine text: the same in every language, as it was written.
+                self.log_change(request, payment, f"Refunded {money.format_amount(refund.amount, refund.currency)} "
+                                                  f"{which}.")
             self.message_user(request, text % {"payment": payment.stripe_payment_intent, "refund": shown},
                               messages.SUCCESS)
         return all_made

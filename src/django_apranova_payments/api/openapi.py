@@ -117,7 +117,14 @@ class PaymentSerializerExtension(OpenApiSerializerExtension):
     def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
         schema: dict[str, Any] = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
         props = schema["properties"]
-        props["paymentIntent"].update(example=PI, description="The Stripe PaymentIntent id.")
+        props["paymentIntent"].update(
+            example=PI, nullable=True,
+            description="The Stripe PaymentIntent id; null for a Checkout payment until Stripe creates it.",
+        )
+        props["checkoutSession"].update(
+            nullable=True, example=None,
+            description="The Checkout Session id (cs_…) of a payment made on Stripe's page, else null.",
+        )
         props["amount"] = {
             **DECIMAL_STRING,
             "readOnly": True,

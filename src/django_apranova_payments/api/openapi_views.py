@@ -59,6 +59,7 @@ PAYMENT_EXAMPLE = {
     "failureMessage": None,
     "metadata": {"courseId": "42"},
     "amountRefunded": "0.00",
+    "checkoutSession": None,
     "createdAt": "2026-11-26T10:00:00Z",
     "updatedAt": "2026-11-26T10:00:00Z",
     "livemode": False,

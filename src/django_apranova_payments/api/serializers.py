@@ -15,6 +15,7 @@ from ..charges import Charge, ChargeError, clean_metadata
 from ..conf import app_settings
 from ..models import Payment, Refund, RefundReason
 from ..models.coupons import CODE_MAX_LENGTH
+from ..redirects import UnsafeRedirect, checked_url
 
 
 class AmountField(serializers.Field):
@@ -113,6 +114,30 @@ class PaymentCreateSerializer(serializers.Serializer):
         return attrs
 
 
+def redirect_url(value: str) -> str:
+    """A Checkout redirect URL, as it is sent to Stripe (``redirects.checked_url``)."""
+    try:
+        return checked_url(value)
+    except UnsafeRedirect as exc:
+        raise serializers.ValidationError(str(exc), code="invalid") from exc
+
+
+class CheckoutCreateSerializer(PaymentCreateSerializer):
+    # The checkout body: create-payment's, plus where Stripe sends the customer back to.
+
+    successUrl = serializers.CharField(trim_whitespace=False)  # noqa: N815
+    cancelUrl = serializers.CharField(trim_whitespace=False)  # noqa: N815
+    # Saved cards are the Payment Element's: Stripe's page offers the card form itself.
+    savePaymentMethod = None  # type: ignore[assignment]  # noqa: N815
+    paymentMethod = None  # type: ignore[assignment]  # noqa: N815
+
+    def validate_successUrl(self, value: str) -> str:  # noqa: N802
+        return redirect_url(value)
+
+    def validate_cancelUrl(self, value: str) -> str:  # noqa: N802
+        return redirect_url(value)
+
+
 class UpdateStatusSerializer(serializers.Serializer):
     paymentIntent = serializers.RegexField(  # noqa: N815 - the public JSON key
         r"^pi_[A-Za-z0-9_]{1,250}$",
@@ -123,7 +148,14 @@ class UpdateStatusSerializer(serializers.Serializer):
 class PaymentSerializer(serializers.ModelSerializer):
     """A payment as the API shows it. The listed keys are a fixed contract; more may follow."""
 
-    paymentIntent = serializers.CharField(source="stripe_payment_intent", read_only=True)  # noqa: N815
+    paymentIntent = serializers.CharField(  # noqa: N815
+        source="stripe_payment_intent", read_only=True,
+        help_text="The PaymentIntent's id; null for a Checkout payment until Stripe creates its PaymentIntent.",
+    )
+    checkoutSession = serializers.CharField(  # noqa: N815
+        source="stripe_checkout_session", read_only=True,
+        help_text="The Checkout Session's id (cs_…) of a payment made on Stripe's page, else null.",
+    )
     amount = serializers.SerializerMethodField()
     failureCode = serializers.SerializerMethodField()  # noqa: N815
     failureMessage = serializers.SerializerMethodField()  # noqa: N815
@@ -134,7 +166,8 @@ class PaymentSerializer(serializers.ModelSerializer):
         model = Payment
         fields = [
             "paymentIntent", "amount", "currency", "status", "failureCode", "failureMessage",
-            "metadata", "amountRefunded", "coupon", "discount", "createdAt", "updatedAt", "livemode",
+            "metadata", "amountRefunded", "coupon", "discount", "checkoutSession", "createdAt", "updatedAt",
+            "livemode",
         ]
         read_only_fields = fields
 

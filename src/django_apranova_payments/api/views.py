@@ -29,10 +29,12 @@ from .. import exceptions, services
 from ..charges import Charge, ChargeError, is_zero_amount
 from ..conf import app_settings
 from ..models import TERMINAL_STATUSES, Coupon, Payment, PaymentStatus
+from ..models.payments import by_stripe_id
 from ..parsers import DecimalJSONParser
 from ..permissions import REFUND_PAYMENT
 from .serializers import (
     AnalyticsQuerySerializer,
+    CheckoutCreateSerializer,
     CreatedPaymentSerializer,
     PaymentCreateSerializer,
     PaymentSerializer,
@@ -121,7 +123,7 @@ class PaymentAPIView(APIView):
         payment can have: too long, or with a NUL that PostgreSQL cannot even compare)."""
         if not 0 < len(payment_intent) <= 255 or "\x00" in payment_intent:
             raise Http404
-        return get_object_or_404(self.get_user_payments(), stripe_payment_intent=payment_intent)
+        return get_object_or_404(self.get_user_payments(), by_stripe_id(payment_intent))
 
     def payment_response(self, payment: Payment, code: int = status.HTTP_200_OK) -> Response:
         return Response(PaymentSerializer(payment).data, status=code)
@@ -184,6 +186,30 @@ class CreatePaymentView(PaymentAPIView):
             return Charge.of(answer.get("amount"), answer.get("currency"), answer.get("metadata"))
         except ChargeError as exc:
             raise _resolver_bug(resolver, f"{exc.field} {_short_repr(answer.get(exc.field))}: {exc.message}") from exc
+
+
+class CheckoutView(PaymentAPIView):
+    """POST: the create-payment body plus ``successUrl`` and ``cancelUrl``: a Stripe Checkout
+    Session for the same purchase (same price, coupon, throttle and Idempotency-Key rules);
+    201 ``{"checkoutSession", "url", "payment"}``."""
+
+    payments_throttle = "create"
+
+    def post(self, request: Request) -> Response:
+        key = idempotency_key(request)
+        serializer = CheckoutCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        price = CreatePaymentView._charge(request, data)
+        created = services.create_checkout(
+            request.user, price, success_url=data["successUrl"], cancel_url=data["cancelUrl"],
+            coupon=data["coupon"], coupon_check=_coupon_check(request, price), idempotency_key=key,
+            fingerprint=services.request_fingerprint(request.data) if key is not None else "",
+        )
+        body = {"checkoutSession": created.payment.stripe_checkout_session, "url": created.url,
+                "payment": PaymentSerializer(created.payment).data}
+        headers = {"Idempotent-Replayed": "true"} if created.replayed else {}
+        return Response(body, status=status.HTTP_201_CREATED, headers=headers)
 
 
 def _coupon_check(request: Request, price: Charge) -> Callable[[Coupon], object] | None:
@@ -286,7 +312,7 @@ class PaymentRefundView(PaymentAPIView):
         if request.user.is_staff and request.user.has_perm(REFUND_PAYMENT):
             if not 0 < len(payment_intent) <= 255 or "\x00" in payment_intent:
                 raise Http404
-            payment = get_object_or_404(Payment, stripe_payment_intent=payment_intent)
+            payment = get_object_or_404(Payment, by_stripe_id(payment_intent))
         else:
             payment = self.get_user_payment(payment_intent)
         self.check_object_permissions(request, payment)  # REFUND_PERMISSION_CLASSES may judge the payment

@@ -4,6 +4,7 @@ on many servers is decided by the database, not by a read followed by a write.""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -12,6 +13,7 @@ from django.db import connections, models, router, transaction
 from django.db.models import Count, F, Min
 from django.utils import timezone
 
+from ..metadata import CHECKOUT, checkout_reference
 from .choices import DONE_OUTCOMES, REPLAY_ORDER, WebhookEventOutcome
 from .payments import Payment, concrete_field
 
@@ -47,30 +49,38 @@ class WebhookEventQuerySet(models.QuerySet[Any]):  # of WebhookEvent (models.eve
         (``None``); a new, failed or interrupted event is (re)claimed and returns its id."""
         return self._returned_id(*self._claim_sql(event))
 
-    def claim_locking(self, event: Mapping[str, Any], payment_intent: str) -> Claimed | None:
-        """``claim``, and lock the payment of ``payment_intent`` for the same transaction,
-        in one round trip on PostgreSQL (``_claim_and_lock``). ``None`` for a duplicate; the
-        payment is ``None`` when there is none. Other databases run the two statements."""
+    def claim_locking(
+        self, event: Mapping[str, Any], payment_intent: str, checkout_reference: uuid.UUID | None = None
+    ) -> Claimed | None:
+        """``claim``, and lock the payment of ``payment_intent`` (or of ``checkout_reference``,
+        see ``Payment.objects.locked``) for the same transaction, in one round trip on
+        PostgreSQL (``_claim_and_lock``). ``None`` for a duplicate; the payment is ``None`` when
+        there is none. Other databases run the two statements."""
         if not self._can_lock_in_claim():
             pk = self.claim(event)
-            return None if pk is None else Claimed(pk, Payment.objects.locked(payment_intent), locked=True)
+            payment = None if pk is None else Payment.objects.locked(payment_intent, checkout_reference)
+            return None if pk is None else Claimed(pk, payment, locked=True)
         claim_sql, params = self._claim_sql(event)
-        claimed = self._claim_and_lock(claim_sql, [*params, payment_intent], "(SELECT %s FROM claimed)", ["id"])
+        reference = None if checkout_reference is None else "(SELECT %s::uuid FROM claimed)"
+        params = [*params, payment_intent, *([] if checkout_reference is None else [checkout_reference])]
+        claimed = self._claim_and_lock(claim_sql, params, "(SELECT %s FROM claimed)", ["id"], reference)
         if claimed is None:
             return None
         (pk,), payment = claimed
         return Claimed(int(pk), payment, locked=True)
 
     def _claim_and_lock(
-        self, claim_sql: str, params: list[Any], payment_intent_sql: str, returned: list[str]
+        self, claim_sql: str, params: list[Any], payment_intent_sql: str, returned: list[str],
+        reference_sql: str | None = None,
     ) -> tuple[tuple[Any, ...], Payment | None] | None:
         """Run ``claim_sql`` (an ``INSERT`` or ``UPDATE … RETURNING`` the columns ``returned``)
         and lock the payment whose PaymentIntent ``payment_intent_sql`` names, in one
         statement (PostgreSQL)::
 
             WITH claimed AS (<claim_sql>),
-                 locked AS MATERIALIZED (SELECT <payment> … WHERE stripe_payment_intent =
-                                         <payment_intent_sql, a subquery of claimed> FOR UPDATE)
+                 locked AS MATERIALIZED (SELECT <payment> … WHERE <payment_intent_sql, a subquery
+                                         of claimed> IN (stripe_payment_intent,
+                                         stripe_checkout_session) FOR UPDATE)
             SELECT claimed.<returned>, locked.* FROM claimed LEFT JOIN locked ON TRUE
 
         The PaymentIntent is a scalar subquery of ``claimed``: PostgreSQL has to run the claim
@@ -85,11 +95,20 @@ class WebhookEventQuerySet(models.QuerySet[Any]):  # of WebhookEvent (models.eve
         fields = Payment._meta.concrete_fields
         payments = quote(Payment._meta.db_table)
         columns = ", ".join(f"{payments}.{quote(str(f.column))}" for f in fields)
+        intent_column = f"{payments}.{quote('stripe_payment_intent')}"
+        # The Checkout payment of ``reference_sql`` still without its PaymentIntent, when asked
+        # for; the PaymentIntent's own payment first.
+        by_reference = order = ""
+        if reference_sql is not None:
+            reference_column = f"{payments}.{quote('checkout_reference')}"
+            by_reference = f"OR ({intent_column} IS NULL AND {reference_column} = {reference_sql}) "
+            order = f"ORDER BY {intent_column} IS NULL LIMIT 1 "
         sql = (
             f"WITH claimed AS ({claim_sql}), locked AS MATERIALIZED ("  # noqa: S608 - identifiers only
             f"SELECT {columns} FROM {payments} "
-            f"WHERE {payments}.{quote('stripe_payment_intent')} = {payment_intent_sql} "
-            f"FOR UPDATE OF {payments}) "
+            # A PaymentIntent's payment, or a Checkout Session's (``by_stripe_id``).
+            f"WHERE {payment_intent_sql} IN ({intent_column}, {payments}.{quote('stripe_checkout_session')}) "
+            f"{by_reference}{order}FOR UPDATE OF {payments}) "
             f"SELECT {', '.join(f'claimed.{quote(name)}' for name in returned)}, locked.* "
             f"FROM claimed LEFT JOIN locked ON TRUE"
         )
@@ -185,8 +204,15 @@ class WebhookEventQuerySet(models.QuerySet[Any]):  # of WebhookEvent (models.eve
         lock_types = sorted(lock_payment_of)
         if lock_types and self._can_lock_in_claim():
             placeholders = ", ".join(["%s"] * len(lock_types))
-            intent_sql = f"(SELECT {quote('object_id')} FROM claimed WHERE {quote('type')} IN ({placeholders}))"  # noqa: S608
-            claimed = self._claim_and_lock(sql, [*params, *lock_types], intent_sql, ["payload", "type"])
+            of_types = f"FROM claimed WHERE {quote('type')} IN ({placeholders})"
+            intent_sql = f"(SELECT {quote('object_id')} {of_types})"
+            reference = f"claimed.{quote('payload')}->'data'->'object'->'metadata'->>'{CHECKOUT}'"
+            reference_sql = (  # a malformed reference is NULL, never a failed cast
+                f"(SELECT CASE WHEN {reference} ~ '^[0-9a-f]{{32}}$' THEN ({reference})::uuid END {of_types})"
+            )
+            claimed = self._claim_and_lock(
+                sql, [*params, *lock_types, *lock_types], intent_sql, ["payload", "type"], reference_sql
+            )
             if claimed is None:
                 return None
             (payload, event_type), payment = claimed
@@ -199,7 +225,9 @@ class WebhookEventQuerySet(models.QuerySet[Any]):  # of WebhookEvent (models.eve
         payload, event_type, object_id = row
         if event_type not in lock_types:
             return _loaded(payload), Claimed(pk)
-        return _loaded(payload), Claimed(pk, Payment.objects.locked(object_id), locked=True)
+        loaded = _loaded(payload)
+        named = checkout_reference(loaded["data"]["object"].get("metadata") or {})
+        return loaded, Claimed(pk, Payment.objects.locked(object_id, named), locked=True)
 
     def fail(self, pk: int, error: str) -> int | None:
         """Record a failed attempt of a stored event (whose transaction rolled back) in a

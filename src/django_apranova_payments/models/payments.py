@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,12 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
 
+def by_stripe_id(stripe_id: str) -> Q:
+    """The payment of a PaymentIntent id or a Checkout Session id: ``pi_…`` and ``cs_…`` never
+    collide, so one condition serves both."""
+    return Q(stripe_payment_intent=stripe_id) | Q(stripe_checkout_session=stripe_id)
+
+
 class PaymentQuerySet(AnalyticsQuerySet["Payment"]):
     """Filters and revenue figures: money is never summed across currencies. The staff
     analytics (``analytics()``, ``figures_by_currency()``, …) come from ``analytics.py``."""
@@ -32,11 +39,15 @@ class PaymentQuerySet(AnalyticsQuerySet["Payment"]):
     def failed(self) -> PaymentQuerySet:
         return self.filter(status=PaymentStatus.FAILED)
 
-    def locked(self, payment_intent: str) -> Payment | None:
-        """The payment of ``payment_intent``, locked for the rest of the transaction
-        (``SELECT … FOR UPDATE``), or ``None``: the one way the package finds and locks the
-        payment an event or a refund is about."""
-        return self.select_for_update().filter(stripe_payment_intent=payment_intent).first()
+    def locked(self, payment_intent: str, checkout_reference: uuid.UUID | None = None) -> Payment | None:
+        """The payment of ``payment_intent`` (a PaymentIntent, or a Checkout Session id), or
+        the Checkout payment of ``checkout_reference`` still waiting for its PaymentIntent,
+        locked for the rest of the transaction (``SELECT … FOR UPDATE``), or ``None``: the one
+        way the package finds and locks the payment an event or a refund is about."""
+        found = by_stripe_id(payment_intent)
+        if checkout_reference is not None:
+            found |= Q(stripe_payment_intent__isnull=True, checkout_reference=checkout_reference)
+        return self.select_for_update().filter(found).first()
 
     def open(self) -> PaymentQuerySet:
         """Payments that may still change: pending, processing or failed (retryable)."""
@@ -80,7 +91,16 @@ class Payment(models.Model):
         related_name="payments",
         verbose_name=_("user"),
     )
-    stripe_payment_intent = models.CharField(_("PaymentIntent id"), max_length=255, unique=True)
+    stripe_payment_intent = models.CharField(
+        _("PaymentIntent id"), max_length=255, unique=True, null=True, blank=True
+    )
+    stripe_checkout_session = models.CharField(
+        _("Checkout Session id"), max_length=255, unique=True, null=True, blank=True
+    )
+    checkout_reference = models.UUIDField(
+        null=True, blank=True, unique=True, editable=False,
+        help_text=_("Names a Checkout payment in its PaymentIntent's metadata, before Stripe creates it."),
+    )
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3)
     status = models.CharField(
@@ -152,7 +172,7 @@ class Payment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.stripe_payment_intent} {money.format_amount(self.amount, self.currency)} ({self.status})"
+        return f"{self.stripe_id} {money.format_amount(self.amount, self.currency)} ({self.status})"
 
     @property
     def amount_minor(self) -> int:
@@ -163,13 +183,19 @@ class Payment(models.Model):
         return money.to_minor_units(self.amount, self.currency)
 
     @property
+    def stripe_id(self) -> str:
+        """The PaymentIntent's id, or the Checkout Session's while Stripe has no PaymentIntent
+        for it yet: how logs and pages name the payment."""
+        return self.stripe_payment_intent or self.stripe_checkout_session or ""
+
+    @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
 
     @property
     def is_free(self) -> bool:
         """A free payment (``ALLOW_FREE``): no PaymentIntent, stored succeeded at once."""
-        return self.stripe_payment_intent.startswith("free_")
+        return (self.stripe_payment_intent or "").startswith("free_")
 
     @property
     def is_fully_refunded(self) -> bool:

@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from functools import partial
+from typing import Any, Generic, TypeVar, cast
 
 from django.db import IntegrityError, transaction
 
 from .. import coupons, exceptions, money, signals
 from ..charges import Charge
 from ..conf import app_settings
-from ..gateway import PaymentIntentData, get_gateway
+from ..gateway import CheckoutSessionData, PaymentIntentData, get_gateway
 from ..metadata import own_metadata
 from ..models import Coupon, Payment
-from ..transitions import TransitionResult, apply_intent, complete_free
+from ..transitions import TransitionResult, apply_intent, apply_session, complete_free
 from .customers import SavedCard, create_intent, user_email
 from .keys import request_fingerprint, stripe_key
 
@@ -82,28 +83,53 @@ def create_payment(
         if card is not None:
             body.update(savePaymentMethod=card.save, paymentMethod=card.payment_method)
         fingerprint = request_fingerprint(body)
+    flow = Flow(partial(_create, card=card), _replay)
+    return create_or_replay(flow, user, charge, coupon, coupon_check, idempotency_key, fingerprint)
+
+
+Created = TypeVar("Created")
+
+
+@dataclass(frozen=True)
+class Flow(Generic[Created]):
+    """One way to take a payment (a PaymentIntent here, a Checkout Session in ``checkout``):
+    ``create(user, charge, redemption, idempotency_key, fingerprint, savepoint=)`` charges at
+    Stripe and stores the row (raising ``StoredMeanwhile`` when ``savepoint=False`` and the
+    INSERT conflicts); ``replay(payment, fingerprint)`` answers a retry."""
+
+    create: Callable[..., Created]
+    replay: Callable[[Payment, str], Created]
+
+
+def create_or_replay(
+    flow: Flow[Created], user: Any, charge: Charge, coupon: str | None, coupon_check: coupons.CouponCheck | None,
+    idempotency_key: str | None, fingerprint: str,
+) -> Created:
+    """A retry of ``idempotency_key`` replayed, or ``flow.create`` of ``charge`` (less the
+    ``coupon``, redeemed under its lock)."""
     if coupon is not None:
-        return _create_with_coupon(user, charge, coupon, coupon_check, idempotency_key, fingerprint, card)
+        return _create_with_coupon(flow, user, charge, coupon, coupon_check, idempotency_key, fingerprint)
     if idempotency_key is not None:
         existing = Payment.objects.filter(user=user, idempotency_key=idempotency_key).first()
         if existing is not None:
-            return _replay(existing, fingerprint)
-    return _create(user, charge, None, idempotency_key, fingerprint, card=card)
+            return flow.replay(existing, fingerprint)
+    return flow.create(user, charge, None, idempotency_key, fingerprint)
 
 
-class _StoredMeanwhile(Exception):  # not an error: a row another path stored meanwhile
+class StoredMeanwhile(Exception):  # not an error: a row another path stored meanwhile
     """Raised out of the coupon's transaction (which cannot be used after a failed INSERT)
-    so the row stored meanwhile is read after it."""
+    so the row stored meanwhile is read after it, by ``recover`` (``None``: a free payment
+    stored by a concurrent retry)."""
 
-    def __init__(self, intent: PaymentIntentData | None) -> None:
+    def __init__(self, recover: Callable[[], Any] | None) -> None:
         super().__init__()
-        self.intent = intent
+        self.recover = recover
 
 
 def _create_with_coupon(
-    user: Any, price: Charge, code: str, check: coupons.CouponCheck | None, idempotency_key: str | None,
-    fingerprint: str, card: SavedCard | None = None,
-) -> CreatedPayment:
+    flow: Flow[Created], user: Any, price: Charge, code: str, check: coupons.CouponCheck | None,
+    idempotency_key: str | None, fingerprint: str,
+) -> Created:
     """``create_payment`` with a coupon: the coupon is locked first (one statement), then a
     retry is recognised, then the coupon is redeemed. A coupon with a limit keeps its lock
     until the payment row is stored, so its redemptions are never exceeded; one without a
@@ -117,17 +143,17 @@ def _create_with_coupon(
             if existing is None:
                 redemption = coupons.redeem(coupon, user, price, check)
                 if redemption.coupon.is_limited:
-                    return _create(
-                        user, redemption.charge, redemption, idempotency_key, fingerprint, savepoint=False, card=card
+                    return flow.create(
+                        user, redemption.charge, redemption, idempotency_key, fingerprint, savepoint=False
                     )
-    except _StoredMeanwhile as meanwhile:
-        if meanwhile.intent is None:  # a free payment stored by a concurrent retry
-            return _replay(Payment.objects.get(user=user, idempotency_key=idempotency_key), fingerprint)
-        return _stored_meanwhile(user, meanwhile.intent, idempotency_key, fingerprint)
+    except StoredMeanwhile as meanwhile:
+        if meanwhile.recover is None:  # a free payment stored by a concurrent retry
+            return flow.replay(Payment.objects.get(user=user, idempotency_key=idempotency_key), fingerprint)
+        return cast("Created", meanwhile.recover())
     if existing is not None:
-        return _replay(existing, fingerprint)  # after the commit: a replay may ask Stripe
+        return flow.replay(existing, fingerprint)  # after the commit: a replay may ask Stripe
     assert redemption is not None
-    return _create(user, redemption.charge, redemption, idempotency_key, fingerprint, card=card)
+    return flow.create(user, redemption.charge, redemption, idempotency_key, fingerprint)
 
 
 def _create(
@@ -142,7 +168,7 @@ def _create(
 ) -> CreatedPayment:
     """Charge ``charge`` (the price less ``redemption``'s discount): a free payment, or a
     PaymentIntent (saving or paying with ``card``) and then its row. ``savepoint=False``
-    inside the coupon's transaction, where a conflicting INSERT raises ``_StoredMeanwhile``
+    inside the coupon's transaction, where a conflicting INSERT raises ``StoredMeanwhile``
     instead of being recovered here."""
     if charge.is_free:
         return _create_free(user, charge, redemption, idempotency_key, fingerprint, savepoint=savepoint)
@@ -175,7 +201,7 @@ def _create(
         )
     except IntegrityError:
         if not savepoint:
-            raise _StoredMeanwhile(intent) from None
+            raise StoredMeanwhile(lambda: _stored_meanwhile(user, intent, idempotency_key, fingerprint)) from None
         return _stored_meanwhile(user, intent, idempotency_key, fingerprint)
     logger.info("Payment %s created for PaymentIntent %s", payment.pk, intent.id)
     return CreatedPayment(payment, intent.client_secret, replayed=False)
@@ -189,7 +215,7 @@ def _receipt_email(user: Any) -> str | None:
 def store_payment(
     *,
     user: Any,
-    intent: PaymentIntentData,
+    intent: PaymentIntentData | CheckoutSessionData,
     metadata: Mapping[str, str],
     idempotency_key: str | None = None,
     fingerprint: str = "",
@@ -197,20 +223,29 @@ def store_payment(
     coupon: Coupon | None = None,
     discount: Decimal = Decimal(0),
     savepoint: bool = True,
+    checkout_reference: uuid.UUID | None = None,
 ) -> Payment:
-    """Store the ``Payment`` of a PaymentIntent this installation created, and send
-    ``payment_created`` (with ``event`` when a webhook rebuilt a lost row) in the same
-    savepoint: the one way a payment row comes to exist. The amount and currency are the
-    intent's own; ``coupon`` and ``discount`` what the student applied. ``IntegrityError``
-    when a row with the intent, or the user's ``idempotency_key``, exists already (with
-    ``savepoint=False``, the enclosing transaction cannot be used after it)."""
+    """Store the ``Payment`` of a PaymentIntent (or Checkout Session, with its
+    ``checkout_reference``) this installation created, and send ``payment_created`` (with
+    ``event`` when a webhook rebuilt a lost row) in the same savepoint: the one way a payment
+    row comes to exist. The amount and currency are the intent's (or session's) own; ``coupon``
+    and ``discount`` what the student applied. ``IntegrityError`` when a row with the intent,
+    or the user's ``idempotency_key``, exists already (with ``savepoint=False``, the enclosing
+    transaction cannot be used after it)."""
+    if isinstance(intent, CheckoutSessionData):
+        assert intent.amount_total is not None, "a Checkout Session is stored once its amount is known"
+        ids = {"stripe_checkout_session": intent.id, "stripe_payment_intent": intent.payment_intent,
+               "checkout_reference": checkout_reference}
+        amount_minor, stripe_status = intent.amount_total, ""
+    else:
+        ids, amount_minor, stripe_status = {"stripe_payment_intent": intent.id}, intent.amount, intent.status
     with transaction.atomic(savepoint=savepoint):
         payment = Payment.objects.create(
             user=user,
-            stripe_payment_intent=intent.id,
-            amount=money.quantize_for_storage(money.from_minor_units(intent.amount, intent.currency)),
+            **ids,
+            amount=money.quantize_for_storage(money.from_minor_units(amount_minor, intent.currency)),
             currency=intent.currency,
-            stripe_status=intent.status,
+            stripe_status=stripe_status,
             livemode=intent.livemode,
             metadata=dict(metadata),
             idempotency_key=idempotency_key,
@@ -277,7 +312,7 @@ def _create_free(
         if idempotency_key is None:
             raise
         if not savepoint:
-            raise _StoredMeanwhile(None) from None
+            raise StoredMeanwhile(None) from None
         # a concurrent request with the same Idempotency-Key stored it first
         return _replay(Payment.objects.get(user=user, idempotency_key=idempotency_key), fingerprint)
     logger.info("Free payment %s (%s) stored for user %s", payment.pk, payment.stripe_payment_intent, user.pk)
@@ -289,12 +324,18 @@ def _replay(payment: Payment, fingerprint: str) -> CreatedPayment:
         raise exceptions.IdempotencyConflict()
     if payment.is_free:
         return CreatedPayment(payment, None, replayed=True)
+    if payment.stripe_payment_intent is None:  # the key was spent on a Stripe Checkout payment
+        raise exceptions.IdempotencyConflict()
     intent = get_gateway().retrieve_payment_intent(payment.stripe_payment_intent)
     return CreatedPayment(payment, intent.client_secret, replayed=True)
 
 
 def refresh_payment(payment: Payment) -> TransitionResult:
-    """Ask Stripe for the PaymentIntent and apply its status; the client's word is never used."""
+    """Ask Stripe for the PaymentIntent (or, before there is one, the Checkout Session) and
+    apply its status; the client's word is never used."""
+    if payment.stripe_payment_intent is None:
+        assert payment.stripe_checkout_session is not None
+        return apply_session(payment, get_gateway().retrieve_checkout_session(payment.stripe_checkout_session))
     intent = get_gateway().retrieve_payment_intent(payment.stripe_payment_intent)
     return apply_intent(payment, intent)
 
@@ -310,6 +351,13 @@ def cancel_payment(payment: Payment) -> TransitionResult:
         return TransitionResult(payment, payment.status, payment.status)
     if payment.status == Payment.Status.SUCCEEDED:
         raise exceptions.PaymentNotCancelable()
+    if payment.stripe_checkout_session is not None:
+        result = _expire_session(payment, payment.stripe_checkout_session)
+        if payment.stripe_payment_intent is None:
+            if result.new_status != Payment.Status.CANCELED:
+                raise exceptions.PaymentNotCancelable()
+            return result
+    assert payment.stripe_payment_intent is not None
     try:
         intent = get_gateway().cancel_payment_intent(payment.stripe_payment_intent, reason="requested_by_customer")
     except exceptions.PaymentNotCancelable:
@@ -318,3 +366,15 @@ def cancel_payment(payment: Payment) -> TransitionResult:
             return result  # canceled at Stripe already (the Dashboard, another request)
         raise
     return apply_intent(payment, intent)
+
+
+def _expire_session(payment: Payment, session_id: str) -> TransitionResult:
+    """Expire a Checkout payment's Session, so no one pays through it any more (Stripe cancels
+    its PaymentIntent, if it made one), and apply what the Session shows; one no longer open
+    (completed, or expired already) is applied as Stripe has it."""
+    gateway = get_gateway()
+    try:
+        session = gateway.expire_checkout_session(session_id)
+    except exceptions.GatewayRejected:
+        session = gateway.retrieve_checkout_session(session_id)
+    return apply_session(payment, session)

@@ -95,6 +95,7 @@ def _create_refund_at_stripe(
     """Ask Stripe for the refund (with the installation mark, and an idempotency key derived
     from the client's); ``GatewayError`` when Stripe answers with another refund than asked."""
     requester_pk = "" if requested_by is None else requested_by.pk
+    assert payment.stripe_payment_intent is not None  # a succeeded payment's (_refund_minor_units)
     data = get_gateway().create_refund(
         payment_intent=payment.stripe_payment_intent,
         amount=minor,
@@ -118,7 +119,7 @@ def _refund_minor_units(payment: Payment, amount: Decimal | None) -> int:
     """The refund's amount in minor units, checked against what is left (row locked)."""
     if payment.is_free:
         raise exceptions.PaymentNotRefundable(exceptions.PaymentNotRefundable.free)
-    if payment.status != Payment.Status.SUCCEEDED:
+    if payment.status != Payment.Status.SUCCEEDED or payment.stripe_payment_intent is None:
         raise exceptions.PaymentNotRefundable()
     if payment.is_disputed:
         raise exceptions.ChargeDisputed()

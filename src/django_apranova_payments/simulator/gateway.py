@@ -1,6 +1,5 @@
-"""``SimulatorGateway``: the package's gateway interface, answered from the database.
-
-It behaves as Stripe does for a one-time card payment with automatic capture:
+"""``SimulatorGateway``: the package's gateway interface, answered from the database. It
+behaves as Stripe does for a one-time card payment with automatic capture:
 
 * ``create`` returns a ``pi_…`` with a client secret in ``requires_payment_method``, and
   honours the idempotency key (same key and parameters: the same PaymentIntent; other
@@ -23,8 +22,8 @@ It behaves as Stripe does for a one-time card payment with automatic capture:
   (``dashboard_refund``), from the simulator's admin.
 
 Every change sends its signed webhook events after the commit (``sender``): a refund
-``refund.created`` and ``charge.refunded``, a failed one ``refund.updated`` and
-``refund.failed``, a dispute ``charge.dispute.created`` and ``charge.dispute.closed``.
+``refund.created`` and ``charge.refunded``, a failed one ``refund.updated`` and ``refund.failed``,
+a dispute ``charge.dispute.created`` and ``charge.dispute.closed``. Checkout: ``checkout``.
 
 It refuses to run whenever ``settings.DEBUG`` is off, read on every call: each method raises
 ``GatewayConfigurationError`` (a generic 500 for API clients) and logs why. The system check
@@ -50,6 +49,7 @@ from ..gateway import BaseGateway, CancellationReason, ChargeData, DisputeData, 
 from ..stripe_data import SetupFutureUsage
 from . import sender
 from .cards import Card, Outcome
+from .checkout import CheckoutSimulation
 from .customers import SimulatedCustomers, attach_saved_card, remember_card
 from .guard import refuse_without_debug
 from .models import (
@@ -102,8 +102,8 @@ class UnexpectedDisputeState(exceptions.GatewayRejected):
     default_code = "dispute_unexpected_state"
 
 
-class SimulatorGateway(SimulatedCustomers, BaseGateway):
-    """Stripe's PaymentIntents, simulated offline. Never moves money."""
+class SimulatorGateway(CheckoutSimulation, SimulatedCustomers, BaseGateway):
+    """Stripe's PaymentIntents, simulated offline (Checkout Sessions: ``checkout``). No money moves."""
 
     #: Read by the system checks: E005 with ``DEBUG`` off; no Stripe keys needed.
     is_simulator = True

@@ -382,3 +382,6 @@ class SimulatedPaymentMethod(models.Model):
             "card": {"brand": self.brand, "last4": self.number[-4:], "exp_month": self.exp_month,
                      "exp_year": self.exp_year},
         }
+
+
+from .checkout_models import SimulatedCheckoutSession  # noqa: E402, F401  (its own module, registered with these)

@@ -27,7 +27,7 @@ import queue
 import secrets
 import threading
 import time
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import urlsplit
 
 import requests
@@ -89,7 +89,7 @@ def send_event(obj: StripeObject, event_type: str) -> None:
 
 
 def _id(obj: StripeObject) -> str:
-    for name in ("refund_id", "dispute_id", "intent_id", "charge_id"):  # a refund has an intent_id too
+    for name in ("refund_id", "dispute_id", "session_id", "intent_id", "charge_id"):  # a refund has an intent_id too
         if hasattr(obj, name):
             return str(getattr(obj, name))
     return type(obj).__name__
@@ -118,12 +118,35 @@ def deliver(url: str, body: bytes) -> int | None:
             session.trust_env = False  # loopback: never through a proxy from the environment
             response = session.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
     except requests.RequestException as exc:
-        logger.warning("Event %s (%s) to %s failed: %s", event["id"], event["type"], url, type(exc).__name__)
+        logger.warning("Event %s (%s) to %s failed: %s", event["id"], event["type"], url, type(exc).__name__,
+                       extra={"simulator_delivery": Delivery(None, None)})
         return None
+    delivery = Delivery(response.status_code, _outcome(response))
     log = logger.info if response.status_code < 300 else logger.warning
-    log("Event %s (%s) for %s delivered: HTTP %s", event["id"], event["type"],
-        event["data"]["object"]["id"], response.status_code)
+    log("Event %s (%s) for %s %s: HTTP %s", event["id"], event["type"], event["data"]["object"]["id"],
+        "queued" if delivery.outcome == QUEUED else "delivered", response.status_code,
+        extra={"simulator_delivery": delivery})
     return response.status_code
+
+
+QUEUED = "queued"  # the webhook's outcome in task mode (WEBHOOK_PROCESSING = "task")
+
+
+class Delivery(NamedTuple):
+    """How one post went, on its log record (``record.simulator_delivery``): the HTTP status
+    (``None``: no answer, e.g. nothing listening) and the webhook's ``outcome``, if it said one."""
+
+    status: int | None
+    outcome: str | None
+
+
+def _outcome(response: requests.Response) -> str | None:
+    try:
+        answer = response.json()
+    except ValueError:
+        return None
+    outcome = answer.get("outcome") if isinstance(answer, dict) else None
+    return outcome if isinstance(outcome, str) else None
 
 
 def wait_for_deliveries(timeout: float = 10.0) -> bool:

@@ -9,11 +9,12 @@ Stripe.js.
 
 from django.urls import re_path
 
-from . import views
+from . import checkout_views, views
 
 app_name = views.NAMESPACE
 
 PAYMENT_INTENT = r"(?P<intent_id>pi_[A-Za-z0-9_]{1,60})"
+SESSION = r"(?P<session_id>cs_[A-Za-z0-9_]{1,60})"
 
 urlpatterns = [
     re_path(r"^simulator\.js$", views.ScriptView.as_view(), name="js"),
@@ -21,4 +22,8 @@ urlpatterns = [
     re_path(rf"^v1/payment_intents/{PAYMENT_INTENT}/confirm$", views.ConfirmView.as_view(), name="confirm"),
     re_path(rf"^v1/payment_intents/{PAYMENT_INTENT}/authenticate$", views.AuthenticateView.as_view(),
             name="authenticate"),
+    # Stripe Checkout's hosted page
+    re_path(rf"^checkout/{SESSION}/$", checkout_views.CheckoutPageView.as_view(), name="checkout"),
+    re_path(rf"^checkout/{SESSION}/authenticate$", checkout_views.CheckoutAuthenticateView.as_view(),
+            name="checkout-authenticate"),
 ]

@@ -34,14 +34,16 @@ from ..conf import app_settings
 from ..gateway import BaseGateway
 from . import stripe_objects
 from .stripe_api import DEFAULT_LIMIT, MAX_LIMIT, Reply, _error_body, _Failure
+from .stripe_checkout import StripeCheckoutAPI
 from .stripe_customers import StripeCustomersAPI
 
 DEFAULT_API_BASE = "https://api.stripe.com"
 
 
-class StripeMock(StripeCustomersAPI):
-    """A stateful stand-in for Stripe's ``/v1/payment_intents`` and ``/v1/refunds`` API, and
-    for retrieving the Disputes and Charges of its PaymentIntents.
+class StripeMock(StripeCheckoutAPI, StripeCustomersAPI):
+    """A stateful stand-in for Stripe's ``/v1/payment_intents``, ``/v1/refunds`` and
+    ``/v1/checkout/sessions`` API, and for retrieving the Disputes and Charges of its
+    PaymentIntents.
 
     ``strict`` (default ``True``) refuses, as Stripe does, every request Stripe would refuse
     by the pinned API version's parameter types and Stripe's rules. A host whose tests send
@@ -59,6 +61,8 @@ class StripeMock(StripeCustomersAPI):
         self.refund_status = "succeeded"
         self.disputed: set[str] = set()
         self.disputes: dict[str, dict[str, Any]] = {}
+        self.sessions: dict[str, dict[str, Any]] = {}
+        self._session_params: dict[str, dict[str, Any]] = {}
         self.calls: list[dict[str, Any]] = []
         self.customers: dict[str, dict[str, Any]] = {}
         self.payment_methods: dict[str, dict[str, Any]] = {}
@@ -76,6 +80,9 @@ class StripeMock(StripeCustomersAPI):
             ("GET", rf"{base}/v1/refunds/(?P<id>[^/?]+)(\?.*)?$", self._retrieve_refund),
             ("GET", rf"{base}/v1/disputes/(?P<id>[^/?]+)(\?.*)?$", self._retrieve_dispute),
             ("GET", rf"{base}/v1/charges/(?P<id>[^/?]+)(\?.*)?$", self._retrieve_charge),
+            ("POST", rf"{base}/v1/checkout/sessions$", self._create_checkout_session),
+            ("GET", rf"{base}/v1/checkout/sessions/(?P<id>[^/?]+)(\?.*)?$", self._retrieve_checkout_session),
+            ("POST", rf"{base}/v1/checkout/sessions/(?P<id>[^/?]+)/expire$", self._expire_checkout_session),
             ("POST", rf"{base}/v1/customers$", self._create_customer),
             ("DELETE", rf"{base}/v1/customers/(?P<id>[^/?]+)$", self._delete_customer),
             ("GET", rf"{base}/v1/payment_methods(\?.*)?$", self._list_payment_methods),
@@ -133,7 +140,8 @@ class StripeMock(StripeCustomersAPI):
         ``"cancel"``, ``"refund"``, ``"list_refunds"``, ``"retrieve_refund"``,
         ``"retrieve_dispute"``, ``"retrieve_charge"``, ``"create_customer"``,
         ``"delete_customer"``, ``"retrieve_payment_method"``, ``"list_payment_methods"``,
-        ``"detach_payment_method"`` or any, for ``None``) fail with Stripe's error JSON, or raise
+        ``"detach_payment_method"``, ``"create_checkout_session"``, ``"retrieve_checkout_session"``,
+        ``"expire_checkout_session"`` or any, for ``None``) fail with Stripe's error JSON, or raise
         ``exception`` (e.g. ``requests.ConnectionError``) as a network failure would; ``param``
         names the parameter Stripe blames (``customer`` for a ``resource_missing`` Customer).
 

@@ -1,7 +1,7 @@
 """Stripe objects as Stripe renders them, built from Stripe's published fixtures.
 
-``stripe_fixtures.json`` holds the PaymentIntent, Refund, Charge, Dispute, Event, Customer and
-PaymentMethod objects of
+``stripe_fixtures.json`` holds the PaymentIntent, Refund, Charge, Dispute, Event, Customer,
+PaymentMethod and Checkout Session objects of
 ``openapi/fixtures3.json`` in Stripe's public ``stripe/openapi`` repository (regenerate it with
 ``scripts/extract_stripe_fixtures.py``). Each builder starts from a copy of its fixture, so
 every field Stripe always returns is present, then sets the fields that follow from the
@@ -71,8 +71,8 @@ def fixture_source() -> str:
 
 def fixture(name: str) -> dict[str, Any]:
     """A fresh copy of Stripe's published fixture ``name`` (``payment_intent``, ``refund``,
-    ``charge``, ``dispute``, ``event``, ``customer``, ``payment_method`` or ``list``), exactly
-    as published."""
+    ``charge``, ``dispute``, ``event``, ``customer``, ``payment_method``, ``checkout.session``
+    or ``list``), exactly as published."""
     value: dict[str, Any] = copy.deepcopy(_fixtures()["resources"][name])
     return value
 

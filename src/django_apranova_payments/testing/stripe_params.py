@@ -52,6 +52,7 @@ from stripe.params import (
     RefundListParams,
     RefundRetrieveParams,
 )
+from stripe.params.checkout import SessionCreateParams, SessionExpireParams, SessionRetrieveParams
 
 # stripe-python declares its params with typing_extensions.TypedDict, which typing's own
 # is_typeddict need not recognise.
@@ -224,6 +225,9 @@ PARAMS: Mapping[str, type] = {
     "retrieve_refund": RefundRetrieveParams,
     "retrieve_dispute": DisputeRetrieveParams,
     "retrieve_charge": ChargeRetrieveParams,
+    "create_checkout_session": SessionCreateParams,
+    "retrieve_checkout_session": SessionRetrieveParams,
+    "expire_checkout_session": SessionExpireParams,
     "create_customer": CustomerCreateParams,
     "delete_customer": CustomerDeleteParams,
     "retrieve_payment_method": PaymentMethodRetrieveParams,

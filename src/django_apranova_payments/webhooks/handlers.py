@@ -20,11 +20,12 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 
 from .. import exceptions, money, services
-from ..gateway import ChargeData, DisputeData, PaymentIntentData, RefundData, get_gateway
-from ..metadata import Owner, host_metadata, verified_owner
+from ..gateway import ChargeData, CheckoutSessionData, DisputeData, PaymentIntentData, RefundData, get_gateway
+from ..metadata import CHECKOUT, Owner, checkout_reference, host_metadata, verified_owner
 from ..models import Claimed, Coupon, Payment, WebhookEvent
+from ..models.payments import by_stripe_id
 from ..refunds import Applied, apply_dispute, apply_refund, refunded_or_open_minor
-from ..transitions import apply_intent
+from ..transitions import apply_intent, apply_session
 
 logger = logging.getLogger(__package__)  # "django_apranova_payments.webhooks", as hosts configure it
 
@@ -34,7 +35,8 @@ Outcome = WebhookEvent.Outcome
 @dataclass(frozen=True)
 class Handler:
     """A handler and what its claim must do: ``locks_payment``, lock the payment of the
-    event's ``data.object.id`` (a PaymentIntent) in the claiming statement."""
+    event's ``data.object.id`` (a PaymentIntent or a Checkout Session) in the claiming
+    statement."""
 
     handle: Callable[[Mapping[str, Any], Claimed | None], tuple[str, str]]
     locks_payment: bool = False
@@ -57,7 +59,7 @@ def handle_payment_intent(event: Mapping[str, Any], claimed: Claimed | None) -> 
     elif claimed.payment is None:
         payment, why_not = _recreate_payment(intent, event)
     else:
-        payment, why_not = claimed.payment, ""
+        payment, why_not = _joined(claimed.payment, intent)
     if payment is None:
         logger.info("Event %s: PaymentIntent %s ignored: %s", event["id"], intent.id, why_not)
         return Outcome.IGNORED, why_not
@@ -72,60 +74,119 @@ def handle_payment_intent(event: Mapping[str, Any], claimed: Claimed | None) -> 
 def _locked_payment(intent: PaymentIntentData, event: Mapping[str, Any]) -> tuple[Payment | None, str]:
     """The intent's payment, locked for this transaction (rebuilt first when it is ours but
     lost), or ``None`` and why."""
-    payment = Payment.objects.locked(intent.id)
-    return (payment, "") if payment is not None else _recreate_payment(intent, event)
+    payment = Payment.objects.locked(intent.id, checkout_reference(intent.metadata))
+    return _joined(payment, intent) if payment is not None else _recreate_payment(intent, event)
 
 
 #: The note of an event for a PaymentIntent this installation did not create.
 NOT_OURS = "PaymentIntent not created by this installation (no valid installation mark)"
 
 
-def _recreate_payment(intent: PaymentIntentData, event: Mapping[str, Any]) -> tuple[Payment | None, str]:
-    """Rebuild the row of a PaymentIntent this installation created but never stored (the
-    process died between Stripe's answer and the INSERT). Only a PaymentIntent whose
-    installation mark verifies is rebuilt; its metadata names the user."""
-    owner = verified_owner(intent.metadata, intent.amount, intent.currency)
-    if owner is None:
+def _recreate_payment(
+    intent: PaymentIntentData | CheckoutSessionData, event: Mapping[str, Any]
+) -> tuple[Payment | None, str]:
+    """Rebuild the row of a PaymentIntent (or Checkout Session) this installation created but
+    never stored (the process died between Stripe's answer and the INSERT). Only one whose
+    installation mark verifies is rebuilt; its metadata names the user. A Checkout payment is
+    rebuilt from its Session's events only: its PaymentIntent's do not name the Session."""
+    amount = intent.amount if isinstance(intent, PaymentIntentData) else intent.amount_total
+    owner = None if amount is None else verified_owner(intent.metadata, amount, intent.currency)
+    if owner is None or amount is None:
         return None, NOT_OURS
+    if owner.checkout is not None and isinstance(intent, PaymentIntentData):
+        logger.warning("PaymentIntent %s names checkout reference %s, which no payment here has", intent.id,
+                       owner.checkout)
+        return None, "PaymentIntent of a Checkout payment that is not stored here"
     try:
         user = get_user_model()._default_manager.filter(pk=owner.user_pk).first()
-        money.to_minor_units(money.from_minor_units(intent.amount, intent.currency), intent.currency)
+        money.to_minor_units(money.from_minor_units(amount, intent.currency), intent.currency)
     except (ValueError, TypeError, DjangoValidationError):  # MoneyError is a ValueError
-        logger.warning("PaymentIntent %s has an unusable user or amount; not recreated", intent.id)
+        logger.warning("%s has an unusable user or amount; not recreated", intent.id)
         return None, "PaymentIntent has an unusable user or amount; not recreated"
     if user is None:
-        logger.warning("PaymentIntent %s names user %s, who does not exist", intent.id, owner.user_pk)
+        logger.warning("%s names user %s, who does not exist", intent.id, owner.user_pk)
         return None, "PaymentIntent names a user who does not exist; not recreated"
     payment = _store_recreated(intent, user, owner, event)
     if payment is None:  # a concurrent first event (or the creating request) stored it
         return Payment.objects.locked(intent.id), ""
-    logger.warning("Payment %s recreated from event %s for PaymentIntent %s", payment.pk, event["id"], intent.id)
+    logger.warning("Payment %s recreated from event %s for %s", payment.pk, event["id"], intent.id)
     return payment, ""
 
 
-def _store_recreated(intent: PaymentIntentData, user: Any, owner: Owner, event: Mapping[str, Any]) -> Payment | None:
-    """The rebuilt row, or ``None`` when a row for this PaymentIntent exists by now, with the
-    coupon and discount the mark covers (the coupon's redemption was decided when the
-    PaymentIntent was created: honoured even past a limit reached since). The
+def _joined(payment: Payment, intent: PaymentIntentData) -> tuple[Payment | None, str]:
+    """``payment`` when it is the intent's; a Checkout payment still waiting for its
+    PaymentIntent (found by the checkout reference the intent's metadata names, with the
+    claim) only when the intent's mark verifies and names this payment and its user, before
+    a ``checkout.session.*`` event has told us which PaymentIntent its Session made: never a
+    second row."""
+    if payment.stripe_payment_intent == intent.id:
+        return payment, ""
+    owner = verified_owner(intent.metadata, intent.amount, intent.currency)
+    reference = payment.checkout_reference
+    if owner is None or reference is None or owner.checkout != reference.hex or owner.user_pk != str(payment.user_id):
+        logger.warning("PaymentIntent %s names the checkout reference of payment %s without a valid mark; ignored",
+                       intent.id, payment.pk)
+        return None, NOT_OURS
+    return payment, ""
+
+
+def _store_recreated(
+    intent: PaymentIntentData | CheckoutSessionData, user: Any, owner: Owner, event: Mapping[str, Any]
+) -> Payment | None:
+    """The rebuilt row, or ``None`` when a row for this PaymentIntent (or Session) exists by
+    now, with the coupon and discount the mark covers (the coupon's redemption was decided
+    when the PaymentIntent was created: honoured even past a limit reached since). The
     Idempotency-Key is kept unless another payment of the user holds it already (then the
     money is still recorded, without the key)."""
     coupon = None if owner.coupon is None else Coupon.objects.filter(code=owner.coupon).first()
     discount = money.from_minor_units(owner.discount_minor, intent.currency) if owner.coupon else Decimal(0)
+    reference = None if owner.checkout is None else checkout_reference({CHECKOUT: owner.checkout})
     for idempotency_key in dict.fromkeys([owner.idempotency_key, None]):
         try:
             return services.store_payment(
                 user=user, intent=intent, metadata=host_metadata(intent.metadata),
                 idempotency_key=idempotency_key, fingerprint=owner.fingerprint, event=event,
-                coupon=coupon, discount=discount,
+                coupon=coupon, discount=discount, checkout_reference=reference,
             )
         except IntegrityError:
-            if Payment.objects.filter(stripe_payment_intent=intent.id).exists():
+            if Payment.objects.filter(by_stripe_id(intent.id)).exists():
                 return None
             logger.warning(
-                "PaymentIntent %s: user %s has another payment with its Idempotency-Key; "
-                "recreated without the key", intent.id, owner.user_pk,
+                "%s: user %s has another payment with its Idempotency-Key; recreated without the key",
+                intent.id, owner.user_pk,
             )
     raise AssertionError("unreachable: a row without an Idempotency-Key only conflicts on its PaymentIntent")
+
+
+# ---------------------------------------------------------------------------------------
+# Stripe Checkout
+
+#: The note of an event for a Checkout Session this installation did not create.
+NOT_OUR_SESSION = "Checkout Session not created by this installation (no payment here)"
+
+
+def handle_checkout_session(event: Mapping[str, Any], claimed: Claimed | None) -> tuple[str, str]:
+    """``checkout.session.*``: apply the Session to its payment, through the same status
+    machine as the PaymentIntent's own events, whichever arrives first. The claim locked the
+    payment of the Session's id (``locks_payment``); a Session with no payment here (another
+    installation's, or one never stored) changes nothing."""
+    try:
+        session = CheckoutSessionData.from_dict(event["data"]["object"])
+    except ValueError as exc:
+        return Outcome.IGNORED, f"data.object is not a usable Checkout Session: {exc}"
+    if claimed is None or not claimed.locked:
+        payment = Payment.objects.locked(session.id)
+    else:
+        payment = claimed.payment
+    if payment is None:  # never stored (the process died after Stripe's answer), or not ours
+        payment, _ = _recreate_payment(session, event)
+    if payment is None:
+        logger.info("Event %s: Checkout Session %s ignored: no payment here", event["id"], session.id)
+        return Outcome.IGNORED, NOT_OUR_SESSION
+    result = apply_session(payment, session, event=event, locked=True)
+    if not result.applied:
+        return Outcome.IGNORED, f"not applied: {result.refused}"
+    return Outcome.PROCESSED, ""
 
 
 # ---------------------------------------------------------------------------------------
@@ -195,6 +256,7 @@ def handle_charge_refunded(event: Mapping[str, Any], claimed: Claimed | None) ->
         return Outcome.IGNORED, "not applied: mismatch: the charge is not in the payment's currency"
     if charge.amount_refunded <= refunded_or_open_minor(payment):
         return Outcome.PROCESSED, ""
+    assert payment.stripe_payment_intent is not None  # found by it
     refused = [
         result.refused
         for data in get_gateway().list_refunds(payment.stripe_payment_intent)
@@ -216,11 +278,14 @@ def handle_dispute(event: Mapping[str, Any], claimed: Claimed | None) -> tuple[s
 HANDLERS: dict[str, Handler] = {
     **{f"payment_intent.{name}": Handler(handle_payment_intent, locks_payment=True)
        for name in ("created", "processing", "requires_action", "succeeded", "payment_failed", "canceled")},
+    **{f"checkout.session.{name}": Handler(handle_checkout_session, locks_payment=True)
+       for name in ("completed", "async_payment_succeeded", "async_payment_failed", "expired")},
     **{name: Handler(handle_refund)
        for name in ("refund.created", "refund.updated", "refund.failed", "charge.refund.updated")},
     "charge.refunded": Handler(handle_charge_refunded),
     **{f"charge.dispute.{name}": Handler(handle_dispute)
        for name in ("created", "updated", "closed", "funds_withdrawn", "funds_reinstated")},
 }
-#: The event types whose claim locks their PaymentIntent's payment (``Handler.locks_payment``).
+#: The event types whose claim locks the payment of their PaymentIntent or Checkout Session
+#: (``Handler.locks_payment``).
 PAYMENT_INTENT_TYPES = frozenset(name for name, handler in HANDLERS.items() if handler.locks_payment)

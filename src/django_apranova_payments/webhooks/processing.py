@@ -22,6 +22,7 @@ from django.db.models import QuerySet
 
 from .. import signals
 from ..gateway import get_gateway
+from ..metadata import checkout_reference
 from ..models import REPLAY_ORDER, Claimed, Payment, WebhookEvent
 from .handlers import HANDLERS, PAYMENT_INTENT_TYPES
 
@@ -118,7 +119,9 @@ def _claim(event: Mapping[str, Any]) -> Claimed | None:
     then locking."""
     intent_id = event["data"]["object"].get("id")
     if event["type"] in PAYMENT_INTENT_TYPES and isinstance(intent_id, str) and intent_id:
-        return WebhookEvent.objects.claim_locking(event, intent_id)
+        metadata = event["data"]["object"].get("metadata")
+        reference = checkout_reference(metadata) if isinstance(metadata, Mapping) else None
+        return WebhookEvent.objects.claim_locking(event, intent_id, reference)
     event_pk = WebhookEvent.objects.claim(event)
     return None if event_pk is None else Claimed(event_pk)
 

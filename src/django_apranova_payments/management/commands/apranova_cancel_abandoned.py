@@ -9,7 +9,9 @@ asked, and the answer is applied by the status machine, so ``payment_canceled`` 
 Rows are claimed with ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL: several machines
 can run it from cron at the same time, and a payment being paid right now (its webhook holds
 the row) is skipped, not waited for. When Stripe no longer lets a PaymentIntent be canceled
-(the customer just paid), the row is left to that payment's webhook.
+(the customer just paid), the row is left to that payment's webhook. A Stripe Checkout
+payment has its Session expired instead (its PaymentIntent may not exist yet; Stripe cancels
+it with the Session).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from ... import exceptions
 from ...gateway import get_gateway
 from ...models import Payment, PaymentStatus
 from ...services import FREE_PREFIX
-from ...transitions import apply_intent
+from ...transitions import TransitionResult, apply_intent, apply_session
 from ..base import PaymentsCommand, clean, positive
 
 #: What may be abandoned: a PaymentIntent Stripe still lets us cancel (not processing).
@@ -71,7 +73,8 @@ class Command(PaymentsCommand):
     def _dry_run(self, candidates: Any, total: int, hours: int, newer: int) -> None:
         with self.progress(total, "dry run") as progress:
             for number, payment in enumerate(candidates[:total].iterator(), start=1):
-                self.say(f"[{number}/{total}] would cancel {payment.stripe_payment_intent} "
+                self.say(f"[{number}/{total}] would {'expire' if payment.stripe_checkout_session else 'cancel'} "
+                         f"{payment.stripe_id} "
                          f"({payment.status}, created {payment.created_at.isoformat()})")
                 self.detail(f"user {payment.user_id}, {payment.amount} {payment.currency.upper()}")
                 progress.advance()
@@ -116,22 +119,36 @@ class Command(PaymentsCommand):
                 if payment is None:
                     return "taken"
                 try:
-                    intent = get_gateway().cancel_payment_intent(payment.stripe_payment_intent, reason="abandoned")
+                    result = _abandon(payment)
                 except exceptions.PaymentNotCancelable:
-                    self.say(f"{payment.stripe_payment_intent}: Stripe would not cancel it any more; "
-                             "left to its webhook")
+                    self.say(f"{payment.stripe_id}: Stripe would not cancel it any more; left to its webhook")
                     return "left"
-                result = apply_intent(payment, intent, locked=True)
         except exceptions.GatewayError as exc:
             self.error(f"payment {pk}: Stripe failed: {type(exc).__name__}: {exc.detail}")
             return "failed"
         if result.refused:
-            self.say(f"{payment.stripe_payment_intent}: canceled at Stripe; not applied here: {result.refused}")
+            self.say(f"{payment.stripe_id}: canceled at Stripe; not applied here: {result.refused}")
         else:
-            self.say(f"{payment.stripe_payment_intent}: {result.old_status} -> {result.new_status}")
+            self.say(f"{payment.stripe_id}: {result.old_status} -> {result.new_status}")
         self.detail(f"created {payment.created_at.isoformat()}, user {payment.user_id}")
         return "canceled"
 
     @staticmethod
     def _newer(newer: int) -> str:
         return f"; {newer} newer one(s) not touched" if newer else ""
+
+
+def _abandon(payment: Payment) -> TransitionResult:
+    """Cancel the payment's PaymentIntent at Stripe, or expire its Checkout Session (whose
+    PaymentIntent may not exist yet; Stripe cancels it with the Session), and apply what Stripe
+    answers to the locked row; ``PaymentNotCancelable`` when Stripe is past that."""
+    gateway = get_gateway()
+    if payment.stripe_checkout_session is not None:
+        try:
+            session = gateway.expire_checkout_session(payment.stripe_checkout_session)
+        except exceptions.GatewayRejected:  # no longer open: completed meanwhile
+            raise exceptions.PaymentNotCancelable() from None
+        return apply_session(payment, session, locked=True)
+    assert payment.stripe_payment_intent is not None
+    intent = gateway.cancel_payment_intent(payment.stripe_payment_intent, reason="abandoned")
+    return apply_intent(payment, intent, locked=True)

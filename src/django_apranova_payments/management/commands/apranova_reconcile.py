@@ -28,7 +28,14 @@ from ...exceptions import PaymentsError
 from ...gateway import PaymentIntentData, get_gateway
 from ...models import DISPUTE_CLOSED_STATUSES, REFUND_OPEN_STATUSES, Dispute, Payment, Refund
 from ...refunds import Applied, apply_dispute, apply_refund, decide_dispute, decide_refund
-from ...transitions import TransitionResult, apply_intent, decide, status_for_intent
+from ...transitions import (
+    TransitionResult,
+    apply_intent,
+    apply_session,
+    decide,
+    decide_session,
+    status_for_intent,
+)
 from ..base import PaymentsCommand, clean, minutes, positive
 
 OPEN = (Payment.Status.PENDING, Payment.Status.PROCESSING)
@@ -119,6 +126,8 @@ class Command(PaymentsCommand):
 
     def _one(self, prefix: str, payment: Payment, dry_run: bool) -> str:
         """Refresh (or, in a dry run, judge) one payment; return how it is counted."""
+        if payment.stripe_payment_intent is None:
+            return self._one_session(prefix, payment, dry_run)
         try:
             intent = get_gateway().retrieve_payment_intent(payment.stripe_payment_intent)
             result = decide(payment, intent) if dry_run else apply_intent(payment, intent)
@@ -132,6 +141,21 @@ class Command(PaymentsCommand):
         else:
             self.say(f"{prefix}: unchanged ({result.old_status}, {result.refused})")
         self._details(payment, intent, result)
+        return "changed" if result.changed else "unchanged"
+
+    def _one_session(self, prefix: str, payment: Payment, dry_run: bool) -> str:
+        """A Checkout payment whose PaymentIntent we have not heard of: what its Session says."""
+        assert payment.stripe_checkout_session is not None
+        try:
+            session = get_gateway().retrieve_checkout_session(payment.stripe_checkout_session)
+            result = decide_session(payment, session) if dry_run else apply_session(payment, session)
+        except PaymentsError as exc:
+            return self._failed(prefix, exc)
+        if result.changed:
+            self.say(f"{prefix}: {'would move ' if dry_run else ''}{result.old_status} -> {result.new_status}")
+        else:
+            why = result.refused or f"the Checkout Session is {session.status}, {session.payment_status}"
+            self.say(f"{prefix}: unchanged ({result.old_status}, {why})")
         return "changed" if result.changed else "unchanged"
 
     def _details(self, payment: Payment, intent: PaymentIntentData, result: TransitionResult) -> None:
@@ -209,5 +233,5 @@ def _label(row: Model) -> str:
     if isinstance(row, Dispute):
         return f"{row.stripe_dispute} (dispute of {row.payment.stripe_payment_intent})"
     assert isinstance(row, Payment)
-    return row.stripe_payment_intent
+    return row.stripe_id
 

@@ -76,7 +76,7 @@ class Command(PaymentsCommand):
             return [period, figures.currency, *(shown[name] for name in CSV_COLUMNS[2:])]
 
         rows: list[list[Any]] = [list(CSV_COLUMNS)]
-        rows += [[*cells(row.period.isoformat(), row)[:-1], ""] for row in report.series]  # disputes: totals only
+        rows += [cells(row.period.isoformat(), row) for row in report.series]
         rows += [cells("total", figures) for figures in report.currencies.values()]
         for line in csv_lines(rows):
             self.stdout.write(line, ending="")

@@ -135,7 +135,8 @@ class Command(PaymentsCommand):
             log.setLevel(level)
 
     def _report(self, records: list[logging.LogRecord]) -> None:
-        if not app_settings.SIMULATOR_WEBHOOK_URL:
+        url = app_settings.SIMULATOR_WEBHOOK_URL
+        if not url:
             self.warn("SIMULATOR_WEBHOOK_URL is not set, so no webhook was sent; POST the payment to "
                       "update-status/ to bring it up to date.")
         for record in records:
@@ -143,6 +144,16 @@ class Command(PaymentsCommand):
                 self.warn(record.getMessage())
             else:
                 self.say(record.getMessage())
-        if any(record.levelno >= logging.WARNING for record in records):
-            self.warn(f"Is the server listening at SIMULATOR_WEBHOOK_URL ({app_settings.SIMULATOR_WEBHOOK_URL})? "
-                      f"Without the events, POST the payment to update-status/ to bring it up to date.")
+        deliveries = [record.simulator_delivery for record in records if hasattr(record, "simulator_delivery")]
+        update = "Without the events, POST the payment to update-status/ to bring it up to date."
+        if any(delivery.status == 400 for delivery in deliveries):
+            self.warn(f"The webhook at {url} refused the signature (HTTP 400): STRIPE_WEBHOOK_SECRET must be the "
+                      f"same in the process that runs this command and in the server. {update}")
+        if any(delivery.status is None for delivery in deliveries):
+            self.warn(f"Is the server listening at SIMULATOR_WEBHOOK_URL ({url})? {update}")
+        elif any(record.levelno >= logging.WARNING for record in records):
+            self.warn(update)
+        if any(delivery.outcome == sender.QUEUED for delivery in deliveries):
+            self.warn("The webhook queued the events (WEBHOOK_PROCESSING = 'task'): the payment changes when a "
+                      "worker runs them: start your task worker, or run manage.py apranova_process_events "
+                      "--older-than 0.")
