@@ -155,3 +155,24 @@ def test_a_refund_dispute_or_charge_event_links_to_its_payment(admin_client, pay
         event = stored(payment, event_type)
         text = admin_client.get(reverse("admin:apranova_payments_webhookevent_change", args=[event.pk])).content
         assert f'<a href="{link}">{payment.stripe_payment_intent} '.encode() in text, event_type
+
+
+def test_a_checkout_payment_is_listed_by_its_session_and_found_by_its_start(admin_client, user):
+    waiting = PaymentFactory(user=user, stripe_payment_intent=None, stripe_checkout_session="cs_test_a1b2c3")
+    PaymentFactory(user=user)
+
+    response = admin_client.get(reverse(CHANGELIST), {"q": "CS_TEST_A1"})
+
+    assert [p.pk for p in response.context["cl"].result_list] == [waiting.pk]
+    assert '<span class="apranova-cut" title="cs_test_a1b2c3">cs_test_a1b2c3</span>' in response.content.decode()
+
+
+def test_a_checkout_payments_events_include_its_sessions_and_no_event_without_an_object(admin_client, user):
+    payment = PaymentFactory(user=user, stripe_payment_intent=None, stripe_checkout_session="cs_test_d4e5")
+    session_event = WebhookEventFactory(payment=PaymentFactory(), event_type="checkout.session.completed")
+    WebhookEvent.objects.filter(pk=session_event.pk).update(object_id="cs_test_d4e5")
+    WebhookEventFactory(payment=PaymentFactory(), object_id="")  # an event with no object: not this payment's
+
+    response = admin_client.get(reverse(EVENT_CHANGELIST), {"payment": payment.pk})
+
+    assert [e.pk for e in response.context["cl"].result_list] == [session_event.pk]
