@@ -85,13 +85,16 @@ def test_staff_without_permission_cannot_see_payments(client, db, payment):
 # -- search and filters --------------------------------------------------------------------------
 
 
-def test_search_by_exact_payment_intent_id(admin_client, user):
+def test_search_by_payment_intent_id_or_its_start(admin_client, user):
     wanted, _ = PaymentFactory(user=user), PaymentFactory(user=user)
 
     assert listed(admin_client.get(reverse(CHANGELIST), {"q": wanted.stripe_payment_intent})) == {
         wanted.stripe_payment_intent
     }
-    assert listed(admin_client.get(reverse(CHANGELIST), {"q": wanted.stripe_payment_intent[:8]})) == set()
+    assert listed(admin_client.get(reverse(CHANGELIST), {"q": wanted.stripe_payment_intent[:12]})) == {
+        wanted.stripe_payment_intent
+    }
+    assert listed(admin_client.get(reverse(CHANGELIST), {"q": wanted.stripe_payment_intent[3:]})) == set()
 
 
 @pytest.mark.parametrize("field", ["username", "email"])
@@ -99,9 +102,10 @@ def test_search_by_the_users_username_or_email(admin_client, field):
     alice = UserFactory(username="alice-learner", email="alice@school.example")
     bob = UserFactory(username="bob-learner", email="bob@school.example")
     hers, _ = PaymentFactory(user=alice), PaymentFactory(user=bob)
-    term = {"username": "alice-lear", "email": "alice@school"}[field]
+    term = {"username": "Alice-Lear", "email": "alice@school"}[field]
 
     assert listed(admin_client.get(reverse(CHANGELIST), {"q": term})) == {hers.stripe_payment_intent}
+    assert listed(admin_client.get(reverse(CHANGELIST), {"q": "learner"})) == set()  # by the start only
 
 
 @pytest.mark.parametrize(
@@ -437,7 +441,7 @@ def test_posting_an_event_page_is_refused_and_changes_nothing(admin_client, db):
 
 def test_payment_page_links_to_its_events_with_their_count(admin_client, payment):
     WebhookEventFactory(payment=payment), WebhookEventFactory(payment=payment), WebhookEventFactory()
-    url = f"{reverse(EVENT_CHANGELIST)}?object_id={payment.stripe_payment_intent}"
+    url = f"{reverse(EVENT_CHANGELIST)}?payment={payment.pk}"
 
     text = admin_client.get(change_url(payment)).content.decode()
 
@@ -491,14 +495,14 @@ def test_links_escape_ids_taken_from_stripe_payloads(admin_client, user):
 
     for text in (payment_page, event_page):
         assert "<script>alert(1)</script>" not in text
-    assert "?object_id=pi_%22%3E%3Cscript%3Ealert%281%29%3C%2Fscript%3E%27x" in payment_page
+    assert f"?payment={payment.pk}" in payment_page
     assert "pi_&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;&#x27;x " in event_page
     assert [e.pk for e in filtered.context["cl"].result_list] == [event.pk]
 
 
 def test_links_are_shown_only_to_staff_who_may_follow_them(client, payment, staff_with):
     event = WebhookEventFactory(payment=payment)
-    events_link = f"{reverse(EVENT_CHANGELIST)}?object_id="
+    events_link = f"{reverse(EVENT_CHANGELIST)}?payment="
     payment_link = reverse("admin:apranova_payments_payment_change", args=[payment.pk])
 
     client.force_login(staff_with("view_payment"))

@@ -1,8 +1,10 @@
 """The admin's Analytics page in a real browser, on the example's demo payments (seed_demo):
-reached from the payment list, its SVG charts drawn with data in the admin's light and dark
-colours, under a strict Content-Security-Policy added to its answer (no violation, no script
-error), the range form by month, and the list's CSV export downloaded. Screenshots are kept
-in test-artifacts/e2e/ (analytics-light.png, analytics-dark.png)."""
+reached from its entry on the admin's home page, its SVG charts drawn with data in the admin's
+light and dark colours, under a strict Content-Security-Policy added to its answer (no
+violation, no script error), the range form by month, the list's CSV export downloaded; the
+payment list at 1280 px with the sidebar open and the Analytics page at 390 px, neither
+scrolling sideways. Screenshots are kept in test-artifacts/e2e/ (analytics-light.png,
+analytics-dark.png, payments-1280.png, analytics-390.png)."""
 
 from __future__ import annotations
 
@@ -68,8 +70,8 @@ def bar_fill(page: Any, selector: str) -> str:
 
 def test_the_analytics_page_draws_the_demo_payments_under_a_strict_csp_in_both_themes(analyst):
     page, problems = analyst
-    page.goto("/admin/apranova_payments/payment/")
-    page.get_by_role("link", name="Analytics").click()
+    page.goto("/admin/")  # the entry under Payments on the admin's home page
+    page.locator("#content-main .app-apranova_payments").get_by_role("link", name="Analytics").click()
 
     expect(page.get_by_role("heading", name="Payment analytics")).to_be_visible()
     for code, symbol in (("USD", "$"), ("EUR", "€"), ("INR", "₹")):  # money as format_money writes it
@@ -124,4 +126,63 @@ def test_the_range_form_shows_months_and_the_list_exports_as_csv(analyst, exampl
     failed = example_server.query("SELECT COUNT(*) FROM apranova_payments_payment WHERE status = 'failed'")[0][0]
     assert len(lines) - 1 == failed > 0
     assert all(",failed," in line for line in lines[1:])
+    assert problems == []
+
+
+#: The size of the page's box that scrolls sideways: 0 when nothing is wider than the window.
+OVERFLOW = "element => element.scrollWidth - element.clientWidth"
+
+
+def test_the_payment_list_fits_1280_px_with_the_sidebar_open(analyst):
+    page, problems = analyst
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto("/admin/apranova_payments/payment/")
+    if not page.locator("#nav-sidebar").is_visible():
+        page.locator("#toggle-nav-sidebar").click()
+    expect(page.locator("#nav-sidebar")).to_be_visible()
+    expect(page.locator("#nav-sidebar")).to_contain_text("Analytics")  # the entry under Payments
+
+    table = page.locator("#result_list")
+    expect(table).to_be_visible()
+    assert page.locator("#changelist .results").evaluate(OVERFLOW) <= 0  # the table's own scroll box
+    assert page.locator("html").evaluate(OVERFLOW) <= 0
+    assert table.evaluate("t => t.getBoundingClientRect().right") <= page.locator("#changelist .results").evaluate(
+        "r => r.getBoundingClientRect().right") + 0.5
+    assert page.locator("th.column-livemode").count() == 0  # the demo has test-mode payments only
+    expect(page.locator("th.column-display_created")).to_be_visible()
+    amounts = page.locator("td.field-display_amount")
+    for index in range(min(amounts.count(), 20)):  # an amount and its currency on one line
+        cell = amounts.nth(index)
+        assert cell.evaluate("c => getComputedStyle(c).whiteSpace") == "nowrap"
+        assert cell.evaluate("c => { const r = document.createRange(); r.selectNodeContents(c);"
+                             " return r.getClientRects().length; }") == 1
+    # A Stripe id is longer than the demo's: cut with an ellipsis, the table still fits.
+    page.locator("#result_list tbody tr").first.locator("th.field-display_intent span").evaluate(
+        "span => { span.textContent = 'pi_3PqRsT2eZvKYlo2C1aBcDeFg'; }")
+    page.locator("#result_list tbody tr").first.locator("td.field-display_user span").evaluate(
+        "span => { span.textContent = 'a.very.long.username@school.example.com'; }")
+    assert page.locator("#changelist .results").evaluate(OVERFLOW) <= 0
+    screenshot(page, "payments-1280")
+
+    page.goto("/admin/apranova_payments/payment/")
+    page.locator("#searchbar").fill("pi_demo_001")
+    page.locator("#changelist-search").get_by_role("button", name="Search").click()
+    expect(page).to_have_url(re.compile(r"q=pi_demo_001"))
+    expect(page.locator("#result_list tbody tr")).to_have_count(10)  # pi_demo_0010 to pi_demo_0019, by their start
+    assert problems == []
+
+
+def test_the_analytics_page_fits_a_390_px_phone(analyst):
+    page, problems = analyst
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/admin/apranova_payments/payment/analytics/")
+
+    expect(page.locator("#failure-codes tbody tr").first).to_be_visible()
+    assert page.locator("html").evaluate(OVERFLOW) <= 0, "the page scrolls sideways"
+    assert page.locator("body").evaluate(OVERFLOW) <= 0
+    tick = page.locator("#currency-usd svg text.tick").first
+    assert tick.evaluate("t => t.getBoundingClientRect().height") >= 9  # readable axis text on a phone
+    meter = page.locator("#failure-codes meter").first
+    assert meter.evaluate("m => getComputedStyle(m).appearance") == "none"  # styled: the error colour
+    screenshot(page, "analytics-390")
     assert problems == []

@@ -87,9 +87,9 @@ def test_pay_then_staff_refunds_in_the_admin_and_the_course_leaves_my_courses(pa
     expect(staff_page.get_by_role("heading", name="Refund payment")).to_be_visible()
     expect(staff_page.get_by_label("Amount")).to_have_value("25.00")
     staff_page.get_by_label("Reason").select_option("requested_by_customer")
-    staff_page.get_by_label("Yes, refund at Stripe").check()
+    staff_page.get_by_label("Yes, refund in the simulator (no money moves)").check()
     screenshot(staff_page, "refund-confirmation")
-    staff_page.get_by_role("button", name="Refund at Stripe").click()
+    staff_page.get_by_role("button", name="Refund in the simulator").click()
 
     expect(staff_page.locator(".messagelist")).to_contain_text(f"Refunded {intent}: $25.00")
     expect(staff_page.locator("#refunds-group")).to_contain_text("$25.00")

@@ -10,12 +10,14 @@ staff without it are never offered it. Forgetting a customer's saved cards at St
 ``forget_payment_methods`` ("Can forget a customer's saved cards"); the cards themselves are
 read from Stripe, never stored. Staff with view permission only may look, not act.
 
-Django's admin autodiscovery imports this package, which registers each model's admin.
+Django's admin autodiscovery imports this package, which registers each model's admin and
+adds an "Analytics" entry under Payments on the admin's home page (``add_analytics_entry``).
 """
 
 from django.contrib import admin
 
 from ..models import Coupon, Customer, Dispute, Payment, PendingCustomerDeletion, Refund, WebhookEvent
+from .analytics import add_analytics_entry
 from .coupons import CouponAdmin
 from .customers import CustomerAdmin, PendingCustomerDeletionAdmin
 from .disputes import DisputeAdmin
@@ -30,3 +32,5 @@ admin.site.register(WebhookEvent, WebhookEventAdmin)
 admin.site.register(Coupon, CouponAdmin)
 admin.site.register(Customer, CustomerAdmin)
 admin.site.register(PendingCustomerDeletion, PendingCustomerDeletionAdmin)
+# "Analytics" under Payments on the admin's home page, for staff who may see it.
+add_analytics_entry(admin.site)

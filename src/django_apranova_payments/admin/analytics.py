@@ -184,6 +184,35 @@ def page_context(report: Report) -> dict[str, Any]:
     }
 
 
+def add_analytics_entry(site: admin.AdminSite) -> None:
+    """An "Analytics" entry under Payments on ``site``'s index, app index and sidebar, for
+    staff who may view payments and whom ``ANALYTICS_PERMISSION_CLASSES`` let in. The site's
+    own ``get_app_list`` is wrapped on the instance, so it works on the default site (and a
+    host's subclass of it) with no model, migration or permission of its own."""
+    if getattr(site, "_apranova_analytics_entry", False):
+        return
+    plain = site.get_app_list
+
+    def get_app_list(request: HttpRequest, app_label: str | None = None) -> list[Any]:
+        app_list = plain(request, app_label)
+        ours = next((app for app in app_list if app["app_label"] == Payment._meta.app_label), None)
+        if ours is None or not site.is_registered(Payment):
+            return app_list
+        if not (site.get_model_admin(Payment).has_view_permission(request) and may_see_analytics(request)):
+            return app_list
+        after = next((i for i, m in enumerate(ours["models"]) if m["object_name"] == "Payment"), -1)
+        ours["models"].insert(after + 1, {
+            "model": Payment, "name": _("Analytics"), "object_name": "PaymentAnalytics",
+            "perms": {"add": False, "change": False, "delete": False, "view": True},
+            "admin_url": reverse(f"{site.name}:apranova_payments_payment_analytics", current_app=site.name),
+            "add_url": None, "view_only": True,
+        })
+        return app_list
+
+    site.get_app_list = get_app_list  # type: ignore[method-assign]
+    site._apranova_analytics_entry = True  # type: ignore[attr-defined]
+
+
 def _range_text(found: ReportRange) -> str:
     first, last = (formats.date_format(day, "DATE_FORMAT") for day in (found.date_from, found.date_to))
     return str(_("%(first)s to %(last)s") % {"first": first, "last": last})
@@ -264,4 +293,4 @@ def _tick(value: Decimal, currency: str) -> str:
     return group_digits(money.amount_text(value, currency))
 
 
-__all__ = ["AnalyticsAdminMixin", "AnalyticsForm", "export_response", "may_see_analytics"]
+__all__ = ["AnalyticsAdminMixin", "AnalyticsForm", "add_analytics_entry", "export_response", "may_see_analytics"]

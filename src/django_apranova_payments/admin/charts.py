@@ -16,8 +16,10 @@ from decimal import Decimal
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-WIDTH, HEIGHT = 720, 240
-LEFT, RIGHT, TOP, BOTTOM = 72, 8, 12, 30
+WIDTH, HEIGHT = 720, 260
+#: Room for the axis text, which analytics.css sets large enough to read on a phone (the chart
+#: is scaled down to the screen's width there).
+LEFT, RIGHT, TOP, BOTTOM = 96, 8, 14, 40
 #: Horizontal grid lines above zero.
 TICKS = 4
 
@@ -62,7 +64,7 @@ def bar_chart(bars: Sequence[Bar], *, chart_id: str, label: str, tick_text: Call
     grid = format_html_join("", '<line class="grid" x1="{}" x2="{}" y1="{}" y2="{}"/>'
                                 '<text class="tick" x="{}" y="{}">{}</text>', (
         (LEFT, WIDTH - RIGHT, _n(y(top * i / TICKS)), _n(y(top * i / TICKS)), LEFT - 6,
-         _n(y(top * i / TICKS) + 4), tick_text(top * i / TICKS)) for i in range(TICKS + 1)))
+         _n(y(top * i / TICKS) + 5), tick_text(top * i / TICKS)) for i in range(TICKS + 1)))
     columns = []
     for index, bar in enumerate(bars):
         x, bottom, rects = LEFT + slot * index + gap / 2, Decimal(0), []
@@ -78,7 +80,7 @@ def bar_chart(bars: Sequence[Bar], *, chart_id: str, label: str, tick_text: Call
         columns.append(format_html('<g class="bar"><title>{}</title>{}{}</g>', bar.title, target,
                                    mark_safe("".join(rects))))  # noqa: S308 - built by format_html above
     labels = format_html_join("", '<text class="period {}" x="{}" y="{}">{}</text>', (
-        (anchor, _n(LEFT + slot * index + slot / 2), HEIGHT - 10, bars[index].label)
+        (anchor, _n(LEFT + slot * index + slot / 2), HEIGHT - 12, bars[index].label)
         for index, anchor in _label_positions(len(bars))))
     return format_html(
         '<svg class="apranova-chart {}" viewBox="0 0 {} {}" role="img" aria-labelledby="{}" '

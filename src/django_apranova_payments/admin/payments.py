@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
@@ -21,8 +22,9 @@ from ..money_display import format_money
 from ..services import FREE_PREFIX
 from .analytics import AnalyticsAdminMixin
 from .disputes import DisputeInline
+from .events import events_of_payment
 from .records import RecordAdmin, shown_amount, user_search_fields
-from .refunds import RefundActionMixin, RefundInline
+from .refunds import RefundActionMixin, RefundInline, refusal
 
 
 class RefundedFilter(admin.SimpleListFilter):
@@ -71,9 +73,26 @@ class CouponFilter(admin.SimpleListFilter):
         return queryset
 
 
+def _cut(text: str) -> str:
+    """``text`` in a list cell that payments.css cuts with an ellipsis when long; whole in its
+    tooltip."""
+    return format_html('<span class="apranova-cut" title="{}">{}</span>', text, text)
+
+
+def has_live(request: HttpRequest) -> bool:
+    """Whether any payment was made in live mode: asked once a request (the list's column and
+    filter both ask), so the list's statement count stays what it was, plus this one."""
+    if not hasattr(request, "_apranova_has_live"):
+        request._apranova_has_live = Payment.objects.filter(livemode=True).exists()  # type: ignore[attr-defined]
+    return bool(request._apranova_has_live)  # type: ignore[attr-defined]
+
+
 class PaymentAdmin(AnalyticsAdminMixin, RefundActionMixin, RecordAdmin):
+    # Compact enough for 1280 px with the sidebar open (payments.css): the amount and its
+    # currency in one unbroken column, the date without the time, live mode only where it tells.
     list_display = [
-        "stripe_id", "user", "display_amount", "display_refunded", "coupon", "status", "livemode", "created_at",
+        "display_intent", "display_user", "display_amount", "list_refunded", "display_coupon", "status", "livemode",
+        "display_created",
     ]
     list_filter = [
         "status", "currency", RefundedFilter, FreeFilter, CouponFilter, "livemode",
@@ -94,25 +113,57 @@ class PaymentAdmin(AnalyticsAdminMixin, RefundActionMixin, RecordAdmin):
     actions = ["refresh_from_stripe", "refund", "export_csv"]
 
     def get_search_fields(self, request: HttpRequest) -> list[str]:
-        return ["=stripe_payment_intent", "=stripe_checkout_session", *user_search_fields()]
+        """Ids (PaymentIntent, Checkout Session) and the user's username and e-mail by their
+        start, case-insensitively: "pi_sim" finds every simulator payment, "ann@" Ann's."""
+        ids = ("stripe_payment_intent", "stripe_checkout_session")
+        return [f"^{name}" for name in (*ids, *user_search_fields())]
+
+    def get_list_display(self, request: HttpRequest) -> list[Any]:
+        return [name for name in super().get_list_display(request) if name != "livemode" or has_live(request)]
+
+    def get_list_filter(self, request: HttpRequest) -> list[Any]:
+        return [name for name in super().get_list_filter(request) if name != "livemode" or has_live(request)]
 
     def render_change_form(
         self, request: HttpRequest, context: dict[str, Any], add: bool = False, change: bool = False,
         form_url: str = "", obj: Payment | None = None,
     ) -> HttpResponse:
-        context["may_refund"] = (
-            obj is not None and obj.status == Payment.Status.SUCCEEDED and self.has_refund_permission(request)
-        )
+        # No "Refund…" for a payment with nothing to refund: failed, free, disputed or refunded in full.
+        context["may_refund"] = obj is not None and not refusal(obj) and self.has_refund_permission(request)
         return super().render_change_form(request, context, add, change, form_url, obj)
-
-    @admin.display(description=_("PaymentIntent id"), ordering="stripe_payment_intent")
-    def stripe_id(self, payment: Payment) -> str:
-        """The PaymentIntent, or a Checkout payment's Session until Stripe has made it."""
-        return payment.stripe_id
 
     @admin.display(description=_("amount"), ordering="amount")
     def display_amount(self, payment: Payment) -> str:
         return shown_amount(payment)
+
+    @admin.display(description=_("id"), ordering="stripe_payment_intent")
+    def display_intent(self, payment: Payment) -> str:
+        """The PaymentIntent id (a Checkout payment's Session id until Stripe has made its
+        PaymentIntent) under a short header; a long one is cut (payments.css), whole in its
+        tooltip."""
+        return _cut(payment.stripe_id)
+
+    @admin.display(description=_("user"), ordering="user")
+    def display_user(self, payment: Payment) -> str:
+        return _cut(str(payment.user))
+
+    @admin.display(description=_("coupon"), ordering="coupon__code")
+    def display_coupon(self, payment: Payment) -> str:
+        return _cut(payment.coupon.code) if payment.coupon is not None else "-"
+
+    @admin.display(description=_("refunded"), ordering="amount_refunded")
+    def list_refunded(self, payment: Payment) -> str:
+        """The list's narrow column: the amount refunded, or "all"."""
+        if not payment.amount_refunded:
+            return "—"
+        return str(_("all")) if payment.is_fully_refunded else format_money(payment.amount_refunded, payment.currency)
+
+    @admin.display(description=_("created"), ordering="created_at")
+    def display_created(self, payment: Payment) -> str:
+        """The day, short; the time in its tooltip (and on the payment's page)."""
+        created = timezone.localtime(payment.created_at)
+        return format_html('<span title="{}">{}</span>', formats.date_format(created, "DATETIME_FORMAT"),
+                           formats.date_format(created, "SHORT_DATE_FORMAT"))
 
     def get_fields(self, request: HttpRequest, obj: Payment | None = None) -> Any:
         """The coupon linked to its page for staff who may view coupons (``links``), its code
@@ -137,13 +188,12 @@ class PaymentAdmin(AnalyticsAdminMixin, RefundActionMixin, RecordAdmin):
 
     @admin.display(description=_("webhook events"))
     def webhook_events(self, payment: Payment) -> str:
-        intent = payment.stripe_payment_intent
-        if not intent:
-            return "—"
-        count = WebhookEvent.objects.filter(object_id=intent).count()
+        """The events of the payment's PaymentIntent, refunds, disputes and charge, counted in
+        one statement, linked to the event list filtered by the payment."""
+        count = WebhookEvent.objects.filter(events_of_payment(payment.pk)).count()
         url = reverse("admin:apranova_payments_webhookevent_changelist")
         text = ngettext("%(count)d event", "%(count)d events", count) % {"count": count}
-        return format_html('<a href="{}?{}">{}</a>', url, urlencode({"object_id": intent}), text)
+        return format_html('<a href="{}?{}">{}</a>', url, urlencode({"payment": payment.pk}), text)
 
     @admin.action(description=_("Refresh selected payments from Stripe"), permissions=["change"])
     def refresh_from_stripe(self, request: HttpRequest, queryset: QuerySet[Payment]) -> None:

@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ValidationError
 
 from .. import exceptions, money, services
+from ..gateway import get_gateway
 from ..models import Payment, Refund, RefundReason
 from ..money_display import format_money
 from ..permissions import REFUND_PAYMENT
@@ -66,6 +67,8 @@ class RefundForm(forms.Form):
     def __init__(self, *args: Any, user: Any, payments: list[Payment], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user, self.payments = user, payments
+        if get_gateway().is_simulator:  # no money moves: the page says where the refund happens
+            self.fields["confirm"].label = _("Yes, refund in the simulator (no money moves)")
         if len(payments) != 1:  # several payments: each is refunded in full
             del self.fields["amount"]
 
@@ -97,8 +100,10 @@ class RefundForm(forms.Form):
         return str(data["nonce"])
 
 
-def _not_refundable(payment: Payment) -> str:
+def refusal(payment: Payment) -> str:
     """Why the confirmation page expects a refund of ``payment`` to be refused ("" if not)."""
+    if payment.is_free:
+        return str(_("nothing to refund: free"))
     if payment.status != Payment.Status.SUCCEEDED:
         return str(_("not refundable: %(status)s") % {"status": payment.get_status_display().lower()})
     if payment.is_disputed:
@@ -187,12 +192,16 @@ class RefundActionMixin(_Base):
         form = RefundForm(request.POST if applying else None, initial=initial, user=request.user, payments=payments)
         if applying and form.is_valid() and self._refund_each(request, payments, form):
             return HttpResponseRedirect(done_url)
+        rows = [(p, shown_amount(p), self.display_refunded(p), refusal(p)) for p in payments]
         context = {
             **self.admin_site.each_context(request),
             "title": _("Refund payments") if single is None else _("Refund payment"),
             "opts": self.opts,
             "form": form,
-            "rows": [(p, shown_amount(p), self.display_refunded(p), _not_refundable(p)) for p in payments],
+            "rows": rows,
+            # Nothing to refund (fully refunded, free, failed, disputed): a message, no form.
+            "refundable": any(not refused for *_shown, refused in rows),
+            "simulator": get_gateway().is_simulator,
             "single": single,
             "as_action": as_action,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,

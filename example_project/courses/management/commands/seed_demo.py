@@ -44,7 +44,8 @@ DEMO_COUPONS = [
                      "percent_off": Decimal(100), "max_redemptions": 10, "max_redemptions_per_user": 1}),
 ]
 
-#: Days of demo payments, ending today; they are dated again on every run.
+#: Days of demo payments, ending yesterday (so a payment made now sorts above them); they are
+#: dated again on every run.
 DEMO_DAYS = 35
 #: Stripe's decline codes the demo's failed payments carry, the most frequent first.
 DECLINES = ["card_declined"] * 5 + ["insufficient_funds"] * 3 + ["expired_card"] * 2 + ["incorrect_cvc"]
@@ -101,7 +102,8 @@ def seed_coupons() -> None:
 
 
 def seed_payments(user: Any, courses: list[Course]) -> int:
-    """``DEMO_DAYS`` of payments by ``user`` ending today, the same on every run but dated from
+    """``DEMO_DAYS`` of payments by ``user`` ending yesterday (all before now: a real payment
+    made after the seed is the newest in the admin's list), the same on every run but dated from
     today: most succeeded, some declined (with Stripe's codes) or canceled, a few pending;
     refunds in full and in part, one dispute. Made directly in the database (no Stripe, no
     signal, no enrollment): they are for the admin's Analytics page. Their metadata names the
@@ -110,7 +112,7 @@ def seed_payments(user: Any, courses: list[Course]) -> int:
     today = timezone.localdate()
     number, disputed = 0, False
     for back in range(DEMO_DAYS - 1, -1, -1):
-        day = today - timedelta(days=back)
+        day = today - timedelta(days=back + 1)
         for _ in range(rng.randint(1, 4) + (2 if day.weekday() < 5 else 0)):
             created = timezone.make_aware(datetime.combine(day, time(rng.randint(7, 22), rng.randrange(60))))
             payment = _demo_payment(f"pi_demo_{number:04d}", user, rng.choice(courses), created, rng)
