@@ -13,6 +13,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.test import TestCase
 from django.urls import reverse
 
@@ -120,6 +121,19 @@ class HindiPagesTests(TestCase):
         self.assertIn('<html lang="hi">', html)
         self.assertRegex(html, r'value="hi" lang="hi" aria-current="true">हिन्दी<')
         self.assertNotRegex(html, r'value="en" lang="en" aria-current')
+
+    def test_a_read_only_admin_page_has_its_title_and_close_button_in_hindi(self):
+        # Django's own Hindi catalogue leaves "View %s" and "Close" English; the example's has them.
+        staff = get_user_model().objects.create_user("viewer", password=PASSWORD, is_staff=True)
+        staff.user_permissions.add(Permission.objects.get(codename="view_course"))
+        self.client.force_login(staff)
+
+        html = self.page("admin:courses_course_change", str(self.course.pk), HTTP_ACCEPT_LANGUAGE="hi")
+
+        self.assertIn("देखें", html)
+        self.assertIn("बंद करें", html)
+        self.assertNotIn(">Close<", html)
+        self.assertNotRegex(html, r"<h1>View ")
 
 
 class CatalogueTests(TestCase):
