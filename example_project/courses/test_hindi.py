@@ -55,6 +55,7 @@ class HindiPagesTests(TestCase):
         self.course = Course.objects.create(title="Django Basics", slug="django-basics", price=Decimal("19.99"),
                                             currency="usd")
         Course.objects.create(title="Git Basics", slug="git-basics", price=Decimal("0.00"), currency="usd")
+        Course.objects.create(title="Data Science", slug="data-science", price=Decimal("499999.00"), currency="inr")
         Coupon.objects.create(code="WELCOME10", percent_off=Decimal("10"), max_redemptions_per_user=1)
         self.user = get_user_model().objects.create_user("student", password=PASSWORD)
 
@@ -76,9 +77,9 @@ class HindiPagesTests(TestCase):
         self.assert_hindi(
             html,
             ["पाठ्यक्रम", "आज़माने के लिए कूपन", "Django Basics में नामांकन करें", "निःशुल्क", "लॉग इन",
-             "भुगतान सिम्युलेटर।", ", प्रति छात्र एक बार", "$19.99"],
+             "भुगतान सिम्युलेटर।", ", प्रति छात्र एक बार", "$19.99", "₹4,99,999.00"],  # Indian grouping
             [">Courses<", "Coupons to try", "Enroll in", ">Free<", ">Log in<", "Payment simulator", "per student",
-             " off"],
+             " off", "₹499,999.00"],
         )
 
     def test_without_a_choice_the_pages_are_english(self):
@@ -86,6 +87,7 @@ class HindiPagesTests(TestCase):
 
         self.assertIn('<html lang="en">', html)
         self.assertIn("Enroll in Django Basics", html)
+        self.assertIn("₹499,999.00", html)
         self.assertNotIn("पाठ्यक्रम", html)
 
     def test_the_checkout_and_my_courses_are_in_hindi(self):
