@@ -109,6 +109,9 @@ class HindiPagesTests(TestCase):
 
         self.assertIn(json.dumps("Payment succeeded."), script)
         self.assertIn("\\u092d\\u0941\\u0917\\u0924\\u093e\\u0928 \\u0938\\u092b\\u0932", script)  # भुगतान सफल
+        # the simulator's card form, from the package's catalogue
+        self.assertIn(json.dumps("Card number"), script)
+        self.assertIn(json.dumps("कार्ड नंबर"), script)
 
     def test_the_switcher_sets_the_language_and_marks_it(self):
         html = self.page("course-list")
