@@ -74,6 +74,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "courses.views.payments_mode",
+                "courses.views.site_languages",
             ]
         },
     }
