@@ -57,3 +57,20 @@ def test_hindi_checkout_then_the_switcher_back_to_english(hindi_page, example_se
     expect(page.get_by_role("heading", name=TITLE)).to_be_visible()
     expect(page.get_by_text(f"You are enrolled in {TITLE}.")).to_be_visible()
     expect(page.get_by_role("button", name="English")).to_have_attribute("aria-current", "true")
+
+
+def test_hindi_header_fits_a_phone(hindi_page):
+    page = hindi_page
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.goto("/accounts/login/")
+    page.get_by_label("उपयोगकर्ता नाम").fill(USERNAME)
+    page.get_by_label("पासवर्ड").fill(PASSWORD)
+    page.get_by_role("button", name="लॉग इन").click()
+
+    expect(page.get_by_role("heading", name="पाठ्यक्रम")).to_be_visible()
+    items = page.locator("header.site nav > *")
+    shown = [box for box in (items.nth(i).bounding_box() for i in range(items.count())) if box is not None]
+    rows = {round(box["y"]) for box in shown}
+    assert len(rows) == 1, f"the Hindi navigation wraps onto {len(rows)} rows"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scrolling
+    screenshot(page, "hindi-phone-header")
