@@ -11,7 +11,8 @@ urlpatterns = [
     # The header's language switcher posts to set_language; the scripts' strings (the example's
     # and the simulator's card form) come from jsi18n.
     path("i18n/", include("django.conf.urls.i18n")),
-    path("jsi18n/", JavaScriptCatalog.as_view(packages=["courses", "django_apranova_payments"]), name="javascript-catalog"),
+    path("jsi18n/", JavaScriptCatalog.as_view(packages=["courses", "django_apranova_payments"]),
+         name="javascript-catalog"),
 ]
 
 if apps.is_installed("django_apranova_payments.simulator"):  # offline mode only (settings.py)
