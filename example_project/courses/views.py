@@ -27,6 +27,12 @@ def payments_mode(request: HttpRequest) -> dict[str, Any]:
     return {"payments_mode": settings.PAYMENTS_MODE}
 
 
+def site_languages(request: HttpRequest) -> dict[str, Any]:
+    """Template context: the header switcher's languages, each named in its own language as
+    ``LANGUAGES`` writes it ("English", "हिन्दी"; Django's tag would translate the names)."""
+    return {"site_languages": settings.LANGUAGES}
+
+
 def course_list(request: HttpRequest) -> HttpResponse:
     enrolled: set[int] = set()
     disputed: set[int] = set()

@@ -170,21 +170,22 @@ def test_the_po_reader_reads_plurals_continuations_and_flags(tmp_path):
 # -- (b) the committed catalogue is complete and current -------------------------------------------
 
 
-def extract(tmp_path: Path) -> dict[tuple[str, str | None], dict[str, Any]]:
-    """What ``makemessages -l hi`` finds in the package today, in a copy without its locale."""
+def extract(tmp_path: Path, domain: str = "django") -> dict[tuple[str, str | None], dict[str, Any]]:
+    """What ``makemessages -l hi -d <domain>`` finds in the package today, in a copy without its
+    locale."""
     copy = tmp_path / "django_apranova_payments"
     shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "locale"))
     (copy / "locale").mkdir()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(ROOT),
            "PYTHONWARNINGS": "ignore"}  # Python's own warnings; gettext's are what must not appear
     env.pop("PYTHONDEVMODE", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "django", "makemessages", "-l", "hi", "--no-obsolete"],
+    done = subprocess.run(  # noqa: S603 - our own command, the domain is one of ours
+        [sys.executable, "-m", "django", "makemessages", "-l", "hi", "-d", domain, "--no-obsolete"],
         cwd=copy, env=env, capture_output=True, text=True, timeout=300, check=False,
     )
     assert done.returncode == 0, done.stderr
     assert "warning" not in done.stderr.lower(), done.stderr  # makemessages runs clean
-    return read_po(copy / "locale" / "hi" / "LC_MESSAGES" / "django.po")
+    return read_po(copy / "locale" / "hi" / "LC_MESSAGES" / f"{domain}.po")
 
 
 @needs_gettext
@@ -252,6 +253,23 @@ def test_the_committed_mo_is_the_po_compiled(tmp_path):
         "in src/django_apranova_payments"
     )
     assert len(compiled) > 200
+
+
+@needs_gettext
+def test_the_simulator_script_catalogue_is_complete_and_compiled(tmp_path):
+    # simulator.js's card form takes the page's gettext (Django's JavaScriptCatalog) when it has one.
+    extracted = {key for key in extract(tmp_path, "djangojs") if key[0]}
+    committed = {key: entry for key, entry in read_po(CATALOGUE / "djangojs.po").items() if key[0]}
+    with (CATALOGUE / "djangojs.mo").open("rb") as handle:
+        compiled = gettext.GNUTranslations(handle)
+
+    assert extracted == set(committed), "run makemessages -d djangojs -l hi --no-obsolete, translate, compile"
+    for (msgid, _plural), entry in committed.items():
+        assert entry["msgstr"][0] and "fuzzy" not in entry["flags"], msgid
+        assert HINDI.search(entry["msgstr"][0]), msgid
+        assert placeholders(entry["msgstr"][0]) == placeholders(msgid), msgid
+        assert compiled.gettext(msgid) == entry["msgstr"][0], msgid
+    assert len(committed) >= 10
 
 
 # -- (d) system check messages, in Hindi and in English -------------------------------------------

@@ -75,10 +75,11 @@
 
   // The paid (or free) state replaces the form: no card fields, no button, no test-card advice.
   function showSuccess(free) {
-    show((free ? "" : "Payment succeeded. ") + "You are now enrolled in " + config.courseTitle + ". ", "success");
+    var enrolled = interpolate(gettext("You are now enrolled in %(course)s."), {course: config.courseTitle}, true);
+    show((free ? "" : gettext("Payment succeeded.") + " ") + enrolled + " ", "success");
     var link = document.createElement("a");
     link.href = config.myCoursesUrl;
-    link.textContent = "Go to my courses";
+    link.textContent = gettext("Go to my courses");
     message.appendChild(link);
     var element = form.querySelector("#payment-element");
     if (element) element.remove();
@@ -111,9 +112,9 @@
 
   function apiError(response) {
     var body = response.body;
-    if (response.status === 401 || response.status === 403) return "Please log in again, then retry.";
+    if (response.status === 401 || response.status === 403) return gettext("Please log in again, then retry.");
     if (typeof body.detail === "string") return body.detail;
-    return firstMessage(body) || "The payment could not be started. Please try again.";
+    return firstMessage(body) || gettext("The payment could not be started. Please try again.");
   }
 
   // DRF's field errors: {"field": ["message"]}, or nested: {"metadata": {"course": ["message"]}}.
@@ -138,16 +139,16 @@
     var status = payment ? payment.status : null;
     form.dataset.status = status || "unknown";
     if (status === "succeeded") return showSuccess(free);
-    if (status === "processing") return show("Your payment is processing. You will be enrolled as soon as it completes.", "info");
+    if (status === "processing") return show(gettext("Your payment is processing. You will be enrolled as soon as it completes."), "info");
     if (status === "canceled") {
       forgetPayment(); // Stripe never reopens a canceled PaymentIntent: the next try is a new payment
       if (coupons) coupons.showPrice(null);
       if (elements) mountCardForm(null);
-      return show("This payment was canceled. You can pay again.", "error");
+      return show(gettext("This payment was canceled. You can pay again."), "error");
     }
     if (isFieldError(error) && status !== "failed") return show("");
     var text = (error && error.message) || (payment && payment.failureMessage) ||
-      (status === "failed" ? "Your payment was declined." : "The payment was not completed. You can try again.");
+      (status === "failed" ? gettext("Your payment was declined.") : gettext("The payment was not completed. You can try again."));
     show(text, "error");
   }
 
@@ -168,7 +169,7 @@
       return false;
     }
     if (!elements) {
-      show("This course is no longer free. Reload the page to pay for it.", "error");
+      show(gettext("This course is no longer free. Reload the page to pay for it."), "error");
       return false;
     }
     intent = {id: created.body.paymentIntent, clientSecret: created.body.clientSecret};
@@ -227,18 +228,19 @@
       var shown = discounted ? formatAmount(payment.amount, payment.currency) : fullPrice;
       field.now.textContent = shown;
       field.before.hidden = !discounted;
-      button.textContent = discounted ? "Pay " + shown : payLabel;
+      button.textContent = discounted ? interpolate(gettext("Pay %(price)s"), {price: shown}, true) : payLabel;
       field.remove.hidden = !discounted;
       if (discounted) {
         field.input.value = payment.coupon;
-        field.say(payment.coupon + " applied: " + formatAmount(payment.discount, payment.currency) + " off.", "success");
+        field.say(interpolate(gettext("%(code)s applied: %(discount)s off."),
+                              {code: payment.coupon, discount: formatAmount(payment.discount, payment.currency)}, true), "success");
       }
     };
 
     field.form.addEventListener("submit", function (event) {
       event.preventDefault();
       var code = field.input.value.trim();
-      if (!code) return field.say("Type a coupon code first.", "error");
+      if (!code) return field.say(gettext("Type a coupon code first."), "error");
       change(code);
     });
     field.remove.addEventListener("click", function () {
@@ -248,10 +250,11 @@
 
     function change(code) {
       field.apply.disabled = field.remove.disabled = button.disabled = true;
-      field.say(code ? "Applying " + code.toUpperCase() + "\u2026" : "Removing the coupon\u2026", "info");
+      field.say(code ? interpolate(gettext("Applying %(code)s\u2026"), {code: code.toUpperCase()}, true)
+                   : gettext("Removing the coupon\u2026"), "info");
       show("");
       replacePayment(code).catch(function () {
-        field.say("Something went wrong. Please check your connection and try again.", "error");
+        field.say(gettext("Something went wrong. Please check your connection and try again."), "error");
       }).finally(function () {
         field.apply.disabled = field.remove.disabled = button.disabled = false;
       });
@@ -314,9 +317,9 @@
     savedButton.disabled = "expired" in savedButton.dataset; // usable from now on, unless expired
     savedButton.addEventListener("click", function () {
       savedButton.disabled = true;
-      show("Processing your payment\u2026", "info");
+      show(gettext("Processing your payment\u2026"), "info");
       payWithSavedCard(savedButton.dataset.paymentMethod).catch(function () {
-        show("Something went wrong. Please check your connection and try again.", "error");
+        show(gettext("Something went wrong. Please check your connection and try again."), "error");
       }).finally(function () {
         savedButton.disabled = "expired" in savedButton.dataset;
       });
@@ -327,9 +330,9 @@
     event.preventDefault();
     button.disabled = true;
     if (coupons) coupons.apply.disabled = coupons.remove.disabled = true;
-    show(config.free ? "Enrolling you\u2026" : "Processing your payment\u2026", "info");
+    show(config.free ? gettext("Enrolling you\u2026") : gettext("Processing your payment\u2026"), "info");
     pay().catch(function () {
-      show("Something went wrong. Please check your connection and try again.", "error");
+      show(gettext("Something went wrong. Please check your connection and try again."), "error");
     }).finally(function () {
       button.disabled = false;
       if (coupons) coupons.apply.disabled = coupons.remove.disabled = false;
@@ -340,7 +343,7 @@
   var params = new URLSearchParams(window.location.search);
   if (params.get("payment_intent")) {
     window.history.replaceState(null, "", window.location.pathname);
-    show("Checking your payment\u2026", "info");
+    show(gettext("Checking your payment\u2026"), "info");
     updateStatus(params.get("payment_intent")).then(function (payment) {
       render(payment, null);
     });

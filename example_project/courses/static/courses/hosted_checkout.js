@@ -40,12 +40,12 @@
           return;
         }
         var body = answer.body || {};
-        show(body.detail || "Stripe's page could not be opened. Try again.");
+        show(body.detail || gettext("Stripe's page could not be opened. Try again."));
         button.disabled = false;
         idempotencyKey = "hosted-" + window.crypto.randomUUID();
       })
       .catch(function () {
-        show("The server could not be reached. Try again.");
+        show(gettext("The server could not be reached. Try again."));
         button.disabled = false;
       });
   });

@@ -25,7 +25,7 @@
 
   function poll() {
     if (!config.paymentUrl) {
-      finish("This page needs the payment's session_id.", "error", config.checkoutUrl, "Back to the course");
+      finish(gettext("This page needs the payment's session_id."), "error", config.checkoutUrl, gettext("Back to the course"));
       return;
     }
     fetch(config.paymentUrl, {headers: {"Accept": "application/json"}, credentials: "same-origin"})
@@ -33,15 +33,16 @@
       .then(function (payment) {
         var status = payment && payment.status;
         if (status === "succeeded") {
-          finish("Payment succeeded. You are now enrolled in " + config.courseTitle + ".", "success",
-                 config.myCoursesUrl, "Go to my courses");
+          finish(gettext("Payment succeeded.") + " " +
+                 interpolate(gettext("You are now enrolled in %(course)s."), {course: config.courseTitle}, true),
+                 "success", config.myCoursesUrl, gettext("Go to my courses"));
         } else if (status === "canceled" || status === "failed") {
-          finish("The payment did not go through.", "error", config.checkoutUrl, "Try again");
+          finish(gettext("The payment did not go through."), "error", config.checkoutUrl, gettext("Try again"));
         } else if (++tries < 120) {
           window.setTimeout(poll, 1000);
         } else {
-          finish("Stripe has not confirmed the payment yet. It will appear in your courses once it does.", "info",
-                 config.myCoursesUrl, "Go to my courses");
+          finish(gettext("Stripe has not confirmed the payment yet. It will appear in your courses once it does."), "info",
+                 config.myCoursesUrl, gettext("Go to my courses"));
         }
       })
       .catch(function () { window.setTimeout(poll, 2000); });

@@ -17,6 +17,9 @@
 (function () {
   "use strict";
 
+  // The page's language when it loads Django's JavaScript catalogue (window.gettext), else English.
+  function gettext(text) { return typeof window.gettext === "function" ? window.gettext(text) : text; }
+
   var TEST_CARDS = /*TEST_CARDS*/[];
   var BASE = new URL(".", document.currentScript.src);
   var STYLE = [
@@ -102,17 +105,17 @@
     });
     var list = el("ul", {});
     TEST_CARDS.forEach(function (card) {
-      var use = el("button", {type: "button", text: card.number, title: "Use this test card"});
+      var use = el("button", {type: "button", text: card.number, title: gettext("Use this test card")});
       use.addEventListener("click", function () { number.value = card.number; number.focus(); });
       list.appendChild(el("li", {}, [use, document.createTextNode(" " + card.description)]));
     });
     container.replaceChildren(el("div", {"class": "apranova-sim-element"}, [
-      el("div", {}, [el("label", {"for": "apranova-sim-number", text: "Card number"}), number]),
+      el("div", {}, [el("label", {"for": "apranova-sim-number", text: gettext("Card number")}), number]),
       el("div", {"class": "apranova-sim-row"}, [
-        el("div", {}, [el("label", {"for": "apranova-sim-expiry", text: "Expiry (MM / YY)"}), this.inputs.expiry]),
+        el("div", {}, [el("label", {"for": "apranova-sim-expiry", text: gettext("Expiry (MM / YY)")}), this.inputs.expiry]),
         el("div", {}, [el("label", {"for": "apranova-sim-cvc", text: "CVC"}), this.inputs.cvc])
       ]),
-      el("div", {"class": "apranova-sim-cards"}, [document.createTextNode("Test cards (any future expiry, any CVC):"), list]),
+      el("div", {"class": "apranova-sim-cards"}, [document.createTextNode(gettext("Test cards (any future expiry, any CVC):")), list]),
       this.errorNode
     ]));
     return this;
@@ -134,10 +137,10 @@
     var year = Number(v.exp_year.length === 2 ? "20" + v.exp_year : v.exp_year);
     var month = Number(v.exp_month);
     var problem = null;
-    if (!/^\d{12,19}$/.test(v.number) || !luhn(v.number)) problem = ["number", "Your card number is incorrect."];
-    else if (!(month >= 1 && month <= 12) || !year) problem = ["expiry", "Your card's expiration date is incomplete."];
-    else if (year * 12 + month < now.getFullYear() * 12 + now.getMonth() + 1) problem = ["expiry", "Your card's expiration date is in the past."];
-    else if (!/^\d{3,4}$/.test(v.cvc)) problem = ["cvc", "Your card's security code is incomplete."];
+    if (!/^\d{12,19}$/.test(v.number) || !luhn(v.number)) problem = ["number", gettext("Your card number is incorrect.")];
+    else if (!(month >= 1 && month <= 12) || !year) problem = ["expiry", gettext("Your card's expiration date is incomplete.")];
+    else if (year * 12 + month < now.getFullYear() * 12 + now.getMonth() + 1) problem = ["expiry", gettext("Your card's expiration date is in the past.")];
+    else if (!/^\d{3,4}$/.test(v.cvc)) problem = ["cvc", gettext("Your card's security code is incomplete.")];
     Object.keys(this.inputs).forEach(function (name) {
       this.inputs[name].setAttribute("aria-invalid", String(Boolean(problem && problem[0] === name)));
     }, this);
@@ -168,9 +171,9 @@
       function fit() { fitToPage(iframe); }
       iframe.addEventListener("load", fit);
       window.addEventListener("resize", fit);
-      var close = el("button", {type: "button", "aria-label": "Cancel authentication", text: "\u2715"});
+      var close = el("button", {type: "button", "aria-label": gettext("Cancel authentication"), text: "\u2715"});
       var dialog = el("dialog", {"class": "apranova-sim-3ds", "aria-label": "3-D Secure authentication"}, [
-        el("header", {}, [el("span", {text: "Simulator \u00b7 3-D Secure"}), close]), iframe
+        el("header", {}, [el("span", {text: gettext("Simulator \u00b7 3-D Secure")}), close]), iframe
       ]);
       var done = false;
       function finish() {
@@ -204,7 +207,7 @@
   // -- the API -------------------------------------------------------------------------------
 
   function connectionError() {
-    return {error: {type: "api_connection_error", message: "The payment simulator could not be reached. Try again."}};
+    return {error: {type: "api_connection_error", message: gettext("The payment simulator could not be reached. Try again.")}};
   }
 
   function retrievePaymentIntent(clientSecret) {
