@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.db import IntegrityError, transaction
 from django.test import override_settings
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from django_apranova_payments.models import Payment
 from tests.factories import PaymentFactory, UserFactory
@@ -208,5 +208,7 @@ def test_amount_minor_str_and_terminal(user):
     yen = PaymentFactory(user=user, amount=Decimal("500"), currency="jpy", status="succeeded")
 
     assert payment.amount_minor == 1999 and yen.amount_minor == 500
-    assert payment.stripe_payment_intent in str(payment) and "pending" in str(payment)
+    assert payment.stripe_payment_intent in str(payment) and "(Pending)" in str(payment)
+    with translation.override("hi"):
+        assert str(payment).endswith(f"({payment.get_status_display()})") and "Pending" not in str(payment)
     assert not payment.is_terminal and yen.is_terminal

@@ -172,7 +172,8 @@ class Payment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.stripe_id} {money.format_amount(self.amount, self.currency)} ({self.status})"
+        # The status in the active language: the admin shows this in titles and breadcrumbs.
+        return f"{self.stripe_id} {money.format_amount(self.amount, self.currency)} ({self.get_status_display()})"
 
     @property
     def amount_minor(self) -> int:
