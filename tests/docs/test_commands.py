@@ -67,7 +67,9 @@ def tox_environments() -> set[str]:
     config = configparser.ConfigParser(interpolation=None)
     config.read(ROOT / "tox.ini")
     names = {section.removeprefix("testenv:") for section in config.sections() if section.startswith("testenv:")}
-    for line in config["tox"]["env_list"].split():
+    labelled = [name.strip() for line in config["tox"].get("labels", "").splitlines() if "=" in line
+                for name in line.split("=", 1)[1].split(",")]
+    for line in [*config["tox"]["env_list"].split(), *labelled]:
         factors = [part.strip("{}").split(",") for part in re.findall(r"\{[^}]*\}|[^-{}]+", line)]
         combos = [""]
         for options in factors:
