@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -113,6 +113,14 @@ class StripeAPI:
                 return self._failures.pop(index)
         return None
 
+    def _remembered(self, obj: Mapping[str, Any], key: str | None, fingerprint: str) -> Reply:
+        """Stripe's answer to a create: the new object, remembered under the request's
+        Idempotency-Key (when it has one) so a retry gets the same answer (``_replayed``)."""
+        created: Reply = (200, {"Request-Id": f"req_{secrets.token_hex(6)}"}, json.dumps(obj))
+        if key:
+            self._replies[key] = (fingerprint, created)
+        return created
+
     def _replayed(self, key: str | None, fingerprint: str) -> Reply | None:
         """Stripe's answer to a request repeating an Idempotency-Key: the first answer again,
         or an idempotency error for other parameters; ``None`` for a new key."""
@@ -158,10 +166,7 @@ class StripeAPI:
             **{name: params[name] for name in _ECHOED_ON_CREATE if name in params},
         )
         self.intents[intent["id"]] = intent
-        created: Reply = (200, {"Request-Id": f"req_{secrets.token_hex(6)}"}, json.dumps(intent))
-        if key:
-            self._replies[key] = (fingerprint, created)
-        return created
+        return self._remembered(intent, key, fingerprint)
 
     def _retrieve(self, request: Any) -> Reply:
         intent_id = self._path_id(request, "payment_intents")
@@ -232,10 +237,7 @@ class StripeAPI:
             intent, amount, params.get("reason"), stripe_rules.stored_metadata({}, params.get("metadata")),
             payment_intent=intent["id"],
         )
-        created: Reply = (200, {"Request-Id": f"req_{secrets.token_hex(6)}"}, json.dumps(refund))
-        if key:
-            self._replies[key] = (fingerprint, created)
-        return created
+        return self._remembered(refund, key, fingerprint)
 
     def _list_refunds(self, request: Any) -> Reply:
         """Stripe's list: newest first, ``limit`` (10 by default, at most 100) per page,

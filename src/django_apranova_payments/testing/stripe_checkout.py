@@ -135,10 +135,7 @@ class StripeCheckoutAPI(StripeAPI):
         )
         self.sessions[session["id"]] = session
         self._session_params[session["id"]] = params
-        created: Reply = (200, {"Request-Id": f"req_{secrets.token_hex(6)}"}, json.dumps(session))
-        if key:
-            self._replies[key] = (fingerprint, created)
-        return created
+        return self._remembered(session, key, fingerprint)
 
     def _retrieve_checkout_session(self, request: Any) -> Reply:
         session_id = self._path_id(request, "checkout/sessions")

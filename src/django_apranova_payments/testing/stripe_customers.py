@@ -5,7 +5,6 @@ detach a card PaymentMethod; an unknown id is Stripe's 404 ``resource_missing``.
 from __future__ import annotations
 
 import json
-import secrets
 import threading
 from typing import Any
 
@@ -56,9 +55,7 @@ class StripeCustomersAPI(StripeAPI):
                 livemode="_live_" in request.headers.get("Authorization", ""),
             )
             self.customers[customer["id"]] = customer
-            created: Reply = (200, {"Request-Id": f"req_{secrets.token_hex(6)}"}, json.dumps(customer))
-            if key:
-                self._replies[key] = (fingerprint, created)
+            created = self._remembered(customer, key, fingerprint)
         return created
 
     def _delete_customer(self, request: Any) -> Reply:
