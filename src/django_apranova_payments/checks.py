@@ -162,7 +162,7 @@ NUMBERS = {
 
 #: Settings that are on only when they are ``True``: a typo such as ``"False"`` (a true
 #: string) never turns one on.
-SWITCHES = ("ALLOW_FREE", "RECEIPT_EMAIL")
+SWITCHES = ("ALLOW_FREE", "RECEIPT_EMAIL", "SAVE_PAYMENT_METHODS")
 
 
 def check_values() -> list[CheckMessage]:

@@ -461,7 +461,7 @@ def test_the_refund_and_analytics_permission_classes_are_checked_like_the_others
     assert len(errors) == 1 and name in errors[0].msg
 
 
-@pytest.mark.parametrize("name", ["ALLOW_FREE", "RECEIPT_EMAIL"])
+@pytest.mark.parametrize("name", ["ALLOW_FREE", "RECEIPT_EMAIL", "SAVE_PAYMENT_METHODS"])
 @pytest.mark.parametrize("value", ["False", "yes", 1, None])
 def test_a_switch_that_is_not_a_bool_is_e010_and_stays_off(name, value):
     with override_settings(APRANOVA_PAYMENTS={**settings.APRANOVA_PAYMENTS, name: value}):
