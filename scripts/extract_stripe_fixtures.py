@@ -2,7 +2,8 @@
 
 Reads ``openapi/fixtures3.json`` from Stripe's public ``stripe/openapi`` repository (the
 published fixture of every resource) and keeps only what the mock and the event corpus need:
-the PaymentIntent, Refund, Charge, Dispute, Checkout Session and Event objects, and the
+the PaymentIntent, Refund, Charge, Dispute, Checkout Session, Stripe Tax calculation and
+transaction and Event objects, and the
 shape of a list. The result is data only: ``src/django_apranova_payments/testing/stripe_fixtures.json``.
 
     python scripts/extract_stripe_fixtures.py path/to/fixtures3.json --source "stripe/openapi@<commit>"
@@ -14,7 +15,10 @@ import argparse
 import json
 from pathlib import Path
 
-RESOURCES = ("payment_intent", "refund", "charge", "dispute", "event", "customer", "payment_method", "checkout.session")
+RESOURCES = (
+    "payment_intent", "refund", "charge", "dispute", "event", "customer", "payment_method", "checkout.session",
+    "tax.calculation", "tax.transaction",
+)
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "src" / "django_apranova_payments" / "testing" / "stripe_fixtures.json"
 

@@ -23,6 +23,9 @@ E010      a setting has a value the package cannot use: ``THROTTLE_RATES`` (a ba
           ``WEBHOOK_PROCESSING`` other than ``"inline"`` or ``"task"``, ``ALLOW_FREE`` or
           ``RECEIPT_EMAIL`` that is not ``True`` or ``False``, or a webhook secret that is
           not a string
+E011      ``TAX`` set without a ``SELLER``, ``SELLER`` without a name, or either of
+          them malformed (an unknown key, a tax code that is not ``txcd_…``, a
+          ``behavior`` other than ``"exclusive"`` or ``"inclusive"``)
 W001      webhook secret missing or not ``whsec_…``
 W002      live keys while ``DEBUG`` is on
 W003      an unknown key in ``APRANOVA_PAYMENTS`` or in its ``THROTTLE_RATES``
@@ -90,6 +93,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     messages += check_currencies()
     messages += check_webhook_secret()
     messages += check_values()
+    messages += check_tax()
     messages += check_task_mode()
     messages += check_throttle_cache()
     return messages
@@ -205,6 +209,26 @@ def check_values() -> list[CheckMessage]:
             _("%(setting)s must be a string or a list of strings; a value of another type is never "
               "used to verify a delivery.") % {"setting": _setting("STRIPE_WEBHOOK_SECRET")},
             id=ID.format("E010"),
+        ))
+    return messages
+
+
+def check_tax() -> list[CheckMessage]:
+    """E011: ``TAX`` and ``SELLER`` as the receipts and Stripe Tax need them."""
+    messages: list[CheckMessage] = []
+    values = {}
+    for name in ("TAX", "SELLER"):
+        try:
+            values[name] = getattr(app_settings, name)
+        except ImproperlyConfigured as exc:
+            messages.append(Error(str(exc), id=ID.format("E011")))
+    if not messages and values["TAX"] is not None and values["SELLER"] is None:
+        messages.append(Error(
+            _("%(tax)s is set without %(seller)s: a taxed payment's receipt must say who sells, with "
+              "their tax id.") % {"tax": _setting("TAX"), "seller": _setting("SELLER")},
+            hint=_("Set %(seller)s = {'name': …, 'address': …, 'tax_id': …, 'email': …}.")
+            % {"seller": _setting("SELLER")},
+            id=ID.format("E011"),
         ))
     return messages
 

@@ -14,7 +14,9 @@ secrets) are ``sensitive_variables``, so Django's error reports show stars inste
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -73,6 +75,12 @@ DEFAULTS: dict[str, Any] = {
     # A student may save the card they pay with (on their own Stripe Customer) and pay with it
     # again in one click: create-payment's savePaymentMethod and paymentMethod.
     "SAVE_PAYMENT_METHODS": False,
+    # Stripe Tax on every payment: {"tax_code": "txcd_…", "behavior": "exclusive" or
+    # "inclusive"} (exclusive adds the tax to the price, inclusive takes it out of it).
+    "TAX": None,
+    # Who sells, as printed on receipts: {"name", "address", "tax_id", "email"}; receipts are
+    # numbered and served only when it is set (see receipts.py).
+    "SELLER": None,
     # "inline": the webhook request applies the event; "task": it stores the event and
     # django_apranova_payments.tasks.process_webhook_event applies it, enqueued on
     # TASK_BACKEND (an alias of the host's TASKS setting) and TASK_QUEUE, tried up to
@@ -147,6 +155,10 @@ class AppSettings:
             value = [_import(name, v) if isinstance(v, str) else v for v in value]
         if name == "THROTTLE_RATES":
             value = _throttle_rates(value)
+        if name == "TAX":
+            value = _tax(value)
+        if name == "SELLER":
+            value = _seller(value)
         return value
 
     @sensitive_variables()
@@ -223,6 +235,79 @@ def _is_rate(rate: Any) -> bool:
     return (
         number.isascii() and number.isdigit() and int(number) > 0
         and period[:1] in tuple(THROTTLE_PERIODS) and period.isascii() and period.isalpha()
+    )
+
+
+@dataclass(frozen=True)
+class Tax:
+    """``TAX`` as read: the Stripe Tax code of what is sold, and whether prices include tax."""
+
+    tax_code: str
+    behavior: str  # "exclusive" (tax added to the price) or "inclusive" (tax within it)
+
+
+TAX_BEHAVIORS = ("exclusive", "inclusive")
+
+
+def _tax(value: Any) -> Tax | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ImproperlyConfigured(
+            f"{SETTINGS_NAME}['TAX'] must be a dict such as "
+            "{'tax_code': 'txcd_10000000', 'behavior': 'exclusive'}, or None."
+        )
+    unknown = sorted(set(value) - {"tax_code", "behavior"})
+    if unknown:
+        raise ImproperlyConfigured(f"{SETTINGS_NAME}['TAX'] has unknown keys: {', '.join(map(repr, unknown))}.")
+    code, behavior = value.get("tax_code"), value.get("behavior", "exclusive")
+    if not isinstance(code, str) or not re.fullmatch(r"txcd_[0-9]{8}", code):
+        raise ImproperlyConfigured(
+            f"{SETTINGS_NAME}['TAX']['tax_code'] = {code!r:.40} is not a Stripe tax code "
+            "('txcd_' and 8 digits, e.g. 'txcd_10000000'; see Stripe's list of product tax codes)."
+        )
+    if behavior not in TAX_BEHAVIORS:
+        raise ImproperlyConfigured(
+            f"{SETTINGS_NAME}['TAX']['behavior'] = {behavior!r:.40} is neither 'exclusive' (tax added "
+            "to the price) nor 'inclusive' (tax within the price)."
+        )
+    return Tax(code, behavior)
+
+
+@dataclass(frozen=True)
+class Seller:
+    """``SELLER`` as read: who the receipts say sells. ``address`` is its lines."""
+
+    name: str
+    address: tuple[str, ...] = ()
+    tax_id: str = ""
+    email: str = ""
+
+
+def _seller(value: Any) -> Seller | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ImproperlyConfigured(
+            f"{SETTINGS_NAME}['SELLER'] must be a dict such as {{'name': 'ApraNova Academy', "
+            "'address': '…', 'tax_id': '…', 'email': '…'}, or None."
+        )
+    unknown = sorted(set(value) - {"name", "address", "tax_id", "email"})
+    if unknown:
+        raise ImproperlyConfigured(f"{SETTINGS_NAME}['SELLER'] has unknown keys: {', '.join(map(repr, unknown))}.")
+    name = value.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ImproperlyConfigured(f"{SETTINGS_NAME}['SELLER'] needs a 'name': receipts say who sells.")
+    address = value.get("address", "")
+    lines = address.splitlines() if isinstance(address, str) else address
+    if not isinstance(lines, list | tuple) or not all(isinstance(line, str) for line in lines):
+        raise ImproperlyConfigured(f"{SETTINGS_NAME}['SELLER']['address'] must be a string or a list of lines.")
+    for key in ("tax_id", "email"):
+        if not isinstance(value.get(key, ""), str):
+            raise ImproperlyConfigured(f"{SETTINGS_NAME}['SELLER'][{key!r}] must be a string.")
+    return Seller(
+        name.strip(), tuple(line.strip() for line in lines if line.strip()),
+        value.get("tax_id", "").strip(), value.get("email", "").strip(),
     )
 
 

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
-from . import signals
+from . import receipts, signals
 from .gateway import CheckoutSessionData, PaymentIntentData
 from .models import TERMINAL_STATUSES, Payment, PaymentStatus, event_created_at
 
@@ -146,7 +146,8 @@ def complete_free(payment: Payment) -> TransitionResult:
     old = payment.status
     payment.status = PaymentStatus.SUCCEEDED
     payment.succeeded_at = timezone.now()
-    payment.save(update_fields=["status", "succeeded_at", "updated_at"])
+    payment.receipt_number = receipts.number_if_due(payment)
+    payment.save(update_fields=["status", "succeeded_at", "receipt_number", "updated_at"])
     _send_signals(payment, old, payment.status, None)
     return TransitionResult(payment, old, payment.status)
 
@@ -301,6 +302,8 @@ def _update_fields(
         values.update(failure_code="", failure_message="")
     if new == S.SUCCEEDED and payment.succeeded_at is None:
         values["succeeded_at"] = timezone.now()
+    if new == S.SUCCEEDED and (number := receipts.number_if_due(payment)) is not None:
+        values["receipt_number"] = number
     if event_created is not None and (
         payment.last_event_created is None or event_created > payment.last_event_created
     ):

@@ -20,7 +20,7 @@ from tests.factories import PaymentFactory
 LIST_URL = reverse("apranova_payments:payment-list")
 PAYMENT_KEYS = {
     "paymentIntent", "amount", "currency", "status", "failureCode", "failureMessage",
-    "metadata", "amountRefunded", "coupon", "discount", "checkoutSession", "createdAt", "updatedAt",
+    "metadata", "amountRefunded", "coupon", "discount", "amountTax", "checkoutSession", "createdAt", "updatedAt",
 }
 
 

@@ -166,8 +166,8 @@ class PaymentSerializer(serializers.ModelSerializer):
         model = Payment
         fields = [
             "paymentIntent", "amount", "currency", "status", "failureCode", "failureMessage",
-            "metadata", "amountRefunded", "coupon", "discount", "checkoutSession", "createdAt", "updatedAt",
-            "livemode",
+            "metadata", "amountRefunded", "coupon", "discount", "amountTax", "checkoutSession", "createdAt",
+            "updatedAt", "livemode",
         ]
         read_only_fields = fields
 
@@ -183,6 +183,13 @@ class PaymentSerializer(serializers.ModelSerializer):
     discount = serializers.SerializerMethodField(
         help_text="What the coupon took off the price, in major units; amount is what is charged after it.",
     )
+
+    amountTax = serializers.SerializerMethodField(  # noqa: N815
+        help_text="The tax within amount (Stripe Tax, with TAX set), in major units; 0 without tax.",
+    )
+
+    def get_amountTax(self, payment: Payment) -> str:  # noqa: N802
+        return money.amount_text(payment.amount_tax, payment.currency)
 
     def get_amountRefunded(self, payment: Payment) -> str:  # noqa: N802
         return money.amount_text(payment.amount_refunded, payment.currency)

@@ -136,6 +136,26 @@ class Payment(models.Model):
         _("discount"), max_digits=14, decimal_places=2, default=Decimal("0.00"),
         help_text=_("What the coupon took off the price; the amount is what is charged after it."),
     )
+    amount_tax = models.DecimalField(
+        _("tax"), max_digits=14, decimal_places=2, default=Decimal("0.00"),
+        help_text=_("The tax Stripe Tax computed, part of the amount (0 without TAX)."),
+    )
+    tax_calculation = models.CharField(
+        _("tax calculation"), max_length=255, blank=True, editable=False,
+        help_text=_("The Stripe Tax calculation the PaymentIntent is linked to (taxcalc_…)."),
+    )
+    tax_breakdown = models.JSONField(
+        _("tax breakdown"), default=list, blank=True, editable=False,
+        help_text=_("Each tax in the amount: its amount (minor units), rate and jurisdiction."),
+    )
+    billing_address = models.JSONField(
+        _("billing address"), default=dict, blank=True, editable=False,
+        help_text=_("The address the tax was calculated for."),
+    )
+    receipt_number = models.PositiveBigIntegerField(
+        _("receipt number"), null=True, blank=True, unique=True, editable=False,
+        help_text=_("Numbered when the payment succeeds with SELLER set: gap-free, never reused."),
+    )
 
     objects = PaymentQuerySet.as_manager()
 
@@ -154,9 +174,9 @@ class Payment(models.Model):
                 fields=["created_at", "currency", "status", "amount", "amount_refunded", "failure_code"],
                 name="apranova_pay_created_figs_idx",
             ),
-            # The analytics' gross and discounts: a range of succeeded_at, with the columns they sum.
-            models.Index(fields=["status", "succeeded_at", "currency", "amount", "discount"],
-                         name="apranova_pay_paid_figs_idx"),
+            # The analytics' gross, discounts and tax: a range of succeeded_at, with the columns they sum.
+            models.Index(fields=["status", "succeeded_at", "currency", "amount", "discount", "amount_tax"],
+                         name="apranova_pay_paid_tax_figs_idx"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -169,6 +189,9 @@ class Payment(models.Model):
                 name="apranova_pay_refunded_within_amount",
             ),
             models.CheckConstraint(condition=Q(discount__gte=0), name="apranova_pay_discount_not_negative"),
+            models.CheckConstraint(
+                condition=Q(amount_tax__gte=0) & Q(amount_tax__lte=F("amount")), name="apranova_pay_tax_within_amount",
+            ),
         ]
 
     def __str__(self) -> str:
