@@ -13,6 +13,7 @@ renders them; none of them ever carries a Stripe key, a client secret or a stack
     │   │   ├── GatewayRateLimited     429  Stripe asked us to slow down
     │   │   └── GatewayUnavailable     503  network trouble or a Stripe 5xx
     │   ├── GatewayRejected            400  Stripe refused the request's parameters
+    │   │   ├── TaxLocationInvalid     400  Stripe Tax cannot place billingAddress
     │   │   └── GatewayResourceMissing 400  Stripe has no such object (``param`` names it)
     │   ├── PaymentNotCancelable       409  the PaymentIntent is past the point of cancelation
     │   └── GatewayConfigurationError  500  wrong or revoked key, missing permission
@@ -93,6 +94,17 @@ class GatewayRejected(GatewayError):
     status_code = status.HTTP_400_BAD_REQUEST
     default_detail = _("The payment provider rejected the request.")
     default_code = "gateway_rejected"
+
+
+class TaxLocationInvalid(GatewayRejected):
+    """Stripe Tax cannot place the billing address (``customer_tax_location_invalid``): a 400
+    on ``billingAddress``, before any PaymentIntent is created."""
+
+    default_detail = _("Stripe Tax cannot place this address for tax: check the country and postal code.")
+    default_code = "customer_tax_location_invalid"
+
+    def __init__(self) -> None:
+        super().__init__({"billingAddress": [self.default_detail]}, self.default_code)
 
 
 class GatewayResourceMissing(GatewayRejected):

@@ -34,6 +34,7 @@ from .stripe_data import (
     PaymentMethodData,
     RefundData,
     SetupFutureUsage,
+    TaxCalculationData,
 )
 
 logger = logging.getLogger(__name__)
@@ -67,10 +68,24 @@ class BaseGateway:
         customer: str | None = None,
         payment_method: str | None = None,
         setup_future_usage: SetupFutureUsage | None = None,
+        tax_calculation: str | None = None,
     ) -> PaymentIntentData:
         """Create a PaymentIntent; ``receipt_email`` (``RECEIPT_EMAIL``) is where Stripe sends
         its receipt. ``customer`` with ``setup_future_usage`` saves the card it is paid with;
-        ``customer`` with ``payment_method`` pays with a saved card (confirmed by the browser)."""
+        ``customer`` with ``payment_method`` pays with a saved card (confirmed by the browser).
+        ``tax_calculation`` links a Stripe Tax calculation (``hooks[inputs][tax][calculation]``):
+        Stripe records its tax transaction when the PaymentIntent succeeds, and reverses its
+        share for each refund."""
+        raise NotImplementedError
+
+    def calculate_tax(
+        self, *, amount: int, currency: str, address: Mapping[str, str], tax_code: str, behavior: str,
+        reference: str, idempotency_key: str,
+    ) -> TaxCalculationData:
+        """Stripe Tax's calculation for one line of ``amount`` minor units (``behavior``
+        ``exclusive``: tax added; ``inclusive``: tax within) sold to ``address`` (Stripe's
+        keys: ``country``, ``postal_code``, ``state``, ``city``, ``line1``). An address Stripe
+        cannot place raises ``exceptions.TaxLocationInvalid``."""
         raise NotImplementedError
 
     def retrieve_payment_intent(self, intent_id: str) -> PaymentIntentData:
@@ -132,7 +147,10 @@ class BaseGateway:
         raise NotImplementedError  # a Session no longer open: exceptions.GatewayRejected
 
 
-_Parsed = TypeVar("_Parsed", RefundData, DisputeData, ChargeData, CheckoutSessionData, CustomerData, PaymentMethodData)
+_Parsed = TypeVar(
+    "_Parsed", RefundData, DisputeData, ChargeData, CheckoutSessionData, CustomerData, PaymentMethodData,
+    TaxCalculationData,
+)
 
 
 def _parsed(kind: type[_Parsed], data: Mapping[str, Any], action: str) -> _Parsed:
@@ -181,6 +199,7 @@ class StripeGateway(BaseGateway):
         customer: str | None = None,
         payment_method: str | None = None,
         setup_future_usage: SetupFutureUsage | None = None,
+        tax_calculation: str | None = None,
     ) -> PaymentIntentData:
         params: dict[str, Any] = {
             "amount": amount,
@@ -193,12 +212,32 @@ class StripeGateway(BaseGateway):
             "setup_future_usage": setup_future_usage,
         }
         params.update({name: value for name, value in optional.items() if value})
+        if tax_calculation:
+            params["hooks"] = {"inputs": {"tax": {"calculation": tax_calculation}}}
         return self._call(
             "create", lambda: self._client.v1.payment_intents.create(
                 params=params,  # type: ignore[arg-type]
                 options={"idempotency_key": idempotency_key},
             )
         )
+
+    @sensitive_variables()  # stripe-python's frames below hold the API key
+    def calculate_tax(
+        self, *, amount: int, currency: str, address: Mapping[str, str], tax_code: str, behavior: str,
+        reference: str, idempotency_key: str,
+    ) -> TaxCalculationData:
+        params: dict[str, Any] = {
+            "currency": currency,
+            "line_items": [{"amount": amount, "reference": reference, "tax_code": tax_code, "tax_behavior": behavior}],
+            "customer_details": {"address": {key: value for key, value in address.items() if value},
+                                 "address_source": "billing"},
+        }
+        with translate_stripe_errors("calculate tax"):
+            calculation = self._client.v1.tax.calculations.create(
+                params=params,  # type: ignore[arg-type]
+                options={"idempotency_key": idempotency_key},
+            )
+        return _parsed(TaxCalculationData, calculation.to_dict(), "calculate tax")
 
     def retrieve_payment_intent(self, intent_id: str) -> PaymentIntentData:
         return self._call("retrieve", lambda: self._client.v1.payment_intents.retrieve(intent_id))
@@ -359,6 +398,8 @@ def _translate(exc: stripe.StripeError, action: str = "") -> exceptions.Payments
             return exceptions.ChargeDisputed()
         if code == "charge_already_refunded":
             return exceptions.PaymentNotRefundable(exceptions.PaymentNotRefundable.nothing_left)
+        if code == "customer_tax_location_invalid":
+            return exceptions.TaxLocationInvalid()
         if code == "resource_missing":
             return exceptions.GatewayResourceMissing(code=code, param=exc.param)
         return exceptions.GatewayRejected(code=code)
@@ -395,5 +436,5 @@ def _forget_gateway(*, setting: str, **kwargs: Any) -> None:
 __all__ = [
     "APP_INFO", "BaseGateway", "CancellationReason", "ChargeData", "CheckoutRequest", "CheckoutSessionData",
     "CustomerData", "DisputeData", "PaymentIntentData", "PaymentMethodData", "RefundData", "SetupFutureUsage",
-    "StripeGateway", "configure_stripe", "get_gateway", "is_live_key", "translate_stripe_errors",
+    "StripeGateway", "TaxCalculationData", "configure_stripe", "get_gateway", "is_live_key", "translate_stripe_errors",
 ]

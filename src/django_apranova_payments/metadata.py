@@ -7,6 +7,7 @@ Every PaymentIntent this installation creates carries, beside the host's metadat
   the digest of its request body, when the request had a key;
 * ``apranova_coupon`` and ``apranova_discount``: the coupon's code and what it took off, in
   minor units, when the student applied one;
+* ``apranova_tax``: the tax within the amount, in minor units, when Stripe Tax priced it;
 * ``apranova_checkout``: on a Stripe Checkout payment (its Session's metadata and its
   PaymentIntent's), the payment's checkout reference, which finds its row before Stripe has
   told us which PaymentIntent the Session made;
@@ -47,11 +48,12 @@ FINGERPRINT = f"{RESERVED_PREFIX}fingerprint"
 COUPON = f"{RESERVED_PREFIX}coupon"
 DISCOUNT = f"{RESERVED_PREFIX}discount"
 CHECKOUT = f"{RESERVED_PREFIX}checkout"
+TAX = f"{RESERVED_PREFIX}tax"
 MARK = f"{RESERVED_PREFIX}mark"
 #: The keys the mark covers beside the host's metadata.
-OWN_KEYS = (USER, IDEMPOTENCY_KEY, FINGERPRINT, COUPON, DISCOUNT, CHECKOUT)
+OWN_KEYS = (USER, IDEMPOTENCY_KEY, FINGERPRINT, COUPON, DISCOUNT, CHECKOUT, TAX)
 #: How many metadata keys the package keeps for itself on one PaymentIntent (it uses up to
-#: seven today; the rest are room for what it records later without taking keys from hosts
+#: eight today; the rest are room for what it records later without taking keys from hosts
 #: again), and what that leaves for the host's own.
 RESERVED_KEYS = 10
 HOST_MAX_KEYS = MAX_KEYS - RESERVED_KEYS
@@ -61,8 +63,8 @@ _SALT = "django_apranova_payments.metadata.mark"
 
 @dataclass(frozen=True)
 class Owner:
-    """What a verified mark proves: who pays, with which Idempotency-Key, and the coupon
-    applied with what it took off (minor units)."""
+    """What a verified mark proves: who pays, with which Idempotency-Key, the coupon applied
+    with what it took off and the tax within the amount (minor units)."""
 
     user_pk: str
     idempotency_key: str | None
@@ -70,6 +72,7 @@ class Owner:
     coupon: str | None = None
     discount_minor: int = 0
     checkout: str | None = None
+    tax_minor: int = 0
 
 
 #: What a mark is made for; a mark made for one kind never verifies as another.
@@ -93,12 +96,13 @@ def own_metadata(
     coupon: str | None = None,
     discount_minor: int = 0,
     checkout: str | None = None,
+    tax_minor: int = 0,
 ) -> dict[str, str]:
     """The package's metadata for a new PaymentIntent (or, with ``kind=REFUND``, a refund,
     whose ``host`` names the PaymentIntent refunded) whose own metadata is ``host``, mark
     included. ``user_pk`` is the paying user, or the user who asked for the refund;
     ``coupon`` the code applied and ``discount_minor`` what it took off; ``checkout`` the
-    reference of a Stripe Checkout payment."""
+    reference of a Stripe Checkout payment; ``tax_minor`` the tax within ``amount_minor``."""
     own = {USER: str(user_pk)}
     if idempotency_key is not None:
         own[IDEMPOTENCY_KEY] = idempotency_key
@@ -108,6 +112,8 @@ def own_metadata(
         own[DISCOUNT] = str(discount_minor)
     if checkout is not None:
         own[CHECKOUT] = checkout
+    if tax_minor:
+        own[TAX] = str(tax_minor)
     # Stripe never stores an empty value (it means "unset"): the mark covers what it keeps.
     own = {key: value for key, value in own.items() if value}
     own[MARK] = _mark(own, host, amount_minor, currency, settings.SECRET_KEY, kind)
@@ -162,7 +168,9 @@ def verified_owner(
             key = own.get(IDEMPOTENCY_KEY) or None
             coupon, discount = _coupon_of(own)
             fingerprint = own.get(FINGERPRINT, "") if key else ""
-            return Owner(str(user_pk), key, fingerprint, coupon, discount, own.get(CHECKOUT) or None)
+            tax = own.get(TAX, "")
+            return Owner(str(user_pk), key, fingerprint, coupon, discount, own.get(CHECKOUT) or None,
+                         int(tax) if tax.isascii() and tax.isdigit() else 0)
     return None
 
 
@@ -211,5 +219,7 @@ def _mark(
         parts += [own.get(COUPON, ""), own.get(DISCOUNT, "")]
     if CHECKOUT in own:  # likewise: the marks made before Checkout still verify
         parts += ["checkout", own[CHECKOUT]]
+    if TAX in own:  # and those made before tax
+        parts += ["tax", own[TAX]]
     message = "".join(f"{len(part)}:{part};" for part in parts)
     return salted_hmac(_SALTS[kind], message, secret=secret, algorithm="sha256").hexdigest()

@@ -27,6 +27,9 @@ class PaymentIntentData:
     client_secret: str | None = field(default=None, repr=False)
     failure_code: str = ""
     failure_message: str = ""
+    #: The Stripe Tax calculation the PaymentIntent is linked to
+    #: (``hooks[inputs][tax][calculation]``), or "".
+    tax_calculation: str = ""
 
     @classmethod
     @sensitive_variables("data")  # Stripe's PaymentIntent, client_secret included
@@ -55,11 +58,68 @@ class PaymentIntentData:
             client_secret=data.get("client_secret") or None,
             failure_code=str(error.get("decline_code") or error.get("code") or ""),
             failure_message=str(error.get("message") or ""),
+            tax_calculation=_linked_calculation(data),
         )
 
     @property
     def has_failure(self) -> bool:
         return bool(self.failure_code or self.failure_message)
+
+
+def _linked_calculation(data: Mapping[str, Any]) -> str:
+    """``hooks.inputs.tax.calculation`` of a PaymentIntent, or "" (absent, null, malformed)."""
+    node: Any = data
+    for key in ("hooks", "inputs", "tax", "calculation"):
+        node = node.get(key) if isinstance(node, Mapping) else None
+    return _text(node)
+
+
+@dataclass(frozen=True)
+class TaxCalculationData:
+    """A Stripe Tax calculation (``tax.calculation``): the total to charge, the tax in it, and
+    each tax in the shape ``Payment.tax_breakdown`` stores (minor units)."""
+
+    id: str
+    currency: str
+    amount_total: int
+    tax_amount: int
+    breakdown: tuple[Mapping[str, Any], ...] = ()
+    expires_at: int | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TaxCalculationData:
+        """Build from Stripe's JSON; ``ValueError`` when it is not a usable calculation."""
+        if not isinstance(data, Mapping) or data.get("object") != "tax.calculation":
+            raise ValueError("not a tax.calculation object")
+        calc_id, currency = data.get("id"), data.get("currency")
+        total, exclusive, inclusive = (_int(data.get(key)) for key in
+                                       ("amount_total", "tax_amount_exclusive", "tax_amount_inclusive"))
+        if not (isinstance(calc_id, str) and 0 < len(calc_id) <= 255 and isinstance(currency, str)):
+            raise ValueError("tax.calculation without a usable id or currency")
+        if total is None or exclusive is None or inclusive is None or min(total, exclusive, inclusive) < 0:
+            raise ValueError("tax.calculation amounts are not non-negative integers")
+        if exclusive + inclusive > total:
+            raise ValueError("tax.calculation has more tax than its total")
+        rows = data.get("tax_breakdown") or []
+        if not isinstance(rows, list):
+            raise ValueError("tax.calculation tax_breakdown is not a list")
+        return cls(
+            id=calc_id, currency=currency.lower(), amount_total=total, tax_amount=exclusive + inclusive,
+            breakdown=tuple(_tax_row(row) for row in rows if isinstance(row, Mapping)),
+            expires_at=_int(data.get("expires_at")),
+        )
+
+
+def _tax_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """One ``tax_breakdown`` entry of Stripe's, as ``Payment.tax_breakdown`` keeps it."""
+    details = row.get("tax_rate_details")
+    details = details if isinstance(details, Mapping) else {}
+    return {
+        "amount": _int(row.get("amount")) or 0, "taxable_amount": _int(row.get("taxable_amount")) or 0,
+        "inclusive": row.get("inclusive") is True, "taxability_reason": _text(row.get("taxability_reason"), 60),
+        "percentage": _text(details.get("percentage_decimal"), 20), "country": _text(details.get("country"), 2),
+        "state": _text(details.get("state"), 60), "tax_type": _text(details.get("tax_type"), 60),
+    }
 
 
 def _text(value: object, limit: int = 255) -> str:

@@ -273,7 +273,8 @@ def test_the_simulator_is_an_app_of_its_own():
     assert SimulatedPaymentIntent._meta.db_table == NEW_TABLE
     assert isinstance(SimulatedPaymentIntent._meta.pk, models.BigAutoField)
     assert sorted(model._meta.model_name for model in apps.get_app_config(CORE).get_models()) == [
-        "coupon", "customer", "dispute", "payment", "pendingcustomerdeletion", "refund", "webhookevent"]
+        "coupon", "customer", "dispute", "payment", "pendingcustomerdeletion", "receiptsequence", "refund",
+        "webhookevent"]
 
 
 @pytest.mark.django_db

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 from rest_framework import serializers
 
-from .. import money
+from .. import money, tax
 from ..analytics import INTERVALS, RangeError, ReportRange
 from ..charges import Charge, ChargeError, clean_metadata
 from ..conf import app_settings
@@ -79,8 +79,29 @@ class PaymentCreateSerializer(serializers.Serializer):
         "A card that is not the caller's answers 400 on paymentMethod, and no PaymentIntent is created.",
     )
 
+    billingAddress = serializers.JSONField(  # noqa: N815
+        required=False, allow_null=True, default=None,
+        help_text='With TAX set: where the buyer is taxed, {"country", "postalCode", "state", "city", "line1"} '
+        "(country an ISO 3166 code, required; a US ZIP code or a Canadian postal code or province where Stripe "
+        "needs it). Ignored without TAX.",
+    )
+
     def validate_currency(self, value: str) -> str:
         return validate_currency(value)
+
+    def validate_billingAddress(self, value: Any) -> Any:  # noqa: N802
+        """The address as sent (the service reads it in Stripe's keys), once it passes the
+        same checks; ``None`` without ``TAX``."""
+        if value is None or app_settings.TAX is None:
+            return None
+        try:
+            tax.billing_address(value)
+        except serializers.ValidationError as exc:  # raised on billingAddress: this field's own message
+            detail = exc.detail
+            raise serializers.ValidationError(
+                detail["billingAddress"] if isinstance(detail, dict) else detail, code="invalid"
+            ) from exc
+        return value
 
     def validate_savePaymentMethod(self, value: bool) -> bool:  # noqa: N802
         if value and app_settings.SAVE_PAYMENT_METHODS is not True:

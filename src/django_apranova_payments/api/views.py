@@ -150,6 +150,7 @@ class CreatePaymentView(PaymentAPIView):
             fingerprint=services.request_fingerprint(request.data) if key is not None else "",
             save_payment_method=serializer.validated_data["savePaymentMethod"],
             payment_method=serializer.validated_data["paymentMethod"],
+            billing_address=serializer.validated_data["billingAddress"],
         )
         body = CreatedPaymentSerializer(created.payment, context={"created": created}).data
         headers = {"Idempotent-Replayed": "true"} if created.replayed else {}

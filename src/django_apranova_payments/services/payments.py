@@ -16,8 +16,10 @@ from functools import partial
 from typing import Any, Generic, TypeVar, cast
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
+from rest_framework.exceptions import ValidationError
 
-from .. import coupons, exceptions, money, signals
+from .. import coupons, exceptions, money, signals, tax
 from ..charges import Charge
 from ..conf import app_settings
 from ..gateway import CheckoutSessionData, PaymentIntentData, get_gateway
@@ -47,6 +49,7 @@ def create_payment(
     fingerprint: str | None = None,
     save_payment_method: bool = False,
     payment_method: str | None = None,
+    billing_address: Mapping[str, str] | None = None,
 ) -> CreatedPayment:
     """Create the PaymentIntent for ``charge`` at Stripe, then its ``Payment`` row.
 
@@ -70,6 +73,11 @@ def create_payment(
     ``payment_method`` pays with one of the user's saved cards, and raises ``NotYourCard``
     (a 400 on ``paymentMethod``) before any PaymentIntent is created when it is not theirs
     (see ``services.customers``).
+
+    With ``TAX`` set, ``billing_address`` (as the API takes it: ``country``, ``postalCode``,
+    ``state``, ``city``, ``line1``; checked by ``tax.billing_address``) is where the buyer is taxed: Stripe Tax prices the charge after the coupon, the
+    PaymentIntent charges the calculation's total, linked to it (see ``tax``). A payment that
+    is not free needs the address then (a ``ValidationError`` on ``billingAddress``).
     """
     card = SavedCard(save_payment_method, payment_method) if save_payment_method or payment_method else None
     if idempotency_key is None:
@@ -82,8 +90,10 @@ def create_payment(
             body["coupon"] = coupon
         if card is not None:
             body.update(savePaymentMethod=card.save, paymentMethod=card.payment_method)
+        if billing_address is not None:
+            body["billingAddress"] = dict(billing_address)
         fingerprint = request_fingerprint(body)
-    flow = Flow(partial(_create, card=card), _replay)
+    flow = Flow(partial(_create, card=card, billing_address=billing_address), _replay)
     return create_or_replay(flow, user, charge, coupon, coupon_check, idempotency_key, fingerprint)
 
 
@@ -165,30 +175,36 @@ def _create(
     *,
     savepoint: bool = True,
     card: SavedCard | None = None,
+    billing_address: Mapping[str, str] | None = None,
 ) -> CreatedPayment:
     """Charge ``charge`` (the price less ``redemption``'s discount): a free payment, or a
-    PaymentIntent (saving or paying with ``card``) and then its row. ``savepoint=False``
-    inside the coupon's transaction, where a conflicting INSERT raises ``StoredMeanwhile``
-    instead of being recovered here."""
+    PaymentIntent (saving or paying with ``card``; priced by Stripe Tax with ``TAX`` set) and
+    then its row. ``savepoint=False`` inside the coupon's transaction, where a conflicting
+    INSERT raises ``StoredMeanwhile`` instead of being recovered here."""
     if charge.is_free:
         return _create_free(user, charge, redemption, idempotency_key, fingerprint, savepoint=savepoint)
+    taxed = _taxed(user, charge, billing_address, idempotency_key)
+    total = charge.minor_units if taxed is None else taxed.total
+    tax_minor = 0 if taxed is None else taxed.calculation.tax_amount
     intent = create_intent(user, card, lambda card_args, retry: get_gateway().create_payment_intent(
-        amount=charge.minor_units,
+        amount=total,
         currency=charge.currency,
         metadata={
             **charge.metadata,
             **own_metadata(
-                user_pk=user.pk, amount_minor=charge.minor_units, currency=charge.currency, host=charge.metadata,
+                user_pk=user.pk, amount_minor=total, currency=charge.currency, host=charge.metadata,
                 idempotency_key=idempotency_key, fingerprint=fingerprint,
                 coupon=None if redemption is None else redemption.coupon.code,
                 discount_minor=0 if redemption is None else redemption.discount_minor,
+                tax_minor=tax_minor,
             ),
         },
         idempotency_key=stripe_key("apranova-", idempotency_key, user.pk, *([retry] if retry else [])),
         receipt_email=_receipt_email(user),
+        tax_calculation=None if taxed is None else taxed.calculation.id,
         **card_args,
     ))
-    if intent.amount != charge.minor_units or intent.currency != charge.currency:
+    if intent.amount != total or intent.currency != charge.currency:
         logger.error("PaymentIntent %s came back as %s %s", intent.id, intent.amount, intent.currency)
         raise exceptions.GatewayError()
     try:
@@ -197,6 +213,7 @@ def _create(
             idempotency_key=idempotency_key, fingerprint=fingerprint,
             coupon=None if redemption is None else redemption.coupon,
             discount=Decimal(0) if redemption is None else redemption.discount,
+            taxed=taxed,
             savepoint=savepoint,
         )
     except IntegrityError:
@@ -205,6 +222,22 @@ def _create(
         return _stored_meanwhile(user, intent, idempotency_key, fingerprint)
     logger.info("Payment %s created for PaymentIntent %s", payment.pk, intent.id)
     return CreatedPayment(payment, intent.client_secret, replayed=False)
+
+
+def _taxed(
+    user: Any, charge: Charge, billing_address: Mapping[str, str] | None, idempotency_key: str | None
+) -> tax.Taxed | None:
+    """Stripe Tax's calculation for ``charge`` with ``TAX`` set (``None`` without it)."""
+    tax_settings = app_settings.TAX
+    if tax_settings is None:
+        return None
+    if billing_address is None:
+        raise ValidationError(
+            {"billingAddress": [gettext("Required: the buyer's country (and postal code where needed) decides the tax.")]},
+            code="required",
+        )
+    address = tax.billing_address(billing_address)
+    return tax.calculate(tax_settings, charge, address, scope=(user.pk,), idempotency_key=idempotency_key)
 
 
 def _receipt_email(user: Any) -> str | None:
@@ -222,6 +255,8 @@ def store_payment(
     event: Mapping[str, Any] | None = None,
     coupon: Coupon | None = None,
     discount: Decimal = Decimal(0),
+    taxed: tax.Taxed | None = None,
+    tax_minor: int = 0,
     savepoint: bool = True,
     checkout_reference: uuid.UUID | None = None,
 ) -> Payment:
@@ -229,7 +264,8 @@ def store_payment(
     ``checkout_reference``) this installation created, and send ``payment_created`` (with
     ``event`` when a webhook rebuilt a lost row) in the same savepoint: the one way a payment
     row comes to exist. The amount and currency are the intent's (or session's) own; ``coupon``
-    and ``discount`` what the student applied. ``IntegrityError`` when a row with the intent,
+    and ``discount`` what the student applied; ``taxed`` Stripe Tax's calculation (or, for a
+    row rebuilt from a webhook, ``tax_minor`` as the mark names it). ``IntegrityError`` when a row with the intent,
     or the user's ``idempotency_key``, exists already (with ``savepoint=False``, the enclosing
     transaction cannot be used after it)."""
     if isinstance(intent, CheckoutSessionData):
@@ -252,9 +288,25 @@ def store_payment(
             request_fingerprint=fingerprint if idempotency_key is not None else "",
             coupon=coupon,
             discount=money.quantize_for_storage(discount),
+            **_tax_fields(intent, taxed, tax_minor),
         )
         signals.payment_created.send(sender=Payment, payment=payment, event=event)
     return payment
+
+
+def _tax_fields(
+    intent: PaymentIntentData | CheckoutSessionData, taxed: tax.Taxed | None, tax_minor: int
+) -> dict[str, Any]:
+    """The ``Payment`` fields of the tax within ``intent``'s amount (none without tax)."""
+    if taxed is not None:
+        calculation = taxed.calculation
+        return {"amount_tax": money.from_minor_units(calculation.tax_amount, intent.currency),
+                "tax_calculation": calculation.id, "tax_breakdown": [dict(row) for row in calculation.breakdown],
+                "billing_address": dict(taxed.address)}
+    if tax_minor:
+        linked = intent.tax_calculation if isinstance(intent, PaymentIntentData) else ""
+        return {"amount_tax": money.from_minor_units(tax_minor, intent.currency), "tax_calculation": linked}
+    return {}
 
 
 def _stored_meanwhile(

@@ -8,6 +8,8 @@ actions:
 * on a refund, "Fail it (the card was closed)": ``refund.updated`` and ``refund.failed``;
 * on a dispute, "Close as won" and "Close as lost": ``charge.dispute.closed``.
 
+Stripe Tax's calculations, transactions and reversals are listed too (read-only).
+
 Like the rest of the simulator, it is there only with ``DEBUG`` on and the simulator as the
 configured gateway: otherwise staff see no simulator section, its pages answer 403, and the
 gateway refuses every action. The actions need the model's change permission.
@@ -30,6 +32,7 @@ from .. import exceptions
 from ..gateway import get_gateway
 from .gateway import SimulatorGateway
 from .models import SimulatedDispute, SimulatedPaymentIntent, SimulatedRefund
+from .tax_models import SimulatedTaxCalculation, SimulatedTaxTransaction
 
 
 def running_simulator() -> SimulatorGateway | None:
@@ -128,3 +131,23 @@ class SimulatedDisputeAdmin(SimulatorAdmin):
     def close_lost(self, request: HttpRequest, queryset: QuerySet[SimulatedDispute]) -> None:
         self.run(request, queryset, lambda gateway, dispute: gateway.close_dispute(dispute.dispute_id, won=False),
                  lambda n: ngettext("%(count)d dispute closed as lost.", "%(count)d disputes closed as lost.", n))
+
+
+@admin.register(SimulatedTaxCalculation)
+class SimulatedTaxCalculationAdmin(SimulatorAdmin):
+    list_display = ["calculation_id", "amount", "tax_amount", "amount_total", "currency", "behavior", "country",
+                    "created_at"]
+    list_filter = ["currency", "behavior"]
+    search_fields = ["calculation_id"]
+
+    @admin.display(description=_("country"))
+    def country(self, calculation: SimulatedTaxCalculation) -> str:
+        return str(calculation.address.get("country", ""))
+
+
+@admin.register(SimulatedTaxTransaction)
+class SimulatedTaxTransactionAdmin(SimulatorAdmin):
+    list_display = ["transaction_id", "kind", "intent", "refund", "amount", "amount_tax", "created_at"]
+    list_filter = ["kind"]
+    list_select_related = ["intent", "refund"]
+    search_fields = ["transaction_id", "intent__intent_id", "calculation__calculation_id"]

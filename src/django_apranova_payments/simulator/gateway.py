@@ -52,6 +52,7 @@ from .cards import Card, Outcome
 from .checkout import CheckoutSimulation
 from .customers import SimulatedCustomers, attach_saved_card, remember_card
 from .guard import refuse_without_debug
+from .tax import SimulatedTax, linked_calculation, record_transaction, reverse_for
 from .models import (
     DISPUTE_CLOSED,
     REFUND_HOLDING_STATUSES,
@@ -102,7 +103,7 @@ class UnexpectedDisputeState(exceptions.GatewayRejected):
     default_code = "dispute_unexpected_state"
 
 
-class SimulatorGateway(CheckoutSimulation, SimulatedCustomers, BaseGateway):
+class SimulatorGateway(CheckoutSimulation, SimulatedCustomers, SimulatedTax, BaseGateway):
     """Stripe's PaymentIntents, simulated offline (Checkout Sessions: ``checkout``). No money moves."""
 
     #: Read by the system checks: E005 with ``DEBUG`` off; no Stripe keys needed.
@@ -126,10 +127,13 @@ class SimulatorGateway(CheckoutSimulation, SimulatedCustomers, BaseGateway):
         customer: str | None = None,
         payment_method: str | None = None,
         setup_future_usage: SetupFutureUsage | None = None,
+        tax_calculation: str | None = None,
     ) -> PaymentIntentData:
         refuse_without_debug()
         card = self.card_params(customer, payment_method, setup_future_usage)
         params = {"amount": amount, "currency": currency, "metadata": dict(metadata), **card}
+        if tax_calculation:
+            params["tax_calculation"] = linked_calculation(tax_calculation, currency)
         fingerprint = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
         existing = SimulatedPaymentIntent.objects.filter(idempotency_key=idempotency_key).first()
         if existing is None:
@@ -219,6 +223,7 @@ class SimulatorGateway(CheckoutSimulation, SimulatedCustomers, BaseGateway):
             intent.save()
             if intent.status == S.SUCCEEDED:
                 attach_saved_card(intent)
+                record_transaction(intent)
             sender.send_event(intent, event_type)
             if then is not None and intent.status == S.SUCCEEDED:
                 then(intent)
@@ -376,6 +381,7 @@ def _refund(
         intent=intent, amount=amount, currency=intent.currency, status=RS.SUCCEEDED, reason=reason,
         metadata=metadata, idempotency_key=idempotency_key, request_fingerprint=fingerprint,
     )
+    reverse_for(refund)
     sender.send_event(refund, "refund.created")
     sender.send_event(SimulatedCharge(intent), "charge.refunded")
     logger.info("Simulated refund %s of %s: %s %s", refund.refund_id, intent_id, amount, intent.currency)

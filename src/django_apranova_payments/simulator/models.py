@@ -81,6 +81,7 @@ class SimulatedPaymentIntent(models.Model):
     customer = models.CharField(_("customer"), max_length=64, blank=True)
     payment_method = models.CharField(max_length=64, blank=True)
     setup_future_usage = models.CharField(max_length=20, blank=True)
+    tax_calculation = models.CharField(_("tax calculation"), max_length=64, blank=True)
     idempotency_key = models.CharField(  # NULL: no key, outside the unique index
         max_length=255, null=True, blank=True, unique=True, editable=False
     )
@@ -132,6 +133,7 @@ class SimulatedPaymentIntent(models.Model):
             "customer": self.customer or None,
             "setup_future_usage": self.setup_future_usage or None,
             "status": self.status,
+            "hooks": {"inputs": {"tax": {"calculation": self.tax_calculation}}} if self.tax_calculation else None,
         }
         if self.status == SimulatedStatus.REQUIRES_ACTION and next_action_url:
             intent["next_action"] = {
@@ -385,3 +387,4 @@ class SimulatedPaymentMethod(models.Model):
 
 
 from .checkout_models import SimulatedCheckoutSession  # noqa: E402, F401  (its own module, registered with these)
+from .tax_models import SimulatedTaxCalculation, SimulatedTaxTransaction  # noqa: E402, F401  (likewise)

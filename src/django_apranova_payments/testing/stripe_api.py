@@ -153,6 +153,9 @@ class StripeAPI:
                 stripe_rules.check_metadata({}, params.get("metadata"))
         except StripeRequestError as error:
             return _refused(error)
+        calculation, refused = self._linked_calculation(params)
+        if refused is not None:
+            return refused
         automatic = params.get("automatic_payment_methods", {"enabled": "true"})
         automatic = automatic if isinstance(automatic, dict) else {}
         intent = stripe_objects.payment_intent(
@@ -165,6 +168,8 @@ class StripeAPI:
             },
             **{name: params[name] for name in _ECHOED_ON_CREATE if name in params},
         )
+        if calculation is not None:
+            intent["hooks"] = {"inputs": {"tax": {"calculation": calculation}}}
         self.intents[intent["id"]] = intent
         return self._remembered(intent, key, fingerprint)
 
@@ -313,6 +318,12 @@ class StripeAPI:
         )
         return int(intent["amount"]) - taken
 
+    def _linked_calculation(self, params: dict[str, Any]) -> tuple[str | None, Reply | None]:
+        return None, None  # StripeTaxAPI: the calculation a PaymentIntent is linked to
+
+    def _reverse_tax(self, intent: dict[str, Any], refund: dict[str, Any]) -> None:
+        """StripeTaxAPI: the reversal Stripe records for a refund of a taxed PaymentIntent."""
+
     def _store_refund(
         self,
         intent: dict[str, Any],
@@ -328,6 +339,7 @@ class StripeAPI:
             metadata=metadata,
         )
         self.refunds[refund["id"]] = refund
+        self._reverse_tax(intent, refund)
         return refund
 
     @staticmethod

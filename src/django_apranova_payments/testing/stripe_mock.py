@@ -36,11 +36,12 @@ from . import stripe_objects
 from .stripe_api import DEFAULT_LIMIT, MAX_LIMIT, Reply, _error_body, _Failure
 from .stripe_checkout import StripeCheckoutAPI
 from .stripe_customers import StripeCustomersAPI
+from .stripe_tax_api import StripeTaxAPI
 
 DEFAULT_API_BASE = "https://api.stripe.com"
 
 
-class StripeMock(StripeCheckoutAPI, StripeCustomersAPI):
+class StripeMock(StripeCheckoutAPI, StripeCustomersAPI, StripeTaxAPI):
     """A stateful stand-in for Stripe's ``/v1/payment_intents``, ``/v1/refunds`` and
     ``/v1/checkout/sessions`` API, and for retrieving the Disputes and Charges of its
     PaymentIntents.
@@ -66,6 +67,8 @@ class StripeMock(StripeCheckoutAPI, StripeCustomersAPI):
         self.calls: list[dict[str, Any]] = []
         self.customers: dict[str, dict[str, Any]] = {}
         self.payment_methods: dict[str, dict[str, Any]] = {}
+        self.tax_calculations: dict[str, dict[str, Any]] = {}
+        self.tax_transactions: list[dict[str, Any]] = []
         self._create_lock = threading.Lock()
         self._replies: dict[str, tuple[str, Reply]] = {}
         self._failures: list[_Failure] = []
@@ -88,6 +91,7 @@ class StripeMock(StripeCheckoutAPI, StripeCustomersAPI):
             ("GET", rf"{base}/v1/payment_methods(\?.*)?$", self._list_payment_methods),
             ("GET", rf"{base}/v1/payment_methods/(?P<id>[^/?]+)(\?.*)?$", self._retrieve_payment_method),
             ("POST", rf"{base}/v1/payment_methods/(?P<id>[^/?]+)/detach$", self._detach_payment_method),
+            ("POST", rf"{base}/v1/tax/calculations$", self._create_tax_calculation),
         ]
         for method, pattern, handler in routes:
             self._mock.add_callback(method, re.compile(pattern), callback=self._wrap(handler))
@@ -141,7 +145,7 @@ class StripeMock(StripeCheckoutAPI, StripeCustomersAPI):
         ``"retrieve_dispute"``, ``"retrieve_charge"``, ``"create_customer"``,
         ``"delete_customer"``, ``"retrieve_payment_method"``, ``"list_payment_methods"``,
         ``"detach_payment_method"``, ``"create_checkout_session"``, ``"retrieve_checkout_session"``,
-        ``"expire_checkout_session"`` or any, for ``None``) fail with Stripe's error JSON, or raise
+        ``"expire_checkout_session"``, ``"create_tax_calculation"`` or any, for ``None``) fail with Stripe's error JSON, or raise
         ``exception`` (e.g. ``requests.ConnectionError``) as a network failure would; ``param``
         names the parameter Stripe blames (``customer`` for a ``resource_missing`` Customer).
 
@@ -171,6 +175,7 @@ class StripeMock(StripeCheckoutAPI, StripeCustomersAPI):
         intent = stripe_objects.with_intent_status(self.intents[intent_id], status, last_payment_error=error)
         if status == "succeeded":
             self._save_paid_card(intent)
+            self._record_tax_transaction(intent)
         return intent
 
     def dispute(

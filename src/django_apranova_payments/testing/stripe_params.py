@@ -53,6 +53,7 @@ from stripe.params import (
     RefundRetrieveParams,
 )
 from stripe.params.checkout import SessionCreateParams, SessionExpireParams, SessionRetrieveParams
+from stripe.params.tax import CalculationCreateParams
 
 # stripe-python declares its params with typing_extensions.TypedDict, which typing's own
 # is_typeddict need not recognise.
@@ -233,4 +234,5 @@ PARAMS: Mapping[str, type] = {
     "retrieve_payment_method": PaymentMethodRetrieveParams,
     "list_payment_methods": PaymentMethodListParams,
     "detach_payment_method": PaymentMethodDetachParams,
+    "create_tax_calculation": CalculationCreateParams,
 }

@@ -146,7 +146,7 @@ def _store_recreated(
             return services.store_payment(
                 user=user, intent=intent, metadata=host_metadata(intent.metadata),
                 idempotency_key=idempotency_key, fingerprint=owner.fingerprint, event=event,
-                coupon=coupon, discount=discount, checkout_reference=reference,
+                coupon=coupon, discount=discount, checkout_reference=reference, tax_minor=owner.tax_minor,
             )
         except IntegrityError:
             if Payment.objects.filter(by_stripe_id(intent.id)).exists():
