@@ -202,7 +202,9 @@ def test_a_pre_release_install_upgrades_keeping_its_simulated_intents_and_droppi
                                                    "apranova_simulator_simulatedpaymentmethod",
                                                    "apranova_simulator_simulateddispute", "testapp_course",
                                                    "testapp_course_coupons",
-                                                   "apranova_simulator_simulatedcheckoutsession"}
+                                                   "apranova_simulator_simulatedcheckoutsession",
+                                                   "apranova_simulator_simulatedtaxcalculation",
+                                                   "apranova_simulator_simulatedtaxtransaction"}
         copied = list(SimulatedPaymentIntent.objects.order_by("intent_id").values(
             "intent_id", "client_secret", "amount", "currency", "status", "metadata", "idempotency_key"))
         assert copied == [

@@ -103,7 +103,6 @@ _NEW_PAYMENT_INTENT: Mapping[str, Any] = {
     "managed_payments": None, "metadata": {}, "next_action": None, "on_behalf_of": None, "payment_method": None,
     "payment_method_configuration_details": None, "payment_method_options": {}, "payment_method_types": ["card"],
     "processing": None, "receipt_email": None, "review": None, "setup_future_usage": None, "shipping": None,
-    "hooks": None,
     "source": None, "statement_descriptor": None, "statement_descriptor_suffix": None,
     "status": "requires_payment_method", "transfer_data": None, "transfer_group": None,
 }
