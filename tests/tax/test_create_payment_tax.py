@@ -39,11 +39,11 @@ def create(api: Any, body: dict[str, Any], **headers: Any) -> Any:
 # (currency, price, address, behaviour, tax in minor units, total in minor units)
 EXACT = [
     ("eur", "100.00", DE, "exclusive", 1900, 11900),
-    ("eur", "100.00", DE, "inclusive", 1597, 10000),     # 10000 × 19/119 = 1596.64
+    ("eur", "100.00", DE, "inclusive", 1597, 10000),     # 10000 * 19/119 = 1596.64
     ("inr", "4999.00", IN, "exclusive", 89982, 589882),
-    ("inr", "4999.00", IN, "inclusive", 76256, 499900),  # 499900 × 18/118 = 76255.93
+    ("inr", "4999.00", IN, "inclusive", 76256, 499900),  # 499900 * 18/118 = 76255.93
     ("jpy", "1999", JP, "exclusive", 200, 2199),          # 199.9, half up
-    ("jpy", "1999", JP, "inclusive", 182, 1999),          # 1999 × 10/110 = 181.73
+    ("jpy", "1999", JP, "inclusive", 182, 1999),          # 1999 * 10/110 = 181.73
 ]
 
 
@@ -99,7 +99,7 @@ def test_partial_refunds_reverse_shares_of_the_tax_that_add_up(api, stripe_mock)
         assert stripe_mock.tax_transaction_of(intent_id) is not None
         payment = services.refresh_payment(Payment.objects.get()).payment
         services.refund_payment(payment, Decimal("30.00"))
-        assert stripe_mock.tax_reversed(intent_id) == 479  # 1900 × 3000/11900 = 478.99
+        assert stripe_mock.tax_reversed(intent_id) == 479  # 1900 * 3000/11900 = 478.99
         stripe_mock.refund_in_dashboard(intent_id)  # the rest, from Stripe's Dashboard
 
     # The refund request names the PaymentIntent, as Stripe's automatic reversals need.

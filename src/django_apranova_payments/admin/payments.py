@@ -103,11 +103,12 @@ class PaymentAdmin(AnalyticsAdminMixin, RefundActionMixin, RecordAdmin):
     raw_id_fields = ["user"]
     readonly_fields = [
         "user", "stripe_payment_intent", "stripe_checkout_session", "amount", "currency", "coupon_link",
-        "coupon_code", "display_discount", "display_refunded", "status", "stripe_status", "failure_code",
+        "coupon_code", "display_discount", "display_tax", "tax_calculation", "display_billing_address",
+        "display_refunded", "status", "stripe_status", "failure_code",
         "failure_message", "metadata", "livemode", "created_at", "updated_at", "succeeded_at", "webhook_events",
     ]
-    # Shown as display_refunded, coupon_link (or coupon_code) and display_discount.
-    exclude = ["amount_refunded", "coupon", "discount"]
+    # Shown as display_refunded, coupon_link (or coupon_code), display_discount and display_tax.
+    exclude = ["amount_refunded", "coupon", "discount", "amount_tax"]
     links = {"webhook_events": WebhookEvent, "coupon_link": Coupon}
     inlines = [RefundInline, DisputeInline]
     actions = ["refresh_from_stripe", "refund", "export_csv"]
@@ -185,6 +186,24 @@ class PaymentAdmin(AnalyticsAdminMixin, RefundActionMixin, RecordAdmin):
     @admin.display(description=_("discount"), ordering="discount")
     def display_discount(self, payment: Payment) -> str:
         return format_money(payment.discount, payment.currency) if payment.coupon_id else "—"
+
+    @admin.display(description=_("tax"), ordering="amount_tax")
+    def display_tax(self, payment: Payment) -> str:
+        """The tax within the amount, with each rate and where it applies (``19.0% vat DE``)."""
+        if not payment.amount_tax and not payment.tax_calculation:
+            return "—"
+        rates = ", ".join(
+            f"{row.get('percentage', '')}% {row.get('tax_type', '')} {row.get('country', '')}".strip()
+            for row in payment.tax_breakdown if isinstance(row, dict)
+        )
+        amount = format_money(payment.amount_tax, payment.currency)
+        return f"{amount} ({rates})" if rates else amount
+
+    @admin.display(description=_("billing address"))
+    def display_billing_address(self, payment: Payment) -> str:
+        address = payment.billing_address if isinstance(payment.billing_address, dict) else {}
+        parts = [address.get(key) for key in ("line1", "city", "state", "postal_code", "country")]
+        return ", ".join(str(part) for part in parts if part) or "—"
 
     @admin.display(description=_("webhook events"))
     def webhook_events(self, payment: Payment) -> str:

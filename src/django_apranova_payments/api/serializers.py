@@ -97,10 +97,8 @@ class PaymentCreateSerializer(serializers.Serializer):
         try:
             tax.billing_address(value)
         except serializers.ValidationError as exc:  # raised on billingAddress: this field's own message
-            detail = exc.detail
-            raise serializers.ValidationError(
-                detail["billingAddress"] if isinstance(detail, dict) else detail, code="invalid"
-            ) from exc
+            detail: Any = exc.detail
+            raise serializers.ValidationError(detail["billingAddress"], code="invalid") from exc
         return value
 
     def validate_savePaymentMethod(self, value: bool) -> bool:  # noqa: N802

@@ -75,9 +75,10 @@ def create_payment(
     (see ``services.customers``).
 
     With ``TAX`` set, ``billing_address`` (as the API takes it: ``country``, ``postalCode``,
-    ``state``, ``city``, ``line1``; checked by ``tax.billing_address``) is where the buyer is taxed: Stripe Tax prices the charge after the coupon, the
-    PaymentIntent charges the calculation's total, linked to it (see ``tax``). A payment that
-    is not free needs the address then (a ``ValidationError`` on ``billingAddress``).
+    ``state``, ``city``, ``line1``; checked by ``tax.billing_address``) is where the buyer is
+    taxed: Stripe Tax prices the charge after the coupon, the PaymentIntent charges the
+    calculation's total, linked to it (see ``tax``). A payment that is not free needs the
+    address then (a ``ValidationError`` on ``billingAddress``).
     """
     card = SavedCard(save_payment_method, payment_method) if save_payment_method or payment_method else None
     if idempotency_key is None:
@@ -232,10 +233,8 @@ def _taxed(
     if tax_settings is None:
         return None
     if billing_address is None:
-        raise ValidationError(
-            {"billingAddress": [gettext("Required: the buyer's country (and postal code where needed) decides the tax.")]},
-            code="required",
-        )
+        message = gettext("Required: the buyer's country (and postal code where needed) decides the tax.")
+        raise ValidationError({"billingAddress": [message]}, code="required")
     address = tax.billing_address(billing_address)
     return tax.calculate(tax_settings, charge, address, scope=(user.pk,), idempotency_key=idempotency_key)
 

@@ -52,7 +52,6 @@ from .cards import Card, Outcome
 from .checkout import CheckoutSimulation
 from .customers import SimulatedCustomers, attach_saved_card, remember_card
 from .guard import refuse_without_debug
-from .tax import SimulatedTax, linked_calculation, record_transaction, reverse_for
 from .models import (
     DISPUTE_CLOSED,
     REFUND_HOLDING_STATUSES,
@@ -64,6 +63,7 @@ from .models import (
     SimulatedRefundStatus,
     SimulatedStatus,
 )
+from .tax import SimulatedTax, linked_calculation, record_transaction, reverse_for
 
 logger = logging.getLogger(__name__)
 

@@ -145,9 +145,10 @@ class StripeMock(StripeCheckoutAPI, StripeCustomersAPI, StripeTaxAPI):
         ``"retrieve_dispute"``, ``"retrieve_charge"``, ``"create_customer"``,
         ``"delete_customer"``, ``"retrieve_payment_method"``, ``"list_payment_methods"``,
         ``"detach_payment_method"``, ``"create_checkout_session"``, ``"retrieve_checkout_session"``,
-        ``"expire_checkout_session"``, ``"create_tax_calculation"`` or any, for ``None``) fail with Stripe's error JSON, or raise
-        ``exception`` (e.g. ``requests.ConnectionError``) as a network failure would; ``param``
-        names the parameter Stripe blames (``customer`` for a ``resource_missing`` Customer).
+        ``"expire_checkout_session"``, ``"create_tax_calculation"`` or any, for ``None``) fail with
+        Stripe's error JSON, or raise ``exception`` (e.g. ``requests.ConnectionError``) as a
+        network failure would; ``param`` names the parameter Stripe blames (``customer`` for a
+        ``resource_missing`` Customer).
 
         With ``lost_response=True`` Stripe does the work first and only the answer is lost
         (a timeout after the PaymentIntent was created): the case idempotency keys exist for.

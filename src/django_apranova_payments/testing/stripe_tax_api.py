@@ -37,7 +37,7 @@ class StripeTaxAPI(StripeAPI):
         if original is None:
             return 0
         return -sum(
-            line["amount_tax"] for tx in self.tax_transactions
+            int(line["amount_tax"]) for tx in self.tax_transactions
             if tx["type"] == "reversal" and tx["reversal"]["original_transaction"] == original["id"]
             for line in tx["line_items"]["data"]
         )
@@ -64,9 +64,10 @@ class StripeTaxAPI(StripeAPI):
                 "customer_details", "customer_tax_location_invalid",
                 "We could not determine the customer's tax location: customer_details[address] is required.",
             ))
+        currency = str(params.get("currency", ""))
         try:
             amount = int(line["amount"])
-            currency = stripe_rules.check_currency(str(params.get("currency", ""))) if self.strict else params["currency"]
+            currency = stripe_rules.check_currency(currency) if self.strict else currency
         except StripeRequestError as error:
             return _refused(error)
         if amount < 0:
