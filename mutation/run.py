@@ -1,10 +1,13 @@
-"""Run mutmut over the money and security modules, then print the kill rate per module and the
+"""Run mutmut over the modules that decide money, state or access, then print the kill rate per module and the
 survivors (``tox -e mutation``, ``./runtests -e mutation``; docs/explanation/testing.md).
 
     python mutation/run.py             # from a clean state: deletes mutants/ first
     python mutation/run.py --resume    # reuse mutants/: test only the mutants without a result yet
     python mutation/run.py --report    # only print the report of the last run
     python mutation/run.py --diffs     # only the last run's report, with each survivor's diff
+    python mutation/run.py --module coupons --max-children 2   # one unit of mutation/scope.py
+
+What is mutated, and which tests pin each unit, is mutation/scope.py.
 
 Exits 1 when a module kills fewer than ``--fail-under`` percent (95) of its mutants. Mutants
 marked equivalent carry ``# pragma: no mutate (equivalent: <reason>)`` on their line in src/:
@@ -14,7 +17,6 @@ mutmut does not generate them, so they are out of the denominator; the report co
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import json
 import re
 import shutil
@@ -25,26 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGE = "django_apranova_payments"
+if str(ROOT) not in sys.path:  # run as a script: mutation/ is then not importable as a package
+    sys.path.insert(0, str(ROOT))
 
-# module -> the mutant names run and counted. models: the event store (models/event_store.py:
-# claim, record_failure, finish and their upsert, the event columns) and the per-user scope of
-# payments (models/payments.py); not the reporting querysets or __str__.
-SCOPE: dict[str, list[str]] = {
-    "money": [f"{PACKAGE}.money.*"],
-    "transitions": [f"{PACKAGE}.transitions.*"],
-    "signing": [f"{PACKAGE}.signing.*"],
-    "metadata": [f"{PACKAGE}.metadata.*"],
-    "charges": [f"{PACKAGE}.charges.*"],
-    "models": [
-        f"{PACKAGE}.models.event_store.xǁWebhookEventQuerySetǁ*",
-        f"{PACKAGE}.models.event_store.x_event_created_at__*",
-        f"{PACKAGE}.models.event_store.x__event_columns__*",
-        f"{PACKAGE}.models.payments.x_concrete_field__*",
-        f"{PACKAGE}.models.payments.xǁPaymentQuerySetǁfor_user__*",
-    ],
-    "services": [f"{PACKAGE}.services.*"],
-}
+from mutation.scope import PACKAGE, UNITS, Unit, unit_of  # noqa: E402
 
 KILLED = {1, 3, 36, 37, 24, -24, 152, 255}  # a failing test, a timeout, caught by the type check
 SURVIVED = {0}
@@ -67,18 +53,28 @@ class Module:
         return 100.0 * self.killed / self.mutants if self.mutants else 100.0
 
 
-def unchecked() -> list[str]:
-    """The in-scope mutants of the last run that have no result yet (an interrupted run)."""
-    names = []
-    for name in SCOPE:
-        meta = ROOT / "mutants" / "src" / PACKAGE / f"{name}.py.meta"
+def meta_files(unit: Unit) -> list[Path]:
+    """mutmut's record of the results, one per mutated file, in the last run's mutants/."""
+    return [ROOT / "mutants" / "src" / PACKAGE / f"{path}.meta" for path in unit.files]
+
+
+def results(unit: Unit) -> dict[str, int | None]:
+    """The last run's exit code of each of ``unit``'s mutants (None: not tested yet)."""
+    codes: dict[str, int | None] = {}
+    for meta in meta_files(unit):
         if meta.exists():
-            codes = json.loads(meta.read_text())["exit_code_by_key"]
-            names += [mutant for mutant, code in codes.items() if code is None and in_scope(mutant) == name]
-    return names
+            for mutant, code in json.loads(meta.read_text())["exit_code_by_key"].items():
+                if unit_of(mutant) is unit:
+                    codes[mutant] = code
+    return codes
 
 
-def run_mutmut(max_children: int | None, names: list[str]) -> float:
+def unchecked(units: list[Unit]) -> list[str]:
+    """The in-scope mutants of the last run that have no result yet (an interrupted run)."""
+    return [mutant for unit in units for mutant, code in results(unit).items() if code is None]
+
+
+def run_mutmut(max_children: int | None, names: list[str], cwd: Path = ROOT) -> float:
     # mutmut re-tests every mutant named on its command line, cached result or not.
     command = [sys.executable, "-m", "mutmut", "run"]
     if max_children:
@@ -88,7 +84,7 @@ def run_mutmut(max_children: int | None, names: list[str]) -> float:
     last_progress = 0.0
     # mutmut redraws a spinner line with \r; keep the log readable: its other lines, and the
     # progress line every 30 seconds.
-    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:  # noqa: S603
+    with subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:  # noqa: S603
         assert proc.stdout is not None
         buffer = ""
         while chunk := proc.stdout.read(256):
@@ -111,23 +107,11 @@ def run_mutmut(max_children: int | None, names: list[str]) -> float:
     return time.monotonic() - started
 
 
-def in_scope(mutant: str) -> str | None:
-    for module, patterns in SCOPE.items():
-        if any(fnmatch.fnmatchcase(mutant, pattern) for pattern in patterns):
-            return module
-    return None
-
-
-def collect() -> dict[str, Module]:
-    modules = {name: Module(name) for name in SCOPE}
-    for name, module in modules.items():
-        meta = ROOT / "mutants" / "src" / PACKAGE / f"{name}.py.meta"
-        if not meta.exists():
-            continue
-        data = json.loads(meta.read_text())
-        for mutant, code in data["exit_code_by_key"].items():
-            if in_scope(mutant) != name:
-                continue
+def collect(units: list[Unit]) -> dict[str, Module]:
+    modules = {unit.name: Module(unit.name) for unit in units}
+    for unit in units:
+        module = modules[unit.name]
+        for mutant, code in results(unit).items():
             module.mutants += 1
             if code in KILLED:
                 module.killed += 1
@@ -135,8 +119,9 @@ def collect() -> dict[str, Module]:
                 module.survived.append(mutant)
             else:
                 module.not_run.append(f"{mutant} (exit code {code})")
-        source = (ROOT / "src" / PACKAGE / f"{name}.py").read_text()
-        module.equivalent_lines = sum(1 for line in source.splitlines() if EQUIVALENT.search(line))
+        for path in unit.files:
+            source = (ROOT / "src" / PACKAGE / path).read_text()
+            module.equivalent_lines += sum(1 for line in source.splitlines() if EQUIVALENT.search(line))
     return modules
 
 
@@ -156,7 +141,7 @@ def report(modules: dict[str, Module], fail_under: float, diffs: bool, wall: flo
             f"{module.name:<13}{module.mutants:>8}{module.killed:>8}{len(module.survived):>9}"
             f"{len(module.not_run):>8}{module.equivalent_lines:>8}{module.rate:>7.1f}%"
         )
-        if module.rate < fail_under or module.not_run:
+        if module.rate < fail_under or module.not_run or not module.mutants:
             failing.append(module.name)
     if wall is not None:
         print(f"\nwall time {wall / 60:.1f} min (mutant generation, stats, clean run, mutants)")
@@ -169,7 +154,7 @@ def report(modules: dict[str, Module], fail_under: float, diffs: bool, wall: flo
         for mutant in module.not_run:
             print(f"\nNOT RUN {mutant}")
     if failing:
-        print(f"\nBelow {fail_under:.0f}% killed (or not run): {', '.join(failing)}")
+        print(f"\nBelow {fail_under:.0f}% killed (or not run, or no mutants): {', '.join(failing)}")
         return 1
     print(f"\nEvery module kills at least {fail_under:.0f}% of its mutants.")
     return 0
@@ -184,17 +169,25 @@ def main() -> int:
     )
     parser.add_argument("--fail-under", type=float, default=95.0)
     parser.add_argument("--max-children", type=int)
+    parser.add_argument(
+        "--module",
+        action="append",
+        choices=[unit.name for unit in UNITS],
+        help="run (or report) only this unit of mutation/scope.py; repeatable. Without --resume it "
+        "keeps mutants/ and re-tests only this unit's mutants",
+    )
     args = parser.parse_args()
+    units = [unit for unit in UNITS if not args.module or unit.name in args.module]
     wall = None
     if not (args.report or args.diffs):  # --diffs reads the last run, like --report
-        names = [pattern for patterns in SCOPE.values() for pattern in patterns]
+        names = [pattern for unit in units for pattern in unit.patterns]
         if args.resume:
-            names = unchecked()
-        else:
+            names = unchecked(units)
+        elif not args.module:
             shutil.rmtree(ROOT / "mutants", ignore_errors=True)
         if names:
             wall = run_mutmut(args.max_children, names)
-    return report(collect(), args.fail_under, args.diffs, wall)
+    return report(collect(units), args.fail_under, args.diffs, wall)
 
 
 if __name__ == "__main__":
