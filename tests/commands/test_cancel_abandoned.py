@@ -105,6 +105,35 @@ def test_free_payments_and_nothing_old_are_left_alone(stripe_mock):
     assert stripe_mock.calls == []
 
 
+def test_a_payment_exactly_at_the_cutoff_is_not_older_than_it(stripe_mock, monkeypatch):
+    # "created more than 24 hours ago": one created exactly 24 hours before the run is newer
+    # (created_at__lt, in the selection and again when the row is claimed); a microsecond more is older.
+    moment = timezone.now().replace(microsecond=500_000)
+    monkeypatch.setattr(timezone, "now", lambda: moment)
+    at_cutoff = aged(stripe_mock, 24)
+    older = aged(stripe_mock, 24)
+    Payment.objects.filter(pk=older.pk).update(created_at=moment - timedelta(hours=24, microseconds=1))
+
+    out, _ = run("--older-than", "24")
+
+    assert Payment.objects.get(pk=at_cutoff.pk).status == "pending"
+    assert Payment.objects.get(pk=older.pk).status == "canceled"
+    assert [c["url"].split("/")[-2] for c in stripe_mock.calls_to("cancel")] == [older.stripe_payment_intent]
+    assert "Payments older than 24 hour(s): 1 canceled; 1 newer one(s) not touched." in out
+
+
+def test_a_payment_exactly_at_the_cutoff_is_not_in_the_dry_run(stripe_mock, monkeypatch):
+    moment = timezone.now().replace(microsecond=500_000)
+    monkeypatch.setattr(timezone, "now", lambda: moment)
+    aged(stripe_mock, 24)
+
+    out, _ = run("--older-than", "24", "--dry-run")
+
+    assert out == (
+        "No pending or failed payment is older than 24 hour(s); 1 newer one(s) not touched. Nothing to cancel.\n"
+    )
+
+
 def test_verbosity_0_is_quiet(stripe_mock):
     aged(stripe_mock, 30)
 
