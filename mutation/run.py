@@ -99,6 +99,8 @@ def run_mutmut(max_children: int | None, names: list[str], cwd: Path = ROOT) -> 
                         last_progress = now
                         print(f"  [{now - started:5.0f} s] {line[2:]}", flush=True)
                     continue
+                if line.startswith("🎉 "):  # a named mutant killed: the report counts them
+                    continue
                 print(line, flush=True)
         if buffer.strip() and not SPINNER.match(buffer):
             print(buffer)
