@@ -123,6 +123,10 @@ UNITS: tuple[Unit, ...] = (
             "payments/test_charges.py",
             "api/test_fault_injection.py",
             "payments/test_stripe_as_it_is.py",
+            # create_payment with a coupon, with TAX set, with a saved card
+            "coupons/",
+            "tax/",
+            "customers/",
         ),
     ),
     # Coupons: the discount, each refusal, the redemptions held; the model's code normalisation.
