@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import OperationalError, connection, transaction
+from django.utils import timezone
 
 from django_apranova_payments.models import Payment, WebhookEvent
 from django_apranova_payments.testing import build_event, post_event
@@ -62,6 +63,31 @@ def test_a_failure_after_a_claim_is_recorded_and_a_claim_after_a_failure_succeed
     row = WebhookEvent.objects.get(stripe_id="evt_store")
     assert pk is not None and again == row.pk
     assert (row.outcome, row.error, row.attempts) == ("processed", "", 2)
+
+
+@pytest.mark.django_db
+def test_finish_sets_the_outcome_and_note_clears_the_error_and_stamps_the_time():
+    WebhookEvent.objects.record_failure(EVENT, "broke")
+    other = WebhookEvent.objects.claim({**EVENT, "id": "evt_other"})
+    row = WebhookEvent.objects.get(stripe_id="evt_store")
+    before = timezone.now()
+
+    WebhookEvent.objects.finish(row.pk, "ignored", "not ours")
+
+    row.refresh_from_db()
+    assert (row.outcome, row.note, row.error) == ("ignored", "not ours", "")
+    assert row.processed_at is not None and row.processed_at >= before
+    assert WebhookEvent.objects.get(pk=other).note == ""  # only the row named
+
+
+@pytest.mark.django_db
+def test_finish_keeps_the_first_255_characters_of_the_note():
+    # The column holds 255: PostgreSQL refuses more, SQLite would keep them, so the cut is pinned here.
+    pk = WebhookEvent.objects.claim(EVENT)
+
+    WebhookEvent.objects.finish(pk, "processed", "n" * 255 + "cut")
+
+    assert WebhookEvent.objects.get().note == "n" * 255
 
 
 # -- the claims that lock the payment ---------------------------------------------------------
