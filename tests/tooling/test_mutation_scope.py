@@ -72,6 +72,8 @@ def test_a_mutant_is_counted_by_its_unit_and_only_the_functions_it_names():
     assert unit_of(f"{PACKAGE}.money.x_to_minor_units__mutmut_3").name == "money"
     assert unit_of(f"{PACKAGE}.models.payments.xǁPaymentQuerySetǁfor_user__mutmut_1").name == "models"
     assert unit_of(f"{PACKAGE}.models.payments.xǁPaymentQuerySetǁpaid__mutmut_1") is None
+    assert unit_of(f"{PACKAGE}.models.event_store.xǁWebhookEventQuerySetǁfinish__mutmut_1").name == "models"
+    assert unit_of(f"{PACKAGE}.models.event_store.xǁWebhookEventQuerySetǁ_claim_and_lock__mutmut_1") is None
     assert unit_of(f"{PACKAGE}.services.refunds.x_refund_payment__mutmut_1").name == "services"
     assert unit_of(f"{PACKAGE}.services.customers.x_owned_payment_method__mutmut_1").name == "customers"
     assert unit_of(f"{PACKAGE}.models.coupons.x_normalize_code__mutmut_2").name == "coupons"
