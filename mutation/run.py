@@ -117,8 +117,10 @@ def collect(units: list[Unit]) -> dict[str, Module]:
             module.mutants += 1
             if code in KILLED:
                 module.killed += 1
-            elif code in SURVIVED or code in NO_TESTS:
+            elif code in SURVIVED:
                 module.survived.append(mutant)
+            elif code in NO_TESTS:  # counted as survived: no test of its unit reaches it
+                module.survived.append(f"{mutant} (no test: none of its unit's tests in mutation/scope.py reach it)")
             else:
                 module.not_run.append(f"{mutant} (exit code {code})")
         for path in unit.files:
@@ -152,7 +154,7 @@ def report(modules: dict[str, Module], fail_under: float, diffs: bool, wall: flo
         for mutant in module.survived:
             print(f"\nSURVIVED {mutant}")
             if diffs:
-                print(show(mutant))
+                print(show(mutant.partition(" ")[0]))
         for mutant in module.not_run:
             print(f"\nNOT RUN {mutant}")
     if failing:

@@ -70,6 +70,9 @@ UNITS: tuple[Unit, ...] = (
             "money/test_formatting.py",
             "money/test_parsing.py",
             "money/test_messages.py",
+            # refund_minor_units and minor_step: a refund's amount, a coupon's discount
+            "refunds/test_refund_payment.py",
+            "coupons/",
         ),
     ),
     Unit(
@@ -94,6 +97,7 @@ UNITS: tuple[Unit, ...] = (
             "webhooks/test_endpoint.py",
             "payments/test_stripe_as_it_is.py",
             "security/test_secrets_in_error_reports.py",
+            "customers/",  # customer_binding: the mark on a saved card's Customer
         ),
     ),
     Unit(
@@ -128,6 +132,9 @@ UNITS: tuple[Unit, ...] = (
             "webhooks/test_event_store.py",
             "refunds/test_pending_refunds.py",
             "refunds/test_dispute_amounts.py",
+            # task mode: the events waiting (apranova_process_events) and the queue's figures (the admin)
+            "webhooks/test_task_mode.py",
+            "admin/test_payments_and_events.py",
         ),
     ),
     Unit(

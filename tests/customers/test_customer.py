@@ -12,7 +12,7 @@ from django.conf import settings
 from django.test.utils import override_settings
 
 from django_apranova_payments import exceptions
-from django_apranova_payments.customers import customer_idempotency_key, is_own_customer
+from django_apranova_payments.customers import customer_idempotency_key, customer_metadata, is_own_customer
 from django_apranova_payments.gateway import CustomerData
 from django_apranova_payments.metadata import MARK, USER
 from django_apranova_payments.models import Customer
@@ -142,3 +142,17 @@ def test_changed_keys_replace_the_customer_once_and_never_loop(api, user, stripe
     assert second["params"]["customer"] == Customer.objects.get(user=user).stripe_customer != "cus_ofTheOldAccount"
     assert first["headers"]["Idempotency-Key"] != second["headers"]["Idempotency-Key"]
     assert len(stripe_mock.calls_to("create_customer")) == 1 and not stripe_mock.intents
+
+
+@override_settings(SECRET_KEY="tests-only-not-secret", SECRET_KEY_FALLBACKS=[])
+def test_a_customers_mark_is_the_same_from_one_release_to_the_next():
+    # The mark is stored at Stripe on every Customer made: a change to what it covers (the user,
+    # the mode's word, the secret) would make every existing Customer look like someone else's.
+    assert customer_metadata(42, livemode=False) == {
+        USER: "42",
+        MARK: "84ec8512ae3c1b2e0af6de7819587f5811a5ba6b910db898626ea18f30213dd9",
+    }
+    assert customer_metadata(42, livemode=True) == {
+        USER: "42",
+        MARK: "d3cbbcaad24326d2a339bdbaa1c75d76a209ad80b0d7b1a4db3c617e7cf48340",
+    }

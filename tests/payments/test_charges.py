@@ -222,3 +222,10 @@ def test_a_payment_intent_id_stored_for_another_user_is_never_returned(user, oth
     with pytest.raises(exceptions.GatewayError):
         services.create_payment(user, charge)
     assert list(Payment.objects.filter(user=user)) == []
+
+
+def test_a_free_charge_keeps_its_metadata_and_has_none_without_it():
+    free = Charge.free("USD", {"course": "intro"})
+
+    assert (free.currency, free.minor_units, dict(free.metadata)) == ("usd", 0, {"course": "intro"})
+    assert dict(Charge.free("usd").metadata) == {}
