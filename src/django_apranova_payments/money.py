@@ -322,7 +322,9 @@ def format_amount(amount: Decimal, currency: str) -> str:
     Never raises for stored data: an unknown currency is shown with two places, and an
     amount with more precision than its currency allows is shown exactly, not rounded.
     """
-    code = currency.strip().lower() if isinstance(currency, str) else str(currency)
+    # Mutation: .upper() for .lower() is equivalent, amount_text lower-cases the code again and
+    # the code is shown upper-cased (the pragma below).
+    code = currency.strip().lower() if isinstance(currency, str) else str(currency)  # pragma: no mutate (equivalent)
     return f"{amount_text(amount, code)} {code.upper()}"
 
 
