@@ -165,3 +165,11 @@ def test_parse_amount_round_trips_str_of_any_decimal(amount: Decimal) -> None:
 def test_parse_amount_round_trips_ints(value: int) -> None:
     assert parse_amount(value) == value
     assert parse_amount(str(value)) == value
+
+
+def test_parse_amount_takes_a_decimal_of_exactly_32_digits():
+    # The longest amount kept as given: one digit more is "Amount has too many digits." (test_messages.py).
+    longest = Decimal("1." + "1" * 31)
+
+    assert len(longest.as_tuple().digits) == 32
+    assert parse_amount(longest) == longest
