@@ -244,7 +244,9 @@ def to_minor_units(amount: Decimal, currency: str, *, minimum: bool = True) -> i
         raise MoneyError(_("Amount must be a finite number."))
     if amount <= 0:
         raise MoneyError(_("Amount must be greater than zero."))
-    if amount.adjusted() > _MAX_ADJUSTED_EXPONENT:
+    # Mutation: >= is equivalent, an amount of adjusted() 15 (1e15 or more) is above every
+    # currency's maximum, refused with the same message below (tests/money/test_conversion.py).
+    if amount.adjusted() > _MAX_ADJUSTED_EXPONENT:  # pragma: no mutate (equivalent: see above)
         raise _above_maximum(code)
     minor = _exact_minor_units(amount, code)
     if minimum:

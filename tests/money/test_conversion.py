@@ -310,3 +310,18 @@ def test_every_valid_amount_fits_the_storage_column(case: tuple[int, str]) -> No
     stored = quantize_for_storage(amount)
     assert stored == amount
     assert to_minor_units(stored, currency) == minor
+
+
+def test_to_minor_units_refuses_a_float_naming_its_type():
+    with pytest.raises(TypeError) as refused:
+        money.to_minor_units(19.99, "usd")  # type: ignore[arg-type]
+
+    assert str(refused.value) == "to_minor_units() needs a Decimal, not float"
+
+
+def test_an_amount_of_exactly_1e15_is_above_the_maximum_not_too_large():
+    # adjusted() == 15 is the last exponent converted exactly; the currency's maximum refuses it.
+    with pytest.raises(MoneyError) as refused:
+        money.to_minor_units(Decimal("1e15"), "usd")
+
+    assert str(refused.value) == "Amount must be at most 999999.99 USD."

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from django_apranova_payments.money import MoneyError, format_amount, quantize_for_storage
+from django_apranova_payments.money import MoneyError, amount_text, format_amount, quantize_for_storage
 
 D = Decimal
 
@@ -101,3 +101,20 @@ def test_an_amount_the_column_cannot_hold_is_refused_with_its_reason(amount, mes
 def test_quantize_for_storage_names_the_type_it_refuses():
     with pytest.raises(TypeError, match=r"needs a Decimal, not float$"):
         quantize_for_storage(1.5)  # type: ignore[arg-type]
+
+
+def test_quantize_for_storage_keeps_the_sign_of_a_negative_amount():
+    assert str(quantize_for_storage(D("-19.9"))) == "-19.90"
+
+
+class _Code:
+    """A stored currency that is not a str (what str() of it says is used)."""
+
+    def __str__(self) -> str:
+        return "jpy"
+
+
+def test_amount_text_reads_the_code_of_stored_data_as_it_can():
+    assert amount_text(D("1000"), " JPY ") == "1000"  # a str: stripped and lower-cased, JPY has no places
+    assert amount_text(D("1000"), _Code()) == "1000"  # not a str: its str()
+    assert amount_text(D("5"), None) == "5.00"  # nothing known: two places, no error
