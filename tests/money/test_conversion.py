@@ -325,3 +325,13 @@ def test_an_amount_of_exactly_1e15_is_above_the_maximum_not_too_large():
         money.to_minor_units(Decimal("1e15"), "usd")
 
     assert str(refused.value) == "Amount must be at most 999999.99 USD."
+
+
+def test_a_refund_may_be_the_maximum_and_not_one_minor_unit_more():
+    # refund_minor_units leaves out the minimum charge, not the maximum.
+    assert money.refund_minor_units(Decimal("999999.99"), "usd") == 99_999_999
+    assert money.refund_minor_units(Decimal("0.01"), "usd") == 1
+    with pytest.raises(MoneyError) as refused:
+        money.refund_minor_units(Decimal("1000000.00"), "USD")
+
+    assert str(refused.value) == "Amount must be at most 999999.99 USD."

@@ -69,3 +69,11 @@ def test_quantize_for_storage_keeps_zero_at_zero_and_refuses_the_too_large_in_wo
 
 def test_format_amount_shows_a_currency_that_is_not_a_string_as_it_is():
     assert money.format_amount(Decimal("1.5"), 840) == "1.50 840"  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("code", ["us", "usdx", "12$", "", None, 840])
+def test_normalize_currency_refuses_what_is_not_a_code_with_exactly_these_words(code):
+    with pytest.raises(MoneyError) as refused:
+        money.normalize_currency(code)
+
+    assert str(refused.value) == "Currency must be a three-letter ISO 4217 code, such as 'usd'."
