@@ -84,6 +84,12 @@ UNITS: tuple[Unit, ...] = (
             "api/test_update_status.py",
             "webhooks/test_dry_runs_and_replay.py",
             "webhooks/test_security.py",
+            # the Checkout Session's statuses (decide_session, apply_session) and free payments
+            "webhooks/test_checkout_events.py",
+            "commands/test_checkout_payments.py",
+            "api/test_checkout.py",
+            "api/test_free_payments.py",
+            "coupons/",
         ),
     ),
     Unit("signing", files=("signing.py",), tests=("webhooks/test_security.py", "webhooks/test_endpoint.py")),
