@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from datetime import UTC, datetime
 
 import pytest
 from django.db import connection
@@ -199,3 +200,19 @@ def test_statement_count_for_new_and_duplicate_events(client, user, webhook_mode
         claim = new_sql[0] if webhook_mode.name == "inline" else new_sql[1]
         assert claim.startswith("WITH claimed AS (INSERT INTO" if webhook_mode.name == "inline" else
                                 "WITH claimed AS (UPDATE") and "FOR UPDATE" in claim
+
+
+def test_a_stale_event_is_logged_in_these_words(payment, caplog):
+    failed = build_event(payment, "payment_intent.payment_failed", created=T0 + 10)
+    late = build_event(build_payment_intent(payment, "processing"), "payment_intent.processing", created=T0)
+
+    post_event(Client(), failed)
+    with caplog.at_level("INFO", logger="django_apranova_payments.transitions"):
+        post_event(Client(), late)
+
+    when = datetime.fromtimestamp(T0, UTC).isoformat()
+    last = datetime.fromtimestamp(T0 + 10, UTC).isoformat()
+    assert (
+        f"Payment {payment.stripe_payment_intent}: event from {when} is older than the last applied ({last}); "
+        "failed -> processing ignored"
+    ) in caplog.messages
