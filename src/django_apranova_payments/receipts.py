@@ -13,8 +13,7 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
-from django.db.models import F
+from django.db import connections, router, transaction
 
 from .conf import Seller, app_settings
 from .models import Payment, PaymentStatus, ReceiptSequence
@@ -38,13 +37,28 @@ def seller() -> Seller | None:
 
 def next_number() -> int:
     """The next receipt number, taken under the sequence row's lock for the rest of the
-    caller's transaction (``UPDATE … SET last = last + 1``)."""
+    caller's transaction: one statement, ``UPDATE … SET last = last + 1 … RETURNING last``
+    (PostgreSQL, and SQLite since 3.35); the first receipt ever makes the row."""
     with transaction.atomic(savepoint=False):
-        sequence = ReceiptSequence.objects.filter(name=SEQUENCE)
-        if not sequence.update(last=F("last") + 1):
+        number = _increment()
+        if number is None:
             ReceiptSequence.objects.get_or_create(name=SEQUENCE)  # the first receipt (a savepoint)
-            sequence.update(last=F("last") + 1)
-        return int(sequence.values_list("last", flat=True).get())
+            number = _increment()
+        assert number is not None
+        return number
+
+
+def _increment() -> int | None:
+    connection = connections[router.db_for_write(ReceiptSequence)]
+    quote = connection.ops.quote_name
+    meta = ReceiptSequence._meta
+    last, name = (quote(meta.get_field(field).column) for field in ("last", "name"))
+    # Only quoted identifiers are formatted in; the value is a parameter.
+    sql = f"UPDATE {quote(meta.db_table)} SET {last} = {last} + 1 WHERE {name} = %s RETURNING {last}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [SEQUENCE])
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
 
 
 def number_if_due(payment: Payment) -> int | None:
