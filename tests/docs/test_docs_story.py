@@ -82,6 +82,7 @@ PAGES = [
     }),
     Page("stripe-checkout"),
     Page("saved-cards"),
+    Page("notify-students"),
     Page("background-webhooks", modes=("task",), tab="django-tasks-db (PostgreSQL)", not_assembled={
         "from django.db.models import Count, Min": "figures for your monitoring, wherever it runs",
     }),
@@ -91,8 +92,6 @@ PAGES = [
 EXCLUDED = {
     "going-live": "production settings (a Redis cache, the live keys): the test has neither",
     "local-webhooks": "the Stripe CLI's secret, which the tutorial's settings already read",
-    "notify-students": "its receiver needs the example project's checkout page and course_paid_by; "
-                       "example_project/courses/test_notifications.py runs the real one",
     "offline-simulator": "the tutorial's offline tab, which tests/docs/test_tutorial_offline.py runs "
                          "and checks this page repeats",
     "revenue": "a report run in a shell on live data; tests/analytics covers analytics()",
