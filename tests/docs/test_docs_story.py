@@ -35,7 +35,7 @@ from pathlib import Path
 
 import pytest
 
-from .blocks import DOCS, ROOT, Block, blocks
+from .blocks import DOCS, Block, blocks
 
 TUTORIAL = [DOCS / "tutorial" / "first-payment.md", DOCS / "tutorial" / "test-a-receiver.md"]
 TUTORIAL_TAB = "Stripe test mode"
@@ -164,7 +164,7 @@ def test_what_a_page_shows_from_the_tutorial_is_the_tutorials(page):
         for line in block.text.splitlines():
             if line.strip() in ("", "...", "...,"):
                 continue
-            assert line in lines, f"{block.where}: {line.strip()!r} is not (in this order) in the tutorial's {block.file}"
+            assert line in lines, f"{block.where}: {line.strip()!r} is not, in order, in the tutorial's {block.file}"
 
 
 # -- assembling and running ----------------------------------------------------------------------
@@ -189,7 +189,8 @@ class Project:
         done = subprocess.run(words, cwd=self.root, env={**self.env, **(env or {})},  # noqa: S603 - our docs
                               capture_output=True, text=True, timeout=300, check=False)
         output = done.stdout + done.stderr
-        assert done.returncode == 0, f"`{command}` exited {done.returncode} in {self.mode} mode:\n{output}\n{self.report()}"
+        assert done.returncode == 0, (f"`{command}` exited {done.returncode} in {self.mode} mode:\n{output}\n"
+                                      f"{self.report()}")
         return output
 
     def add(self, block: Block) -> None:
