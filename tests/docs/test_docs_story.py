@@ -176,8 +176,7 @@ class Project:
         self.mode = mode
         keep = {k: v for k, v in os.environ.items()
                 if not k.startswith(("DJANGO_", "STRIPE_", "APRANOVA_", "PYTEST_"))}
-        self.env = {**keep, "PATH": str(Path(sys.executable).parent) + os.pathsep + keep.get("PATH", ""),
-                    "PYTHONDONTWRITEBYTECODE": "1"}
+        self.env = {**keep, "PATH": str(Path(sys.executable).parent) + os.pathsep + keep.get("PATH", "")}
         self.sources: dict[str, list[str]] = {}  # file: where each block added to it comes from
 
     def run(self, command: str, env: Mapping[str, str] | None = None) -> str:
