@@ -41,7 +41,7 @@ TUTORIAL = [DOCS / "tutorial" / "first-payment.md", DOCS / "tutorial" / "test-a-
 TUTORIAL_TAB = "Stripe test mode"
 HOW_TO = DOCS / "how-to"
 MODES = ("inline", "task")
-#: The tutorial's commands the test runs, in this order (the others need a server or Stripe).
+#: The tutorial's commands the test runs (the others install, start a server or call Stripe).
 COMMANDS = ["django-admin startproject lms .", "python manage.py startapp courses",
             "python manage.py makemigrations courses", "python manage.py check"]
 #: The keys of step 5 of the first part, in the environment of manage.py outside pytest.
