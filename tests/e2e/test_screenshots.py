@@ -73,7 +73,7 @@ def _log_in(page: Any, login_url: str, username: str, password: str) -> None:
     page.goto(login_url)
     page.locator("input[name=username]").fill(username)
     page.locator("input[name=password]").fill(password)
-    page.locator("input[type=submit], button[type=submit]").first.click()
+    page.locator("form:has(input[name=password]) [type=submit]").first.click()
     page.wait_for_load_state()
     assert "login" not in page.url, f"could not log in as {username}"
 
