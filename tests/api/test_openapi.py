@@ -194,12 +194,13 @@ def test_analytics_takes_from_to_and_interval_and_answers_the_documented_shape(s
     body = component(schema, "Analytics")
     assert set(body["properties"]) == {"from", "to", "interval", "currencies", "series", "failureCodes"}
     figures = component(schema, "AnalyticsCurrency")["properties"]
-    assert set(figures) == {"gross", "refunded", "net", "discounts", "payments", "succeeded", "failed", "canceled",
-                            "disputed"}
-    assert figures["net"]["type"] == "string" and figures["net"]["format"] == "decimal"
-    assert figures["discounts"]["type"] == "string" and figures["discounts"]["format"] == "decimal"
+    assert set(figures) == {"gross", "refunded", "net", "discounts", "tax", "payments", "succeeded", "failed",
+                            "canceled", "disputed"}
+    for amount in ("net", "discounts", "tax"):
+        assert figures[amount]["type"] == "string" and figures[amount]["format"] == "decimal"
     period = component(schema, "AnalyticsPeriod")["properties"]
-    assert set(period) == {"period", "currency", "gross", "refunded", "net", "discounts", "succeeded", "failed"}
+    assert set(period) == {"period", "currency", "gross", "refunded", "net", "discounts", "tax", "succeeded",
+                           "failed"}
 
 
 def test_checkout_takes_the_redirect_urls_and_answers_the_session_and_its_payment(schema):
