@@ -108,7 +108,8 @@ def test_create_request_takes_amount_as_decimal_string_or_number(schema):
     request = operation(schema, "create-payment/", "post")["requestBody"]["content"]["application/json"]
     assert request["schema"] == {"$ref": "#/components/schemas/PaymentCreateRequest"}
     body = component(schema, "PaymentCreateRequest")["properties"]
-    assert set(body) == {"amount", "currency", "metadata", "coupon", "savePaymentMethod", "paymentMethod"}
+    assert set(body) == {"amount", "currency", "metadata", "coupon", "savePaymentMethod", "paymentMethod",
+                         "billingAddress"}
     assert [option["type"] for option in body["amount"]["oneOf"]] == ["string", "number"]
     assert body["coupon"]["maxLength"] == 40 and body["coupon"]["nullable"] is True
 
@@ -208,7 +209,8 @@ def test_checkout_takes_the_redirect_urls_and_answers_the_session_and_its_paymen
     request = checkout["requestBody"]["content"]["application/json"]["schema"]
     assert request == {"$ref": "#/components/schemas/CheckoutCreateRequest"}
     body = component(schema, "CheckoutCreateRequest")
-    assert {"amount", "currency", "metadata", "coupon", "successUrl", "cancelUrl"} == set(body["properties"])
+    assert {"amount", "currency", "metadata", "coupon", "billingAddress", "successUrl", "cancelUrl"} == set(
+        body["properties"])
     assert {"successUrl", "cancelUrl"} <= set(body["required"])
     answer = component(schema, "CheckoutSession")["properties"]
     assert set(answer) == {"checkoutSession", "url", "payment"}
