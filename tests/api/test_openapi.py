@@ -108,7 +108,8 @@ def test_create_request_takes_amount_as_decimal_string_or_number(schema):
     request = operation(schema, "create-payment/", "post")["requestBody"]["content"]["application/json"]
     assert request["schema"] == {"$ref": "#/components/schemas/PaymentCreateRequest"}
     body = component(schema, "PaymentCreateRequest")["properties"]
-    assert set(body) == {"amount", "currency", "metadata", "coupon", "savePaymentMethod", "paymentMethod"}
+    assert set(body) == {"amount", "currency", "metadata", "coupon", "savePaymentMethod", "paymentMethod",
+                         "billingAddress"}
     assert [option["type"] for option in body["amount"]["oneOf"]] == ["string", "number"]
     assert body["coupon"]["maxLength"] == 40 and body["coupon"]["nullable"] is True
 
@@ -194,12 +195,13 @@ def test_analytics_takes_from_to_and_interval_and_answers_the_documented_shape(s
     body = component(schema, "Analytics")
     assert set(body["properties"]) == {"from", "to", "interval", "currencies", "series", "failureCodes"}
     figures = component(schema, "AnalyticsCurrency")["properties"]
-    assert set(figures) == {"gross", "refunded", "net", "discounts", "payments", "succeeded", "failed", "canceled",
-                            "disputed"}
-    assert figures["net"]["type"] == "string" and figures["net"]["format"] == "decimal"
-    assert figures["discounts"]["type"] == "string" and figures["discounts"]["format"] == "decimal"
+    assert set(figures) == {"gross", "refunded", "net", "discounts", "tax", "payments", "succeeded", "failed",
+                            "canceled", "disputed"}
+    for amount in ("net", "discounts", "tax"):
+        assert figures[amount]["type"] == "string" and figures[amount]["format"] == "decimal"
     period = component(schema, "AnalyticsPeriod")["properties"]
-    assert set(period) == {"period", "currency", "gross", "refunded", "net", "discounts", "succeeded", "failed"}
+    assert set(period) == {"period", "currency", "gross", "refunded", "net", "discounts", "tax", "succeeded",
+                           "failed"}
 
 
 def test_checkout_takes_the_redirect_urls_and_answers_the_session_and_its_payment(schema):
@@ -207,7 +209,8 @@ def test_checkout_takes_the_redirect_urls_and_answers_the_session_and_its_paymen
     request = checkout["requestBody"]["content"]["application/json"]["schema"]
     assert request == {"$ref": "#/components/schemas/CheckoutCreateRequest"}
     body = component(schema, "CheckoutCreateRequest")
-    assert {"amount", "currency", "metadata", "coupon", "successUrl", "cancelUrl"} == set(body["properties"])
+    assert {"amount", "currency", "metadata", "coupon", "billingAddress", "successUrl", "cancelUrl"} == set(
+        body["properties"])
     assert {"successUrl", "cancelUrl"} <= set(body["required"])
     answer = component(schema, "CheckoutSession")["properties"]
     assert set(answer) == {"checkoutSession", "url", "payment"}

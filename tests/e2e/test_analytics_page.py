@@ -79,6 +79,7 @@ def test_the_analytics_page_draws_the_demo_payments_under_a_strict_csp_in_both_t
         expect(section.get_by_role("heading", name=code)).to_be_visible()
         expect(section.locator(".kpi-net .kpi-value")).to_contain_text(symbol)
         expect(section.locator(".kpi-discounts .kpi-value")).to_contain_text(symbol)
+        expect(section.locator(".kpi-tax .kpi-value")).to_contain_text(symbol)
         expect(section.locator(".kpi-success .kpi-value")).to_contain_text("%")
     charts = page.locator("svg.apranova-chart")
     expect(charts).to_have_count(4)  # a revenue chart per currency, succeeded and failed

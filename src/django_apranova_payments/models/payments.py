@@ -68,16 +68,17 @@ class PaymentQuerySet(AnalyticsQuerySet["Payment"]):
         analytics.
 
         Each row is ``{"period": date, "currency": "usd", "total": Decimal, "discounts": Decimal,
-        "count": int}`` (``discounts``: what coupons took off these payments, not in ``total``);
-        the period is the day (or first of the month) the payment succeeded, in the host's
-        ``TIME_ZONE``.
+        "tax": Decimal, "count": int}`` (``discounts``: what coupons took off these payments, not
+        in ``total``; ``tax``: the tax collected inside ``total``); the period is the day (or
+        first of the month) the payment succeeded, in the host's ``TIME_ZONE``.
         """
         if period not in ("day", "month"):
             raise ValueError(f"period must be 'day' or 'month', not {period!r}")
         rows = self._paid(period).order_by("period", "of_currency")
         return [{"period": row["period"], "currency": row["of_currency"],
                  "total": money.quantize_for_storage(row["gross"]),
-                 "discounts": money.quantize_for_storage(row["discounts"]), "count": row["count"]} for row in rows]
+                 "discounts": money.quantize_for_storage(row["discounts"]),
+                 "tax": money.quantize_for_storage(row["tax"]), "count": row["count"]} for row in rows]
 
 
 class Payment(models.Model):
