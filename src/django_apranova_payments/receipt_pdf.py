@@ -10,6 +10,7 @@ Only the glyphs used are embedded. Without the extra, :func:`render_pdf` raises
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,9 @@ PDF_INSTALL = 'pip install "django-apranova-payments[pdf]"'
 FONTS = Path(__file__).resolve().parent / "fonts"
 
 _LATIN, _DEVANAGARI = "NotoSans", "NotoSansDevanagari"
+#: Languages whose labels are written in Devanagari.
+DEVANAGARI_LANGUAGES = frozenset({"hi", "mr", "ne", "sa", "kok", "mai"})
+_DEVANAGARI_TEXT = re.compile("[\u0900-\u097f\ua8e0-\ua8ff\u1cd0-\u1cff]")
 _GREY = (87, 96, 106)
 _INK = (31, 35, 40)
 
@@ -48,13 +52,19 @@ def render_pdf(receipt: Receipt) -> bytes:
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
     pdf.set_margins(18, 18, 18)
     pdf.set_auto_page_break(True, margin=18)
-    for family, stem in ((_LATIN, "NotoSans"), (_DEVANAGARI, "NotoSansDevanagari")):
+    families = [(_LATIN, "NotoSans")]
+    # Every font added is subset into the document, the most costly step: Noto Sans
+    # Devanagari only when the labels or the receipt's own text need it.
+    if language.split("-")[0] in DEVANAGARI_LANGUAGES or _DEVANAGARI_TEXT.search(repr(receipt)):
+        families.append((_DEVANAGARI, "NotoSansDevanagari"))
+    for family, stem in families:
         pdf.add_font(family, "", str(FONTS / f"{stem}-Regular.ttf"))
         pdf.add_font(family, "B", str(FONTS / f"{stem}-Bold.ttf"))
     # Noto Sans first in every language: its digits, punctuation and currency signs are the
     # ones a reader (and a PDF's text extraction) maps back exactly; Devanagari runs fall back
     # to Noto Sans Devanagari and are shaped there.
-    pdf.set_fallback_fonts([_DEVANAGARI])
+    if len(families) > 1:
+        pdf.set_fallback_fonts([_DEVANAGARI])
     pdf.set_text_shaping(True)
     title = _("Receipt %(number)s") % {"number": receipt.number}
     pdf.set_title(f"{title} · {receipt.seller.name}")

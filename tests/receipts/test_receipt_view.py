@@ -249,3 +249,11 @@ def test_without_the_pdf_extra_the_pdf_is_a_501_naming_the_install(seller, user,
     assert response.status_code == 501
     assert 'pip install "django-apranova-payments[pdf]"' in response.json()["detail"]
     assert api.get(receipt_url(payment)).status_code == 200  # the HTML needs no extra
+
+
+def test_an_english_pdf_still_writes_a_devanagari_name(seller, user, api):
+    user.first_name, user.last_name = "अनन्या", "शर्मा"
+    user.save()
+    text = pdf_text(api.get(receipt_url(eur_exclusive(user, number=14), format="pdf")).content)
+    assert "Total paid" in text and "€107.10" in text
+    assert "अनन्या" in text.replace(" ", "")
