@@ -37,7 +37,8 @@ def own_receipts():
 
 @pytest.fixture
 def pending(user):
-    return PaymentFactory(user=user, amount=Decimal("49.00"), currency="eur", metadata={"product_name": "Python Basics"})
+    return PaymentFactory(user=user, amount=Decimal("49.00"), currency="eur",
+                          metadata={"product_name": "Python Basics"})
 
 
 def test_the_receipt_is_mailed_once_after_the_commit_with_text_html_and_pdf(
