@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from .receipts import Receipt
 
-__all__ = ["PDF_INSTALL", "PDFUnavailable", "pdf_available", "render_pdf"]
+__all__ = ["PDF_INSTALL", "PDFUnavailable", "render_pdf"]
 
 PDF_INSTALL = 'pip install "django-apranova-payments[pdf]"'
 FONTS = Path(__file__).resolve().parent / "fonts"
@@ -36,18 +36,14 @@ class PDFUnavailable(RuntimeError):
     """fpdf2 or uharfbuzz is not installed (the ``pdf`` extra)."""
 
 
-def pdf_available() -> bool:
-    """Whether the ``pdf`` extra is installed."""
-    return all(importlib.util.find_spec(name) is not None for name in ("fpdf", "uharfbuzz"))
-
-
 def render_pdf(receipt: Receipt) -> bytes:
     """``receipt`` as a one-page A4 PDF, its labels in the active language."""
     try:
-        import uharfbuzz  # noqa: F401  (fpdf2's text shaping)
         from fpdf import FPDF
     except ImportError as exc:
         raise PDFUnavailable(f"PDF receipts need fpdf2 and uharfbuzz: {PDF_INSTALL}") from exc
+    if importlib.util.find_spec("uharfbuzz") is None:  # fpdf2's text shaping: Devanagari without it is wrong
+        raise PDFUnavailable(f"PDF receipts need fpdf2 and uharfbuzz: {PDF_INSTALL}")
     language = (translation.get_language() or "en").lower()
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
     pdf.set_margins(18, 18, 18)

@@ -242,8 +242,9 @@ def test_the_jpy_pdf(seller, user, api):
         assert fact in text, fact
 
 
-def test_without_the_pdf_extra_the_pdf_is_a_501_naming_the_install(seller, user, api, monkeypatch, caplog):
-    monkeypatch.setitem(sys.modules, "fpdf", None)  # import fpdf raises ImportError
+@pytest.mark.parametrize("missing", ["fpdf", "uharfbuzz"])
+def test_without_the_pdf_extra_the_pdf_is_a_501_naming_the_install(seller, user, api, monkeypatch, missing):
+    monkeypatch.setitem(sys.modules, missing, None)  # importing it raises ImportError
     payment = eur_exclusive(user, number=1)
     response = api.get(receipt_url(payment, format="pdf"))
     assert response.status_code == 501
