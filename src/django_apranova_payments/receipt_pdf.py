@@ -139,13 +139,11 @@ class _Page:
             self.row(_("Discount (%(code)s)") % {"code": receipt.coupon_code}, f"-{receipt.discount}")
         if receipt.subtotal:
             self.row(_("Subtotal"), receipt.subtotal)
-        if not receipt.taxes_included:
-            for tax in receipt.taxes:
-                self.row(tax.label, tax.amount)
+        for tax in receipt.taxes_added:
+            self.row(tax.label, tax.amount)
         self.row(_("Total paid"), receipt.total, bold=True, rule=0.5)
-        if receipt.taxes_included:
-            for tax in receipt.taxes:
-                self.row(tax.label, tax.amount, grey=True)
+        for tax in receipt.taxes_included:
+            self.row(tax.label, tax.amount, grey=True)
 
         if receipt.refunds:
             pdf.ln(6)

@@ -10,6 +10,7 @@ import pytest
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.utils import translation
 
 from django_apranova_payments import receipts, signals, transitions
 from django_apranova_payments.models import Payment
@@ -27,6 +28,14 @@ def succeed(payment: Payment) -> None:
                                currency=payment.currency)
     with transaction.atomic():
         transitions.apply_intent(payment, intent)
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The mail takes the language active when the payment succeeds: an earlier test's request
+    (LocaleMiddleware, Accept-Language: hi) may have left another one active in this thread."""
+    with translation.override("en-us"):
+        yield
 
 
 @pytest.fixture
@@ -111,8 +120,6 @@ def test_a_mail_failure_is_logged_and_the_payment_stays_succeeded(
 
 def test_the_mail_is_in_the_language_active_when_the_payment_succeeded(
         own_receipts, pending, django_capture_on_commit_callbacks):
-    from django.utils import translation
-
     with translation.override("hi"), django_capture_on_commit_callbacks(execute=True):
         succeed(pending)
     [message] = mail.outbox
