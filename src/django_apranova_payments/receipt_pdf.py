@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from .receipts import Receipt
 
-__all__ = ["PDF_INSTALL", "PDFUnavailable", "render_pdf"]
+__all__ = ["PDF_INSTALL", "PDFUnavailable", "pdf_installed", "render_pdf"]
 
 PDF_INSTALL = 'pip install "django-apranova-payments[pdf]"'
 FONTS = Path(__file__).resolve().parent / "fonts"
@@ -34,6 +34,14 @@ _INK = (31, 35, 40)
 
 class PDFUnavailable(RuntimeError):
     """fpdf2 or uharfbuzz is not installed (the ``pdf`` extra)."""
+
+
+def pdf_installed() -> bool:
+    """Whether the ``pdf`` extra is installed (the HTML receipt links its PDF only then)."""
+    try:
+        return all(importlib.util.find_spec(name) is not None for name in ("fpdf", "uharfbuzz"))
+    except ValueError:  # a module in sys.modules without a spec (tests make it unimportable)
+        return False
 
 
 def render_pdf(receipt: Receipt) -> bytes:

@@ -43,6 +43,7 @@ def test_the_owner_sees_the_receipt_as_an_html_page(seller, user, api):
     assert html.startswith("<!DOCTYPE html>")
     assert "R-000042" in html
     assert "@media print" in html
+    assert 'href="?format=pdf"' in html
 
 
 def test_staff_holding_view_payment_see_anyones_receipt(seller, user):
@@ -249,7 +250,9 @@ def test_without_the_pdf_extra_the_pdf_is_a_501_naming_the_install(seller, user,
     response = api.get(receipt_url(payment, format="pdf"))
     assert response.status_code == 501
     assert 'pip install "django-apranova-payments[pdf]"' in response.json()["detail"]
-    assert api.get(receipt_url(payment)).status_code == 200  # the HTML needs no extra
+    page = api.get(receipt_url(payment))
+    assert page.status_code == 200  # the HTML needs no extra
+    assert "R-000001" in page.content.decode() and "?format=pdf" not in page.content.decode()
 
 
 def test_an_english_pdf_still_writes_a_devanagari_name(seller, user, api):

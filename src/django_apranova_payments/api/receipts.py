@@ -25,7 +25,7 @@ from .. import receipts
 from ..models import Payment, PaymentStatus
 from ..models.payments import by_stripe_id
 from ..permissions import VIEW_PAYMENT
-from ..receipt_pdf import PDF_INSTALL, PDFUnavailable, render_pdf
+from ..receipt_pdf import PDF_INSTALL, PDFUnavailable, pdf_installed, render_pdf
 from .views import PaymentAPIView
 
 logger = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class PaymentReceiptView(PaymentAPIView):
         else:
             response = HttpResponse(render_to_string(
                 "django_apranova_payments/receipt.html",
-                {"receipt": receipt, "pdf_url": "?format=pdf"},
+                {"receipt": receipt, "pdf_url": "?format=pdf" if pdf_installed() else ""},
                 request=request,
             ))
         # A receipt names a person and their address: never kept by a shared cache.
