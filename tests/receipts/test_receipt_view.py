@@ -7,6 +7,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+import fpdf  # noqa: F401 - loaded before a test hides uharfbuzz: fpdf2 decides on shaping at import
 import pytest
 from django.test import Client
 from pypdf import PdfReader
