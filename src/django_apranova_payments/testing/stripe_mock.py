@@ -64,6 +64,7 @@ class StripeMock(StripeCheckoutAPI, StripeCustomersAPI, StripeTaxAPI):
         self.disputes: dict[str, dict[str, Any]] = {}
         self.sessions: dict[str, dict[str, Any]] = {}
         self._session_params: dict[str, dict[str, Any]] = {}
+        self._session_taxes: dict[str, list[dict[str, Any]]] = {}
         self.calls: list[dict[str, Any]] = []
         self.customers: dict[str, dict[str, Any]] = {}
         self.payment_methods: dict[str, dict[str, Any]] = {}
