@@ -144,7 +144,8 @@ def test_inr_inclusive_tax_leaves_the_amount_and_records_the_tax(api, client, st
     [line] = payment.tax_breakdown
     assert (line["amount"], line["taxable_amount"], line["inclusive"], line["percentage"]) == (15239, 84661, True,
                                                                                                "18.0")
-    assert api.get(reverse("apranova_payments:payment-detail", args=[payment.stripe_payment_intent])).json()["amountTax"] == "152.39"
+    detail = reverse("apranova_payments:payment-detail", args=[payment.stripe_payment_intent])
+    assert api.get(detail).json()["amountTax"] == "152.39"
 
 
 @pytest.mark.parametrize("first", ["succeeded", "completed"])
