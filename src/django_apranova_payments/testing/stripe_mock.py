@@ -124,6 +124,12 @@ class StripeMock(StripeCheckoutAPI, StripeCustomersAPI, StripeTaxAPI):
         self._mock.stop()
         self._mock.reset()
 
+    def let_through(self, url_prefix: str) -> None:
+        """Let requests to ``url_prefix`` (pytest-django's ``live_server.url``, say) reach the
+        network while the mock answers for Stripe: a test can then post to a live server whose
+        code calls Stripe."""
+        self._mock.add_passthru(url_prefix)
+
     # -- controls for tests ---------------------------------------------------------------
 
     def fail_next(
