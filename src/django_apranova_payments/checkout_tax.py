@@ -9,7 +9,7 @@ behaviour, ``apranova_checkout_tax``, under the mark), and takes the Session's a
 breakdown and billing address under its row lock from whichever comes first:
 
 * a ``checkout.session.*`` event (or a Session retrieved from Stripe), through
-  ``transitions.apply_session``;
+  ``transitions.apply_session`` (``session_fit``);
 * a PaymentIntent of the Session whose amount is not the payment's: the Session is then
   retrieved from Stripe (``take_from_session``) before ``transitions.apply_intent`` checks
   the PaymentIntent.
@@ -26,6 +26,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from . import money
@@ -76,37 +78,46 @@ def marked_amount(payment: Payment, intent: PaymentIntentData) -> int:
     return subtotal_minor(payment, tax_behavior)
 
 
-def session_values(payment: Payment, session: CheckoutSessionData) -> tuple[dict[str, Any], str] | None:
-    """``None`` for a Session made without ``TAX`` (its total is checked as it is); else the
-    fields its tax sets on ``payment`` and ``""``, or ``{}`` and why it does not fit. A
-    Session not yet complete (open, expired) only has to fit; a complete one's tax is
-    recorded."""
+@dataclass(frozen=True)
+class Fit:
+    """How a Session made with ``TAX`` fits its payment: the fields its tax sets (none until
+    it is complete), or why it does not fit (``refused``, beginning with ``MISMATCH``)."""
+
+    values: Mapping[str, Any] = field(default_factory=dict)
+    refused: str = ""
+
+
+def session_fit(payment: Payment, session: CheckoutSessionData) -> Fit | None:
+    """``None`` for a Session made without ``TAX`` (its total is checked as it is); else how
+    it fits ``payment``. A Session not yet complete (open, expired) only has to be for the
+    payment's line; a complete one's total must be that line with its tax, which is recorded
+    (a tax recorded already must be the same)."""
     tax_behavior = behavior(session.metadata)
     if tax_behavior is None or not session.automatic_tax:
         return None
     subtotal = subtotal_minor(payment, tax_behavior)
     if session.currency != payment.currency or session.amount_subtotal != subtotal:
-        return {}, (f"{MISMATCH}: the Checkout Session's line is {session.amount_subtotal} {session.currency} "
-                    f"(minor units), the payment's {subtotal} {payment.currency}")
+        return Fit(refused=f"{MISMATCH}: the Checkout Session's line is {session.amount_subtotal} "
+                           f"{session.currency} (minor units), the payment's {subtotal} {payment.currency}")
     if session.status != "complete":
-        return {}, ""
+        return Fit()
     tax, total = session.amount_tax, session.amount_total
-    expected = None if tax is None else subtotal + tax if tax_behavior == "exclusive" else subtotal
-    if tax is None or total != expected or not 0 <= tax <= (total or 0):
-        return {}, (f"{MISMATCH}: the Checkout Session's total {total} is not its line {subtotal} with its "
-                    f"{tax_behavior} tax {tax} (minor units)")
+    if tax is None or total is None or tax < 0 or total != subtotal + (tax if tax_behavior == "exclusive" else 0) \
+            or tax > total:
+        return Fit(refused=f"{MISMATCH}: the Checkout Session's total {total} is not its line {subtotal} with "
+                           f"its {tax_behavior} tax {tax} (minor units)")
     if is_recorded(payment) and tax != tax_minor(payment):
-        return {}, f"{MISMATCH}: the payment's tax is {tax_minor(payment)}, the Checkout Session's {tax}"
+        return Fit(refused=f"{MISMATCH}: the payment's tax is {tax_minor(payment)}, the Checkout Session's {tax}")
     values: dict[str, Any] = {
         "amount": _major(total, payment.currency), "amount_tax": _major(tax, payment.currency),
         "billing_address": dict(session.address or payment.billing_address),
     }
     if session.tax_breakdown is not None:
         values["tax_breakdown"] = [dict(line) for line in session.tax_breakdown]
-    return values, ""
+    return Fit(values)
 
 
-def _major(minor: int, currency: str) -> Any:
+def _major(minor: int, currency: str) -> Decimal:
     return money.quantize_for_storage(money.from_minor_units(minor, currency))
 
 
@@ -137,12 +148,13 @@ def take_from_session(payment: Payment, intent: PaymentIntentData) -> str:
     session = get_gateway().retrieve_checkout_session(payment.stripe_checkout_session)
     if session.payment_intent != intent.id:
         return f"{MISMATCH}: the Checkout Session did not make PaymentIntent {intent.id}"
-    fit = session_values(payment, session)
-    if fit is None or fit[1] or not fit[0]:
-        why = "the Checkout Session has no tax" if fit is None else fit[1] or "the Checkout Session is not complete"
+    fit = session_fit(payment, session)
+    if fit is None or fit.refused or not fit.values:
+        why = ("the Checkout Session has no tax" if fit is None
+               else fit.refused or "the Checkout Session is not complete")
         logger.error("Payment %s: tax not taken from Checkout Session %s: %s", payment.pk, session.id, why)
         return why
-    record(payment, fit[0])
+    record(payment, fit.values)
     return ""
 
 

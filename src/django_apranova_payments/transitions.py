@@ -267,10 +267,10 @@ def decide_session(
     if session.id != payment.stripe_checkout_session:
         raise ValueError(f"{session.id} is not the Checkout Session of payment {payment.pk}")
     new = status_for_session(session, event_type)
-    tax = checkout_tax.session_values(payment, session)
-    if tax is not None and tax[1]:
-        logger.error("Checkout Session %s does not fit payment %s: %s", session.id, payment.pk, tax[1])
-        refused = tax[1]
+    tax = checkout_tax.session_fit(payment, session)
+    if tax is not None and tax.refused:
+        logger.error("Checkout Session %s does not fit payment %s: %s", session.id, payment.pk, tax.refused)
+        refused = tax.refused
     elif tax is None and session.amount_total is not None and (
         session.amount_total != payment.amount_minor or session.currency != payment.currency
     ):
@@ -292,9 +292,9 @@ def decide_session(
 
 def _session_values(payment: Payment, session: CheckoutSessionData) -> dict[str, Any]:
     """The PaymentIntent the Session made, once there is one (never replacing one known), and
-    the Session's tax (``checkout_tax.session_values``: only called once it fits)."""
-    tax = checkout_tax.session_values(payment, session)
-    values: dict[str, Any] = {**(tax[0] if tax else {}), "livemode": session.livemode}
+    the Session's tax (``checkout_tax.session_fit``: only called once it fits)."""
+    tax = checkout_tax.session_fit(payment, session)
+    values: dict[str, Any] = {**(tax.values if tax else {}), "livemode": session.livemode}
     if payment.stripe_payment_intent is None and session.payment_intent:
         values["stripe_payment_intent"] = session.payment_intent
     return values
