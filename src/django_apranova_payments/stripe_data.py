@@ -335,18 +335,18 @@ def _session_tax(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _tax_line(tax: Mapping[str, Any]) -> dict[str, Any]:
-    """One of ``total_details.breakdown.taxes`` as ``Payment.tax_breakdown`` stores it:
-    ``amount`` and ``taxable_amount`` in minor units, ``percentage`` as text ("19.0")."""
+    """One of a Checkout Session's ``total_details.breakdown.taxes`` (its ``rate`` a
+    ``tax_rate``) in the shape ``_tax_row`` gives a calculation's: minor units, and text
+    ("" when absent), ``percentage`` as "19.0"."""
     rate = tax.get("rate")
     rate = rate if isinstance(rate, Mapping) else {}
     percentage = rate.get("percentage")
+    number = isinstance(percentage, int | float) and not isinstance(percentage, bool)
     return {
-        "amount": _int(tax.get("amount")) or 0, "taxable_amount": _int(tax.get("taxable_amount")),
-        "percentage": str(float(percentage)) if isinstance(percentage, int | float) and not isinstance(percentage, bool)
-        else None,
-        "country": _text(rate.get("country")) or None, "state": _text(rate.get("state")) or None,
-        "tax_type": _text(rate.get("tax_type")) or None, "inclusive": rate.get("inclusive") is True,
-        "taxability_reason": _text(tax.get("taxability_reason")) or None,
+        "amount": _int(tax.get("amount")) or 0, "taxable_amount": _int(tax.get("taxable_amount")) or 0,
+        "inclusive": rate.get("inclusive") is True, "taxability_reason": _text(tax.get("taxability_reason"), 60),
+        "percentage": str(float(percentage)) if number else "", "country": _text(rate.get("country"), 2),
+        "state": _text(rate.get("state"), 60), "tax_type": _text(rate.get("tax_type"), 60),
     }
 
 

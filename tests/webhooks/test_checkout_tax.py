@@ -118,7 +118,7 @@ def test_eur_exclusive_tax_is_taken_once_in_any_order(api, client, stripe_mock, 
     assert payment.stripe_payment_intent == events["succeeded"]["data"]["object"]["id"]
     assert payment.billing_address == DE
     assert payment.tax_breakdown == [{
-        "amount": 380, "taxable_amount": 1999, "percentage": "19.0", "country": "DE", "state": None,
+        "amount": 380, "taxable_amount": 1999, "percentage": "19.0", "country": "DE", "state": "",
         "tax_type": "vat", "inclusive": False, "taxability_reason": "standard_rated",
     }]
     assert sent.names().count("payment_succeeded") == 1 and sent.names().count("payment_status_changed") == 1

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('apranova_simulator', '0004_checkout_sessions'),
+        ('apranova_simulator', '0005_tax'),
     ]
 
     operations = [
