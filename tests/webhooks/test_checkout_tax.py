@@ -289,3 +289,18 @@ def test_refreshing_from_stripe_before_any_event_takes_the_tax(api, stripe_mock,
     assert payment.tax_breakdown[0]["amount"] == 380
     body = api.get(reverse("apranova_payments:payment-detail", args=[payment.stripe_payment_intent])).json()
     assert (body["amount"], body["amountTax"]) == ("23.79", "3.80")
+
+
+def test_a_session_expired_after_the_address_was_taxed_cancels_the_payment(api, client, stripe_mock, tax,
+                                                                          webhook_mode):
+    payment = start(api)
+    stripe_mock.enter_address(payment.stripe_checkout_session, DE)  # the total now includes the tax
+    expired = event(stripe_mock.expire_session(payment.stripe_checkout_session), "checkout.session.expired")
+    assert expired["data"]["object"]["amount_total"] == 2379
+
+    assert deliver(client, [expired]) == [webhook_mode.answer("processed")]
+
+    payment.refresh_from_db()
+    # Nothing was charged: the payment keeps its line, and no tax is recorded.
+    assert (payment.status, payment.amount, payment.amount_tax, payment.billing_address) == (
+        "canceled", Decimal("19.99"), Decimal("0"), {})
