@@ -330,7 +330,10 @@ class StripeGateway(BaseGateway):
 
     def retrieve_checkout_session(self, session_id: str) -> CheckoutSessionData:
         sessions = self._client.v1.checkout.sessions
-        return self._session("retrieve checkout session", partial(sessions.retrieve, session_id))
+        # The tax per rate is only sent expanded (checkout_tax records it).
+        return self._session("retrieve checkout session", partial(
+            sessions.retrieve, session_id, params={"expand": ["total_details.breakdown"]},
+        ))
 
     def expire_checkout_session(self, session_id: str) -> CheckoutSessionData:
         return self._session("expire checkout session", partial(self._client.v1.checkout.sessions.expire, session_id))

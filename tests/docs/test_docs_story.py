@@ -80,7 +80,10 @@ PAGES = [
         "from decimal import Decimal": "rows made in a data migration or a command; "
                                        "tests/docs/test_discounts.py runs it",
     }),
-    Page("stripe-checkout"),
+    Page("stripe-checkout", not_assembled={
+        "APRANOVA_PAYMENTS = {": "TAX taxes every payment (create-payment then needs billingAddress), which the "
+                                 "running example does not; tests/webhooks/test_checkout_tax.py runs Checkout with it",
+    }),
     Page("saved-cards"),
     Page("notify-students"),
     Page("background-webhooks", modes=("task",), tab="django-tasks-db (PostgreSQL)", not_assembled={
