@@ -30,9 +30,11 @@ from .models import Payment
 logger = logging.getLogger(__name__)
 
 
-def queue_receipt(sender: Any, payment: Payment, **kwargs: Any) -> None:
-    """``payment_succeeded`` receiver: send the receipt once the transaction commits."""
-    if not receipts.sends_own_receipts():
+def queue_receipt(sender: Any, **kwargs: Any) -> None:
+    """``payment_succeeded`` receiver: send the receipt once the transaction commits. A signal
+    sent without a payment (host code, a test) is none of its business."""
+    payment = kwargs.get("payment")
+    if not isinstance(payment, Payment) or not receipts.sends_own_receipts():
         return
     pk, language = payment.pk, translation.get_language()
     transaction.on_commit(lambda: send_receipt(pk, language))
