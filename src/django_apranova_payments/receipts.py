@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .conf import Seller, app_settings
-from .models import Payment, PaymentStatus, ReceiptSequence
+from .models import Payment, PaymentStatus, ReceiptSequence, concrete_field
 from .money import from_minor_units
 from .money_display import format_money, group_digits
 
@@ -61,7 +61,7 @@ def _increment() -> int | None:
     connection = connections[router.db_for_write(ReceiptSequence)]
     quote = connection.ops.quote_name
     meta = ReceiptSequence._meta
-    last, name = (quote(meta.get_field(field).column) for field in ("last", "name"))
+    last, name = (quote(str(concrete_field(meta.get_field(field)).column)) for field in ("last", "name"))
     # Only quoted identifiers are formatted in; the value is a parameter.
     sql = f"UPDATE {quote(meta.db_table)} SET {last} = {last} + 1 WHERE {name} = %s RETURNING {last}"  # noqa: S608
     with connection.cursor() as cursor:

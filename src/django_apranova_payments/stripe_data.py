@@ -341,11 +341,11 @@ def _tax_line(tax: Mapping[str, Any]) -> dict[str, Any]:
     rate = tax.get("rate")
     rate = rate if isinstance(rate, Mapping) else {}
     percentage = rate.get("percentage")
-    number = isinstance(percentage, int | float) and not isinstance(percentage, bool)
+    shown = str(float(percentage)) if isinstance(percentage, int | float) and not isinstance(percentage, bool) else ""
     return {
         "amount": _int(tax.get("amount")) or 0, "taxable_amount": _int(tax.get("taxable_amount")) or 0,
         "inclusive": rate.get("inclusive") is True, "taxability_reason": _text(tax.get("taxability_reason"), 60),
-        "percentage": str(float(percentage)) if number else "", "country": _text(rate.get("country"), 2),
+        "percentage": shown, "country": _text(rate.get("country"), 2),
         "state": _text(rate.get("state"), 60), "tax_type": _text(rate.get("tax_type"), 60),
     }
 

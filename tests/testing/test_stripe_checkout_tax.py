@@ -56,7 +56,7 @@ def test_a_session_with_automatic_tax_is_created_requiring_an_address(strict):
     (session_params("unspecified"), "line_items[0][price_data][tax_behavior]", "Automatic tax requires a tax behavior"),
 ])
 def test_what_stripe_refuses_is_refused(strict, params, param, message):
-    code, refused_param, text = error_of(refused(create, **params))
+    _code, refused_param, text = error_of(refused(create, **params))
 
     assert refused_param == param and text.startswith(message)
     assert strict.sessions == {}

@@ -138,7 +138,7 @@ def test_inr_inclusive_tax_leaves_the_amount_and_records_the_tax(api, client, st
     deliver(client, [events[first], events["succeeded" if first == "completed" else "completed"]])
 
     payment.refresh_from_db()
-    # 999.00 × 18/118 = 152.3898… → 152.39, inside the price.
+    # 999.00 * 18/118 = 152.3898… → 152.39, inside the price.
     assert (payment.status, payment.amount, payment.amount_tax) == ("succeeded", Decimal("999.00"), Decimal("152.39"))
     assert payment.billing_address == IN
     [line] = payment.tax_breakdown
