@@ -11,7 +11,16 @@ from typing import Any
 import pytest
 
 from .conftest import ExampleServer
-from .test_checkout import AUTHENTICATE, SUCCEEDS, expect, expect_success, log_in, pay_with, screenshot
+from .test_checkout import (
+    AUTHENTICATE,
+    SUCCEEDS,
+    enter_address,
+    expect,
+    expect_success,
+    log_in,
+    pay_with,
+    screenshot,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -24,16 +33,18 @@ def new_course(server: ExampleServer, title: str) -> str:
     return title
 
 
-def checkout(page: Any, title: str) -> None:
+def checkout(page: Any, title: str, *, address: bool = True) -> None:
     page.goto("/")
     page.get_by_role("link", name=f"Enroll in {title}").click()
     expect(page.get_by_role("heading", name=title)).to_be_visible()
+    if address:
+        enter_address(page)  # the total, tax included, before a saved card pays it
 
 
 def save_while_paying(page: Any, title: str, number: str) -> None:
-    checkout(page, title)
+    checkout(page, title, address=False)
     page.get_by_label("Save this card for next time").check()
-    pay_with(page, number)
+    pay_with(page, number)  # the address and its total first, then the card
     if number == AUTHENTICATE:
         challenge = page.frame_locator("iframe[title='3-D Secure authentication']")
         challenge.get_by_role("button", name="Complete authentication").click()
@@ -94,3 +105,25 @@ def test_a_student_sees_and_removes_saved_cards(page, example_server):
 
     expect(cards).to_have_count(before - 1)
     screenshot(page, "f-saved-card-removed")
+
+
+def test_ticking_save_after_the_total_is_shown_makes_the_payment_again_and_saves_the_card(page, example_server):
+    title = new_course(example_server, "Saved Card Six")
+    log_in(page)
+    page.goto("/my-courses/")
+    before = page.locator("ul.saved-cards li.saved-card").count()
+    checkout(page, title)  # the total shown: the payment exists, without saving
+
+    page.get_by_label("Save this card for next time").check()
+    expect(page.locator("#pay-button")).to_be_enabled()  # the payment made again, with savePaymentMethod
+    expect(page.locator("#tax-summary")).to_be_visible()
+    pay_with(page, SUCCEEDS)
+
+    expect_success(page, title)
+    statuses = example_server.query(
+        "SELECT p.status FROM apranova_payments_payment p JOIN courses_course c "
+        "ON CAST(c.id AS TEXT) = json_extract(p.metadata, '$.course') WHERE c.title = ? ORDER BY p.id", title,
+    )
+    assert statuses == [("canceled",), ("succeeded",)]
+    page.goto("/my-courses/")
+    expect(page.locator("ul.saved-cards li.saved-card")).to_have_count(before + 1)

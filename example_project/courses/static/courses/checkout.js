@@ -17,7 +17,8 @@
  *
  * A saved card ("Use my saved Visa •••• 4242") is one click: create-payment with its
  * paymentMethod, then confirmCardPayment with the client secret alone (3-D Secure still opens
- * when the bank asks). "Save this card for next time" sends savePaymentMethod.
+ * when the bank asks). "Save this card for next time" sends savePaymentMethod; ticked or
+ * unticked once the page's payment exists, the payment is made again with or without it.
  *
  * With tax (config.tax: the package's TAX is set), Stripe Tax prices the course for the
  * buyer's country and postal code, so the total is known only once the payment exists. "Show
@@ -205,6 +206,7 @@
       var created = await post(config.createUrl, body, {"Idempotency-Key": idempotencyKey});
       if (!created.ok) return show(apiError(created), "error");
       if (!usePayment(created)) return;
+      intent.saving = Boolean(body.savePaymentMethod);
     }
     var result = await provider.confirmPayment({
       elements: elements,
@@ -433,6 +435,8 @@
     if (code) body.coupon = code;
     var address = tax ? tax.address() : null;
     if (address) body.billingAddress = address;
+    var saveBox = document.getElementById("save-card");
+    if (saveBox && saveBox.checked) body.savePaymentMethod = true;
     var created = await post(config.createUrl, body, {"Idempotency-Key": idempotencyKey});
     if (!created.ok) {
       coupons.showPrice(null);
@@ -450,6 +454,7 @@
     coupons.showPrice(created.body);
     if (!code) coupons.say("");
     if (usePayment(created)) {
+      intent.saving = Boolean(body.savePaymentMethod);
       mountCardForm(intent.clientSecret);
       if (tax) await showTax(created.body);
     } else if (tax) {
@@ -477,6 +482,16 @@
     if (!created.ok) return show(apiError(created), "error");
     var result = await provider.confirmCardPayment(created.body.clientSecret);
     render(await updateStatus(created.body.paymentIntent), result.error);
+  }
+
+  // "Save this card" is part of the payment: ticked or unticked once the page's payment exists
+  // (a coupon or the total shown), the payment is made again with it, at the same price.
+  var saveBox = document.getElementById("save-card");
+  if (saveBox && coupons) {
+    saveBox.addEventListener("change", function () {
+      if (!intent || intent.saving === saveBox.checked) return;
+      busy(replacePayment(currentCode()), show);
+    });
   }
 
   document.querySelectorAll("button.saved-card").forEach(function (savedButton) {
