@@ -23,7 +23,13 @@ class ApranovaPaymentsConfig(AppConfig):
         # Our own numbered receipt by e-mail (RECEIPT_EMAIL with SELLER), after the commit.
         signals.payment_succeeded.connect(receipt_mail.queue_receipt, dispatch_uid="apranova_receipt_email")
         if importlib.util.find_spec("drf_spectacular") is not None:
-            from .api import openapi, openapi_cards, openapi_checkout, openapi_views  # noqa: F401  (the extensions)
+            from .api import (  # noqa: F401  (the extensions)
+                openapi,
+                openapi_cards,
+                openapi_checkout,
+                openapi_receipts,
+                openapi_views,
+            )
 
 
 def _delete_customer(sender: Any, instance: Any, **kwargs: Any) -> None:

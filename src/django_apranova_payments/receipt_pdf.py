@@ -10,6 +10,7 @@ Only the glyphs used are embedded. Without the extra, :func:`render_pdf` raises
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,15 @@ from django.utils.translation import gettext as _
 
 from .receipts import Receipt
 
-__all__ = ["PDF_INSTALL", "PDFUnavailable", "pdf_available", "render_pdf"]
+__all__ = ["PDF_INSTALL", "PDFUnavailable", "render_pdf"]
 
 PDF_INSTALL = 'pip install "django-apranova-payments[pdf]"'
 FONTS = Path(__file__).resolve().parent / "fonts"
 
 _LATIN, _DEVANAGARI = "NotoSans", "NotoSansDevanagari"
+#: Languages whose labels are written in Devanagari.
+DEVANAGARI_LANGUAGES = frozenset({"hi", "mr", "ne", "sa", "kok", "mai"})
+_DEVANAGARI_TEXT = re.compile("[\u0900-\u097f\ua8e0-\ua8ff\u1cd0-\u1cff]")
 _GREY = (87, 96, 106)
 _INK = (31, 35, 40)
 
@@ -32,29 +36,31 @@ class PDFUnavailable(RuntimeError):
     """fpdf2 or uharfbuzz is not installed (the ``pdf`` extra)."""
 
 
-def pdf_available() -> bool:
-    """Whether the ``pdf`` extra is installed."""
-    return all(importlib.util.find_spec(name) is not None for name in ("fpdf", "uharfbuzz"))
-
-
 def render_pdf(receipt: Receipt) -> bytes:
     """``receipt`` as a one-page A4 PDF, its labels in the active language."""
     try:
-        import uharfbuzz  # noqa: F401  (fpdf2's text shaping)
         from fpdf import FPDF
     except ImportError as exc:
         raise PDFUnavailable(f"PDF receipts need fpdf2 and uharfbuzz: {PDF_INSTALL}") from exc
+    if importlib.util.find_spec("uharfbuzz") is None:  # fpdf2's text shaping: Devanagari without it is wrong
+        raise PDFUnavailable(f"PDF receipts need fpdf2 and uharfbuzz: {PDF_INSTALL}")
     language = (translation.get_language() or "en").lower()
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
     pdf.set_margins(18, 18, 18)
     pdf.set_auto_page_break(True, margin=18)
-    for family, stem in ((_LATIN, "NotoSans"), (_DEVANAGARI, "NotoSansDevanagari")):
+    families = [(_LATIN, "NotoSans")]
+    # Every font added is subset into the document, the most costly step: Noto Sans
+    # Devanagari only when the labels or the receipt's own text need it.
+    if language.split("-")[0] in DEVANAGARI_LANGUAGES or _DEVANAGARI_TEXT.search(repr(receipt)):
+        families.append((_DEVANAGARI, "NotoSansDevanagari"))
+    for family, stem in families:
         pdf.add_font(family, "", str(FONTS / f"{stem}-Regular.ttf"))
         pdf.add_font(family, "B", str(FONTS / f"{stem}-Bold.ttf"))
     # Noto Sans first in every language: its digits, punctuation and currency signs are the
     # ones a reader (and a PDF's text extraction) maps back exactly; Devanagari runs fall back
     # to Noto Sans Devanagari and are shaped there.
-    pdf.set_fallback_fonts([_DEVANAGARI])
+    if len(families) > 1:
+        pdf.set_fallback_fonts([_DEVANAGARI])
     pdf.set_text_shaping(True)
     title = _("Receipt %(number)s") % {"number": receipt.number}
     pdf.set_title(f"{title} · {receipt.seller.name}")
@@ -133,13 +139,11 @@ class _Page:
             self.row(_("Discount (%(code)s)") % {"code": receipt.coupon_code}, f"-{receipt.discount}")
         if receipt.subtotal:
             self.row(_("Subtotal"), receipt.subtotal)
-        if not receipt.taxes_included:
-            for tax in receipt.taxes:
-                self.row(tax.label, tax.amount)
+        for tax in receipt.taxes_added:
+            self.row(tax.label, tax.amount)
         self.row(_("Total paid"), receipt.total, bold=True, rule=0.5)
-        if receipt.taxes_included:
-            for tax in receipt.taxes:
-                self.row(tax.label, tax.amount, grey=True)
+        for tax in receipt.taxes_included:
+            self.row(tax.label, tax.amount, grey=True)
 
         if receipt.refunds:
             pdf.ln(6)

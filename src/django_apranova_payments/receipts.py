@@ -145,8 +145,8 @@ class Receipt:
     discount: str
     coupon_code: str
     subtotal: str
-    taxes: tuple[TaxLine, ...]
-    taxes_included: bool
+    taxes_added: tuple[TaxLine, ...]  # exclusive: on top of the subtotal, before the total
+    taxes_included: tuple[TaxLine, ...]  # inclusive: within the total, printed under it
     total: str
     refunds: tuple[RefundLine, ...]
     refunded: str
@@ -160,9 +160,9 @@ class Receipt:
 def build(payment: Payment, sold_by: Seller) -> Receipt:
     """The receipt of ``payment`` (succeeded, numbered) in the active language.
 
-    ``amount`` is what was charged: the price less the discount, plus the tax when prices
-    exclude it (``inclusive`` rows of the breakdown: the tax is within the price). So the price
-    before the discount is ``amount - exclusive tax + discount``."""
+    ``amount`` is what was charged: the price less the discount, plus the tax of the breakdown's
+    exclusive rows (an ``inclusive`` row's tax is within the price). So the price before the
+    discount is ``amount - exclusive tax + discount``."""
     from .services.customers import user_email  # the services import the status machine, which imports this
 
     if payment.receipt_number is None:
@@ -174,13 +174,18 @@ def build(payment: Payment, sold_by: Seller) -> Receipt:
 
     rows = [row for row in payment.tax_breakdown if isinstance(row, dict)] if isinstance(
         payment.tax_breakdown, list) else []
-    included = bool(rows) and all(row.get("inclusive") is True for row in rows)
-    exclusive_tax = Decimal(0) if included else payment.amount_tax
+    taxed = [row for row in rows if _minor(row.get("amount"))]
+    added = [row for row in taxed if row.get("inclusive") is not True]
+    included = [row for row in taxed if row.get("inclusive") is True]
+    if taxed:
+        exclusive_tax = sum((from_minor_units(_minor(row.get("amount")), currency) for row in added), Decimal(0))
+        taxes_added = tuple(_tax_line(row, currency) for row in added)
+        taxes_included = tuple(_tax_line(row, currency) for row in included)
+    else:  # a tax without its breakdown: added on top, as TAX's default behaviour is
+        exclusive_tax = payment.amount_tax
+        taxes_added = (TaxLine(_("Tax"), money(payment.amount_tax)),) if payment.amount_tax else ()
+        taxes_included = ()
     price = payment.amount - exclusive_tax + payment.discount
-    taxes = tuple(_tax_line(row, currency) for row in rows if _minor(row.get("amount")))
-    if not taxes and payment.amount_tax:
-        label = _("includes tax") if included else _("Tax")
-        taxes = (TaxLine(label, money(payment.amount_tax)),)
     refunds = tuple(
         RefundLine(_date(refund.created_at), money(refund.amount))
         for refund in payment.refunds.filter(status="succeeded").order_by("created_at", "pk")
@@ -200,8 +205,8 @@ def build(payment: Payment, sold_by: Seller) -> Receipt:
         discount=money(payment.discount) if payment.discount else "",
         coupon_code=payment.coupon.code if payment.coupon_id and payment.coupon else "",
         subtotal=money(price - payment.discount) if exclusive_tax else "",
-        taxes=taxes,
-        taxes_included=included,
+        taxes_added=taxes_added,
+        taxes_included=taxes_included,
         total=money(payment.amount),
         refunds=refunds,
         refunded=money(payment.amount_refunded) if payment.amount_refunded else "",

@@ -45,8 +45,9 @@ def test_every_payment_endpoint_is_described_and_the_webhook_is_not(schema):
     assert {path.removeprefix(PREFIX) for path in schema["paths"]} == {
         "", "create-payment/", "update-status/", "{payment_intent}/", "{payment_intent}/cancel/",
         "{payment_intent}/refund/", "analytics/", "payment-methods/", "payment-methods/{payment_method}/",
-        "checkout/",
+        "checkout/", "{payment_intent}/receipt/",
     }
+    assert set(schema["paths"][PREFIX + "{payment_intent}/receipt/"]) == {"get"}
     assert set(schema["paths"][PREFIX + "payment-methods/"]) == {"get"}
     assert set(schema["paths"][PREFIX + "payment-methods/{payment_method}/"]) == {"delete"}
     assert set(schema["paths"][PREFIX]) == {"get"}
@@ -66,11 +67,12 @@ def test_operation_ids_are_stable(schema):
         operation(schema, "payment-methods/", "get")["operationId"],
         operation(schema, "payment-methods/{payment_method}/", "delete")["operationId"],
         operation(schema, "checkout/", "post")["operationId"],
+        operation(schema, "{payment_intent}/receipt/", "get")["operationId"],
     }
     assert ids == {
         "payments_list", "payments_create", "payments_update_status", "payments_retrieve", "payments_cancel",
         "payments_refund", "payments_analytics", "payment_methods_list", "payment_methods_destroy",
-        "payments_checkout",
+        "payments_checkout", "payments_receipt",
     }
 
 
@@ -214,3 +216,11 @@ def test_checkout_takes_the_redirect_urls_and_answers_the_session_and_its_paymen
     assert "Idempotent-Replayed" in checkout["responses"]["201"]["headers"]
     payment = component(schema, "Payment")["properties"]
     assert payment["checkoutSession"]["nullable"] is True and payment["paymentIntent"]["nullable"] is True
+
+
+def test_the_receipt_is_html_or_pdf_never_json(schema):
+    receipt = operation(schema, "{payment_intent}/receipt/", "get")
+    assert set(receipt["responses"]["200"]["content"]) == {"text/html", "application/pdf"}
+    [fmt] = [p for p in receipt["parameters"] if p["name"] == "format"]
+    assert fmt["schema"]["enum"] == ["html", "pdf"]
+    assert {"400", "404", "501"} <= set(receipt["responses"])

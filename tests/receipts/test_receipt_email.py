@@ -10,6 +10,7 @@ import pytest
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.utils import translation
 
 from django_apranova_payments import receipts, signals, transitions
 from django_apranova_payments.models import Payment
@@ -29,6 +30,14 @@ def succeed(payment: Payment) -> None:
         transitions.apply_intent(payment, intent)
 
 
+@pytest.fixture(autouse=True)
+def english():
+    """The mail takes the language active when the payment succeeds: an earlier test's request
+    (LocaleMiddleware, Accept-Language: hi) may have left another one active in this thread."""
+    with translation.override("en-us"):
+        yield
+
+
 @pytest.fixture
 def own_receipts():
     with with_settings(SELLER=SELLER, RECEIPT_EMAIL=True):
@@ -37,7 +46,8 @@ def own_receipts():
 
 @pytest.fixture
 def pending(user):
-    return PaymentFactory(user=user, amount=Decimal("49.00"), currency="eur", metadata={"product_name": "Python Basics"})
+    return PaymentFactory(user=user, amount=Decimal("49.00"), currency="eur",
+                          metadata={"product_name": "Python Basics"})
 
 
 def test_the_receipt_is_mailed_once_after_the_commit_with_text_html_and_pdf(
@@ -110,8 +120,6 @@ def test_a_mail_failure_is_logged_and_the_payment_stays_succeeded(
 
 def test_the_mail_is_in_the_language_active_when_the_payment_succeeded(
         own_receipts, pending, django_capture_on_commit_callbacks):
-    from django.utils import translation
-
     with translation.override("hi"), django_capture_on_commit_callbacks(execute=True):
         succeed(pending)
     [message] = mail.outbox

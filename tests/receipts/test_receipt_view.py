@@ -242,10 +242,43 @@ def test_the_jpy_pdf(seller, user, api):
         assert fact in text, fact
 
 
-def test_without_the_pdf_extra_the_pdf_is_a_501_naming_the_install(seller, user, api, monkeypatch, caplog):
-    monkeypatch.setitem(sys.modules, "fpdf", None)  # import fpdf raises ImportError
+@pytest.mark.parametrize("missing", ["fpdf", "uharfbuzz"])
+def test_without_the_pdf_extra_the_pdf_is_a_501_naming_the_install(seller, user, api, monkeypatch, missing):
+    monkeypatch.setitem(sys.modules, missing, None)  # importing it raises ImportError
     payment = eur_exclusive(user, number=1)
     response = api.get(receipt_url(payment, format="pdf"))
     assert response.status_code == 501
     assert 'pip install "django-apranova-payments[pdf]"' in response.json()["detail"]
     assert api.get(receipt_url(payment)).status_code == 200  # the HTML needs no extra
+
+
+def test_an_english_pdf_still_writes_a_devanagari_name(seller, user, api):
+    user.first_name, user.last_name = "अनन्या", "शर्मा"
+    user.save()
+    text = pdf_text(api.get(receipt_url(eur_exclusive(user, number=14), format="pdf")).content)
+    assert "Total paid" in text and "€107.10" in text
+    assert "अनन्या" in text.replace(" ", "")
+
+
+def test_a_tax_without_its_breakdown_is_one_tax_line_added_on_top(seller, user, api):
+    payment = succeeded(user, "119.00", "usd", tax="19.00", number=15)
+    html = api.get(receipt_url(payment)).content.decode()
+    for part in ["$100.00", "Subtotal", "Tax", "$19.00", "$119.00"]:
+        assert part in html, part
+
+
+def test_added_and_included_taxes_on_one_payment_each_go_where_they_belong(seller, user, api):
+    payment = succeeded(user, "105.00", "usd", tax="20.97", number=16, breakdown=[
+        {"amount": 1597, "taxable_amount": 8403, "percentage": "19.0", "country": "DE", "tax_type": "vat",
+         "inclusive": True},
+        {"amount": 500, "taxable_amount": 10000, "percentage": "5.0", "country": "US", "state": "CA",
+         "tax_type": "sales_tax", "inclusive": False},
+        {"amount": 0, "taxable_amount": 10000, "percentage": "0.0", "country": "US", "tax_type": "sales_tax",
+         "inclusive": False, "taxability_reason": "not_collecting"},
+    ])
+    html = api.get(receipt_url(payment)).content.decode()
+    price, subtotal, added, total, included = (html.index(part) for part in [
+        "<td class=\"amount\">$100.00</td>", "Subtotal", "Sales tax 5% (US-CA)", "$105.00", "includes VAT 19% (DE)"])
+    assert price < subtotal < added < total < included
+    assert "$15.97" in html and "$5.00" in html
+    assert html.count("Sales tax") == 1  # the row of no tax is not printed
