@@ -391,6 +391,7 @@
       field.say(gettext("Calculating the tax\u2026"), "info");
       busy(replacePayment(currentCode()), field.say);
     });
+    field.apply.disabled = false; // usable from now on
     return field;
   }
 
