@@ -389,7 +389,7 @@
     field.form.addEventListener("submit", function (event) {
       event.preventDefault();
       field.say(gettext("Calculating the tax\u2026"), "info");
-      busy(replacePayment(currentCode()), field.say);
+      busy(replacePayment(currentCode(), field.say), field.say);
     });
     field.apply.disabled = false; // usable from now on
     return field;
@@ -398,7 +398,7 @@
   // Create the payment for the address (and coupon) and show its total instead of paying;
   // ``next`` tells the student what to do then. A refusal is shown by the field it names.
   async function showTotalFirst(next) {
-    await replacePayment(currentCode());
+    await replacePayment(currentCode(), show);
     if (intent && tax.shownFor(intent)) show(next, "info");
     else if (message.dataset.kind === "info") show("");
   }
@@ -420,8 +420,10 @@
   }
 
   // Cancel the page's pending payment (its redemption goes back to the coupon), then create
-  // the payment with ``code`` (or without a coupon) and show what it costs.
-  async function replacePayment(code) {
+  // the payment with ``code`` (or without a coupon) and show what it costs. A refusal of the
+  // coupon or the address is shown by its field, any other error by ``report`` (by default
+  // the coupon field's message: the field the student used).
+  async function replacePayment(code, report) {
     var replaced = Boolean(intent);
     if (replaced) {
       var canceled = await post(paymentUrl(intent.id, "cancel"), {});
@@ -450,7 +452,9 @@
         return tax.say(String(wrongAddress[0]), "error");
       }
       if (tax) tax.say("");
-      return coupons.say(Array.isArray(refused) && refused.length ? String(refused[0]) : apiError(created), "error");
+      if (Array.isArray(refused) && refused.length) return coupons.say(String(refused[0]), "error");
+      coupons.say("");
+      return (report || coupons.say)(apiError(created), "error");
     }
     coupons.showPrice(created.body);
     if (!code) coupons.say("");
@@ -491,7 +495,7 @@
   if (saveBox && coupons) {
     saveBox.addEventListener("change", function () {
       if (!intent || intent.saving === saveBox.checked) return;
-      busy(replacePayment(currentCode()), show);
+      busy(replacePayment(currentCode(), show), show);
     });
   }
 
