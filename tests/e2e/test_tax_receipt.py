@@ -1,4 +1,5 @@
-"""Tax and receipts in a real browser: a student picks a course, gives a French then a German
+"""Tax and receipts in a real browser: a student picks a course, is told under the address
+fields that a US address without its ZIP code is not enough, gives a French then a German
 address and sees the price, the VAT and the total change before any card is confirmed (the
 pending payment for France canceled, one for Germany made), pays the German total with 4242,
 then opens the numbered receipt and its PDF from "My courses"."""
@@ -76,7 +77,18 @@ def test_the_tax_shows_before_paying_and_the_receipt_and_its_pdf_follow(page: An
     expect(page.locator("#tax-summary")).to_be_hidden()
     summary = page.locator("#tax-summary")
 
+    page.locator("#billing-country").select_option("US")  # no ZIP code: Stripe cannot place it
+    page.get_by_role("button", name="Show the total").click()
+
+    message = page.locator("#tax-message")
+    expect(message).to_have_text("Required: the buyer's country (and postal code where needed) decides the tax.")
+    expect(message).to_have_attribute("data-kind", "error")
+    expect(summary).to_be_hidden()
+    assert payments(example_server) == []
+
     enter_address(page, "FR", "75001")
+
+    expect(message).to_be_hidden()
 
     expect(summary).to_contain_text("Tax (VAT 20%)")
     expect(page.locator("#summary-total")).to_have_text("€58.80")
@@ -84,7 +96,7 @@ def test_the_tax_shows_before_paying_and_the_receipt_and_its_pdf_follow(page: An
     page.locator("#billing-country").select_option("DE")  # a change of country hides the total
 
     expect(summary).to_be_hidden()
-    expect(page.locator("#tax-message")).to_have_text("The address changed: show the total again before you pay.")
+    expect(message).to_have_text("The address changed: show the total again before you pay.")
     page.locator("#billing-postal-code").fill("10115")
     page.get_by_role("button", name="Show the total").click()
 
