@@ -85,6 +85,10 @@ PAGES = [
                                  "running example does not; tests/webhooks/test_checkout_tax.py runs Checkout with it",
     }),
     Page("saved-cards"),
+    Page("tax-and-receipts", not_assembled={
+        "APRANOVA_PAYMENTS = {": "TAX taxes every payment (create-payment then needs billingAddress), which the "
+                                 "earlier pages' tests do not send; the page's test turns TAX on for itself",
+    }),
     Page("notify-students"),
     Page("background-webhooks", modes=("task",), tab="django-tasks-db (PostgreSQL)", not_assembled={
         "from django.db.models import Count, Min": "figures for your monitoring, wherever it runs",
