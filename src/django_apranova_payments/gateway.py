@@ -91,6 +91,11 @@ class BaseGateway:
     def retrieve_payment_intent(self, intent_id: str) -> PaymentIntentData:
         raise NotImplementedError
 
+    def payment_card(self, intent_id: str) -> PaymentMethodData | None:
+        """The card the PaymentIntent was paid with (its brand and last four digits, for a
+        receipt), or ``None`` when it was not a card or the gateway cannot tell."""
+        return None
+
     def cancel_payment_intent(self, intent_id: str, *, reason: CancellationReason) -> PaymentIntentData:
         """Cancel with Stripe's ``cancellation_reason`` (``requested_by_customer`` when the
         payer cancels, ``abandoned`` for ``apranova_cancel_abandoned``)."""
@@ -238,6 +243,16 @@ class StripeGateway(BaseGateway):
                 options={"idempotency_key": idempotency_key},
             )
         return _parsed(TaxCalculationData, calculation.to_dict(), "calculate tax")
+
+    @sensitive_variables()  # stripe-python's frames below hold the API key
+    def payment_card(self, intent_id: str) -> PaymentMethodData | None:
+        with translate_stripe_errors("retrieve payment card"):
+            intent = self._client.v1.payment_intents.retrieve(intent_id, params={"expand": ["payment_method"]})
+        method = intent.to_dict().get("payment_method")
+        try:
+            return PaymentMethodData.from_dict(method) if isinstance(method, Mapping) else None
+        except ValueError:
+            return None
 
     def retrieve_payment_intent(self, intent_id: str) -> PaymentIntentData:
         return self._call("retrieve", lambda: self._client.v1.payment_intents.retrieve(intent_id))

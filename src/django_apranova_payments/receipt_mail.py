@@ -59,6 +59,7 @@ def _send(payment_pk: int) -> bool:
     if sold_by is None:
         return False
     payment = receipts.ensure_number(Payment.objects.select_related("user", "coupon").get(pk=payment_pk))
+    payment = receipts.ensure_card(payment)
     if payment.receipt_number is None:
         return False
     address = user_email(payment.user)

@@ -152,6 +152,8 @@ class _Page:
         self.row(_("Total paid"), receipt.total, bold=True, rule=0.5)
         for tax in receipt.taxes_included:
             self.row(tax.label, tax.amount, grey=True)
+        if receipt.card:
+            self.row(_("Paid with"), receipt.card, grey=True)
 
         if receipt.refunds:
             pdf.ln(6)

@@ -22,6 +22,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from . import exceptions
 from .conf import Seller, app_settings
 from .models import Payment, PaymentStatus, ReceiptSequence, concrete_field
 from .money import from_minor_units
@@ -76,6 +77,28 @@ def number_if_due(payment: Payment) -> int | None:
     if payment.receipt_number is not None or seller() is None:
         return None
     return next_number()
+
+
+def ensure_card(payment: Payment) -> Payment:
+    """``payment`` with the brand and last four digits of the card it was paid with, asked of
+    Stripe once (one call, the PaymentIntent with its PaymentMethod expanded) and kept: no
+    other card detail is stored. A free payment, a payment not made with a card, or Stripe out
+    of reach leaves them blank (the receipt says nothing of the card; the next view asks
+    again)."""
+    if payment.card_last4 or not payment.stripe_payment_intent or payment.is_free:
+        return payment
+    from .gateway import get_gateway  # the gateway imports conf, which the models import
+
+    try:
+        card = get_gateway().payment_card(payment.stripe_payment_intent)
+    except exceptions.GatewayError:
+        logger.warning("The card of payment %s could not be asked for; its receipt leaves it out", payment.pk)
+        return payment
+    if card is None or not card.last4:
+        return payment
+    payment.card_brand, payment.card_last4 = card.brand[:20], card.last4[-4:]
+    Payment.objects.filter(pk=payment.pk).update(card_brand=payment.card_brand, card_last4=payment.card_last4)
+    return payment
 
 
 def ensure_number(payment: Payment) -> Payment:
@@ -165,6 +188,7 @@ class Receipt:
     refunds: tuple[RefundLine, ...]
     refunded: str
     net: str
+    card: str = ""  # "Visa •••• 4242" when known
 
     @property
     def filename(self) -> str:
@@ -225,7 +249,22 @@ def build(payment: Payment, sold_by: Seller) -> Receipt:
         refunds=refunds,
         refunded=money(payment.amount_refunded) if payment.amount_refunded else "",
         net=money(payment.amount - payment.amount_refunded) if payment.amount_refunded else "",
+        card=_card(payment),
     )
+
+
+def _card(payment: Payment) -> str:
+    """``Visa •••• 4242``: the brand as Stripe names it (``amex``: Amex), the last four digits."""
+    if not payment.card_last4:
+        return ""
+    brand = CARD_BRANDS.get(payment.card_brand, payment.card_brand.replace("_", " ").title())
+    return f"{brand} •••• {payment.card_last4}".strip()
+
+
+#: Stripe's card brands as people write them.
+CARD_BRANDS = {"amex": "American Express", "diners": "Diners Club", "discover": "Discover", "eftpos_au": "eftpos",
+               "jcb": "JCB", "mastercard": "Mastercard", "unionpay": "UnionPay", "visa": "Visa",
+               "cartes_bancaires": "Cartes Bancaires", "interac": "Interac", "link": "Link"}
 
 
 def _product(metadata: Any) -> str:

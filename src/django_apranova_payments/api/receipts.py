@@ -50,7 +50,7 @@ class PaymentReceiptView(PaymentAPIView):
             logger.warning("Receipt of %.40s asked for: receipts are off (SELLER is not set), 404.", payment_intent)
             raise Http404
         payment = self.get_receipt_payment(payment_intent)
-        payment = receipts.ensure_number(payment)
+        payment = receipts.ensure_card(receipts.ensure_number(payment))
         if payment.receipt_number is None:  # SELLER became unreadable in between
             raise Http404
         receipt = receipts.build(payment, sold_by)

@@ -153,6 +153,11 @@ class Payment(models.Model):
         _("billing address"), default=dict, blank=True, editable=False,
         help_text=_("The address the tax was calculated for."),
     )
+    card_brand = models.CharField(
+        _("card brand"), max_length=20, blank=True, editable=False,
+        help_text=_("The brand of the card paid with, once a receipt asked Stripe (no other card detail is kept)."),
+    )
+    card_last4 = models.CharField(_("card's last four digits"), max_length=4, blank=True, editable=False)
     receipt_number = models.PositiveBigIntegerField(
         _("receipt number"), null=True, blank=True, unique=True, editable=False,
         help_text=_("Numbered when the payment succeeds with SELLER set: gap-free, never reused."),
