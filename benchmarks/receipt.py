@@ -56,6 +56,7 @@ def main() -> None:
             status="succeeded", stripe_status="succeeded", succeeded_at=paid, coupon=coupon,
             discount=Decimal("10.00"), amount_tax=Decimal("17.10"), amount_refunded=Decimal("25.10"),
             receipt_number=42, metadata={"product_name": "Django for Professionals"},
+            card_brand="visa", card_last4="4242",  # asked of Stripe on the first view only: not measured
             billing_address={"country": "DE", "postal_code": "10115", "city": "Berlin", "line1": "Invalidenstraße 1"},
             tax_breakdown=[{"amount": 1710, "taxable_amount": 9000, "percentage": "19.0", "country": "DE",
                             "state": None, "tax_type": "vat", "inclusive": False,

@@ -92,8 +92,9 @@ class BaseGateway:
         raise NotImplementedError
 
     def payment_card(self, intent_id: str) -> PaymentMethodData | None:
-        """The card the PaymentIntent was paid with (its brand and last four digits, for a
-        receipt), or ``None`` when it was not a card or the gateway cannot tell."""
+        """The payment method the PaymentIntent was paid with (a card's brand and last four
+        digits, or the method's type: ``link``, ``sepa_debit`` …), for a receipt; ``None`` when
+        the gateway cannot tell."""
         return None
 
     def cancel_payment_intent(self, intent_id: str, *, reason: CancellationReason) -> PaymentIntentData:
@@ -247,7 +248,10 @@ class StripeGateway(BaseGateway):
     @sensitive_variables()  # stripe-python's frames below hold the API key
     def payment_card(self, intent_id: str) -> PaymentMethodData | None:
         with translate_stripe_errors("retrieve payment card"):
-            intent = self._client.v1.payment_intents.retrieve(intent_id, params={"expand": ["payment_method"]})
+            # For a receipt: no retry (a page waits on it; the next view asks again).
+            intent = self._client.v1.payment_intents.retrieve(
+                intent_id, params={"expand": ["payment_method"]}, options={"max_network_retries": 0},
+            )
         method = intent.to_dict().get("payment_method")
         try:
             return PaymentMethodData.from_dict(method) if isinstance(method, Mapping) else None

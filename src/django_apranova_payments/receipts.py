@@ -80,23 +80,24 @@ def number_if_due(payment: Payment) -> int | None:
 
 
 def ensure_card(payment: Payment) -> Payment:
-    """``payment`` with the brand and last four digits of the card it was paid with, asked of
-    Stripe once (one call, the PaymentIntent with its PaymentMethod expanded) and kept: no
-    other card detail is stored. A free payment, a payment not made with a card, or Stripe out
-    of reach leaves them blank (the receipt says nothing of the card; the next view asks
-    again)."""
-    if payment.card_last4 or not payment.stripe_payment_intent or payment.is_free:
+    """``payment`` with what it was paid with: a card's brand and last four digits, or the
+    payment method's type (``link``, ``sepa_debit`` …), asked of Stripe once (one call, the
+    PaymentIntent with its PaymentMethod expanded, no retry) and kept: no other card detail is
+    stored. A free payment asks no one; Stripe out of reach leaves the receipt without it (the
+    next view asks again)."""
+    if payment.card_brand or not payment.stripe_payment_intent or payment.is_free:
         return payment
     from .gateway import get_gateway  # the gateway imports conf, which the models import
 
     try:
-        card = get_gateway().payment_card(payment.stripe_payment_intent)
+        method = get_gateway().payment_card(payment.stripe_payment_intent)
     except exceptions.GatewayError:
         logger.warning("The card of payment %s could not be asked for; its receipt leaves it out", payment.pk)
         return payment
-    if card is None or not card.last4:
+    brand = (method.brand or method.type) if method is not None else ""
+    if not brand:
         return payment
-    payment.card_brand, payment.card_last4 = card.brand[:20], card.last4[-4:]
+    payment.card_brand, payment.card_last4 = brand[:20], method.last4[-4:] if method is not None else ""
     Payment.objects.filter(pk=payment.pk).update(card_brand=payment.card_brand, card_last4=payment.card_last4)
     return payment
 
@@ -254,11 +255,12 @@ def build(payment: Payment, sold_by: Seller) -> Receipt:
 
 
 def _card(payment: Payment) -> str:
-    """``Visa •••• 4242``: the brand as Stripe names it (``amex``: Amex), the last four digits."""
-    if not payment.card_last4:
+    """``Visa •••• 4242`` (the brand as people write it, the last four digits), or the payment
+    method's type (``Link``) when it was not a card; "" when unknown."""
+    if not payment.card_brand:
         return ""
     brand = CARD_BRANDS.get(payment.card_brand, payment.card_brand.replace("_", " ").title())
-    return f"{brand} •••• {payment.card_last4}".strip()
+    return f"{brand} •••• {payment.card_last4}" if payment.card_last4 else brand
 
 
 #: Stripe's card brands as people write them.

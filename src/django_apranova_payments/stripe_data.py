@@ -384,6 +384,8 @@ class PaymentMethodData:
     last4: str = ""
     exp_month: int | None = None
     exp_year: int | None = None
+    #: Stripe's type of payment method: ``card``, ``link``, ``sepa_debit`` …
+    type: str = "card"
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PaymentMethodData:
@@ -406,6 +408,7 @@ class PaymentMethodData:
             customer=customer if isinstance(customer, (CustomerData, str)) else None,
             brand=_text(card.get("display_brand") or card.get("brand"), 30), last4=_text(card.get("last4"), 4),
             exp_month=_int(card.get("exp_month")), exp_year=_int(card.get("exp_year")),
+            type=_text(data.get("type"), 40),
         )
 
     @property

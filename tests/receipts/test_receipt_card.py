@@ -67,3 +67,16 @@ def test_a_free_payment_asks_no_one(seller, user, api, stripe_mock):
 
     assert response.status_code == 200 and "••••" not in response.content.decode()
     assert stripe_mock.calls == []
+
+
+def test_a_payment_not_made_by_card_names_its_method_and_is_asked_once(seller, user, api, stripe_mock):
+    payment = eur_exclusive(user, number=8)
+    method = paid_at_stripe(stripe_mock, payment)
+    link = stripe_mock.save_card(None)
+    stripe_mock.payment_methods[method] = {**link, "id": method, "type": "link", "card": None}
+
+    first = api.get(receipt_url(payment)).content.decode()
+    again = api.get(receipt_url(payment)).content.decode()
+
+    assert "Paid with" in first and ">Link<" in first and "••••" not in first and ">Link<" in again
+    assert len(stripe_mock.calls_to("retrieve")) == 1
