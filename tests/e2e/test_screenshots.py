@@ -28,7 +28,9 @@ LANGUAGES = {"en": "en-US", "hi": "hi-IN"}
 #: English that Django's own Hindi catalogue left on the Hindi admin's home page (the example's
 #: catalogue translates it now, courses/admin_strings.py).
 ENGLISH_LEFT = ("View site", "Authentication and Authorization", "Start typing to filter", "Enrollments")
-FITS_A_PHONE = {"login", "courses", "checkout", "my-courses", "admin-home", "admin-refund", "admin-analytics"}
+FITS_A_PHONE = {
+    "login", "courses", "checkout", "my-courses", "receipt", "admin-home", "admin-refund", "admin-analytics",
+}
 
 
 def _first_payment(server: ExampleServer, status: str) -> tuple[int, str]:
@@ -40,10 +42,12 @@ def _first_payment(server: ExampleServer, status: str) -> tuple[int, str]:
 
 
 def student_pages(server: ExampleServer) -> dict[str, str]:
+    _paid, intent = _first_payment(server, "succeeded")
     return {
         "courses": "/",
         "checkout": "/courses/python-for-data-science/checkout/",
         "my-courses": "/my-courses/",
+        "receipt": f"/api/payments/{intent}/receipt/",
     }
 
 
