@@ -7,15 +7,12 @@ machine can."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from .conftest import EXAMPLE, PASSWORD, ROOT, USERNAME, ExampleServer
+from .conftest import PASSWORD, ROOT, USERNAME, ExampleServer, seed_user
 
 pytestmark = pytest.mark.browser
 
@@ -34,9 +31,11 @@ FITS_A_PHONE = {
 
 
 def _first_payment(server: ExampleServer, status: str) -> tuple[int, str]:
+    """The demo student's first payment in ``status`` (other journeys' students pay too)."""
     [(pk, intent)] = server.query(
-        "SELECT id, stripe_payment_intent FROM apranova_payments_payment WHERE status = ? "
-        "AND stripe_payment_intent LIKE 'pi_%' ORDER BY id LIMIT 1", status,
+        "SELECT p.id, p.stripe_payment_intent FROM apranova_payments_payment p JOIN auth_user u ON u.id = p.user_id "
+        "WHERE u.username = ? AND p.status = ? AND p.stripe_payment_intent LIKE 'pi_%' ORDER BY p.id LIMIT 1",
+        USERNAME, status,
     )
     return int(pk), str(intent)
 
@@ -67,13 +66,7 @@ def staff_pages(server: ExampleServer) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def staff(example_server: ExampleServer) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "EXAMPLE_", "SIMULATOR_", "DJANGO_"))}
-    env.update(DJANGO_SETTINGS_MODULE="example_site.settings", EXAMPLE_DB_PATH=str(example_server.db_path))
-    subprocess.run(  # noqa: S603 - our own manage.py
-        [sys.executable, "manage.py", "seed_demo", "--username", STAFF, "--password", STAFF_PASSWORD, "--no-payments"],
-        cwd=EXAMPLE, env=env, check=True, capture_output=True, timeout=120,
-    )
-    return STAFF
+    return seed_user(example_server, STAFF, STAFF_PASSWORD, "--no-payments")
 
 
 def _log_in(page: Any, login_url: str, username: str, password: str) -> None:
