@@ -3,7 +3,8 @@ statements written by hand, on PostgreSQL, over 1,000,000 payments; and the same
 on a table of 100,000 payments and of 1,000,000 (it should not grow with the table).
 
 Payments are created one a minute (1,440 a day, 5 currencies, 70% succeeded, 15% failed with
-a decline code, 5% refunded in part, 1 in 1,000 disputed, 1 in 5 with a coupon's discount),
+a decline code, 5% refunded in part, 1 in 1,000 disputed, 1 in 5 with a coupon's discount, 1 in 3
+with tax),
 in chronological order, loaded by
 COPY and ``VACUUM ANALYZE``d. A succeeded payment succeeds 6 hours after it was created (so
 some on the next day), a refund is made 2 days after the payment succeeded. The host's time
@@ -39,7 +40,7 @@ def seed(first: int, count: int, users: list[int], rng: random.Random) -> int:
     from django_apranova_payments.models import Payment
 
     columns = ["user", "stripe_payment_intent", "amount", "currency", "status", "stripe_status", "failure_code",
-               "amount_refunded", "discount", "metadata", "created_at", "updated_at", "succeeded_at"]
+               "amount_refunded", "discount", "amount_tax", "metadata", "created_at", "updated_at", "succeeded_at"]
     amounts = [(currency, Decimal(amount)) for currency, amount in CURRENCIES]
 
     def generate() -> Any:
@@ -49,10 +50,12 @@ def seed(first: int, count: int, users: list[int], rng: random.Random) -> int:
             refunded = (amount / 2).quantize(Decimal("0.01")) if status == "succeeded" and rng.random() < 0.05 else 0
             created = START + timedelta(minutes=n)
             discount = (amount / 4).quantize(Decimal("0.01")) if n % 5 == 0 else Decimal(0)
+            tax = (amount / 10).quantize(Decimal("0.01")) if n % 3 == 0 else Decimal(0)
             yield {"user": users[n % len(users)], "stripe_payment_intent": f"pi_an_{n}", "amount": amount,
                    "currency": currency, "status": status, "stripe_status": status,
                    "failure_code": rng.choice(CODES) if status == "failed" else "",
-                   "amount_refunded": Decimal(refunded), "discount": discount, "metadata": {}, "created_at": created,
+                   "amount_refunded": Decimal(refunded), "discount": discount, "amount_tax": tax, "metadata": {},
+                   "created_at": created,
                    "updated_at": created,
                    "succeeded_at": created + timedelta(hours=6) if status == "succeeded" else None}
 
@@ -103,10 +106,10 @@ def hand_statements(payment_table: str, dispute_table: str, refund_table: str, i
         f"SELECT date_trunc('{interval}', created_at AT TIME ZONE '{TIME_ZONE}')::date, currency, status, "  # noqa: S608
         f"count(*) FROM {payment_table} WHERE {where} GROUP BY 1, 2, 3",
         f"SELECT date_trunc('{interval}', succeeded_at AT TIME ZONE '{TIME_ZONE}')::date, currency, "  # noqa: S608
-        f"sum(amount), 0, sum(discount), count(*) FROM {payment_table} WHERE status = 'succeeded' "
-        "AND succeeded_at >= %s AND succeeded_at < %s GROUP BY 1, 2 UNION ALL "
+        f"sum(amount), 0, sum(discount), sum(amount_tax), count(*) FROM {payment_table} "
+        "WHERE status = 'succeeded' AND succeeded_at >= %s AND succeeded_at < %s GROUP BY 1, 2 UNION ALL "
         f"SELECT date_trunc('{interval}', r.created_at AT TIME ZONE '{TIME_ZONE}')::date, p.currency, 0, "
-        f"sum(r.amount), 0, 0 FROM {refund_table} r JOIN {payment_table} p ON p.id = r.payment_id "
+        f"sum(r.amount), 0, 0, 0 FROM {refund_table} r JOIN {payment_table} p ON p.id = r.payment_id "
         "WHERE r.status = 'succeeded' AND r.created_at >= %s AND r.created_at < %s GROUP BY 1, 2",
         f"SELECT currency, count(*) FROM {payment_table} p WHERE {where} "  # noqa: S608
         f"AND EXISTS (SELECT 1 FROM {dispute_table} d WHERE d.payment_id = p.id) GROUP BY currency",
@@ -150,16 +153,19 @@ class Case:
         gross: dict[str, Decimal] = {}
         refunded: dict[str, Decimal] = {}
         discounts: dict[str, Decimal] = {}
+        tax: dict[str, Decimal] = {}
         for _period, currency, _status, count in grouped:
             payments[currency] = payments.get(currency, 0) + count
-        for _period, currency, amount, back, off, _count in moved:
+        for _period, currency, amount, back, off, taxed, _count in moved:
             gross[currency] = gross.get(currency, Decimal(0)) + amount
             refunded[currency] = refunded.get(currency, Decimal(0)) + back
             discounts[currency] = discounts.get(currency, Decimal(0)) + off
+            tax[currency] = tax.get(currency, Decimal(0)) + taxed
         assert {c: f.payments for c, f in found.currencies.items() if f.payments} == payments, (found.currencies,)
         assert {c: f.gross for c, f in found.currencies.items() if c in gross} == gross
         assert {c: f.refunded for c, f in found.currencies.items() if c in refunded} == refunded
         assert {c: f.discounts for c, f in found.currencies.items() if c in discounts} == discounts
+        assert {c: f.tax for c, f in found.currencies.items() if c in tax} == tax
         assert {c: f.disputed for c, f in found.currencies.items() if f.disputed} == dict(disputed)
         assert sorted((f.code or "", f.count) for f in found.failure_codes) == sorted(codes)
 
@@ -265,12 +271,12 @@ def main() -> None:
             plans = cases[0].plans()
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_relation_size('apranova_pay_created_figs_idx'), "
-                               "pg_relation_size('apranova_pay_paid_figs_idx'), "
+                               "pg_relation_size('apranova_pay_paid_tax_figs_idx'), "
                                "pg_relation_size('apranova_ref_created_figs_idx'), "
                                "pg_relation_size(%s), pg_indexes_size(%s)", [tables[0], tables[0]])
                 index_size, paid_size, refund_size, table_size, all_indexes = cursor.fetchone()
             mib = 2**20
-            out.append(f"   apranova_pay_created_figs_idx: {index_size / mib:.0f} MiB, apranova_pay_paid_figs_idx: "
+            out.append(f"   apranova_pay_created_figs_idx: {index_size / mib:.0f} MiB, apranova_pay_paid_tax_figs_idx: "
                        f"{paid_size / mib:.0f} MiB, apranova_ref_created_figs_idx: {refund_size / mib:.1f} MiB "
                        f"(the table {table_size / mib:.0f} MiB, all its indexes {all_indexes / mib:.0f} MiB)")
             rows_in = {case.name: case.orm().currencies for case in (small, *cases)}

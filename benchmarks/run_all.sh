@@ -6,7 +6,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python}
-for script in webhook_ingest sql_statements list_pagination revenue_query analytics_query analytics_index_cost prune_events; do
+for script in webhook_ingest sql_statements list_pagination revenue_query analytics_query analytics_index_cost prune_events receipt; do
     "$PYTHON" "benchmarks/$script.py"
 done
 # The webhook again with prepared statements, then task mode on each engine (ingest and drain).

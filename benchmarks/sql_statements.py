@@ -1,5 +1,6 @@
 """SQL statements per new webhook event, per duplicate event, per refund and dispute event,
-per create-payment (also one click with a saved card, whose Stripe calls are counted too) and
+per create-payment (also one click with a saved card and with Stripe Tax, whose Stripe calls are
+counted too) and
 refund request (against StripeMock) and per list page, on PostgreSQL, counted with
 ``CaptureQueriesContext``.
 
@@ -29,9 +30,15 @@ TARGETS = {"new event": 4, "duplicate event": 2, "create-payment": 3, "new refun
            # Checkout: create-payment's statements plus at most one; its events no more than a
            # PaymentIntent's.
            "checkout": 4, "checkout with Idempotency-Key": 4, "checkout.session.completed": 4,
-           "payment_intent.succeeded of a Checkout payment": 4}
+           "payment_intent.succeeded of a Checkout payment": 4,
+           # Stripe Tax prices it at Stripe: no statement more than create-payment.
+           "create-payment with tax (TAX)": 3,
+           # The receipt number: the sequence's UPDATE … RETURNING.
+           "new event, receipts on (SELLER: numbered)": 5}
 #: Stripe calls of a one-click purchase: retrieve the PaymentMethod, create the PaymentIntent.
 ONE_CLICK_STRIPE_CALLS = 2
+#: Stripe calls of a taxed create-payment: the tax calculation, the PaymentIntent.
+TAXED_STRIPE_CALLS = 2
 
 
 TASKS_PACKAGE = "django.tasks" if find_spec("django.tasks") else "django_tasks"
@@ -75,6 +82,23 @@ def one_click(rows: list[Any], measure: Callable[..., None], api: Any, url: str,
         before = len(stripe_mock.calls)
         api.post(url, {**body, "paymentMethod": card}, format="json")
         return len(stripe_mock.calls) - before
+def taxed(measure: Callable[..., None], api: Any, url: str, body: dict[str, Any]) -> int:
+    """Measure create-payment with ``TAX`` (a German buyer, 19% VAT on top); return the Stripe
+    calls one such request makes."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    from django_apranova_payments.testing import StripeMock
+
+    tax = {"TAX": {"tax_code": "txcd_10000000", "behavior": "exclusive"}, "SELLER": {"name": "School"}}
+    taxed_body = {**body, "billingAddress": {"country": "DE", "postalCode": "10115"}}
+    with StripeMock() as stripe_mock, override_settings(APRANOVA_PAYMENTS={**settings.APRANOVA_PAYMENTS, **tax}):
+        measure("create-payment with tax (TAX)", lambda: api.post(url, taxed_body, format="json"), 201)
+        before = len(stripe_mock.calls)
+        api.post(url, taxed_body, format="json")
+        return len(stripe_mock.calls) - before
+
+
 def checkout_rows(api: Any, client: Any, measure: Callable[..., None]) -> list[tuple[str, int, int, list[str]]]:
     """POST checkout/ (measured like create-payment), then the events that complete a Checkout
     payment: its Session's ``checkout.session.completed``, or its PaymentIntent's
@@ -136,6 +160,13 @@ def main() -> None:
         new_event = [next(events)]
         rows.append(("new event", *count(lambda: post_event(client, new_event[0]), 200)))
         rows.append(("duplicate event", *count(lambda: post_event(client, new_event[0]), 200)))
+        from django.test import override_settings
+
+        with override_settings(APRANOVA_PAYMENTS={**settings.APRANOVA_PAYMENTS, "SELLER": {"name": "School"}}):
+            post_event(client, build_event(PaymentFactory(user=user), "payment_intent.succeeded"))  # the first receipt
+            numbered = build_event(PaymentFactory(user=user), "payment_intent.succeeded")
+            rows.append(("new event, receipts on (SELLER: numbered)", *count(lambda: post_event(client, numbered),
+                                                                              200)))
         unknown = build_event({"id": "pi_unknown", "object": "payment_intent", "amount": 100, "currency": "usd",
                                "status": "succeeded", "metadata": {}}, "payment_intent.succeeded")
         rows.append(("event for an unknown PaymentIntent", *count(lambda: post_event(client, unknown), 200)))
@@ -208,6 +239,7 @@ def main() -> None:
             measure("create-payment, session login (incl. auth)",
                     lambda: session.post(create_url, body, format="json"), 201)
         stripe_calls = one_click(rows, measure, api, create_url, body, user)
+        taxed_calls = taxed(measure, api, create_url, body)
 
         rows.extend(checkout_rows(api, client, measure))
 
@@ -245,6 +277,8 @@ def main() -> None:
     lines.append("   floor webhook view (benchmarks/floor.py): 1 statement, an UPDATE in autocommit")
     verdict = "met" if stripe_calls <= ONE_CLICK_STRIPE_CALLS else "MISSED"
     lines.append(f"   Stripe calls of a one-click purchase: {stripe_calls}  <= {ONE_CLICK_STRIPE_CALLS}: {verdict}")
+    verdict = "met" if taxed_calls == TAXED_STRIPE_CALLS else "MISSED"
+    lines.append(f"   Stripe calls of a taxed create-payment: {taxed_calls}  == {TAXED_STRIPE_CALLS}: {verdict}")
     report("SQL statements per request (PostgreSQL)", lines)
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from django_apranova_payments import money
 
@@ -21,6 +22,8 @@ class Course(models.Model):
 
     class Meta:
         ordering = ["title"]
+        verbose_name = _("course")
+        verbose_name_plural = _("courses")
 
     def __str__(self) -> str:
         return self.title
@@ -68,6 +71,8 @@ class Enrollment(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("enrollment")
+        verbose_name_plural = _("enrollments")
         constraints = [
             models.UniqueConstraint(fields=["user", "course"], name="courses_enrollment_user_course_uniq"),
         ]
@@ -96,6 +101,8 @@ class RevokedEnrollment(models.Model):
 
     class Meta:
         ordering = ["-revoked_at"]
+        verbose_name = _("revoked enrollment")
+        verbose_name_plural = _("revoked enrollments")
 
     def __str__(self) -> str:
         return f"{self.user} in {self.course} ({self.get_reason_display()})"

@@ -7,8 +7,8 @@ change, with the payment's row locked (whichever of the webhook, update-status a
 refund request saw it first). The receivers are idempotent all the same, and the unique
 constraint on (user, course) backs them: a second payment for the same course never makes a
 second enrollment. An enrollment is only ever granted for a payment of the course's price
-(what was charged plus a coupon's discount), in its currency, and only taken away by the
-payment that granted it: when the student has another payment for the course that still
+(what was charged, less any tax added to it, plus a coupon's discount), in its currency, and
+only taken away by the payment that granted it: when the student has another payment for the course that still
 pays for it, the enrollment moves to that one.
 
 What a refund or a dispute took away is kept as a ``RevokedEnrollment`` (one per payment):
@@ -18,11 +18,13 @@ What a refund or a dispute took away is kept as a ``RevokedEnrollment`` (one per
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from typing import Any
 
 from django.dispatch import receiver
 from django.utils import timezone
 
+from django_apranova_payments.conf import app_settings
 from django_apranova_payments.models import Dispute, Payment, Refund
 from django_apranova_payments.signals import (
     dispute_closed,
@@ -56,15 +58,30 @@ def course_paid_by(payment: Payment, *, log: bool = True) -> Course | None:
             logger.error("Payment %s names course %r, which is not a course of this site",
                          payment.stripe_payment_intent, str(raw_id)[:40])
         return None
-    if (payment.amount + payment.discount, payment.currency) != (course.price, course.currency):
-        # The resolver set this price, and a coupon took its discount off it; any other
-        # amount was not paid for this course.
+    if (payment.amount - tax_added(payment) + payment.discount, payment.currency) != (course.price, course.currency):
+        # The resolver set this price, a coupon took its discount off it, and Stripe Tax may
+        # have added tax on top; any other amount was not paid for this course.
         if log:
-            logger.error("Payment %s paid %s %s (%s off), not the price of course %s (%s %s): no enrollment",
+            logger.error("Payment %s paid %s %s (%s off, %s tax), not the price of course %s (%s %s): no enrollment",
                          payment.stripe_payment_intent, payment.amount, payment.currency, payment.discount,
-                         course.pk, course.price, course.currency)
+                         payment.amount_tax, course.pk, course.price, course.currency)
         return None
     return course
+
+
+def tax_added(payment: Payment) -> Decimal:
+    """The tax charged on top of the price: all of ``amount_tax`` when prices exclude tax,
+    nothing when Stripe Tax found it within the price (every row of the breakdown
+    ``inclusive``; without a breakdown, as ``TAX`` says)."""
+    if not payment.amount_tax:
+        return Decimal(0)
+    rows = [row for row in payment.tax_breakdown if isinstance(row, dict)] if isinstance(
+        payment.tax_breakdown, list) else []
+    if rows:
+        inclusive = all(row.get("inclusive") is True for row in rows)
+    else:
+        inclusive = app_settings.TAX is not None and app_settings.TAX.behavior == "inclusive"
+    return Decimal(0) if inclusive else payment.amount_tax
 
 
 def taken_back(payment: Payment) -> str | None:

@@ -8,4 +8,5 @@ urlpatterns = [
     path("my-courses/cards/<str:payment_method>/remove/", views.remove_card, name="remove-card"),
     path("courses/<slug:slug>/checkout/", views.checkout, name="checkout"),
     path("courses/<slug:slug>/paid/", views.checkout_paid, name="checkout-paid"),
+    path("checkout/tax/<str:payment_intent>/", views.checkout_tax, name="checkout-tax"),
 ]

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db.models import Exists, OuterRef
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import ensure_csrf_cookie
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from django_apranova_payments.conf import app_settings
 from django_apranova_payments.exceptions import GatewayError
-from django_apranova_payments.models import DISPUTE_CLOSED_STATUSES, Coupon, Dispute
+from django_apranova_payments.models import DISPUTE_CLOSED_STATUSES, Coupon, Dispute, Payment
+from django_apranova_payments.money import from_minor_units
+from django_apranova_payments.money_display import format_money
+from django_apranova_payments.receipts import TAX_TYPES
 from django_apranova_payments.services import customers
 
+from . import countries
 from .management.commands.seed_demo import DEMO_COUPONS
 from .models import Course, Enrollment, RevokedEnrollment
+from .receivers import tax_added
 
 
 def payments_mode(request: HttpRequest) -> dict[str, Any]:
@@ -106,12 +113,65 @@ def checkout(request: HttpRequest, slug: str) -> HttpResponse:
         "price": str(course.price),
         "returnUrl": request.build_absolute_uri(),
     }
+    if app_settings.TAX is not None and not course.is_free:
+        # Stripe Tax prices the course for the buyer's address: the page asks for it, and
+        # shows the tax (from checkout-tax) before the card is confirmed.
+        config |= {
+            "tax": True,
+            "taxUrl": reverse("checkout-tax", args=["PAYMENT_INTENT"]),
+            "postalCodeCountries": list(countries.NEEDS_POSTAL_CODE),
+        }
     # "Save this card" and the saved cards only while the package lets students save cards.
     save_cards = app_settings.SAVE_PAYMENT_METHODS is True
     cards = saved_cards(request) if save_cards and not (course.is_free or enrolled) else []
     return render(request, "courses/checkout.html", {
         "course": course, "enrolled": enrolled, "config": config, "cards": cards, "save_cards": save_cards,
+        "tax": config.get("tax", False), "countries": countries.choices(),
+        "country": countries.default_country(request),
     })
+
+
+@login_required
+@require_GET
+def checkout_tax(request: HttpRequest, payment_intent: str) -> JsonResponse:
+    """What the checkout shows before the card is confirmed: the price, each tax Stripe Tax
+    found (``VAT 19%``) and the total of the student's pending payment, written for the
+    active language. Another student's payment, or one paid or canceled, is a 404."""
+    payment = Payment.objects.filter(
+        user_id=request.user.pk, stripe_payment_intent=payment_intent,
+        status__in=(Payment.Status.PENDING, Payment.Status.FAILED),
+    ).first()
+    if payment is None:
+        raise Http404
+    added = tax_added(payment)
+    rows = [row for row in payment.tax_breakdown if isinstance(row, dict) and row.get("amount")] if isinstance(
+        payment.tax_breakdown, list) else []
+    lines = [{"label": tax_label(row), "amount": format_money(from_minor_units(int(row["amount"]), payment.currency),
+                                                              payment.currency)} for row in rows]
+    if not lines and payment.amount_tax:
+        lines = [{"label": _("Tax") if added else _("Includes tax"),
+                  "amount": format_money(payment.amount_tax, payment.currency)}]
+    return JsonResponse({
+        "price": format_money(payment.amount - added, payment.currency),
+        "taxes": lines,
+        "inclusive": bool(payment.amount_tax) and not added,
+        "total": format_money(payment.amount, payment.currency),
+    })
+
+
+def tax_label(row: dict[str, Any]) -> str:
+    """One row of Stripe Tax's breakdown as the checkout names it: "Tax (VAT 19%)", or
+    "Includes tax (GST 18%)" when the price already had it."""
+    name = str(TAX_TYPES.get(str(row.get("tax_type") or ""), _("tax")))
+    try:
+        rate = Decimal(str(row.get("percentage")))
+    except (InvalidOperation, ValueError):
+        rate = None
+    if rate is not None and rate.is_finite() and rate >= 0:
+        name = f"{name} {rate.normalize():f}%" if rate != rate.to_integral_value() else f"{name} {int(rate)}%"
+    if row.get("inclusive") is True:
+        return _("Includes tax (%(name)s)") % {"name": name}
+    return _("Tax (%(name)s)") % {"name": name}
 
 
 @login_required

@@ -157,6 +157,28 @@ APRANOVA_PAYMENTS = {
     # Students may save a card ("Save this card for next time") and pay with it in one click.
     "SAVE_PAYMENT_METHODS": True,
 }
+
+# Tax and receipts. Stripe Tax prices each paid course for the buyer's country (and postal
+# code): txcd_10000000 is Stripe's general "electronically supplied services" code, what an
+# online course sold to anyone is in most countries (a school with an accredited programme may
+# need a more specific code; see Stripe's list of product tax codes). "exclusive": the course
+# prices are before tax, and the student pays price + tax, as the checkout shows before the
+# card is asked for. EXAMPLE_TAX=0 turns tax off (prices are then charged as they are);
+# EXAMPLE_TAX_BEHAVIOR=inclusive makes the prices include the tax.
+if env_flag("EXAMPLE_TAX", True):
+    APRANOVA_PAYMENTS["TAX"] = {
+        "tax_code": os.environ.get("EXAMPLE_TAX_CODE", "txcd_10000000"),
+        "behavior": os.environ.get("EXAMPLE_TAX_BEHAVIOR", "exclusive"),
+    }
+# Who the numbered receipts say sells (GET /api/payments/<pi>/receipt/, "My courses" links
+# them). A fictional school: a real one puts its registered name, address and tax id here.
+# The package refuses TAX without a SELLER (check E011).
+APRANOVA_PAYMENTS["SELLER"] = {
+    "name": os.environ.get("EXAMPLE_SELLER_NAME", "ApraNova Academy Ltd"),
+    "address": ["12 Example Lane", "Bengaluru 560001", "India"],
+    "tax_id": os.environ.get("EXAMPLE_SELLER_TAX_ID", "GSTIN 29AAAAA0000A1Z5"),
+    "email": os.environ.get("EXAMPLE_SELLER_EMAIL", "receipts@apranova.example"),
+}
 if PAYMENTS_MODE == "stripe":
     APRANOVA_PAYMENTS |= {
         "STRIPE_SECRET_KEY": STRIPE_SECRET_KEY,

@@ -12,12 +12,15 @@ One definition serves every surface (the endpoint, the admin page, ``apranova_re
 payments on the day they succeeded (``succeeded_at``), ``refunded`` their succeeded refunds
 on the day each was made (the ``Refund``'s ``created_at``), ``net`` the difference;
 ``discounts`` sums what coupons took off the payments counted in ``gross``, on the same day
-(never charged, so not revenue: ``net`` does not subtract it). The counts are of the payments
-created in the range. ``analytics()`` reads a range in four statements,
+(never charged, so not revenue: ``net`` does not subtract it); ``tax`` sums the tax inside the
+payments counted in ``gross`` (``amount_tax``), on the same day: what was collected, part of
+``gross`` and ``net``, and left as it is by refunds (Stripe reverses a refund's share of the
+tax on its side). The counts are of the payments created in the range. ``analytics()`` reads a
+range in four statements,
 each an index range scan: the counts per period, currency and status (``created_at``,
 migration 0006), the money per period and currency (``succeeded_at`` and the refunds'
-``created_at``, migrations 0010 and 0012, one ``UNION ALL``; the discounts are summed with
-``gross``), the disputed payments and the failure codes.
+``created_at``, migrations 0010 and 0015, one ``UNION ALL``; the discounts and the tax are
+summed with ``gross``), the disputed payments and the failure codes.
 """
 
 from __future__ import annotations
@@ -49,8 +52,10 @@ FIRST_DATE, LAST_DATE = date(1970, 1, 1), date(9999, 12, 30)
 _TRUNC = {"day": TruncDay, "month": TruncMonth}
 _ZERO = Decimal("0.00")
 #: The other kind's amounts in a row of money (a payment's row has no refund; a refund's row has
-#: no gross and no discount).
+#: no gross, no discount and no tax).
 _NONE = Value(_ZERO, output_field=DecimalField(max_digits=14, decimal_places=2))
+#: The amounts of a row of money.
+_MONEY_COLUMNS = ("gross", "refunded", "discounts", "tax")
 #: A range as moments: from (inclusive) to (exclusive).
 Bounds = tuple[datetime, datetime]
 
@@ -157,12 +162,15 @@ class CurrencyFigures:
     """One currency's figures. Amounts are major units, counted on the day the money moved:
     ``gross`` the payments that succeeded, ``refunded`` the refunds that succeeded,
     ``discounts`` what coupons took off the payments in ``gross`` (not revenue: it was never
-    charged, so ``net`` is ``gross - refunded``). The counts are of the payments created."""
+    charged, so ``net`` is ``gross - refunded``), ``tax`` the tax collected inside the payments
+    in ``gross`` (part of ``gross`` and ``net``; refunds leave it as it is). The counts are of
+    the payments created."""
 
     currency: str
     gross: Decimal = _ZERO
     refunded: Decimal = _ZERO
     discounts: Decimal = _ZERO
+    tax: Decimal = _ZERO
     payments: int = 0
     succeeded: int = 0
     failed: int = 0
@@ -185,10 +193,11 @@ class CurrencyFigures:
         if status in ("succeeded", "failed", "canceled"):
             setattr(self, status, getattr(self, status) + count)
 
-    def add_money(self, gross: Decimal, refunded: Decimal, discounts: Decimal) -> None:
+    def add_money(self, gross: Decimal, refunded: Decimal, discounts: Decimal, tax: Decimal) -> None:
         self.gross += gross
         self.refunded += refunded
         self.discounts += discounts
+        self.tax += tax
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -196,6 +205,7 @@ class CurrencyFigures:
             "refunded": money.amount_text(self.refunded, self.currency),
             "net": money.amount_text(self.net, self.currency),
             "discounts": money.amount_text(self.discounts, self.currency),
+            "tax": money.amount_text(self.tax, self.currency),
             "payments": self.payments, "succeeded": self.succeeded, "failed": self.failed,
             "canceled": self.canceled, "disputed": self.disputed,
         }
@@ -211,7 +221,7 @@ class PeriodFigures(CurrencyFigures):
         figures = super().as_dict()
         return {
             "period": self.period.isoformat(), "currency": self.currency,
-            **{key: figures[key] for key in ("gross", "refunded", "net", "discounts", "succeeded", "failed")},
+            **{key: figures[key] for key in ("gross", "refunded", "net", "discounts", "tax", "succeeded", "failed")},
         }
 
 
@@ -326,16 +336,17 @@ class AnalyticsQuerySet(models.QuerySet[_M]):
         return [{**row, "currency": row["of_currency"]} for row in rows]
 
     def _paid(self, interval: str | None = None, bounds: Bounds | None = None) -> models.QuerySet[Any]:
-        """``gross`` and ``discounts``: the succeeded payments per currency (and local period of
-        ``succeeded_at``, with ``interval``), as ``{"period", "of_currency", "gross",
-        "refunded": 0, "discounts", "count"}``; within ``bounds`` when given, from an index
-        range scan of ``apranova_pay_paid_figs_idx``."""
+        """``gross``, ``discounts`` and ``tax``: the succeeded payments per currency (and local
+        period of ``succeeded_at``, with ``interval``), as ``{"period", "of_currency", "gross",
+        "refunded": 0, "discounts", "tax", "count"}``; within ``bounds`` when given, from an
+        index range scan of ``apranova_pay_paid_tax_figs_idx``."""
         paid = self.filter(status="succeeded", succeeded_at__isnull=False)
         if bounds is not None:
             paid = paid.filter(succeeded_at__gte=bounds[0], succeeded_at__lt=bounds[1])
         keys = _keys("succeeded_at", interval)
         return paid.order_by().values(**keys).annotate(gross=Sum("amount"), refunded=_NONE,
-                                                      discounts=Sum("discount"), count=Count("*"))
+                                                      discounts=Sum("discount"), tax=Sum("amount_tax"),
+                                                      count=Count("*"))
 
     def _refunded(self, interval: str | None = None, bounds: Bounds | None = None) -> models.QuerySet[Any]:
         """``refunded``: the succeeded refunds of these payments per currency (and local period
@@ -345,13 +356,13 @@ class AnalyticsQuerySet(models.QuerySet[_M]):
         refunds = self.filter(refunds__status="succeeded", **within)
         keys = _keys("refunds__created_at", interval)
         return refunds.order_by().values(**keys).annotate(gross=_NONE, refunded=Sum("refunds__amount"),
-                                                          discounts=_NONE, count=Value(0))
+                                                          discounts=_NONE, tax=_NONE, count=Value(0))
 
     def _money(self, interval: str | None = None, bounds: Bounds | None = None) -> list[dict[str, Any]]:
         """The payments' and refunds' money, one statement: a row per (period,) currency and kind."""
         rows = self._paid(interval, bounds).union(self._refunded(interval, bounds), all=True).order_by()
         return [{**row, "currency": row["of_currency"],
-                 **{key: money.quantize_for_storage(row[key]) for key in ("gross", "refunded", "discounts")}}
+                 **{key: money.quantize_for_storage(row[key]) for key in _MONEY_COLUMNS}}
                 for row in rows]
 
     def _counts(self, interval: str | None = None, bounds: Bounds | None = None) -> list[dict[str, Any]]:
@@ -379,7 +390,7 @@ def _tally(counts: list[dict[str, Any]], moved: list[dict[str, Any]],
     for row in counts:
         figures_of(row).add_count(row["status"], row["count"])
     for row in moved:
-        figures_of(row).add_money(row["gross"], row["refunded"], row["discounts"])
+        figures_of(row).add_money(row["gross"], row["refunded"], row["discounts"], row["tax"])
 
 
 def _currencies(codes: Iterable[str]) -> dict[str, CurrencyFigures]:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .conf import Tax
 from .metadata import for_stripe
 
 
@@ -14,7 +15,9 @@ from .metadata import for_stripe
 class CheckoutRequest:
     """What a Checkout Session is created with: one line of ``amount`` minor units named
     ``product_name``, ``metadata`` on the Session and on the PaymentIntent it makes, the
-    redirect URLs, ``client_reference_id`` and, when known, the payer's e-mail address."""
+    redirect URLs, ``client_reference_id`` and, when known, the payer's e-mail address. With
+    ``tax`` (the ``TAX`` setting), Stripe Tax computes the tax for the billing address the
+    customer must enter, by the line's tax code and behaviour."""
 
     amount: int
     currency: str
@@ -25,6 +28,7 @@ class CheckoutRequest:
     client_reference_id: str
     idempotency_key: str
     customer_email: str | None = None
+    tax: Tax | None = None
 
     def params(self) -> dict[str, Any]:
         """Stripe's parameters for ``POST /v1/checkout/sessions``."""
@@ -43,4 +47,10 @@ class CheckoutRequest:
         }
         if self.customer_email:
             params["customer_email"] = self.customer_email
+        if self.tax is not None:
+            price = params["line_items"][0]["price_data"]
+            price["tax_behavior"] = self.tax.behavior
+            price["product_data"]["tax_code"] = self.tax.tax_code
+            params["automatic_tax"] = {"enabled": True}
+            params["billing_address_collection"] = "required"
         return params

@@ -29,7 +29,7 @@ NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 #: Rows fetched from the database at a time: the most an export holds in memory.
 CHUNK_SIZE = 2000
 PAYMENT_COLUMNS = ("id", "payment_intent", "user", "amount", "currency", "status", "amount_refunded",
-                   "discount", "coupon", "failure_code", "created")
+                   "discount", "coupon", "amount_tax", "failure_code", "created")
 COUPON_COLUMNS = ("code", "discount", "valid_from", "valid_until", "max_redemptions", "description")
 
 
@@ -58,17 +58,19 @@ def csv_lines(rows: Iterable[Iterable[Any]]) -> Iterator[str]:
 def payment_rows(payments: QuerySet[Any]) -> Iterator[tuple[Any, ...]]:
     """The header, then one row per payment of ``payments``, read ``CHUNK_SIZE`` at a time as
     plain values (no model instances): amounts with their currency's decimals (``discount``:
-    what the coupon took off, ``amount`` being what was charged), the coupon's code (empty
-    without one), the creation time in the host's time zone."""
+    what the coupon took off, ``amount`` being what was charged; ``amount_tax``: the tax inside
+    ``amount``), the coupon's code (empty without one), the creation time in the host's time
+    zone."""
     yield PAYMENT_COLUMNS
     user_field = f"user__{get_user_model().USERNAME_FIELD}"
     values = payments.values_list("pk", "stripe_payment_intent", user_field, "amount", "currency", "status",
-                                  "amount_refunded", "discount", "coupon__code", "failure_code", "created_at")
-    for pk, intent, user, amount, currency, status, refunded, discount, coupon, failure_code, created in (
+                                  "amount_refunded", "discount", "coupon__code", "amount_tax", "failure_code",
+                                  "created_at")
+    for pk, intent, user, amount, currency, status, refunded, discount, coupon, tax, failure_code, created in (
             values.iterator(chunk_size=CHUNK_SIZE)):
         yield (pk, intent, user, money.amount_text(amount, currency), currency, status,
                money.amount_text(refunded, currency), money.amount_text(discount, currency), coupon or "",
-               failure_code, _local(created))
+               money.amount_text(tax, currency), failure_code, _local(created))
 
 
 def coupon_rows(coupons: Iterable[Any]) -> Iterator[tuple[Any, ...]]:

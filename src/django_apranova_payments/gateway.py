@@ -91,6 +91,12 @@ class BaseGateway:
     def retrieve_payment_intent(self, intent_id: str) -> PaymentIntentData:
         raise NotImplementedError
 
+    def payment_card(self, intent_id: str) -> PaymentMethodData | None:
+        """The payment method the PaymentIntent was paid with (a card's brand and last four
+        digits, or the method's type: ``link``, ``sepa_debit`` …), for a receipt; ``None`` when
+        the gateway cannot tell."""
+        return None
+
     def cancel_payment_intent(self, intent_id: str, *, reason: CancellationReason) -> PaymentIntentData:
         """Cancel with Stripe's ``cancellation_reason`` (``requested_by_customer`` when the
         payer cancels, ``abandoned`` for ``apranova_cancel_abandoned``)."""
@@ -239,6 +245,19 @@ class StripeGateway(BaseGateway):
             )
         return _parsed(TaxCalculationData, calculation.to_dict(), "calculate tax")
 
+    @sensitive_variables()  # stripe-python's frames below hold the API key
+    def payment_card(self, intent_id: str) -> PaymentMethodData | None:
+        with translate_stripe_errors("retrieve payment card"):
+            # For a receipt: no retry (a page waits on it; the next view asks again).
+            intent = self._client.v1.payment_intents.retrieve(
+                intent_id, params={"expand": ["payment_method"]}, options={"max_network_retries": 0},
+            )
+        method = intent.to_dict().get("payment_method")
+        try:
+            return PaymentMethodData.from_dict(method) if isinstance(method, Mapping) else None
+        except ValueError:
+            return None
+
     def retrieve_payment_intent(self, intent_id: str) -> PaymentIntentData:
         return self._call("retrieve", lambda: self._client.v1.payment_intents.retrieve(intent_id))
 
@@ -330,7 +349,10 @@ class StripeGateway(BaseGateway):
 
     def retrieve_checkout_session(self, session_id: str) -> CheckoutSessionData:
         sessions = self._client.v1.checkout.sessions
-        return self._session("retrieve checkout session", partial(sessions.retrieve, session_id))
+        # The tax per rate is only sent expanded (checkout_tax records it).
+        return self._session("retrieve checkout session", partial(
+            sessions.retrieve, session_id, params={"expand": ["total_details.breakdown"]},
+        ))
 
     def expire_checkout_session(self, session_id: str) -> CheckoutSessionData:
         return self._session("expire checkout session", partial(self._client.v1.checkout.sessions.expire, session_id))

@@ -11,6 +11,10 @@ Every PaymentIntent this installation creates carries, beside the host's metadat
 * ``apranova_checkout``: on a Stripe Checkout payment (its Session's metadata and its
   PaymentIntent's), the payment's checkout reference, which finds its row before Stripe has
   told us which PaymentIntent the Session made;
+* ``apranova_checkout_tax``: on a Stripe Checkout payment made with ``TAX``, the tax
+  behaviour (``exclusive`` or ``inclusive``); Stripe computes the tax on its page, so the mark
+  covers the line before tax (the Session's ``amount_subtotal``) and the PaymentIntent's
+  amount is checked as that plus the Session's tax (``checkout_tax``);
 * ``apranova_mark``: an HMAC over all of the above, the host's own metadata, the amount and
   the currency, keyed from Django's ``SECRET_KEY`` (``salted_hmac``), verified against
   ``SECRET_KEY_FALLBACKS`` too (empty keys are never used).
@@ -49,9 +53,10 @@ COUPON = f"{RESERVED_PREFIX}coupon"
 DISCOUNT = f"{RESERVED_PREFIX}discount"
 CHECKOUT = f"{RESERVED_PREFIX}checkout"
 TAX = f"{RESERVED_PREFIX}tax"
+CHECKOUT_TAX = f"{RESERVED_PREFIX}checkout_tax"
 MARK = f"{RESERVED_PREFIX}mark"
 #: The keys the mark covers beside the host's metadata.
-OWN_KEYS = (USER, IDEMPOTENCY_KEY, FINGERPRINT, COUPON, DISCOUNT, CHECKOUT, TAX)
+OWN_KEYS = (USER, IDEMPOTENCY_KEY, FINGERPRINT, COUPON, DISCOUNT, CHECKOUT, TAX, CHECKOUT_TAX)
 #: How many metadata keys the package keeps for itself on one PaymentIntent (it uses up to
 #: eight today; the rest are room for what it records later without taking keys from hosts
 #: again), and what that leaves for the host's own.
@@ -73,6 +78,7 @@ class Owner:
     discount_minor: int = 0
     checkout: str | None = None
     tax_minor: int = 0
+    checkout_tax: str | None = None
 
 
 #: What a mark is made for; a mark made for one kind never verifies as another.
@@ -97,12 +103,15 @@ def own_metadata(
     discount_minor: int = 0,
     checkout: str | None = None,
     tax_minor: int = 0,
+    checkout_tax: str | None = None,
 ) -> dict[str, str]:
     """The package's metadata for a new PaymentIntent (or, with ``kind=REFUND``, a refund,
     whose ``host`` names the PaymentIntent refunded) whose own metadata is ``host``, mark
     included. ``user_pk`` is the paying user, or the user who asked for the refund;
     ``coupon`` the code applied and ``discount_minor`` what it took off; ``checkout`` the
-    reference of a Stripe Checkout payment; ``tax_minor`` the tax within ``amount_minor``."""
+    reference of a Stripe Checkout payment; ``tax_minor`` the tax within ``amount_minor``;
+    ``checkout_tax`` the ``TAX`` behaviour of a Checkout payment (``amount_minor`` is then the
+    line before tax)."""
     own = {USER: str(user_pk)}
     if idempotency_key is not None:
         own[IDEMPOTENCY_KEY] = idempotency_key
@@ -114,6 +123,8 @@ def own_metadata(
         own[CHECKOUT] = checkout
     if tax_minor:
         own[TAX] = str(tax_minor)
+    if checkout_tax is not None:
+        own[CHECKOUT_TAX] = checkout_tax
     # Stripe never stores an empty value (it means "unset"): the mark covers what it keeps.
     own = {key: value for key, value in own.items() if value}
     own[MARK] = _mark(own, host, amount_minor, currency, settings.SECRET_KEY, kind)
@@ -170,7 +181,7 @@ def verified_owner(
             fingerprint = own.get(FINGERPRINT, "") if key else ""
             tax = own.get(TAX, "")
             return Owner(str(user_pk), key, fingerprint, coupon, discount, own.get(CHECKOUT) or None,
-                         int(tax) if tax.isascii() and tax.isdigit() else 0)
+                         int(tax) if tax.isascii() and tax.isdigit() else 0, own.get(CHECKOUT_TAX) or None)
     return None
 
 
@@ -221,5 +232,7 @@ def _mark(
         parts += ["checkout", own[CHECKOUT]]
     if TAX in own:  # and those made before tax
         parts += ["tax", own[TAX]]
+    if CHECKOUT_TAX in own:  # and those made before Checkout's tax
+        parts += ["checkout_tax", own[CHECKOUT_TAX]]
     message = "".join(f"{len(part)}:{part};" for part in parts)
     return salted_hmac(_SALTS[kind], message, secret=secret, algorithm="sha256").hexdigest()

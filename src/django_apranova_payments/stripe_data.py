@@ -275,6 +275,15 @@ class CheckoutSessionData:
     url: str | None = None
     livemode: bool = False
     metadata: Mapping[str, str] = field(default_factory=dict)
+    #: Stripe Tax (``automatic_tax[enabled]``): the line before tax, the tax
+    #: (``total_details.amount_tax``), the tax per rate (``total_details.breakdown.taxes``,
+    #: only when that is expanded: ``None`` otherwise) and the buyer's address
+    #: (``customer_details.address``, once entered).
+    automatic_tax: bool = False
+    amount_subtotal: int | None = None
+    amount_tax: int | None = None
+    tax_breakdown: tuple[Mapping[str, Any], ...] | None = None
+    address: Mapping[str, str] | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CheckoutSessionData:
@@ -297,7 +306,48 @@ class CheckoutSessionData:
             url=url if isinstance(url, str) and url else None,
             livemode=bool(data.get("livemode")),
             metadata={str(k): str(v) for k, v in metadata.items()},
+            **_session_tax(data),
         )
+
+
+#: What ``Payment.billing_address`` keeps of an address (Stripe's keys).
+ADDRESS_KEYS = ("country", "postal_code", "state", "city", "line1")
+
+
+def _session_tax(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A Session's Stripe Tax fields (``CheckoutSessionData``), read as Stripe sends them."""
+    automatic = data.get("automatic_tax")
+    totals = data.get("total_details")
+    totals = totals if isinstance(totals, Mapping) else {}
+    breakdown = totals.get("breakdown")
+    taxes = breakdown.get("taxes") if isinstance(breakdown, Mapping) else None
+    details = data.get("customer_details")
+    address = details.get("address") if isinstance(details, Mapping) else None
+    return {
+        "automatic_tax": isinstance(automatic, Mapping) and automatic.get("enabled") is True,
+        "amount_subtotal": _int(data.get("amount_subtotal")),
+        "amount_tax": _int(totals.get("amount_tax")),
+        "tax_breakdown": tuple(_tax_line(tax) for tax in taxes if isinstance(tax, Mapping))
+        if isinstance(taxes, list) else None,
+        "address": {key: _text(address.get(key)) for key in ADDRESS_KEYS if _text(address.get(key))}
+        if isinstance(address, Mapping) else None,
+    }
+
+
+def _tax_line(tax: Mapping[str, Any]) -> dict[str, Any]:
+    """One of a Checkout Session's ``total_details.breakdown.taxes`` (its ``rate`` a
+    ``tax_rate``) in the shape ``_tax_row`` gives a calculation's: minor units, and text
+    ("" when absent), ``percentage`` as "19.0"."""
+    rate = tax.get("rate")
+    rate = rate if isinstance(rate, Mapping) else {}
+    percentage = rate.get("percentage")
+    shown = str(float(percentage)) if isinstance(percentage, int | float) and not isinstance(percentage, bool) else ""
+    return {
+        "amount": _int(tax.get("amount")) or 0, "taxable_amount": _int(tax.get("taxable_amount")) or 0,
+        "inclusive": rate.get("inclusive") is True, "taxability_reason": _text(tax.get("taxability_reason"), 60),
+        "percentage": shown, "country": _text(rate.get("country"), 2),
+        "state": _text(rate.get("state"), 60), "tax_type": _text(rate.get("tax_type"), 60),
+    }
 
 
 @dataclass(frozen=True)
@@ -334,6 +384,8 @@ class PaymentMethodData:
     last4: str = ""
     exp_month: int | None = None
     exp_year: int | None = None
+    #: Stripe's type of payment method: ``card``, ``link``, ``sepa_debit`` …
+    type: str = "card"
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PaymentMethodData:
@@ -356,6 +408,7 @@ class PaymentMethodData:
             customer=customer if isinstance(customer, (CustomerData, str)) else None,
             brand=_text(card.get("display_brand") or card.get("brand"), 30), last4=_text(card.get("last4"), 4),
             exp_month=_int(card.get("exp_month")), exp_year=_int(card.get("exp_year")),
+            type=_text(data.get("type"), 40),
         )
 
     @property

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
-from . import receipts, signals
+from . import checkout_tax, receipts, signals
 from .gateway import CheckoutSessionData, PaymentIntentData
 from .models import TERMINAL_STATUSES, Payment, PaymentStatus, event_created_at
 
@@ -111,10 +111,16 @@ def apply_intent(
     ``event`` is the webhook event the intent came from. Its creation time keeps an event
     older than the last one applied from moving the payment between open statuses (see
     ``_is_stale``); terminal statuses need no such guard, since they are never left.
+
+    The PaymentIntent of a Checkout payment made with ``TAX`` may be for the line plus the
+    Session's tax: the payment takes that tax from the Session first, once
+    (``checkout_tax.take_from_session``), and the PaymentIntent is checked against the result.
     """
-    return _apply(payment, event, locked, lambda locked_payment: (
-        decide(locked_payment, intent, event=event), _intent_values(intent),
-    ))
+    def judge(locked_payment: Payment) -> tuple[TransitionResult, dict[str, Any]]:
+        checkout_tax.take_from_session(locked_payment, intent)
+        return decide(locked_payment, intent, event=event), _intent_values(intent)
+
+    return _apply(payment, event, locked, judge)
 
 
 def _apply(
@@ -261,7 +267,11 @@ def decide_session(
     if session.id != payment.stripe_checkout_session:
         raise ValueError(f"{session.id} is not the Checkout Session of payment {payment.pk}")
     new = status_for_session(session, event_type)
-    if session.amount_total is not None and (
+    tax = checkout_tax.session_fit(payment, session)
+    if tax is not None and tax.refused:
+        logger.error("Checkout Session %s does not fit payment %s: %s", session.id, payment.pk, tax.refused)
+        refused = tax.refused
+    elif tax is None and session.amount_total is not None and (
         session.amount_total != payment.amount_minor or session.currency != payment.currency
     ):
         logger.error("Checkout Session %s is %s %s at Stripe but payment %s is %s %s: not applied",
@@ -281,8 +291,10 @@ def decide_session(
 
 
 def _session_values(payment: Payment, session: CheckoutSessionData) -> dict[str, Any]:
-    """The PaymentIntent the Session made, once there is one (never replacing one known)."""
-    values: dict[str, Any] = {"livemode": session.livemode}
+    """The PaymentIntent the Session made, once there is one (never replacing one known), and
+    the Session's tax (``checkout_tax.session_fit``: only called once it fits)."""
+    tax = checkout_tax.session_fit(payment, session)
+    values: dict[str, Any] = {**(tax.values if tax else {}), "livemode": session.livemode}
     if payment.stripe_payment_intent is None and session.payment_intent:
         values["stripe_payment_intent"] = session.payment_intent
     return values

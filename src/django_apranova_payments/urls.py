@@ -7,7 +7,7 @@ and reverse them as ``apranova_payments:create-payment`` and so on.
 
 from django.urls import path, re_path
 
-from .api import payment_methods, views
+from .api import payment_methods, receipts, views
 from .api.webhook import StripeWebhookView
 
 app_name = "apranova_payments"
@@ -31,6 +31,7 @@ urlpatterns = [
     re_path(rf"^{PAYMENT_INTENT}/$", views.PaymentDetailView.as_view(), name="payment-detail"),
     re_path(rf"^{PAYMENT_INTENT}/cancel/$", views.PaymentCancelView.as_view(), name="payment-cancel"),
     re_path(rf"^{PAYMENT_INTENT}/refund/$", views.PaymentRefundView.as_view(), name="payment-refund"),
+    re_path(rf"^{PAYMENT_INTENT}/receipt/$", receipts.PaymentReceiptView.as_view(), name="payment-receipt"),
     # Last: any path without its trailing slash answers a JSON 404 naming the right URL, instead
     # of APPEND_SLASH's redirect (which drops a POST body, or raises under DEBUG).
     re_path(r"^(?P<path>.*[^/])$", views.missing_slash, name="missing-slash"),

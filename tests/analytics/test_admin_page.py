@@ -28,6 +28,7 @@ EXPORT = "/admin/apranova_payments/payment/export/"
 CHANGELIST = "/admin/apranova_payments/payment/"
 DISCOUNTS_TILE = (r'kpi-discounts">\s*<span class="kpi-label">Discounts</span>\s*'
                   r'<span class="kpi-value">{value}</span>')
+TAX_TILE = r'kpi-tax">\s*<span class="kpi-label">Tax</span>\s*<span class="kpi-value">{value}</span>'
 
 
 made = dated_payment
@@ -43,9 +44,11 @@ def superuser(db: Any) -> Client:
 @pytest.fixture
 def november(db: Any) -> list[Payment]:
     payments = [
-        discounted_payment(datetime(2026, 11, 1, 9, tzinfo=UTC), "999.00", "250.00", refunded="99.00"),
+        discounted_payment(datetime(2026, 11, 1, 9, tzinfo=UTC), "999.00", "250.00", refunded="99.00",
+                           amount_tax=Decimal("166.50")),
         made(datetime(2026, 11, 2, 9, tzinfo=UTC), "1000", "jpy"),
-        made(datetime(2026, 11, 2, 10, tzinfo=UTC), "49.00", status="failed", failure_code="card_declined"),
+        made(datetime(2026, 11, 2, 10, tzinfo=UTC), "49.00", status="failed", failure_code="card_declined",
+             amount_tax=Decimal("8.17")),
         made(datetime(2026, 11, 3, 10, tzinfo=UTC), "49.00", status="failed", failure_code="insufficient_funds"),
         made(datetime(2026, 11, 3, 11, tzinfo=UTC), "49.00", status="canceled"),
     ]
@@ -74,16 +77,18 @@ def test_the_page_shows_tiles_and_a_chart_per_currency_the_outcomes_and_failure_
     assert '<span class="kpi-value">$900.00</span>' in usd  # net
     assert '<span class="kpi-value">$99.00</span>' in usd  # refunds
     assert re.search(DISCOUNTS_TILE.format(value=re.escape("$250.00")), usd)
+    assert re.search(TAX_TILE.format(value=re.escape("$166.50")), usd)  # the failed payment's tax: not collected
     assert "25.0%" in usd  # 1 succeeded of 4 ended
     assert "1 of 4 ended (2 failed, 1 canceled)" in usd
     jpy = page[page.index('id="currency-jpy"'):page.index('id="currency-usd"')]
     assert '<span class="kpi-value">¥1,000</span>' in jpy and "1 disputed payment" in jpy
     assert re.search(DISCOUNTS_TILE.format(value="¥0"), jpy)  # no coupon: none
+    assert re.search(TAX_TILE.format(value="¥0"), jpy)  # no tax: none
     assert page.count('<svg class="apranova-chart') == 3  # USD, JPY, succeeded and failed
     assert len(re.findall(r'<rect class="net"', usd)) == 1 and len(re.findall(r'<rect class="refunded"', usd)) == 1
     outcomes = page[page.index('id="outcomes"'):page.index('id="failure-codes"')]
     assert len(re.findall(r'<rect class="failed"', outcomes)) == 2
-    assert ": net $900.00, refunded $99.00, discounts $250.00, 1 succeeded</title>" in usd
+    assert ": net $900.00, refunded $99.00, discounts $250.00, tax $166.50, 1 succeeded</title>" in usd
     codes = page[page.index('id="failure-codes"'):]
     assert "<code>card_declined</code>" in codes and "<code>insufficient_funds</code>" in codes
     assert "created_at__gte=2026-11-01&amp;created_at__lt=2026-11-04" in page
@@ -154,18 +159,19 @@ def test_the_export_button_exports_the_filtered_list_with_every_column(superuser
     assert re.fullmatch(r'attachment; filename="payments-\d{8}-\d{6}\.csv"', response["Content-Disposition"])
     rows = rows_of(response)
     assert rows[0] == ["id", "payment_intent", "user", "amount", "currency", "status", "amount_refunded",
-                       "discount", "coupon", "failure_code", "created"]
+                       "discount", "coupon", "amount_tax", "failure_code", "created"]
     failed = sorted(november[2:4], key=lambda p: p.pk)
     assert sorted(rows[1:]) == sorted([
         [str(p.pk), p.stripe_payment_intent, p.user.get_username(), "49.00", "usd", "failed", "0.00", "0.00", "",
-         p.failure_code, Payment.objects.get(pk=p.pk).created_at.isoformat()] for p in failed
+         tax, p.failure_code, Payment.objects.get(pk=p.pk).created_at.isoformat()]
+        for p, tax in zip(failed, ("8.17", "0.00"), strict=True)
     ])
 
 
 def test_the_export_keeps_the_currencys_decimals(superuser, november):
     rows = {row[1]: row for row in rows_of(superuser.get(EXPORT))[1:]}
-    assert rows[november[1].stripe_payment_intent][3:9] == ["1000", "jpy", "succeeded", "0", "0", ""]
-    assert rows[november[0].stripe_payment_intent][6:9] == ["99.00", "250.00", "SPRING25"]
+    assert rows[november[1].stripe_payment_intent][3:10] == ["1000", "jpy", "succeeded", "0", "0", "", "0"]
+    assert rows[november[0].stripe_payment_intent][6:10] == ["99.00", "250.00", "SPRING25", "166.50"]
 
 
 def test_the_export_refuses_filters_as_the_list_does(superuser, db):
@@ -188,7 +194,7 @@ def test_cells_that_would_start_a_formula_are_quoted(superuser, db, start):
 
     [_, row] = rows_of(superuser.get(EXPORT))
     assert row[2] == f"'{start}cmd|' /C calc'!A0"
-    assert row[9] == f"'{start}HYPERLINK(1)"
+    assert row[10] == f"'{start}HYPERLINK(1)"
 
 
 def test_safe_cell_leaves_ordinary_values_alone():
@@ -218,9 +224,11 @@ def test_an_export_of_100000_payments_streams_in_chunks_without_holding_the_rows
 
     assert lines == 100_001
     assert size > 7_000_000  # what a list of the rows, or the whole text, would hold at once
-    # The rows as Python values would take several times the text; a chunk of them (and the
-    # database driver's buffer) is what may be held: 1.9 MB on SQLite, 2.6 MB on PostgreSQL.
-    assert peak < size / 3, f"peak {peak:,} bytes while streaming {size:,}"
+    # The rows as Python values would take several times the text, and the text alone is
+    # `size`; a chunk of them (and the database driver's buffer) is what may be held. With the
+    # 12 columns (amount_tax is the 12th): 2.0 MB on SQLite, 3.8 MB on PostgreSQL (3.3 MB with
+    # 11), of 10.9 MB of text: a chunk's Decimals grow faster than their text.
+    assert peak < size / 2, f"peak {peak:,} bytes while streaming {size:,}"
     selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
     assert len(selects) <= 1  # one cursor, read CHUNK_SIZE rows at a time (PostgreSQL: server-side)
 

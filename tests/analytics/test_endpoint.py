@@ -4,6 +4,7 @@ the 400s for parameters that cannot be reported."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -32,9 +33,11 @@ def test_the_url_is_named_analytics_in_the_namespace():
 
 
 def test_staff_get_the_documented_shape_with_amounts_as_decimal_strings(staff):
-    discounted_payment(datetime(2026, 11, 1, 9, tzinfo=UTC), "999.00", "250.00", refunded="99.00")
+    discounted_payment(datetime(2026, 11, 1, 9, tzinfo=UTC), "999.00", "250.00", refunded="99.00",
+                       amount_tax=Decimal("166.50"))
     made(datetime(2026, 11, 2, 9, tzinfo=UTC), "1000", "jpy")
-    made(datetime(2026, 11, 2, 10, tzinfo=UTC), "49.00", status="failed", failure_code="card_declined")
+    made(datetime(2026, 11, 2, 10, tzinfo=UTC), "49.00", status="failed", failure_code="card_declined",
+         amount_tax=Decimal("8.17"))
 
     response = staff.get(URL, {"from": "2026-11-01", "to": "2026-11-02", "interval": "day"})
 
@@ -42,20 +45,20 @@ def test_staff_get_the_documented_shape_with_amounts_as_decimal_strings(staff):
     assert response.json() == {
         "from": "2026-11-01", "to": "2026-11-02", "interval": "day",
         "currencies": {
-            "jpy": {"gross": "1000", "refunded": "0", "net": "1000", "discounts": "0", "payments": 1, "succeeded": 1,
-                    "failed": 0, "canceled": 0, "disputed": 0},
-            "usd": {"gross": "999.00", "refunded": "99.00", "net": "900.00", "discounts": "250.00", "payments": 2,
-                    "succeeded": 1, "failed": 1, "canceled": 0, "disputed": 0},
+            "jpy": {"gross": "1000", "refunded": "0", "net": "1000", "discounts": "0", "tax": "0", "payments": 1,
+                    "succeeded": 1, "failed": 0, "canceled": 0, "disputed": 0},
+            "usd": {"gross": "999.00", "refunded": "99.00", "net": "900.00", "discounts": "250.00", "tax": "166.50",
+                    "payments": 2, "succeeded": 1, "failed": 1, "canceled": 0, "disputed": 0},
         },
         "series": [
             {"period": "2026-11-01", "currency": "jpy", "gross": "0", "refunded": "0", "net": "0", "discounts": "0",
-             "succeeded": 0, "failed": 0},
+             "tax": "0", "succeeded": 0, "failed": 0},
             {"period": "2026-11-01", "currency": "usd", "gross": "999.00", "refunded": "99.00", "net": "900.00",
-             "discounts": "250.00", "succeeded": 1, "failed": 0},
+             "discounts": "250.00", "tax": "166.50", "succeeded": 1, "failed": 0},
             {"period": "2026-11-02", "currency": "jpy", "gross": "1000", "refunded": "0", "net": "1000",
-             "discounts": "0", "succeeded": 1, "failed": 0},
+             "discounts": "0", "tax": "0", "succeeded": 1, "failed": 0},
             {"period": "2026-11-02", "currency": "usd", "gross": "0.00", "refunded": "0.00", "net": "0.00",
-             "discounts": "0.00", "succeeded": 0, "failed": 1},
+             "discounts": "0.00", "tax": "0.00", "succeeded": 0, "failed": 1},
         ],
         "failureCodes": [{"code": "card_declined", "count": 1}],
     }

@@ -71,12 +71,12 @@ def test_figures_are_exact_per_currency_and_never_added_across(mixed):
     report = Payment.objects.analytics(NOV, NOV + timedelta(days=4)).as_dict()
 
     assert report["currencies"] == {
-        "jpy": {"gross": "2500", "refunded": "500", "net": "2000", "discounts": "0", "payments": 2, "succeeded": 2,
-                "failed": 0, "canceled": 0, "disputed": 1},
-        "kwd": {"gross": "5.120", "refunded": "0.000", "net": "5.120", "discounts": "0.000", "payments": 2,
-                "succeeded": 1, "failed": 1, "canceled": 0, "disputed": 0},
-        "usd": {"gross": "1019.49", "refunded": "100.50", "net": "918.99", "discounts": "0.00", "payments": 10,
-                "succeeded": 3, "failed": 4, "canceled": 1, "disputed": 1},
+        "jpy": {"gross": "2500", "refunded": "500", "net": "2000", "discounts": "0", "tax": "0", "payments": 2,
+                "succeeded": 2, "failed": 0, "canceled": 0, "disputed": 1},
+        "kwd": {"gross": "5.120", "refunded": "0.000", "net": "5.120", "discounts": "0.000", "tax": "0.000",
+                "payments": 2, "succeeded": 1, "failed": 1, "canceled": 0, "disputed": 0},
+        "usd": {"gross": "1019.49", "refunded": "100.50", "net": "918.99", "discounts": "0.00", "tax": "0.00",
+                "payments": 10, "succeeded": 3, "failed": 4, "canceled": 1, "disputed": 1},
     }
     assert (report["from"], report["to"], report["interval"]) == ("2026-11-01", "2026-11-05", "day")
 
@@ -98,10 +98,10 @@ def test_the_series_has_every_day_of_every_currency_with_zeros_between(mixed):
     ]
     usd = {row["period"]: row for row in series if row["currency"] == "usd"}
     assert usd["2026-11-01"] == {"period": "2026-11-01", "currency": "usd", "gross": "1018.99",
-                                 "refunded": "100.00", "net": "918.99", "discounts": "0.00", "succeeded": 2,
-                                 "failed": 0}
+                                 "refunded": "100.00", "net": "918.99", "discounts": "0.00", "tax": "0.00",
+                                 "succeeded": 2, "failed": 0}
     assert usd["2026-11-02"] == {"period": "2026-11-02", "currency": "usd", "gross": "0.00", "refunded": "0.00",
-                                 "net": "0.00", "discounts": "0.00", "succeeded": 0, "failed": 0}
+                                 "net": "0.00", "discounts": "0.00", "tax": "0.00", "succeeded": 0, "failed": 0}
     assert usd["2026-11-03"]["net"] == "0.00" and usd["2026-11-03"]["failed"] == 2
     assert usd["2026-11-03"]["refunded"] == "0.50" and usd["2026-11-03"]["gross"] == "0.50"
     jpy = [row["gross"] for row in series if row["currency"] == "jpy"]
@@ -170,8 +170,8 @@ def test_the_figures_count_only_the_payments_of_the_queryset(mixed, other_user):
     report = Payment.objects.filter(user=mine.user).analytics(NOV, NOV)
 
     assert report.as_dict()["currencies"] == {"usd": {
-        "gross": "30.00", "refunded": "0.00", "net": "30.00", "discounts": "0.00", "payments": 1, "succeeded": 1,
-        "failed": 0, "canceled": 0, "disputed": 0,
+        "gross": "30.00", "refunded": "0.00", "net": "30.00", "discounts": "0.00", "tax": "0.00", "payments": 1,
+        "succeeded": 1, "failed": 0, "canceled": 0, "disputed": 0,
     }}
 
 

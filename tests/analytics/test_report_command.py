@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from datetime import UTC, datetime
+from decimal import Decimal
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,9 @@ made = dated_payment
 
 @pytest.fixture
 def november(db: Any) -> None:
-    discounted_payment(datetime(2026, 11, 1, 9, tzinfo=UTC), "999.00", "250.00", refunded="99.00")
-    made(datetime(2026, 11, 2, 9, tzinfo=UTC), "1000", "jpy")
+    discounted_payment(datetime(2026, 11, 1, 9, tzinfo=UTC), "999.00", "250.00", refunded="99.00",
+                       amount_tax=Decimal("166.50"))
+    made(datetime(2026, 11, 2, 9, tzinfo=UTC), "1000", "jpy", amount_tax=Decimal("91"))
     made(datetime(2026, 11, 2, 10, tzinfo=UTC), "49.00", status="failed", failure_code="card_declined")
     made(datetime(2026, 11, 2, 11, tzinfo=UTC), "49.00", status="failed", failure_code="=HYPERLINK(\"x\")")
 
@@ -47,10 +49,11 @@ def test_the_table_has_a_line_per_currency_and_the_failure_codes(november):
     out, _ = run("--from", "2026-11-01", "--to", "2026-11-02")
     lines = out.splitlines()
     assert lines[0] == "Figures of 2026-11-01 to 2026-11-02 (UTC), by day"
-    assert lines[1].split() == ["currency", "gross", "refunded", "net", "discounts", "payments", "succeeded",
-                                "failed", "canceled", "disputed", "success"]
-    assert lines[2].split() == ["JPY", "1000", "0", "1000", "0", "1", "1", "0", "0", "0", "100.0%"]
-    assert lines[3].split() == ["USD", "999.00", "99.00", "900.00", "250.00", "3", "1", "2", "0", "0", "33.3%"]
+    assert lines[1].split() == ["currency", "gross", "refunded", "net", "discounts", "tax", "payments",
+                                "succeeded", "failed", "canceled", "disputed", "success"]
+    assert lines[2].split() == ["JPY", "1000", "0", "1000", "0", "91", "1", "1", "0", "0", "0", "100.0%"]
+    assert lines[3].split() == ["USD", "999.00", "99.00", "900.00", "250.00", "166.50", "3", "1", "2", "0", "0",
+                                "33.3%"]
     assert lines[4] == 'Failure codes: =HYPERLINK("x") 1, card_declined 1'
     assert len(lines) == 5
 
@@ -58,11 +61,12 @@ def test_the_table_has_a_line_per_currency_and_the_failure_codes(november):
 def test_verbosity_2_adds_the_series_and_0_leaves_only_the_figures(november):
     detailed, _ = run("--from", "2026-11-01", "--to", "2026-11-02", verbosity=2)
     series = [line.split() for line in detailed.splitlines() if line.startswith("    ")]
-    assert series[1] == ["period", "currency", "gross", "refunded", "net", "discounts", "payments", "succeeded",
-                         "failed"]
-    assert series[2] == ["2026-11-01", "JPY", "0", "0", "0", "0", "0", "0", "0"]
-    assert series[3] == ["2026-11-01", "USD", "999.00", "99.00", "900.00", "250.00", "1", "1", "0"]
-    assert series[-1] == ["2026-11-02", "USD", "0.00", "0.00", "0.00", "0.00", "2", "0", "2"]
+    assert series[1] == ["period", "currency", "gross", "refunded", "net", "discounts", "tax", "payments",
+                         "succeeded", "failed"]
+    assert series[2] == ["2026-11-01", "JPY", "0", "0", "0", "0", "0", "0", "0", "0"]
+    assert series[3] == ["2026-11-01", "USD", "999.00", "99.00", "900.00", "250.00", "166.50", "1", "1", "0"]
+    assert series[-2] == ["2026-11-02", "JPY", "1000", "0", "1000", "0", "91", "1", "1", "0"]
+    assert series[-1] == ["2026-11-02", "USD", "0.00", "0.00", "0.00", "0.00", "0.00", "2", "0", "2"]
     quiet, _ = run("--from", "2026-11-01", "--to", "2026-11-02", verbosity=0)
     assert [line.split()[0] for line in quiet.splitlines()] == ["currency", "JPY", "USD"]
 
@@ -70,15 +74,15 @@ def test_verbosity_2_adds_the_series_and_0_leaves_only_the_figures(november):
 def test_csv_has_a_row_per_period_and_currency_then_the_totals(november):
     out, _ = run("--from", "2026-11-01", "--to", "2026-11-02", "--interval", "day", "--format", "csv")
     rows = list(csv.reader(StringIO(out)))
-    assert rows[0] == ["period", "currency", "gross", "refunded", "net", "discounts", "payments", "succeeded",
-                       "failed", "canceled", "disputed"]
+    assert rows[0] == ["period", "currency", "gross", "refunded", "net", "discounts", "tax", "payments",
+                       "succeeded", "failed", "canceled", "disputed"]
     assert rows[1:] == [
-        ["2026-11-01", "jpy", "0", "0", "0", "0", "0", "0", "0", "0", "0"],
-        ["2026-11-01", "usd", "999.00", "99.00", "900.00", "250.00", "1", "1", "0", "0", "0"],
-        ["2026-11-02", "jpy", "1000", "0", "1000", "0", "1", "1", "0", "0", "0"],
-        ["2026-11-02", "usd", "0.00", "0.00", "0.00", "0.00", "2", "0", "2", "0", "0"],
-        ["total", "jpy", "1000", "0", "1000", "0", "1", "1", "0", "0", "0"],
-        ["total", "usd", "999.00", "99.00", "900.00", "250.00", "3", "1", "2", "0", "0"],
+        ["2026-11-01", "jpy", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0"],
+        ["2026-11-01", "usd", "999.00", "99.00", "900.00", "250.00", "166.50", "1", "1", "0", "0", "0"],
+        ["2026-11-02", "jpy", "1000", "0", "1000", "0", "91", "1", "1", "0", "0", "0"],
+        ["2026-11-02", "usd", "0.00", "0.00", "0.00", "0.00", "0.00", "2", "0", "2", "0", "0"],
+        ["total", "jpy", "1000", "0", "1000", "0", "91", "1", "1", "0", "0", "0"],
+        ["total", "usd", "999.00", "99.00", "900.00", "250.00", "166.50", "3", "1", "2", "0", "0"],
     ]
 
 

@@ -552,3 +552,12 @@ def test_receipt_email_sends_the_users_address_to_stripe_only_when_on(api, user,
 
     sent = [call["params"].get("receipt_email") for call in stripe_mock.calls_to("create")]
     assert sent == [None, address, None] and "@" in address
+
+
+def test_with_a_seller_stripe_is_not_asked_for_its_receipt_the_package_sends_its_own(api, user, stripe_mock):
+    body = {"amount": "19.99", "currency": "usd"}
+    with override_settings(APRANOVA_PAYMENTS={**_base(), "RECEIPT_EMAIL": True, "SELLER": {"name": "School"}}):
+        response = api.post(reverse("apranova_payments:create-payment"), body, format="json")
+
+    assert response.status_code == 201, response.content
+    assert "receipt_email" not in stripe_mock.calls_to("create")[0]["params"]

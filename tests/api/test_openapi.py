@@ -45,8 +45,9 @@ def test_every_payment_endpoint_is_described_and_the_webhook_is_not(schema):
     assert {path.removeprefix(PREFIX) for path in schema["paths"]} == {
         "", "create-payment/", "update-status/", "{payment_intent}/", "{payment_intent}/cancel/",
         "{payment_intent}/refund/", "analytics/", "payment-methods/", "payment-methods/{payment_method}/",
-        "checkout/",
+        "checkout/", "{payment_intent}/receipt/",
     }
+    assert set(schema["paths"][PREFIX + "{payment_intent}/receipt/"]) == {"get"}
     assert set(schema["paths"][PREFIX + "payment-methods/"]) == {"get"}
     assert set(schema["paths"][PREFIX + "payment-methods/{payment_method}/"]) == {"delete"}
     assert set(schema["paths"][PREFIX]) == {"get"}
@@ -66,11 +67,12 @@ def test_operation_ids_are_stable(schema):
         operation(schema, "payment-methods/", "get")["operationId"],
         operation(schema, "payment-methods/{payment_method}/", "delete")["operationId"],
         operation(schema, "checkout/", "post")["operationId"],
+        operation(schema, "{payment_intent}/receipt/", "get")["operationId"],
     }
     assert ids == {
         "payments_list", "payments_create", "payments_update_status", "payments_retrieve", "payments_cancel",
         "payments_refund", "payments_analytics", "payment_methods_list", "payment_methods_destroy",
-        "payments_checkout",
+        "payments_checkout", "payments_receipt",
     }
 
 
@@ -108,7 +110,8 @@ def test_create_request_takes_amount_as_decimal_string_or_number(schema):
     request = operation(schema, "create-payment/", "post")["requestBody"]["content"]["application/json"]
     assert request["schema"] == {"$ref": "#/components/schemas/PaymentCreateRequest"}
     body = component(schema, "PaymentCreateRequest")["properties"]
-    assert set(body) == {"amount", "currency", "metadata", "coupon", "savePaymentMethod", "paymentMethod"}
+    assert set(body) == {"amount", "currency", "metadata", "coupon", "savePaymentMethod", "paymentMethod",
+                         "billingAddress"}
     assert [option["type"] for option in body["amount"]["oneOf"]] == ["string", "number"]
     assert body["coupon"]["maxLength"] == 40 and body["coupon"]["nullable"] is True
 
@@ -194,12 +197,13 @@ def test_analytics_takes_from_to_and_interval_and_answers_the_documented_shape(s
     body = component(schema, "Analytics")
     assert set(body["properties"]) == {"from", "to", "interval", "currencies", "series", "failureCodes"}
     figures = component(schema, "AnalyticsCurrency")["properties"]
-    assert set(figures) == {"gross", "refunded", "net", "discounts", "payments", "succeeded", "failed", "canceled",
-                            "disputed"}
-    assert figures["net"]["type"] == "string" and figures["net"]["format"] == "decimal"
-    assert figures["discounts"]["type"] == "string" and figures["discounts"]["format"] == "decimal"
+    assert set(figures) == {"gross", "refunded", "net", "discounts", "tax", "payments", "succeeded", "failed",
+                            "canceled", "disputed"}
+    for amount in ("net", "discounts", "tax"):
+        assert figures[amount]["type"] == "string" and figures[amount]["format"] == "decimal"
     period = component(schema, "AnalyticsPeriod")["properties"]
-    assert set(period) == {"period", "currency", "gross", "refunded", "net", "discounts", "succeeded", "failed"}
+    assert set(period) == {"period", "currency", "gross", "refunded", "net", "discounts", "tax", "succeeded",
+                           "failed"}
 
 
 def test_checkout_takes_the_redirect_urls_and_answers_the_session_and_its_payment(schema):
@@ -207,10 +211,19 @@ def test_checkout_takes_the_redirect_urls_and_answers_the_session_and_its_paymen
     request = checkout["requestBody"]["content"]["application/json"]["schema"]
     assert request == {"$ref": "#/components/schemas/CheckoutCreateRequest"}
     body = component(schema, "CheckoutCreateRequest")
-    assert {"amount", "currency", "metadata", "coupon", "successUrl", "cancelUrl"} == set(body["properties"])
+    assert {"amount", "currency", "metadata", "coupon", "successUrl", "cancelUrl"} == set(
+        body["properties"])
     assert {"successUrl", "cancelUrl"} <= set(body["required"])
     answer = component(schema, "CheckoutSession")["properties"]
     assert set(answer) == {"checkoutSession", "url", "payment"}
     assert "Idempotent-Replayed" in checkout["responses"]["201"]["headers"]
     payment = component(schema, "Payment")["properties"]
     assert payment["checkoutSession"]["nullable"] is True and payment["paymentIntent"]["nullable"] is True
+
+
+def test_the_receipt_is_html_or_pdf_never_json(schema):
+    receipt = operation(schema, "{payment_intent}/receipt/", "get")
+    assert set(receipt["responses"]["200"]["content"]) == {"text/html", "application/pdf"}
+    [fmt] = [p for p in receipt["parameters"] if p["name"] == "format"]
+    assert fmt["schema"]["enum"] == ["html", "pdf"]
+    assert {"400", "404", "501"} <= set(receipt["responses"])

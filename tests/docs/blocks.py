@@ -1,9 +1,25 @@
 """The code blocks and shell commands of the docs' Markdown, for the tests that run them
-(tests/docs/test_tutorial_offline.py, tests/docs/test_commands.py).
+(tests/docs/test_tutorial_offline.py, tests/docs/test_docs_story.py, tests/docs/test_commands.py).
 
 It reads what MkDocs renders: fenced blocks (```` ```lang title="path" ````), also inside
 content tabs (``=== "Label"`` with the block indented under it), and ``$ `` command lines in
 ``console`` blocks, with ``\\`` continuations and the output lines that follow them.
+
+The docs' one convention for code that belongs to the reader's project (the running example
+the tutorial starts and every how-to builds on) is the block's title, which MkDocs shows above
+the code:
+
+* ```` ```python title="courses/receivers.py" ```` is code to **add at the end of** that file,
+  the path relative to the project's root (``lms/settings.py``, ``courses/tests.py``). The
+  tutorial creates the files (after ``startproject`` and ``startapp``); a how-to adds only what
+  it adds: a receiver, a setting (``APRANOVA_PAYMENTS |= {...}``), a test. Later definitions
+  win, as in Python.
+* ```` ```python title="courses/pricing.py (from the tutorial)" ```` shows code the project
+  already has, to explain it: it is not added again, and its lines (but the ``...`` ones, which
+  stand for what is left out) must be the tutorial's, in order (``Block.restates``).
+* A block without a title is an illustration (a fragment, a shell session, another
+  framework's setup): the pages the story test assembles name each one with the reason it is
+  not part of the project (tests/docs/test_docs_story.py, ``PAGES``).
 """
 
 from __future__ import annotations
@@ -19,6 +35,7 @@ DOCS = ROOT / "docs"
 TAB = re.compile(r'^=== "(?P<label>[^"]+)"\s*$')
 FENCE = re.compile(r'^(?P<indent>\s*)```(?P<lang>[\w-]*)(?P<attrs>[^`]*)$')
 TITLE = re.compile(r'title="(?P<title>[^"]+)"')
+RESTATED = "(from the tutorial)"
 
 
 @dataclass
@@ -39,6 +56,16 @@ class Block:
     title: str | None
     tab: str | None  # the content tab the block is in, if any
     text: str
+
+    @property
+    def file(self) -> str | None:
+        """The project file the block belongs to (its title without "(from the tutorial)")."""
+        return self.title.removesuffix(RESTATED).strip() if self.title else None
+
+    @property
+    def restates(self) -> bool:
+        """Whether the block shows the tutorial's code again rather than adding to it."""
+        return bool(self.title and self.title.endswith(RESTATED))
 
     @property
     def where(self) -> str:

@@ -60,7 +60,7 @@ def buy(api: Any, course: Course, coupon: str) -> Any:
 
 
 def test_the_settings_block_names_the_validator_of_the_page() -> None:
-    [settings_block] = page_blocks("python", "settings.py")
+    [settings_block, _allow_free] = page_blocks("python", "lms/settings.py")
     assert '"COUPON_VALIDATOR": "courses.coupons.course_coupon"' in settings_block
     assert "def course_coupon(request, coupon, data):" in page_blocks("python", "courses/coupons.py")[0]
 

@@ -79,8 +79,8 @@ def refund(user: Any, payment_intent: str, body: dict[str, Any] | None = None) -
 
 
 def test_the_settings_block_names_the_documented_class() -> None:
-    assert f'"courses.refund_permissions.{CLASS_NAME}"' in page_block("settings.py")
-    assert '"REFUND_PERMISSION_CLASSES"' in page_block("settings.py")
+    assert f'"courses.refund_permissions.{CLASS_NAME}"' in page_block("lms/settings.py")
+    assert '"REFUND_PERMISSION_CLASSES"' in page_block("lms/settings.py")
 
 
 @pytest.mark.django_db

@@ -133,6 +133,18 @@ def example_server(tmp_path_factory: Any) -> Iterator[ExampleServer]:
             server.wait()
 
 
+def seed_user(server: ExampleServer, username: str, password: str, *flags: str) -> str:
+    """``manage.py seed_demo`` for another user of the running example (``--no-admin``,
+    ``--no-payments``…): each journey has a user of its own, so none sees another's payments."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "EXAMPLE_", "SIMULATOR_", "DJANGO_"))}
+    env.update(DJANGO_SETTINGS_MODULE="example_site.settings", EXAMPLE_DB_PATH=str(server.db_path))
+    subprocess.run(  # noqa: S603 - our own manage.py
+        [sys.executable, "manage.py", "seed_demo", "--username", username, "--password", password, *flags],
+        cwd=EXAMPLE, env=env, check=True, capture_output=True, timeout=120,
+    )
+    return username
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():

@@ -8,17 +8,14 @@ analytics-dark.png, payments-1280.png, analytics-390.png)."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import EXAMPLE, ExampleServer
+from .conftest import ExampleServer, seed_user
 from .test_checkout import expect, screenshot
 
 pytestmark = pytest.mark.browser
@@ -35,13 +32,7 @@ LINK_FG = {"light": "rgb(65, 120, 147)", "dark": "rgb(129, 212, 250)"}
 def analyst(browser: Any, example_server: ExampleServer) -> Iterator[tuple[Any, list[str]]]:
     """A staff member logged in to the admin; the Analytics page answered with STRICT_CSP.
     Yields the page and the CSP violations and script errors seen."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "EXAMPLE_", "SIMULATOR_", "DJANGO_"))}
-    env.update(DJANGO_SETTINGS_MODULE="example_site.settings", EXAMPLE_DB_PATH=str(example_server.db_path))
-    subprocess.run(  # noqa: S603 - our own manage.py
-        [sys.executable, "manage.py", "seed_demo", "--username", STAFF, "--password", STAFF_PASSWORD,
-         "--no-payments"],  # the demo payments are there since the server's own seed_demo
-        cwd=EXAMPLE, env=env, check=True, capture_output=True, timeout=120,
-    )
+    seed_user(example_server, STAFF, STAFF_PASSWORD, "--no-payments")  # the server's own seed made the payments
     context = browser.new_context(base_url=example_server.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     page = context.new_page()
@@ -79,6 +70,7 @@ def test_the_analytics_page_draws_the_demo_payments_under_a_strict_csp_in_both_t
         expect(section.get_by_role("heading", name=code)).to_be_visible()
         expect(section.locator(".kpi-net .kpi-value")).to_contain_text(symbol)
         expect(section.locator(".kpi-discounts .kpi-value")).to_contain_text(symbol)
+        expect(section.locator(".kpi-tax .kpi-value")).to_contain_text(symbol)
         expect(section.locator(".kpi-success .kpi-value")).to_contain_text("%")
     charts = page.locator("svg.apranova-chart")
     expect(charts).to_have_count(4)  # a revenue chart per currency, succeeded and failed
@@ -121,8 +113,8 @@ def test_the_range_form_shows_months_and_the_list_exports_as_csv(analyst, exampl
         page.get_by_role("link", name="Export CSV").click()
     text = Path(download.value.path()).read_text(encoding="utf-8")
     lines = text.splitlines()
-    assert lines[0] == ("id,payment_intent,user,amount,currency,status,amount_refunded,discount,coupon,failure_code,"
-                        "created")
+    assert lines[0] == ("id,payment_intent,user,amount,currency,status,amount_refunded,discount,coupon,amount_tax,"
+                        "failure_code,created")
     failed = example_server.query("SELECT COUNT(*) FROM apranova_payments_payment WHERE status = 'failed'")[0][0]
     assert len(lines) - 1 == failed > 0
     assert all(",failed," in line for line in lines[1:])

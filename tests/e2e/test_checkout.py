@@ -34,9 +34,25 @@ def open_checkout(page: Any, title: str) -> None:
     expect(page.get_by_role("heading", name=title)).to_be_visible()
     expect(page.get_by_role("note")).to_contain_text("no money moves")
     expect(page.get_by_label("Card number")).to_be_editable()
+    enter_address(page)
+
+
+def fill_address(page: Any, country: str = "US", postal_code: str = "10001") -> None:
+    """The billing address the example asks for with TAX on (a US one: 0% tax offline)."""
+    page.locator("#billing-country").select_option(country)
+    page.locator("#billing-postal-code").fill(postal_code)
+
+
+def enter_address(page: Any, country: str = "US", postal_code: str = "10001") -> None:
+    """Enter the billing address and show the total: the payment is created, its tax shown."""
+    fill_address(page, country, postal_code)
+    page.get_by_role("button", name="Show the total").click()
+    expect(page.locator("#tax-summary")).to_be_visible()
 
 
 def pay_with(page: Any, number: str) -> None:
+    if page.locator("#tax-form").count() and page.locator("#tax-summary").is_hidden():
+        enter_address(page)
     page.get_by_label("Card number").fill(number)
     page.get_by_role("button", name="Pay").click()
 

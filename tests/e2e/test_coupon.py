@@ -6,15 +6,12 @@ before any card is asked for; the 4242 card then pays the discounted price and e
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 
-from .conftest import EXAMPLE, ExampleServer
-from .test_checkout import SUCCEEDS, expect, screenshot
+from .conftest import ExampleServer, seed_user
+from .test_checkout import SUCCEEDS, expect, fill_address, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -24,14 +21,7 @@ STUDENT, PASSWORD = "e2e-coupon-student", "e2e-coupon-password"
 
 @pytest.fixture
 def student(example_server: ExampleServer) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "EXAMPLE_", "SIMULATOR_", "DJANGO_"))}
-    env.update(DJANGO_SETTINGS_MODULE="example_site.settings", EXAMPLE_DB_PATH=str(example_server.db_path))
-    subprocess.run(  # noqa: S603 - our own manage.py
-        [sys.executable, "manage.py", "seed_demo", "--username", STUDENT, "--password", PASSWORD, "--no-admin",
-         "--no-payments"],
-        cwd=EXAMPLE, env=env, check=True, capture_output=True, timeout=120,
-    )
-    return STUDENT
+    return seed_user(example_server, STUDENT, PASSWORD, "--no-admin", "--no-payments")
 
 
 def log_in(page: Any) -> None:
@@ -77,6 +67,7 @@ def test_a_percent_coupon_shows_the_new_price_then_4242_pays_it_and_enrolls(page
     expect(page.locator("li.coupon[data-code=SPRING25]")).to_contain_text("SPRING25 25% off")
     page.get_by_role("link", name=f"Enroll in {title}").click()
     expect(page.get_by_label("Card number")).to_be_editable()
+    fill_address(page)  # sent with each Apply: a US address, taxed 0% offline
     coupon_message = page.locator("#coupon-message")
 
     apply(page, "NOT-A-CODE")

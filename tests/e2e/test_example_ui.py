@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from .conftest import ARTIFACTS, PASSWORD, USERNAME, ExampleServer
-from .test_checkout import AUTHENTICATE, DECLINED, SUCCEEDS, expect, log_in, pay_with
+from .test_checkout import AUTHENTICATE, DECLINED, SUCCEEDS, enter_address, expect, log_in, pay_with
 
 pytestmark = pytest.mark.browser
 
@@ -62,6 +62,7 @@ def open_checkout(page: Any, title: str) -> None:
     page.goto("/")
     page.get_by_role("link", name=f"Enroll in {title}").click()
     expect(page.get_by_label("Card number")).to_be_editable()
+    enter_address(page)
 
 
 def test_screenshots(sized, example_server):

@@ -6,15 +6,12 @@ one, and no PaymentIntent is made."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 
-from .conftest import EXAMPLE, ExampleServer
+from .conftest import ExampleServer, seed_user
 from .test_checkout import expect, screenshot
 
 pytestmark = pytest.mark.browser
@@ -26,13 +23,7 @@ STUDENT, PASSWORD = "e2e-free-student", "e2e-free-password"
 
 @pytest.fixture
 def student(example_server: ExampleServer) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "EXAMPLE_", "SIMULATOR_", "DJANGO_"))}
-    env.update(DJANGO_SETTINGS_MODULE="example_site.settings", EXAMPLE_DB_PATH=str(example_server.db_path))
-    subprocess.run(  # noqa: S603 - our own manage.py
-        [sys.executable, "manage.py", "seed_demo", "--username", STUDENT, "--password", PASSWORD, "--no-admin"],
-        cwd=EXAMPLE, env=env, check=True, capture_output=True, timeout=120,
-    )
-    return STUDENT
+    return seed_user(example_server, STUDENT, PASSWORD, "--no-admin")
 
 
 @pytest.fixture

@@ -45,8 +45,13 @@ def test_hindi_checkout_then_the_switcher_back_to_english(hindi_page, example_se
     page.get_by_role("link", name=f"{TITLE} में नामांकन करें").click()
     expect(page.get_by_role("heading", name=TITLE)).to_be_visible()
     expect(page.get_by_label("कार्ड नंबर")).to_be_editable()  # the simulator's card form, too
+    # India is preselected for a Hindi reader: 18% GST on ₹4,999.00 is ₹899.82.
+    expect(page.get_by_label("देश")).to_have_value("IN")
+    page.get_by_role("button", name="कुल राशि दिखाएँ").click()
+    expect(page.locator("#summary-total")).to_have_text("₹5,898.82")
+    expect(page.locator("#summary-taxes")).to_contain_text("कर (जीएसटी 18%)")
     page.get_by_label("कार्ड नंबर").fill(SUCCEEDS)
-    page.get_by_role("button", name="₹4,999.00 का भुगतान करें").click()
+    page.get_by_role("button", name="₹5,898.82 का भुगतान करें").click()
 
     message = page.locator("#payment-message")
     expect(message).to_contain_text(f"भुगतान सफल रहा। अब आप {TITLE} में नामांकित हैं।")

@@ -5,16 +5,13 @@ signed events to the example's webhook endpoint."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from .conftest import EXAMPLE, ExampleServer, wait_until
+from .conftest import ExampleServer, seed_user, wait_until
 from .test_checkout import SUCCEEDS, expect, log_in, pay_with, screenshot
 
 pytestmark = pytest.mark.browser
@@ -35,12 +32,7 @@ def course(example_server: ExampleServer) -> str:
 @pytest.fixture
 def staff_page(browser: Any, example_server: ExampleServer) -> Iterator[Any]:
     """A browser context logged in to the admin as a staff member (a superuser)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "EXAMPLE_", "SIMULATOR_", "DJANGO_"))}
-    env.update(DJANGO_SETTINGS_MODULE="example_site.settings", EXAMPLE_DB_PATH=str(example_server.db_path))
-    subprocess.run(  # noqa: S603 - our own manage.py
-        [sys.executable, "manage.py", "seed_demo", "--username", STAFF, "--password", STAFF_PASSWORD],
-        cwd=EXAMPLE, env=env, check=True, capture_output=True, timeout=120,
-    )
+    seed_user(example_server, STAFF, STAFF_PASSWORD)
     context = browser.new_context(base_url=example_server.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
     page = context.new_page()

@@ -1,7 +1,8 @@
 """Saved cards in a real browser against the example project (offline simulator): save a card
 while paying, pay the next course with "Use my saved Visa •••• 4242" in one click (3155 asks
 for 3-D Secure again), and remove a card from the student's page. Each journey buys courses of
-its own."""
+its own, as a student of its own: with tax, each checkout creates a payment for its total
+before the card, and one student's journeys in a minute would meet create-payment's throttle."""
 
 from __future__ import annotations
 
@@ -10,10 +11,25 @@ from typing import Any
 
 import pytest
 
-from .conftest import ExampleServer
-from .test_checkout import AUTHENTICATE, SUCCEEDS, expect, expect_success, log_in, pay_with, screenshot
+from .conftest import ExampleServer, seed_user
+from .test_checkout import AUTHENTICATE, SUCCEEDS, enter_address, expect, expect_success, pay_with, screenshot
 
 pytestmark = pytest.mark.browser
+
+STUDENT, PASSWORD = "e2e-card-student", "e2e-card-password"
+
+
+@pytest.fixture(scope="module")
+def student(example_server: ExampleServer) -> str:
+    return seed_user(example_server, STUDENT, PASSWORD, "--no-admin", "--no-payments")
+
+
+def log_in(page: Any) -> None:
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(STUDENT)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Courses")).to_be_visible()
 
 
 def new_course(server: ExampleServer, title: str) -> str:
@@ -24,16 +40,18 @@ def new_course(server: ExampleServer, title: str) -> str:
     return title
 
 
-def checkout(page: Any, title: str) -> None:
+def checkout(page: Any, title: str, *, address: bool = True) -> None:
     page.goto("/")
     page.get_by_role("link", name=f"Enroll in {title}").click()
     expect(page.get_by_role("heading", name=title)).to_be_visible()
+    if address:
+        enter_address(page)  # the total, tax included, before a saved card pays it
 
 
 def save_while_paying(page: Any, title: str, number: str) -> None:
-    checkout(page, title)
+    checkout(page, title, address=False)
     page.get_by_label("Save this card for next time").check()
-    pay_with(page, number)
+    pay_with(page, number)  # the address and its total first, then the card
     if number == AUTHENTICATE:
         challenge = page.frame_locator("iframe[title='3-D Secure authentication']")
         challenge.get_by_role("button", name="Complete authentication").click()
@@ -48,7 +66,7 @@ def succeeded_payments(server: ExampleServer, title: str) -> int:
     )[0][0]
 
 
-def test_saved_4242_pays_the_next_course_in_one_click(page, example_server):
+def test_saved_4242_pays_the_next_course_in_one_click(page, example_server, student):
     first, second = new_course(example_server, "Saved Card One"), new_course(example_server, "Saved Card Two")
     log_in(page)
     save_while_paying(page, first, SUCCEEDS)
@@ -62,7 +80,7 @@ def test_saved_4242_pays_the_next_course_in_one_click(page, example_server):
     assert succeeded_payments(example_server, second) == 1
 
 
-def test_saved_3155_asks_for_3d_secure_again(page, example_server):
+def test_saved_3155_asks_for_3d_secure_again(page, example_server, student):
     first, second = new_course(example_server, "Saved Card Three"), new_course(example_server, "Saved Card Four")
     log_in(page)
     save_while_paying(page, first, AUTHENTICATE)
@@ -79,7 +97,7 @@ def test_saved_3155_asks_for_3d_secure_again(page, example_server):
     assert succeeded_payments(example_server, second) == 1
 
 
-def test_a_student_sees_and_removes_saved_cards(page, example_server):
+def test_a_student_sees_and_removes_saved_cards(page, example_server, student):
     title = new_course(example_server, "Saved Card Five")
     log_in(page)
     save_while_paying(page, title, SUCCEEDS)
@@ -94,3 +112,26 @@ def test_a_student_sees_and_removes_saved_cards(page, example_server):
 
     expect(cards).to_have_count(before - 1)
     screenshot(page, "f-saved-card-removed")
+
+
+def test_ticking_save_after_the_total_is_shown_pays_again_with_it_and_saves_the_card(page, example_server,
+                                                                                 student):
+    title = new_course(example_server, "Saved Card Six")
+    log_in(page)
+    page.goto("/my-courses/")
+    before = page.locator("ul.saved-cards li.saved-card").count()
+    checkout(page, title)  # the total shown: the payment exists, without saving
+
+    page.get_by_label("Save this card for next time").check()
+    expect(page.locator("#pay-button")).to_be_enabled()  # the payment made again, with savePaymentMethod
+    expect(page.locator("#tax-summary")).to_be_visible()
+    pay_with(page, SUCCEEDS)
+
+    expect_success(page, title)
+    statuses = example_server.query(
+        "SELECT p.status FROM apranova_payments_payment p JOIN courses_course c "
+        "ON CAST(c.id AS TEXT) = json_extract(p.metadata, '$.course') WHERE c.title = ? ORDER BY p.id", title,
+    )
+    assert statuses == [("canceled",), ("succeeded",)]
+    page.goto("/my-courses/")
+    expect(page.locator("ul.saved-cards li.saved-card")).to_have_count(before + 1)

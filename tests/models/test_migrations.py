@@ -241,7 +241,8 @@ def test_a_production_install_migrates_without_any_simulator_table():
             "0006_payment_created_figures_index", "0007_webhook_event_indexes",
             "0008_payment_refund_permission", "0009_dispute_appeals_and_prevented",
             "0010_money_figures_indexes", "0011_coupons",
-            "0012_paid_figures_index_discount", "0013_customers", "0014_checkout", "0015_tax_and_receipts"]
+            "0012_paid_figures_index_discount", "0013_customers", "0014_checkout", "0015_tax_and_receipts",
+            "0016_payment_card"]
         assert not [m for m, _ in plan if m.app_label == SIMULATOR]
         assert {"apranova_payments_payment", "apranova_payments_webhookevent"} <= tables()
         assert not [name for name in tables() if "simulat" in name]

@@ -71,7 +71,7 @@ def check_wheel(wheel: Path) -> None:
     version = source_version()
     assert metadata["Version"] == version, f"wheel version {metadata['Version']} != __version__ {version}"
     extras = set(metadata.get_all("Provides-Extra") or [])
-    assert {"testing", "openapi"} <= extras, f"extras missing from the metadata: {extras}"
+    assert {"testing", "openapi", "pdf"} <= extras, f"extras missing from the metadata: {extras}"
     print(f"wheel OK: version {version}, {len(names)} files, extras {sorted(extras)}")
 
 

@@ -6,6 +6,7 @@ Secure), redirects to the success URL with ``session_id``, and sends the signed
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -133,3 +134,92 @@ def test_the_page_is_404_with_debug_off(api, client, settings):
     settings.DEBUG = False
 
     assert client.get(started["url"]).status_code == 404
+
+
+# -- Stripe Tax on the hosted page (TAX set) ------------------------------------------------
+
+TAXED = {"tax_code": "txcd_10000000", "behavior": "exclusive"}
+
+
+@pytest.fixture
+def taxed(settings: Any) -> Any:
+    def configure(behavior: str = "exclusive") -> None:
+        settings.APRANOVA_PAYMENTS = {**settings.APRANOVA_PAYMENTS, "CURRENCIES": ["usd", "eur", "inr", "jpy"],
+                                      "TAX": {**TAXED, "behavior": behavior}, "SELLER": {"name": "ApraNova Academy"}}
+
+    configure()
+    return configure
+
+
+def pay_from(client: Any, started: dict[str, Any], number: str, **address: str) -> Any:
+    return client.post(started["url"], {"number": number, "exp_month": "12", "exp_year": "2099", "cvc": "123",
+                                        **address})
+
+
+@pytest.mark.parametrize(("first", "order"), [("payment_intent", [0, 1, 2]), ("session", [2, 1, 0])])
+def test_the_page_taxes_the_address_entered_and_the_payment_takes_the_tax(api, client, outbox, taxed, first, order):
+    started = start(api, currency="eur")
+    page = client.get(started["url"]).content.decode()
+    assert 'name="country"' in page and 'name="postal_code"' in page and "billing address" in page
+
+    response = pay_from(client, started, SUCCEEDS, country="de", postal_code="10115")
+
+    assert response.status_code == 302
+    sent = outbox()
+    events = [json.loads(request.body) for request in sent]
+    intent, session = events[1]["data"]["object"], events[2]["data"]["object"]
+    assert intent["amount"] == 2379 and session["amount_total"] == 2379
+    assert (session["amount_subtotal"], session["total_details"]["amount_tax"]) == (1999, 380)
+    assert "breakdown" not in session["total_details"]  # events never carry expanded fields
+    assert [replay(client, sent[index]).json()["outcome"] for index in order] == ["processed"] * 3
+    payment = Payment.objects.get()
+    assert (payment.status, payment.amount, payment.amount_tax) == ("succeeded", Decimal("23.79"), Decimal("3.80"))
+    assert payment.billing_address == {"country": "DE", "postal_code": "10115"}
+    assert payment.tax_breakdown[0]["amount"] == 380 and payment.tax_breakdown[0]["percentage"] == "19.0"
+
+
+def test_inclusive_tax_on_the_page_keeps_the_amount(api, client, outbox, taxed):
+    taxed("inclusive")
+    started = start(api, amount="999.00", currency="inr")
+
+    assert pay_from(client, started, SUCCEEDS, country="IN", postal_code="560001").status_code == 302
+
+    sent = outbox()
+    assert json.loads(sent[1].body)["data"]["object"]["amount"] == 99900
+    for request in sent:
+        replay(client, request)
+    payment = Payment.objects.get()
+    assert (payment.amount, payment.amount_tax) == (Decimal("999.00"), Decimal("152.39"))
+
+
+@pytest.mark.parametrize("address", [{}, {"country": "US", "postal_code": "nowhere"}])
+def test_an_address_stripe_could_not_tax_is_asked_again(api, client, taxed, address):
+    started = start(api, currency="eur")
+
+    response = pay_from(client, started, SUCCEEDS, **address)
+
+    assert response.status_code == 400 and "billing address" in response.content.decode()
+    session = SimulatedCheckoutSession.objects.get()
+    assert (session.status, session.intent, session.amount_tax) == ("open", None, 0)
+
+
+def test_a_declined_card_keeps_the_address_and_its_tax(api, client, taxed):
+    started = start(api, amount="1999", currency="jpy")
+
+    declined = pay_from(client, started, DECLINED, country="JP", postal_code="100-0001")
+
+    assert declined.status_code == 402
+    text = declined.content.decode()
+    assert "2199 JPY" in text and "Subtotal 1999 JPY + tax 200 JPY" in text
+    session = SimulatedCheckoutSession.objects.get()
+    assert (session.amount_tax, session.intent.amount) == (200, 2199)
+    assert pay(client, started, SUCCEEDS).status_code == 302
+    assert SimulatedCheckoutSession.objects.get().status == "complete"
+
+
+def test_without_tax_the_page_asks_for_no_address(api, client):
+    started = start(api)
+
+    page = client.get(started["url"]).content.decode()
+
+    assert 'name="country"' not in page

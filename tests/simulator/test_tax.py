@@ -97,3 +97,12 @@ def test_the_simulator_admin_lists_calculations_and_transactions(api, taxed, cli
     assert calculations.status_code == 200 and transactions.status_code == 200
     assert SimulatedTaxCalculation.objects.get().calculation_id in calculations.text
     assert SimulatedTaxTransaction.objects.get().transaction_id in transactions.text
+
+
+def test_the_receipt_of_a_simulated_payment_names_its_card(api, taxed):
+    payment = pay(api, create(api, "100.00", "eur", {"country": "DE"}).json())
+
+    receipt = api.get(reverse("apranova_payments:payment-receipt", args=[payment.stripe_payment_intent]))
+
+    assert receipt.status_code == 200, receipt.content
+    assert "Visa •••• 4242" in receipt.content.decode() and "VAT 19% (DE)" in receipt.content.decode()

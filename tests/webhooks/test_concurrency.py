@@ -10,6 +10,7 @@ import json
 import threading
 import time
 from collections import Counter
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -141,6 +142,42 @@ def test_a_checkout_sessions_completed_and_its_payment_intents_succeeded_at_once
     assert Payment.objects.filter(user=user).count() == 1
     payment = Payment.objects.get(user=user)
     assert (payment.status, payment.stripe_payment_intent) == (Payment.Status.SUCCEEDED, intent["id"])
+
+
+@pytest.mark.parametrize("round_number", range(3))
+def test_a_taxed_sessions_completed_and_its_grown_payment_intent_at_once_take_the_tax_once(
+    live_server, tally, settings, round_number
+):
+    """With TAX, the PaymentIntent is for the line plus the Session's tax: whichever of the two
+    events takes the payment's row lock first records the tax (the PaymentIntent's asks Stripe
+    for the Session), and the other finds it recorded."""
+    settings.APRANOVA_PAYMENTS = {**settings.APRANOVA_PAYMENTS, "CURRENCIES": ["usd", "eur"],
+                                  "TAX": {"tax_code": "txcd_10000000", "behavior": "exclusive"},
+                                  "SELLER": {"name": "ApraNova Academy"}}
+    user = UserFactory()
+    with StripeMock() as stripe_mock:
+        stripe_mock.let_through(live_server.url)
+        created = create_checkout(user, Charge.of("19.99", "eur", {"course": "12"}),
+                                  success_url="https://shop.example/paid", cancel_url="https://shop.example/cart")
+        session, intent = stripe_mock.pay_session(created.payment.stripe_checkout_session,
+                                                  address={"country": "DE", "postal_code": "10115"})
+        url = live_server.url + reverse("apranova_payments:webhook")
+        events = [stripe_objects.event(session, "checkout.session.completed", api_version=STRIPE_API_VERSION),
+                  stripe_objects.event(intent, "payment_intent.succeeded", api_version=STRIPE_API_VERSION)]
+        results: list[requests.Response] = []
+        threads = [threading.Thread(target=lambda e=e: results.extend(deliver_at_once(url, e, 5))) for e in events]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+
+    assert sorted(r.status_code for r in results) == [200] * 10
+    assert tally()["payment_succeeded"] == 1 and tally()["payment_status_changed"] == 1
+    payment = Payment.objects.get(user=user)
+    assert (payment.status, payment.amount, payment.amount_tax) == (Payment.Status.SUCCEEDED, Decimal("23.79"),
+                                                                    Decimal("3.80"))
+    assert payment.tax_breakdown[0]["amount"] == 380 and payment.billing_address["country"] == "DE"
+    assert set(WebhookEvent.objects.values_list("note", flat=True)) == {""}
 
 
 # -- a failure recorded after a concurrent success --------------------------------------------

@@ -2,7 +2,7 @@
 ``AnalyticsAdminMixin``.
 
 The Analytics page shows ``Payment.objects.analytics()`` for a range chosen in a form: tiles
-per currency (net, refunds, discounts, success rate), a revenue chart per currency, succeeded against
+per currency (net, refunds, discounts, tax, success rate), a revenue chart per currency, succeeded against
 failed payments, and the top failure codes. Its charts are server-side SVG (``charts``),
 styled by a static stylesheet in the admin's own CSS variables: no script, no inline style,
 nothing from another host, so it works offline, under a strict Content-Security-Policy and in
@@ -228,6 +228,7 @@ def _currency(report: Report, figures: CurrencyFigures) -> dict[str, Any]:
         "gross": format_money(figures.gross, code),
         "refunded": format_money(figures.refunded, code),
         "discounts": format_money(figures.discounts, code),
+        "tax": format_money(figures.tax, code),
         "success_rate": None if rate is None else f"{rate:.1%}",
         "ended": figures.succeeded + figures.failed + figures.canceled,
         "chart": _revenue_chart(report, figures.currency),
@@ -238,11 +239,12 @@ def _revenue_chart(report: Report, currency: str) -> SafeString:
     bars = [
         Bar(label=_period_label(row.period, report.range.interval),
             title=gettext("%(period)s: net %(net)s, refunded %(refunded)s, discounts %(discounts)s, "
-                          "%(succeeded)d succeeded") % {
+                          "tax %(tax)s, %(succeeded)d succeeded") % {
                 "period": _period_label(row.period, report.range.interval, full=True),
                 "net": format_money(row.net, currency),
                 "refunded": format_money(row.refunded, currency),
                 "discounts": format_money(row.discounts, currency),
+                "tax": format_money(row.tax, currency),
                 "succeeded": row.succeeded,
             },
             # Refunds may be more than a period's gross (a refund of an earlier payment): the bar

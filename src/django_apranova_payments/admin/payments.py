@@ -9,15 +9,15 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .. import exceptions, services
-from ..models import Coupon, Payment, WebhookEvent
+from .. import exceptions, receipts, services
+from ..models import Coupon, Payment, PaymentStatus, WebhookEvent
 from ..money_display import format_money
 from ..services import FREE_PREFIX
 from .analytics import AnalyticsAdminMixin
@@ -105,7 +105,8 @@ class PaymentAdmin(AnalyticsAdminMixin, RefundActionMixin, RecordAdmin):
         "user", "stripe_payment_intent", "stripe_checkout_session", "amount", "currency", "coupon_link",
         "coupon_code", "display_discount", "display_tax", "tax_calculation", "display_billing_address",
         "display_refunded", "status", "stripe_status", "failure_code",
-        "failure_message", "metadata", "livemode", "created_at", "updated_at", "succeeded_at", "webhook_events",
+        "failure_message", "metadata", "livemode", "created_at", "updated_at", "succeeded_at", "display_receipt",
+        "webhook_events",
     ]
     # Shown as display_refunded, coupon_link (or coupon_code), display_discount and display_tax.
     exclude = ["amount_refunded", "coupon", "discount", "amount_tax"]
@@ -204,6 +205,21 @@ class PaymentAdmin(AnalyticsAdminMixin, RefundActionMixin, RecordAdmin):
         address = payment.billing_address if isinstance(payment.billing_address, dict) else {}
         parts = [address.get(key) for key in ("line1", "city", "state", "postal_code", "country")]
         return ", ".join(str(part) for part in parts if part) or "—"
+    @admin.display(description=_("receipt"))
+    def display_receipt(self, payment: Payment) -> str:
+        """The receipt number and a link to the receipt (numbered on first view when the
+        payment succeeded before ``SELLER`` was set); "—" while receipts are off or the
+        payment has not succeeded."""
+        if payment.status != PaymentStatus.SUCCEEDED or receipts.seller() is None:
+            return "—"
+        try:
+            url = reverse("apranova_payments:payment-receipt", args=[payment.stripe_id])
+        except NoReverseMatch:  # the host has not included the package's URLs
+            url = ""
+        number = receipts.number_text(payment.receipt_number) if payment.receipt_number is not None else ""
+        if not url:
+            return number or "—"
+        return format_html('{} <a href="{}" target="_blank" rel="noopener">{}</a>', number, url, _("View receipt"))
 
     @admin.display(description=_("webhook events"))
     def webhook_events(self, payment: Payment) -> str:

@@ -281,13 +281,15 @@ CURRENCY_FIGURES = inline_serializer("AnalyticsCurrency", fields={
     "net": _Total(help_text="gross - refunded."),
     "discounts": _Total(help_text=(
         "What coupons took off the payments in gross (never charged, so not taken off net).")),
+    "tax": _Total(help_text=(
+        "The tax collected inside the payments in gross (part of gross and net; refunds leave it as it is).")),
     **_counts("payments", "succeeded", "failed", "canceled"),
     "disputed": serializers.IntegerField(help_text="Payments with at least one dispute."),
 })
 PERIOD_FIGURES = inline_serializer("AnalyticsPeriod", fields={
     "period": serializers.DateField(help_text="The day, or the first day of the month."),
     "currency": serializers.CharField(),
-    "gross": _Total(), "refunded": _Total(), "net": _Total(), "discounts": _Total(),
+    "gross": _Total(), "refunded": _Total(), "net": _Total(), "discounts": _Total(), "tax": _Total(),
     **_counts("succeeded", "failed"),
 })
 ANALYTICS = inline_serializer("Analytics", fields={
@@ -304,12 +306,12 @@ ANALYTICS = inline_serializer("Analytics", fields={
 ANALYTICS_EXAMPLE = {
     "from": "2026-11-01", "to": "2026-11-02", "interval": "day",
     "currencies": {"usd": {"gross": "1998.00", "refunded": "99.00", "net": "1899.00", "discounts": "250.00",
-                           "payments": 4, "succeeded": 2, "failed": 1, "canceled": 1, "disputed": 0}},
+                           "tax": "166.50", "payments": 4, "succeeded": 2, "failed": 1, "canceled": 1, "disputed": 0}},
     "series": [
         {"period": "2026-11-01", "currency": "usd", "gross": "999.00", "refunded": "99.00", "net": "900.00",
-         "discounts": "250.00", "succeeded": 1, "failed": 1},
+         "discounts": "250.00", "tax": "166.50", "succeeded": 1, "failed": 1},
         {"period": "2026-11-02", "currency": "usd", "gross": "999.00", "refunded": "0.00", "net": "999.00",
-         "discounts": "0.00", "succeeded": 1, "failed": 0},
+         "discounts": "0.00", "tax": "0.00", "succeeded": 1, "failed": 0},
     ],
     "failureCodes": [{"code": "card_declined", "count": 1}],
 }

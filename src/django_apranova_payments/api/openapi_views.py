@@ -324,8 +324,9 @@ class AnalyticsViewExtension(OpenApiViewExtension):
             description=(
                 "Every user's figures of the range: the money on the local day it moved (`gross`: "
                 "payments on the day they succeeded, `refunded`: succeeded refunds on the day each was "
-                "made, `discounts`: what coupons took off the payments in `gross`, on their day; "
-                "`net` is `gross` - `refunded`), the counts of the payments created in the range. "
+                "made, `discounts`: what coupons took off the payments in `gross`, on their day, "
+                "`tax`: the tax collected inside the payments in `gross`, on their day, which refunds "
+                "leave as it is; `net` is `gross` - `refunded`), the counts of the payments created in the range. "
                 "Totals per currency, a series per currency and period, and the failure codes. Money "
                 "is never added across currencies. Allowed by "
                 "`ANALYTICS_PERMISSION_CLASSES` (staff by default). A range covers at most "

@@ -149,6 +149,8 @@ class CheckoutCreateSerializer(PaymentCreateSerializer):
     # Saved cards are the Payment Element's: Stripe's page offers the card form itself.
     savePaymentMethod = None  # type: ignore[assignment]  # noqa: N815
     paymentMethod = None  # type: ignore[assignment]  # noqa: N815
+    # With TAX, Stripe's page collects the billing address (billing_address_collection=required).
+    billingAddress = None  # type: ignore[assignment]  # noqa: N815
 
     def validate_successUrl(self, value: str) -> str:  # noqa: N802
         return redirect_url(value)

@@ -68,16 +68,17 @@ class PaymentQuerySet(AnalyticsQuerySet["Payment"]):
         analytics.
 
         Each row is ``{"period": date, "currency": "usd", "total": Decimal, "discounts": Decimal,
-        "count": int}`` (``discounts``: what coupons took off these payments, not in ``total``);
-        the period is the day (or first of the month) the payment succeeded, in the host's
-        ``TIME_ZONE``.
+        "tax": Decimal, "count": int}`` (``discounts``: what coupons took off these payments, not
+        in ``total``; ``tax``: the tax collected inside ``total``); the period is the day (or
+        first of the month) the payment succeeded, in the host's ``TIME_ZONE``.
         """
         if period not in ("day", "month"):
             raise ValueError(f"period must be 'day' or 'month', not {period!r}")
         rows = self._paid(period).order_by("period", "of_currency")
         return [{"period": row["period"], "currency": row["of_currency"],
                  "total": money.quantize_for_storage(row["gross"]),
-                 "discounts": money.quantize_for_storage(row["discounts"]), "count": row["count"]} for row in rows]
+                 "discounts": money.quantize_for_storage(row["discounts"]),
+                 "tax": money.quantize_for_storage(row["tax"]), "count": row["count"]} for row in rows]
 
 
 class Payment(models.Model):
@@ -152,6 +153,11 @@ class Payment(models.Model):
         _("billing address"), default=dict, blank=True, editable=False,
         help_text=_("The address the tax was calculated for."),
     )
+    card_brand = models.CharField(
+        _("card brand"), max_length=20, blank=True, editable=False,
+        help_text=_("The brand of the card paid with, once a receipt asked Stripe (no other card detail is kept)."),
+    )
+    card_last4 = models.CharField(_("card's last four digits"), max_length=4, blank=True, editable=False)
     receipt_number = models.PositiveBigIntegerField(
         _("receipt number"), null=True, blank=True, unique=True, editable=False,
         help_text=_("Numbered when the payment succeeds with SELLER set: gap-free, never reused."),

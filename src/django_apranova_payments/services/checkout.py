@@ -23,6 +23,7 @@ from django.utils.translation import gettext
 
 from .. import coupons, exceptions
 from ..charges import Charge
+from ..conf import app_settings
 from ..gateway import CheckoutRequest, CheckoutSessionData, get_gateway
 from ..metadata import own_metadata
 from ..models import Payment
@@ -105,7 +106,10 @@ def _create(
     reference = uuid.uuid5(uuid.NAMESPACE_URL, key)  # the same on a retry: Stripe replays its Session
     session = get_gateway().create_checkout_session(_request(redirects, user, charge, redemption, key, reference,
                                                              idempotency_key, fingerprint))
-    if session.amount_total != charge.minor_units or session.currency != charge.currency:
+    # With TAX the Session's total grows by the tax once the customer enters an address; the
+    # line before it is what was asked for.
+    asked = session.amount_subtotal if app_settings.TAX is not None else session.amount_total
+    if asked != charge.minor_units or session.currency != charge.currency:
         logger.error("Checkout Session %s came back as %s %s", session.id, session.amount_total, session.currency)
         raise exceptions.GatewayError()
     try:
@@ -127,6 +131,7 @@ def _request(
     redirects: _Redirects, user: Any, charge: Charge, redemption: coupons.Redemption | None, key: str,
     reference: uuid.UUID, idempotency_key: str | None, fingerprint: str,
 ) -> CheckoutRequest:
+    tax = app_settings.TAX
     metadata = {
         **charge.metadata,
         **own_metadata(
@@ -134,14 +139,14 @@ def _request(
             idempotency_key=idempotency_key, fingerprint=fingerprint,
             coupon=None if redemption is None else redemption.coupon.code,
             discount_minor=0 if redemption is None else redemption.discount_minor,
-            checkout=reference.hex,
+            checkout=reference.hex, checkout_tax=None if tax is None else tax.behavior,
         ),
     }
     return CheckoutRequest(
         amount=charge.minor_units, currency=charge.currency,
         product_name=charge.metadata.get(PRODUCT_NAME) or gettext("Payment"),
         metadata=metadata, success_url=with_session_id(redirects.success_url), cancel_url=redirects.cancel_url,
-        client_reference_id=reference.hex, idempotency_key=key, customer_email=user_email(user),
+        client_reference_id=reference.hex, idempotency_key=key, customer_email=user_email(user), tax=tax,
     )
 
 

@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext
 from rest_framework.exceptions import ValidationError
 
-from .. import coupons, exceptions, money, signals, tax
+from .. import coupons, exceptions, money, receipts, signals, tax
 from ..charges import Charge
 from ..conf import app_settings
 from ..gateway import CheckoutSessionData, PaymentIntentData, get_gateway
@@ -240,8 +240,11 @@ def _taxed(
 
 
 def _receipt_email(user: Any) -> str | None:
-    """The user's e-mail address for Stripe's receipt when ``RECEIPT_EMAIL`` is on."""
-    return user_email(user) if app_settings.RECEIPT_EMAIL is True else None
+    """The user's e-mail address for Stripe's receipt when ``RECEIPT_EMAIL`` is on, unless the
+    package sends its own numbered receipt (``SELLER`` set too): one receipt, never two."""
+    if app_settings.RECEIPT_EMAIL is not True or receipts.sends_own_receipts():
+        return None
+    return user_email(user)
 
 
 def store_payment(

@@ -13,13 +13,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from django.db import IntegrityError, transaction
 from django.urls import NoReverseMatch, reverse
 
 from .. import exceptions
 from ..gateway import CheckoutRequest, CheckoutSessionData
+from ..stripe_data import ADDRESS_KEYS
+from ..testing import stripe_tax
 from . import sender
 from .cards import Card
 from .checkout_models import SimulatedCheckoutSession
@@ -47,7 +49,9 @@ def page_url(session: SimulatedCheckoutSession) -> str | None:
 
 
 def session_data(session: SimulatedCheckoutSession) -> CheckoutSessionData:
-    return CheckoutSessionData.from_dict(session.to_stripe(page_url(session)))
+    """The Session as the gateway answers it (with its tax breakdown: the Stripe gateway
+    retrieves it expanded)."""
+    return CheckoutSessionData.from_dict(session.to_stripe(page_url(session), expand_breakdown=True))
 
 
 def success_redirect(session: SimulatedCheckoutSession) -> str:
@@ -77,6 +81,8 @@ class CheckoutSimulation:
                     success_url=checkout.success_url, cancel_url=checkout.cancel_url,
                     client_reference_id=checkout.client_reference_id, customer_email=checkout.customer_email or "",
                     idempotency_key=key, request_fingerprint=fingerprint,
+                    tax_behavior=checkout.tax.behavior if checkout.tax else "",
+                    tax_code=checkout.tax.tax_code if checkout.tax else "",
                 )
                 logger.info("Simulated Checkout Session %s created", existing.session_id)
             except IntegrityError:  # the same key, created concurrently
@@ -110,15 +116,22 @@ class CheckoutSimulation:
             raise exceptions.GatewayRejected(code="resource_missing")
         return session
 
-    def pay_checkout_session(self, session_id: str, card: Card) -> SimulatedCheckoutSession:
+    def pay_checkout_session(
+        self, session_id: str, card: Card, address: Mapping[str, str] | None = None,
+    ) -> SimulatedCheckoutSession:
         """Pay an open Session with ``card``: its PaymentIntent (made now, the first time) is
         confirmed; when it succeeds the Session completes. A decline or 3-D Secure leaves it
-        open (``session.intent`` says which)."""
+        open (``session.intent`` says which). A Session with tax needs the billing
+        ``address`` (``country``, ``postal_code``): its tax comes from the test kit's table
+        (``TaxLocationInvalid`` for one Stripe could not place) and the PaymentIntent is for
+        the total."""
         with transaction.atomic():
             session = _locked(session_id)
+            if session.automatic_tax:
+                _tax(session, address)
             if session.intent is None:
                 session.intent = SimulatedPaymentIntent.objects.create(
-                    amount=session.amount, currency=session.currency, metadata=dict(session.intent_metadata),
+                    amount=session.amount_total, currency=session.currency, metadata=dict(session.intent_metadata),
                 )
                 session.save(update_fields=["intent", "updated_at"])
                 sender.send_event(session.intent, "payment_intent.created")
@@ -143,6 +156,27 @@ def _locked(session_id: str) -> SimulatedCheckoutSession:
     if session.status != "open":
         raise UnexpectedSessionState(f"This Checkout Session is {session.status}.")
     return session
+
+
+def _tax(session: SimulatedCheckoutSession, address: Mapping[str, str] | None) -> None:
+    """Tax ``session`` for ``address`` (kept from an earlier attempt when none is given), as
+    Stripe's page does when the customer enters it; a PaymentIntent made before (a declined
+    card) follows the new total."""
+    if not address or not address.get("country"):
+        if session.billing_address:
+            return
+        raise stripe_tax.TaxLocationInvalid("Enter the country of your billing address.")
+    kept = {key: value.strip() for key, value in address.items() if key in ADDRESS_KEYS and value and value.strip()}
+    kept["country"] = kept["country"].upper()
+    session.amount_tax, session.tax_breakdown = stripe_tax.checkout_tax(
+        amount=session.amount, address=kept, behavior=session.tax_behavior,
+    )
+    session.billing_address = kept
+    session.save(update_fields=["amount_tax", "tax_breakdown", "billing_address", "updated_at"])
+    intent = session.intent
+    if intent is not None and intent.amount != session.amount_total:
+        intent.amount = session.amount_total
+        intent.save(update_fields=["amount", "updated_at"])
 
 
 def _complete_if_paid(session: SimulatedCheckoutSession) -> SimulatedCheckoutSession:

@@ -14,9 +14,11 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template import Context
+from django.utils.translation import gettext
 
 from .. import exceptions
 from ..money import format_amount, from_minor_units
+from ..testing.stripe_tax import TaxLocationInvalid
 from .cards import TEST_CARDS, InvalidCard, parse_card
 from .checkout import UnexpectedSessionState, success_redirect
 from .checkout_models import SimulatedCheckoutSession
@@ -25,6 +27,9 @@ from .models import SimulatedStatus
 from .views import ENGINE, MAX_CARD_FIELD, SimulatorView
 
 CARD_FIELDS = ("number", "exp_month", "exp_year", "cvc")
+#: The billing address a Session with tax asks for (Stripe's keys).
+ADDRESS_FIELDS = ("country", "postal_code")
+MAX_ADDRESS_FIELD = 40
 
 
 class CheckoutPageView(SimulatorView):
@@ -41,11 +46,15 @@ class CheckoutPageView(SimulatorView):
     def post(self, request: HttpRequest, session_id: str) -> HttpResponse:
         session = self._session(session_id)
         number, exp_month, exp_year, cvc = (request.POST.get(name, "")[:MAX_CARD_FIELD] for name in CARD_FIELDS)
+        address = {name: request.POST.get(name, "")[:MAX_ADDRESS_FIELD] for name in ADDRESS_FIELDS}
         try:
             card = parse_card(number, exp_month, exp_year, cvc)
-            session = self.gateway.pay_checkout_session(session.session_id, card)
+            session = self.gateway.pay_checkout_session(session.session_id, card, address)
         except InvalidCard as exc:
             return render(session, error=exc.message, status=402)
+        except TaxLocationInvalid:
+            error = gettext("Enter a billing address we can calculate the tax for: its country and postal code.")
+            return render(session, error=error, status=400)
         except (UnexpectedSessionState, UnexpectedState):
             session = self._session(session_id)  # paid or expired meanwhile: show what it is
         return _answer(session)
@@ -87,9 +96,14 @@ def _answer(session: SimulatedCheckoutSession) -> HttpResponse:
 
 def render(session: SimulatedCheckoutSession, *, error: str | None = None, status: int = 200) -> HttpResponse:
     intent = session.intent
+
+    def shown(minor: int) -> str:
+        return format_amount(from_minor_units(minor, session.currency), session.currency)
+
     context: dict[str, Any] = {
-        "session": session, "error": error,
-        "amount": format_amount(from_minor_units(session.amount, session.currency), session.currency),
+        "session": session, "error": error, "amount": shown(session.amount_total),
+        "subtotal": shown(session.amount), "tax": shown(session.amount_tax),
+        "inclusive": session.tax_behavior == "inclusive", "address": session.billing_address,
         "authenticate": intent is not None and intent.status == SimulatedStatus.REQUIRES_ACTION,
         "cards": [(card.display_number, card.description) for card in TEST_CARDS.values()],
     }

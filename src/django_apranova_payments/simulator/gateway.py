@@ -46,7 +46,7 @@ from django.utils import timezone
 
 from .. import exceptions
 from ..gateway import BaseGateway, CancellationReason, ChargeData, DisputeData, PaymentIntentData, RefundData
-from ..stripe_data import SetupFutureUsage
+from ..stripe_data import PaymentMethodData, SetupFutureUsage
 from . import sender
 from .cards import Card, Outcome
 from .checkout import CheckoutSimulation
@@ -154,6 +154,14 @@ class SimulatorGateway(CheckoutSimulation, SimulatedCustomers, SimulatedTax, Bas
     def retrieve_payment_intent(self, intent_id: str) -> PaymentIntentData:
         refuse_without_debug()
         return _data(self.get(intent_id))
+
+    def payment_card(self, intent_id: str) -> PaymentMethodData | None:
+        intent = self.get(intent_id)
+        if not intent.card_last4:
+            return None
+        return PaymentMethodData(id=intent.payment_method or f"pm_sim_{intent.card_brand}_{intent.card_last4}",
+                                 created=int(intent.created_at.timestamp()), livemode=False, customer=None,
+                                 brand=intent.card_brand, last4=intent.card_last4)
 
     def cancel_payment_intent(self, intent_id: str, *, reason: CancellationReason) -> PaymentIntentData:
         def cancel(intent: SimulatedPaymentIntent) -> str:

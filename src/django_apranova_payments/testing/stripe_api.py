@@ -178,7 +178,14 @@ class StripeAPI:
         intent = self.intents.get(intent_id)
         if intent is None:
             return _missing("payment_intent", intent_id, "intent")
+        if "payment_method" in request.params_dict.get("expand", {}).values() and intent.get("payment_method"):
+            return 200, {}, json.dumps({**intent, "payment_method": self._paid_with(intent)})
         return 200, {}, json.dumps(intent)
+
+    def _paid_with(self, intent: dict[str, Any]) -> dict[str, Any]:
+        """The PaymentMethod ``intent`` was paid with: a saved card as it is, else a Visa ending
+        4242 (StripeCustomersAPI keeps the saved ones)."""
+        return stripe_objects.payment_method(intent["payment_method"], livemode=bool(intent.get("livemode")))
 
     def _cancel(self, request: Any) -> Reply:
         intent_id = self._path_id(request, "payment_intents")

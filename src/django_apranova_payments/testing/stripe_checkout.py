@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import stripe_objects, stripe_rules
+from . import stripe_objects, stripe_rules, stripe_tax
 from .stripe_api import Reply, StripeAPI, _error_body, _missing, _refused
 from .stripe_params import StripeRequestError
 
@@ -75,19 +75,53 @@ class StripeCheckoutAPI(StripeAPI):
 
     # -- controls for tests ---------------------------------------------------------------
 
-    def pay_session(self, session_id: str, status: str = "succeeded") -> tuple[dict[str, Any], dict[str, Any]]:
+    def enter_address(self, session_id: str, address: Mapping[str, Any]) -> dict[str, Any]:
+        """The customer enters a billing address (Stripe's keys: ``country``, ``postal_code``,
+        ``state``, ``city``, ``line1``) on Stripe's page. With ``automatic_tax`` Stripe
+        computes the tax from the test kit's table (``stripe_tax``) and sets
+        ``total_details.amount_tax`` and ``amount_total`` (the line plus an exclusive tax);
+        ``stripe_tax.TaxLocationInvalid`` for an address it cannot place, as the page would
+        say. Returns the Session."""
+        session = self.sessions[session_id]
+        full = {key: address.get(key) for key in ("city", "country", "line1", "line2", "postal_code", "state")}
+        session["customer_details"] = {
+            "address": full, "business_name": None, "email": session.get("customer_email"), "individual_name": None,
+            "name": None, "phone": None, "tax_exempt": "none", "tax_ids": [],
+        }
+        if session["automatic_tax"]["enabled"]:
+            behavior = self._tax_behavior(session_id)
+            tax, taxes = stripe_tax.checkout_tax(
+                amount=session["amount_subtotal"], address=full, behavior=behavior, livemode=session["livemode"],
+            )
+            session["amount_total"] = session["amount_subtotal"] + (tax if behavior == "exclusive" else 0)
+            session["total_details"]["amount_tax"] = tax
+            session["automatic_tax"]["status"] = "complete"
+            self._session_taxes[session_id] = taxes
+        return session
+
+    def pay_session(
+        self, session_id: str, status: str = "succeeded", *, address: Mapping[str, Any] | None = None,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         """The customer pays on Stripe's page: Stripe makes the Session's PaymentIntent (with
         ``payment_intent_data[metadata]``) in ``status`` (``succeeded``, or ``processing`` for
-        a delayed method) and completes the Session, ``paid`` or ``unpaid``. Returns both."""
+        a delayed method) and completes the Session, ``paid`` or ``unpaid``. Returns both.
+        ``address``: the billing address entered first (``enter_address``); a Session that
+        requires one (``billing_address_collection=required``, or ``automatic_tax``) cannot be
+        paid without it."""
         session = self.sessions[session_id]
+        if address is not None:
+            self.enter_address(session_id, address)
         intent = self._session_intent(session)
         stripe_objects.with_intent_status(intent, status)
         session.update(status="complete", payment_status="paid" if status == "succeeded" else "unpaid", url=None)
         return session, intent
 
-    def open_session_intent(self, session_id: str) -> dict[str, Any]:
+    def open_session_intent(self, session_id: str, *, address: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The customer confirms on Stripe's page and Stripe makes the PaymentIntent, not yet
-        paid (``requires_payment_method``, as after a decline); the Session stays open."""
+        paid (``requires_payment_method``, as after a decline); the Session stays open.
+        ``address`` as for ``pay_session``."""
+        if address is not None:
+            self.enter_address(session_id, address)
         return self._session_intent(self.sessions[session_id])
 
     def expire_session(self, session_id: str) -> dict[str, Any]:
@@ -100,9 +134,16 @@ class StripeCheckoutAPI(StripeAPI):
             stripe_objects.with_intent_status(self.intents[intent_id], "canceled", cancellation_reason="abandoned")
         return session
 
+    def _tax_behavior(self, session_id: str) -> str:
+        line = (self._session_params.get(session_id, {}).get("line_items") or {}).get("0", {})
+        return str((line.get("price_data") or {}).get("tax_behavior", "exclusive"))
+
     def _session_intent(self, session: dict[str, Any]) -> dict[str, Any]:
         if session.get("payment_intent"):
             return self.intents[session["payment_intent"]]
+        needs_address = session["automatic_tax"]["enabled"] or session.get("billing_address_collection") == "required"
+        if needs_address and not (session.get("customer_details") or {}).get("address"):
+            raise ValueError(f"Checkout Session {session['id']} requires a billing address: pass address=")
         sent = self._session_params.get(session["id"], {}).get("payment_intent_data", {})
         intent = stripe_objects.payment_intent(
             amount=session["amount_total"], currency=session["currency"], livemode=session["livemode"],
@@ -116,6 +157,8 @@ class StripeCheckoutAPI(StripeAPI):
     # -- the endpoints --------------------------------------------------------------------
 
     _session_params: dict[str, dict[str, Any]]
+    #: ``total_details.breakdown.taxes`` of each Session with tax, sent when expanded.
+    _session_taxes: dict[str, list[dict[str, Any]]]
 
     def _create_checkout_session(self, request: Any) -> Reply:
         params = request.params_dict
@@ -132,7 +175,11 @@ class StripeCheckoutAPI(StripeAPI):
             cancel_url=params.get("cancel_url"), livemode="_live_" in request.headers.get("Authorization", ""),
             metadata=stripe_rules.stored_metadata({}, params.get("metadata")),
             client_reference_id=params.get("client_reference_id"), customer_email=params.get("customer_email"),
+            billing_address_collection=params.get("billing_address_collection"),
         )
+        if (params.get("automatic_tax") or {}).get("enabled") == "true":
+            session["automatic_tax"] = {"enabled": True, "liability": {"type": "self"}, "provider": "stripe",
+                                        "status": "requires_location_inputs"}
         self.sessions[session["id"]] = session
         self._session_params[session["id"]] = params
         return self._remembered(session, key, fingerprint)
@@ -142,6 +189,11 @@ class StripeCheckoutAPI(StripeAPI):
         session = self.sessions.get(session_id)
         if session is None:
             return _missing("checkout.session", session_id, "session")
+        if "total_details.breakdown" in (request.params_dict.get("expand") or {}).values():
+            session = copy.deepcopy(session)
+            session["total_details"]["breakdown"] = {
+                "discounts": [], "taxes": copy.deepcopy(self._session_taxes.get(session_id, [])),
+            }
         return 200, {}, json.dumps(session)
 
     def _expire_checkout_session(self, request: Any) -> Reply:
@@ -200,9 +252,34 @@ def _checked_session(params: dict[str, Any]) -> tuple[int, str]:
     email = params.get("customer_email")
     if email is not None and not _EMAIL.fullmatch(email):
         raise StripeRequestError("customer_email", "email_invalid", f"Invalid email address: {email}")
+    _check_tax(params)
     stripe_rules.check_metadata({}, params.get("metadata"))
     stripe_rules.check_metadata({}, (params.get("payment_intent_data") or {}).get("metadata"))
     amount, currency = _total(params)
     currency = stripe_rules.check_currency(currency)
     stripe_rules.check_charge_amount(amount, currency)
     return amount, currency
+
+
+_TAX_CODE = re.compile(r"txcd_[0-9]{8}")
+
+
+def _check_tax(params: dict[str, Any]) -> None:
+    """Stripe Tax's rules beyond the types: with ``automatic_tax`` every price says whether it
+    includes the tax (this mock's account has no default tax behaviour), and a tax code is
+    one of Stripe's (``txcd_`` and 8 digits). The messages are in Stripe's style."""
+    automatic = (params.get("automatic_tax") or {}).get("enabled") == "true"
+    for index, line in sorted((params.get("line_items") or {}).items()):
+        price = line.get("price_data") or {}
+        code = (price.get("product_data") or {}).get("tax_code")
+        if code is not None and not _TAX_CODE.fullmatch(code):
+            raise StripeRequestError(
+                f"line_items[{index}][price_data][product_data][tax_code]", "resource_missing",
+                f"No such tax code: '{code}'",
+            )
+        if automatic and price and price.get("tax_behavior", "unspecified") == "unspecified":
+            raise StripeRequestError(
+                f"line_items[{index}][price_data][tax_behavior]", None,
+                "Automatic tax requires a tax behavior on every price: set tax_behavior to inclusive or exclusive, "
+                "or set a default tax behavior in your Stripe Tax settings.",
+            )

@@ -136,6 +136,10 @@ class StripeCustomersAPI(StripeAPI):
             )
         self.payment_methods[method_id]["customer"] = customer_id
 
+    def _paid_with(self, intent: dict[str, Any]) -> dict[str, Any]:
+        saved = self.payment_methods.get(intent["payment_method"])
+        return dict(saved) if saved is not None else super()._paid_with(intent)
+
     def _forget_customer(self, customer_id: str) -> None:
         del self.customers[customer_id]
         for method in self.payment_methods.values():

@@ -64,6 +64,7 @@ class StripeMock(StripeCheckoutAPI, StripeCustomersAPI, StripeTaxAPI):
         self.disputes: dict[str, dict[str, Any]] = {}
         self.sessions: dict[str, dict[str, Any]] = {}
         self._session_params: dict[str, dict[str, Any]] = {}
+        self._session_taxes: dict[str, list[dict[str, Any]]] = {}
         self.calls: list[dict[str, Any]] = []
         self.customers: dict[str, dict[str, Any]] = {}
         self.payment_methods: dict[str, dict[str, Any]] = {}
@@ -122,6 +123,12 @@ class StripeMock(StripeCheckoutAPI, StripeCustomersAPI, StripeTaxAPI):
     def stop(self) -> None:
         self._mock.stop()
         self._mock.reset()
+
+    def let_through(self, url_prefix: str) -> None:
+        """Let requests to ``url_prefix`` (pytest-django's ``live_server.url``, say) reach the
+        network while the mock answers for Stripe: a test can then post to a live server whose
+        code calls Stripe."""
+        self._mock.add_passthru(url_prefix)
 
     # -- controls for tests ---------------------------------------------------------------
 

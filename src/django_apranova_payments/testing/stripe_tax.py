@@ -164,3 +164,32 @@ def reversal(original: Mapping[str, Any], *, refund: str, amount: int, tax: int)
         "tax_code": "txcd_00000000", "type": "reversal",
     }]
     return tx
+
+
+def checkout_tax(
+    *, amount: int, address: Mapping[str, Any], behavior: str, livemode: bool = False,
+) -> tuple[int, list[dict[str, Any]]]:
+    """What Stripe Checkout (``automatic_tax[enabled]=true``) computes for a Session of one
+    line of ``amount`` minor units once the customer entered ``address``: the tax
+    (``total_details.amount_tax``) and ``total_details.breakdown.taxes``, each with its
+    ``rate`` (a ``tax_rate``). ``TaxLocationInvalid`` for an address it cannot place."""
+    check_location(address)
+    country = str(address["country"]).upper()
+    rate = rate_for(country)
+    tax = line_tax(amount, rate, behavior)
+    inclusive = behavior == "inclusive"
+    percentage = float(rate.percentage)
+    tax_rate = {
+        "id": f"txr_{secrets.token_hex(12)}", "object": "tax_rate", "active": True, "country": country,
+        "created": int(time.time()), "description": None, "display_name": rate.tax_type.replace("_", " ").upper()
+        if rate.tax_type != "sales_tax" else "Sales Tax", "effective_percentage": percentage,
+        "flat_amount": None, "inclusive": inclusive, "jurisdiction": rate.jurisdiction or None,
+        "jurisdiction_level": "country", "livemode": livemode, "metadata": {}, "percentage": percentage,
+        "rate_type": "percentage", "state": None, "tax_type": rate.tax_type,
+    }
+    taxes = [{
+        "amount": tax, "rate": tax_rate,
+        "taxability_reason": "standard_rated" if rate.percentage else "not_collecting",
+        "taxable_amount": amount - tax if inclusive else amount,
+    }]
+    return tax, taxes

@@ -9,6 +9,7 @@ an event already done, when nothing was claimed or locked.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 
-from .. import exceptions, money, services
+from .. import checkout_tax, exceptions, money, services
 from ..gateway import ChargeData, CheckoutSessionData, DisputeData, PaymentIntentData, RefundData, get_gateway
 from ..metadata import CHECKOUT, Owner, checkout_reference, host_metadata, verified_owner
 from ..models import Claimed, Coupon, Payment, WebhookEvent
@@ -89,6 +90,10 @@ def _recreate_payment(
     never stored (the process died between Stripe's answer and the INSERT). Only one whose
     installation mark verifies is rebuilt; its metadata names the user. A Checkout payment is
     rebuilt from its Session's events only: its PaymentIntent's do not name the Session."""
+    if isinstance(intent, CheckoutSessionData) and checkout_tax.behavior(intent.metadata) is not None:
+        # Made with TAX: the mark covers the line before tax, which the row is stored with;
+        # apply_session then records the Session's tax as for any Checkout payment.
+        intent = dataclasses.replace(intent, amount_total=intent.amount_subtotal)
     amount = intent.amount if isinstance(intent, PaymentIntentData) else intent.amount_total
     owner = None if amount is None else verified_owner(intent.metadata, amount, intent.currency)
     if owner is None or amount is None:
@@ -121,7 +126,7 @@ def _joined(payment: Payment, intent: PaymentIntentData) -> tuple[Payment | None
     second row."""
     if payment.stripe_payment_intent == intent.id:
         return payment, ""
-    owner = verified_owner(intent.metadata, intent.amount, intent.currency)
+    owner = verified_owner(intent.metadata, checkout_tax.marked_amount(payment, intent), intent.currency)
     reference = payment.checkout_reference
     if owner is None or reference is None or owner.checkout != reference.hex or owner.user_pk != str(payment.user_id):
         logger.warning("PaymentIntent %s names the checkout reference of payment %s without a valid mark; ignored",
@@ -183,6 +188,7 @@ def handle_checkout_session(event: Mapping[str, Any], claimed: Claimed | None) -
     if payment is None:
         logger.info("Event %s: Checkout Session %s ignored: no payment here", event["id"], session.id)
         return Outcome.IGNORED, NOT_OUR_SESSION
+    session = checkout_tax.with_breakdown(payment, session)
     result = apply_session(payment, session, event=event, locked=True)
     if not result.applied:
         return Outcome.IGNORED, f"not applied: {result.refused}"

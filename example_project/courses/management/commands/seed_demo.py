@@ -107,7 +107,8 @@ def seed_payments(user: Any, courses: list[Course]) -> int:
     today: most succeeded, some declined (with Stripe's codes) or canceled, a few pending;
     refunds in full and in part, one dispute. Made directly in the database (no Stripe, no
     signal, no enrollment): they are for the admin's Analytics page. Their metadata names the
-    course as ``demoCourse``, so nothing takes them for a purchase."""
+    course as ``demoCourse``, so nothing takes them for a purchase, and its title as
+    ``product_name``, the line their receipts print."""
     rng = random.Random(2026)  # noqa: S311 - the same demo every time
     today = timezone.localdate()
     number, disputed = 0, False
@@ -138,7 +139,8 @@ def _demo_payment(intent: str, user: Any, course: Course, created: datetime, rng
         "user": user, "amount": course.price, "currency": course.currency, "status": status,
         "stripe_status": "requires_payment_method" if status in ("failed", "pending") else status,
         "failure_code": code, "failure_message": "Your card was declined." if code else "",
-        "metadata": {"demo": "seed_demo", "demoCourse": course.slug}, "amount_refunded": refunded,
+        "metadata": {"demo": "seed_demo", "demoCourse": course.slug, "product_name": course.title},
+        "amount_refunded": refunded,
         "succeeded_at": created + timedelta(minutes=1) if status == "succeeded" else None,
     })
     Payment.objects.filter(pk=payment.pk).update(created_at=created, updated_at=created)

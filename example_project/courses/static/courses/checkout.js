@@ -17,7 +17,19 @@
  *
  * A saved card ("Use my saved Visa •••• 4242") is one click: create-payment with its
  * paymentMethod, then confirmCardPayment with the client secret alone (3-D Secure still opens
- * when the bank asks). "Save this card for next time" sends savePaymentMethod.
+ * when the bank asks). "Save this card for next time" sends savePaymentMethod; ticked or
+ * unticked once the page's payment exists, the payment is made again with or without it.
+ *
+ * With tax (config.tax: the package's TAX is set), Stripe Tax prices the course for the
+ * buyer's country and postal code, so the total is known only once the payment exists. "Show
+ * the total" creates the payment with the billingAddress (and any coupon) as "Apply" does,
+ * then shows the price, each tax and the total (checkout-tax) and mounts the card form for the
+ * new client secret. Changing the address afterwards hides the total: "Show the total" (or
+ * Pay, which does the same and stops) cancels the pending payment and creates it again for
+ * the new address, so the card is only ever confirmed for a total the student has seen. An
+ * error on billingAddress is shown under the address fields. Without a postal code where
+ * Stripe needs one (US, CA) no address is sent, so a coupon that makes the course free still
+ * enrolls without one.
  *
  * A free course (config.free) has no card form: its one button asks create-payment, which
  * answers a succeeded free payment with clientSecret null, so there is nothing to confirm.
@@ -143,6 +155,7 @@
     if (status === "canceled") {
       forgetPayment(); // Stripe never reopens a canceled PaymentIntent: the next try is a new payment
       if (coupons) coupons.showPrice(null);
+      if (tax) tax.showTotal(null);
       if (elements) mountCardForm(null);
       return show(gettext("This payment was canceled. You can pay again."), "error");
     }
@@ -155,6 +168,7 @@
   function forgetPayment() {
     intent = null;
     idempotencyKey = newKey();
+    if (tax) tax.forget();
   }
 
   function paymentUrl(paymentIntent, action) {
@@ -177,6 +191,10 @@
   }
 
   async function pay() {
+    if (tax && !tax.shownFor(intent)) {
+      // The student has not seen the total for this address yet: show it, and pay on the next click.
+      return showTotalFirst(gettext("Check the total, then pay."));
+    }
     if (elements) {
       var submitted = await elements.submit();
       if (submitted.error) return show(isFieldError(submitted.error) ? "" : submitted.error.message, "error");
@@ -188,6 +206,7 @@
       var created = await post(config.createUrl, body, {"Idempotency-Key": idempotencyKey});
       if (!created.ok) return show(apiError(created), "error");
       if (!usePayment(created)) return;
+      intent.saving = Boolean(body.savePaymentMethod);
     }
     var result = await provider.confirmPayment({
       elements: elements,
@@ -214,6 +233,7 @@
     };
     var fullPrice = field.now.textContent;
     var payLabel = button.textContent;
+    field.payLabel = payLabel;
 
     field.say = function (text, kind) {
       field.message.hidden = !text;
@@ -249,17 +269,147 @@
     });
 
     function change(code) {
-      field.apply.disabled = field.remove.disabled = button.disabled = true;
       field.say(code ? interpolate(gettext("Applying %(code)s\u2026"), {code: code.toUpperCase()}, true)
                    : gettext("Removing the coupon\u2026"), "info");
-      show("");
-      replacePayment(code).catch(function () {
-        field.say(gettext("Something went wrong. Please check your connection and try again."), "error");
-      }).finally(function () {
-        field.apply.disabled = field.remove.disabled = button.disabled = false;
-      });
+      busy(replacePayment(code), field.say);
     }
     return field;
+  }
+
+  // The coupon applied to the page's payment ("" for none).
+  function currentCode() {
+    return coupons && !coupons.remove.hidden ? coupons.input.value.trim() : "";
+  }
+
+  // Run ``work`` (a promise) with the page's buttons disabled; ``say`` reports a failure.
+  function busy(work, say) {
+    var controls = [button, coupons && coupons.apply, coupons && coupons.remove, tax && tax.apply];
+    controls.forEach(function (control) { if (control) control.disabled = true; });
+    show("");
+    return work.catch(function () {
+      say(gettext("Something went wrong. Please check your connection and try again."), "error");
+    }).finally(function () {
+      controls.forEach(function (control) { if (control) control.disabled = false; });
+    });
+  }
+
+  // -- the billing address and the tax (config.tax) -----------------------------------------
+
+  var tax = config.tax ? taxField() : null;
+
+  function taxField() {
+    var field = {
+      form: document.getElementById("tax-form"),
+      country: document.getElementById("billing-country"),
+      postalCode: document.getElementById("billing-postal-code"),
+      apply: document.getElementById("tax-apply"),
+      message: document.getElementById("tax-message"),
+      summary: document.getElementById("tax-summary"),
+      shown: null // {paymentIntent, address} whose total the summary shows
+    };
+
+    field.say = function (text, kind) {
+      field.message.hidden = !text;
+      field.message.className = "message " + (kind || "info");
+      field.message.dataset.kind = kind || "info";
+      field.message.textContent = text || "";
+    };
+
+    // {"country", "postalCode"} as the API takes it, or null when Stripe could not place it
+    // (no postal code where one is needed): the server then says what is missing.
+    field.address = function () {
+      var address = {country: field.country.value};
+      var postalCode = field.postalCode.value.trim();
+      if (postalCode) address.postalCode = postalCode;
+      else if (config.postalCodeCountries.indexOf(address.country) !== -1) return null;
+      return address;
+    };
+
+    function key() {
+      return JSON.stringify([field.country.value, field.postalCode.value.trim()]);
+    }
+
+    field.shownFor = function (payment) {
+      return Boolean(payment && field.shown && field.shown.paymentIntent === payment.id && field.shown.address === key());
+    };
+
+    field.forget = function () {
+      field.shown = null;
+    };
+
+    // The price, taxes and total of ``payment`` (null: hide them).
+    field.showTotal = function (payment, summary) {
+      field.summary.hidden = !summary;
+      if (!summary) {
+        field.shown = null;
+        button.textContent = coupons ? coupons.payLabel : button.textContent;
+        return;
+      }
+      field.shown = {paymentIntent: payment.paymentIntent, address: key()};
+      document.getElementById("summary-price").textContent = summary.price;
+      var rows = document.getElementById("summary-taxes");
+      rows.replaceChildren();
+      summary.taxes.forEach(function (line) {
+        var row = document.createElement("div");
+        var label = document.createElement("dt");
+        var amount = document.createElement("dd");
+        label.textContent = line.label;
+        amount.textContent = line.amount;
+        row.append(label, amount);
+        rows.appendChild(row);
+      });
+      if (!summary.taxes.length) {
+        var none = document.createElement("div");
+        var noTax = document.createElement("dt");
+        var zero = document.createElement("dd");
+        noTax.textContent = gettext("Tax");
+        zero.textContent = gettext("none");
+        none.append(noTax, zero);
+        rows.appendChild(none);
+      }
+      document.getElementById("summary-total").textContent = summary.total;
+      button.textContent = interpolate(gettext("Pay %(price)s"), {price: summary.total}, true);
+      field.say("");
+    };
+
+    function changed() {
+      if (field.shown && field.shown.address !== key()) {
+        field.summary.hidden = true;
+        field.say(gettext("The address changed: show the total again before you pay."), "info");
+      } else if (field.shown) {
+        field.summary.hidden = false;
+        field.say("");
+      }
+      field.postalCode.required = config.postalCodeCountries.indexOf(field.country.value) !== -1;
+    }
+    field.country.addEventListener("change", changed);
+    field.postalCode.addEventListener("input", changed);
+    changed();
+
+    field.form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      field.say(gettext("Calculating the tax\u2026"), "info");
+      busy(replacePayment(currentCode(), field.say), field.say);
+    });
+    field.apply.disabled = false; // usable from now on
+    return field;
+  }
+
+  // Create the payment for the address (and coupon) and show its total instead of paying;
+  // ``next`` tells the student what to do then. A refusal is shown by the field it names.
+  async function showTotalFirst(next) {
+    await replacePayment(currentCode(), show);
+    if (intent && tax.shownFor(intent)) show(next, "info");
+    else if (message.dataset.kind === "info") show("");
+  }
+
+  async function showTax(payment) {
+    var response = await fetch(config.taxUrl.replace("PAYMENT_INTENT", encodeURIComponent(payment.paymentIntent)),
+                               {credentials: "same-origin", headers: {"Accept": "application/json"}});
+    if (!response.ok) return tax.say(gettext("The tax could not be shown. Please try again."), "error");
+    var summary = await response.json();
+    tax.showTotal(payment, summary);
+    if (coupons && payment.coupon) coupons.now.textContent = summary.price;
   }
 
   // An amount the API wrote as a decimal string ("749.25"), formatted from the string itself
@@ -270,8 +420,10 @@
   }
 
   // Cancel the page's pending payment (its redemption goes back to the coupon), then create
-  // the payment with ``code`` (or without a coupon) and show what it costs.
-  async function replacePayment(code) {
+  // the payment with ``code`` (or without a coupon) and show what it costs. A refusal of the
+  // coupon or the address is shown by its field, any other error by ``report`` (by default
+  // the coupon field's message: the field the student used).
+  async function replacePayment(code, report) {
     var replaced = Boolean(intent);
     if (replaced) {
       var canceled = await post(paymentUrl(intent.id, "cancel"), {});
@@ -284,25 +436,49 @@
     }
     var body = {metadata: {course: String(config.courseId)}};
     if (code) body.coupon = code;
+    var address = tax ? tax.address() : null;
+    if (address) body.billingAddress = address;
+    var saveBox = document.getElementById("save-card");
+    if (saveBox && saveBox.checked) body.savePaymentMethod = true;
     var created = await post(config.createUrl, body, {"Idempotency-Key": idempotencyKey});
     if (!created.ok) {
       coupons.showPrice(null);
+      if (tax) tax.showTotal(null);
       if (replaced) mountCardForm(null); // the card form of the canceled payment is no use
       var refused = created.body.coupon;
-      return coupons.say(Array.isArray(refused) && refused.length ? String(refused[0]) : apiError(created), "error");
+      var wrongAddress = created.body.billingAddress;
+      if (tax && Array.isArray(wrongAddress) && wrongAddress.length) {
+        coupons.say("");
+        return tax.say(String(wrongAddress[0]), "error");
+      }
+      if (tax) tax.say("");
+      if (Array.isArray(refused) && refused.length) return coupons.say(String(refused[0]), "error");
+      coupons.say("");
+      return (report || coupons.say)(apiError(created), "error");
     }
     coupons.showPrice(created.body);
     if (!code) coupons.say("");
-    if (usePayment(created)) mountCardForm(intent.clientSecret);
+    if (usePayment(created)) {
+      intent.saving = Boolean(body.savePaymentMethod);
+      mountCardForm(intent.clientSecret);
+      if (tax) await showTax(created.body);
+    } else if (tax) {
+      tax.say("");
+    }
   }
 
   // One click with a saved card, at the price the coupon field shows: the page's pending
   // payment is canceled first, so the coupon's redemption passes to the one paid now.
   async function payWithSavedCard(paymentMethod) {
+    if (tax && !tax.shownFor(intent)) {
+      // The total for this address first: the saved card pays it on the next click.
+      return showTotalFirst(gettext("Check the total, then choose your card again."));
+    }
     var body = {metadata: {course: String(config.courseId)}, paymentMethod: paymentMethod};
-    var code = coupons && !coupons.remove.hidden ? coupons.input.value.trim() : "";
+    var code = currentCode();
     if (code) body.coupon = code;
-    if (intent && code) {
+    if (tax) body.billingAddress = tax.address();
+    if (intent && (code || tax)) {
       var canceled = await post(paymentUrl(intent.id, "cancel"), {});
       if (!canceled.ok) return render(canceled.status === 409 ? await updateStatus(intent.id) : null, null);
       forgetPayment();
@@ -311,6 +487,16 @@
     if (!created.ok) return show(apiError(created), "error");
     var result = await provider.confirmCardPayment(created.body.clientSecret);
     render(await updateStatus(created.body.paymentIntent), result.error);
+  }
+
+  // "Save this card" is part of the payment: ticked or unticked once the page's payment exists
+  // (a coupon or the total shown), the payment is made again with it, at the same price.
+  var saveBox = document.getElementById("save-card");
+  if (saveBox && coupons) {
+    saveBox.addEventListener("change", function () {
+      if (!intent || intent.saving === saveBox.checked) return;
+      busy(replacePayment(currentCode(), show), show);
+    });
   }
 
   document.querySelectorAll("button.saved-card").forEach(function (savedButton) {

@@ -49,4 +49,5 @@
         button.disabled = false;
       });
   });
+  button.disabled = false; // usable from now on: a click before this would submit the form to this page
 })();

@@ -1,6 +1,7 @@
 """Print the staff analytics of a range: what ``GET analytics/`` answers, for cron or e-mail.
-Money counts on the day it moved (a payment, and what its coupon took off it, on the day it
-succeeded, a refund on the day it was made), the counts are of the payments created in the range.
+Money counts on the day it moved (a payment, what its coupon took off it and the tax in it, on
+the day it succeeded, a refund on the day it was made), the counts are of the payments created in
+the range.
 
     manage.py apranova_report                                  # the last 30 days, by day
     manage.py apranova_report --from 2026-11-01 --to 2026-11-30
@@ -27,17 +28,17 @@ from ...models import Payment
 from ..base import PaymentsCommand, clean, day, printable
 
 FORMATS = ("table", "json", "csv")
-CSV_COLUMNS = ("period", "currency", "gross", "refunded", "net", "discounts", "payments", "succeeded", "failed",
-               "canceled", "disputed")
-TABLE_COLUMNS = ("currency", "gross", "refunded", "net", "discounts", "payments", "succeeded", "failed", "canceled",
-                 "disputed", "success")
+CSV_COLUMNS = ("period", "currency", "gross", "refunded", "net", "discounts", "tax", "payments", "succeeded",
+               "failed", "canceled", "disputed")
+TABLE_COLUMNS = ("currency", "gross", "refunded", "net", "discounts", "tax", "payments", "succeeded", "failed",
+                 "canceled", "disputed", "success")
 
 
 class Command(PaymentsCommand):
     help = (
         "Print a range's figures per currency, as a table, JSON or CSV: the money that moved in it (gross on "
-        "the day payments succeeded, refunded on the day refunds were made, net, and the discounts coupons "
-        "took off the payments in gross) and the payments created in "
+        "the day payments succeeded, refunded on the day refunds were made, net, the discounts coupons "
+        "took off the payments in gross and the tax collected in gross) and the payments created in "
         "it (counts by status, disputed, failure codes). Dates are local, in TIME_ZONE. "
         "-v 0 prints the figures alone, -v 2 adds the series per period."
     )
