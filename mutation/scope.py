@@ -157,6 +157,9 @@ UNITS: tuple[Unit, ...] = (
             "coupons/",
             "tax/",
             "customers/",
+            # cancel_payment and refresh_payment of a Checkout payment (its Session expired, or asked)
+            "api/test_checkout.py",
+            "commands/test_checkout_payments.py",
         ),
     ),
     # Coupons: the discount, each refusal, the redemptions held; the model's code normalisation.
