@@ -160,6 +160,8 @@ UNITS: tuple[Unit, ...] = (
             # cancel_payment and refresh_payment of a Checkout payment (its Session expired, or asked)
             "api/test_checkout.py",
             "commands/test_checkout_payments.py",
+            # refund_payment: a retry with the same Idempotency-Key replays, another body conflicts
+            "refunds/test_refund_payment.py",
         ),
     ),
     # Coupons: the discount, each refusal, the redemptions held; the model's code normalisation.
