@@ -21,10 +21,10 @@ def expect(target: Any) -> Any:
     return expect(target)
 
 
-def log_in(page: Any) -> None:
+def log_in(page: Any, username: str = USERNAME, password: str = PASSWORD) -> None:
     page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(USERNAME)
-    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Courses")).to_be_visible()
 

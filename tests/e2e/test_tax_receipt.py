@@ -14,6 +14,7 @@ import pytest
 
 from .conftest import ExampleServer, seed_user
 from .test_checkout import SUCCEEDS, enter_address, expect, expect_success, screenshot
+from .test_checkout import log_in as log_in_as
 
 pytestmark = pytest.mark.browser
 
@@ -28,11 +29,7 @@ def student(example_server: ExampleServer) -> str:
 
 
 def log_in(page: Any) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(STUDENT)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Courses")).to_be_visible()
+    log_in_as(page, STUDENT, PASSWORD)
 
 
 def taxed_course(server: ExampleServer) -> str:
